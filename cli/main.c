@@ -1,0 +1,40 @@
+/* cli/main.c — `strata <command> [args]`: dispatch to cli/cmd_<command>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "strata/model.h"
+
+struct cli_entry { const char *name; cli_cmd_fn fn; const char *help; };
+
+static void usage(FILE *f, const struct cli_entry *cmds, int n)
+{
+    fprintf(f, "strata %s — look inside transformer language models\n\n", strata_libversion());
+    fprintf(f, "usage: strata <command> [options]   (strata <command> --help for details)\n\n");
+    for (int i = 0; i < n; i++)
+        if (cmds[i].fn) fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+}
+
+int main(int argc, char **argv)
+{
+#define CLI_ENTRY(name, help) { #name, cmd_##name, help },
+    static const struct cli_entry cmds[] = { CLI_COMMANDS(CLI_ENTRY) };
+#undef CLI_ENTRY
+    int n = (int)(sizeof cmds / sizeof cmds[0]);
+    if (argc < 2 || cli_is_help(argv[1])) {
+        usage(argc < 2 ? stderr : stdout, cmds, n);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) { printf("strata %s\n", strata_libversion()); return 0; }
+    for (int i = 0; i < n; i++) {
+        if (strcmp(argv[1], cmds[i].name)) continue;
+        if (!cmds[i].fn) {
+            fprintf(stderr, "strata: command '%s' is not built into this binary\n", argv[1]);
+            return 2;
+        }
+        return cmds[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "strata: unknown command '%s'\n", argv[1]);
+    usage(stderr, cmds, n);
+    return 2;
+}

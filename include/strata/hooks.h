@@ -1,0 +1,146 @@
+/* strata/hooks.h — named hook points (TransformerLens names) and callbacks.
+ *
+ * Defines: strata_hook_kind (append-only enum), strata_hook_ctx,
+ * strata_hook_fn, strata_hook_add(), strata_hook_remove(),
+ * strata_hook_clear(), strata_hook_kind_name(), strata_hook_name(),
+ * strata_hook_parse().
+ *
+ * A hook point is (kind, layer); its name is e.g. "blocks.3.attn.hook_z".
+ * Per-layer kinds have names "blocks.{l}.<suffix>"; global kinds
+ * (embed, pos_embed, ln_final.*, logits) have no layer (layer = -1).
+ *
+ * Shapes (B = batch, T = padded length = max(lengths), H = n_heads,
+ * Hkv = n_kv_heads, dh = d_head, d = d_model, F = d_mlp, V = vocab):
+ *   hook_embed, hook_pos_embed             [B,T,d]
+ *   blocks.l.hook_resid_pre                [B,T,d]
+ *   blocks.l.ln1.hook_scale                [B,T,1]  sqrt(mean(x^2)+eps) (RMS) or std (LN)
+ *   blocks.l.ln1.hook_normalized           [B,T,d]  norm output incl. gain and bias
+ *   blocks.l.attn.hook_q                   [B,T,H,dh]
+ *   blocks.l.attn.hook_k, hook_v           [B,T,Hkv,dh]   (GQA: kv-head granularity)
+ *   blocks.l.attn.hook_rot_q               [B,T,H,dh]     after rotary
+ *   blocks.l.attn.hook_rot_k               [B,T,Hkv,dh]   after rotary
+ *   blocks.l.attn.hook_attn_scores         [B,H,T,T] scaled, pre-softmax; -inf where masked
+ *   blocks.l.attn.hook_pattern             [B,H,T,T] softmax; 0 where masked
+ *   blocks.l.attn.hook_z                   [B,T,H,dh]
+ *   blocks.l.attn.hook_result              [B,T,H,d]  per-head output (opt-in: only
+ *                                          computed when hooked)
+ *   blocks.l.hook_attn_out                 [B,T,d]
+ *   blocks.l.hook_resid_mid                [B,T,d]  (not with a parallel residual)
+ *   blocks.l.ln2.hook_scale / hook_normalized   as ln1
+ *   blocks.l.mlp.hook_pre                  [B,T,F]  (gated MLPs: the gate projection)
+ *   blocks.l.mlp.hook_pre_linear           [B,T,F]  (gated MLPs only: the up projection)
+ *   blocks.l.mlp.hook_post                 [B,T,F]  after the activation (x up, if gated)
+ *   blocks.l.hook_mlp_out                  [B,T,d]
+ *   blocks.l.hook_resid_post               [B,T,d]
+ *   ln_final.hook_scale                    [B,T,1]
+ *   ln_final.hook_normalized               [B,T,d]  (incl. gain; the unembedding's input)
+ *   hook_logits                            [B,T,V]
+ *
+ * Note: hook_normalized always includes the norm's gain (and bias), i.e. it
+ * is the tensor the next layer consumes.  (TransformerLens puts its RMSNorm
+ * hook_normalized before the gain; strata never folds weights silently.)
+ *
+ * Head selection: "blocks.3.attn.hook_z[5]" gives a view of head 5 only
+ * (shape [B,T,1,dh], strides of the full tensor); works for every kind with a
+ * head axis (q,k,v,rot_q,rot_k,attn_scores,pattern,z,result).
+ *
+ * Positions t >= lengths[b] are padding: their values are computed but mean
+ * nothing, and no real position attends to them.
+ */
+#ifndef STRATA_HOOKS_H
+#define STRATA_HOOKS_H
+
+#include <stdint.h>
+#include "strata/error.h"
+#include "strata/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct strata_model strata_model;
+
+/* Append-only; the numeric values are part of the ABI and file formats. */
+typedef enum strata_hook_kind {
+    STRATA_HOOK_EMBED = 0,
+    STRATA_HOOK_POS_EMBED,
+    STRATA_HOOK_RESID_PRE,
+    STRATA_HOOK_LN1_SCALE,
+    STRATA_HOOK_LN1_NORMALIZED,
+    STRATA_HOOK_ATTN_Q,
+    STRATA_HOOK_ATTN_K,
+    STRATA_HOOK_ATTN_V,
+    STRATA_HOOK_ATTN_ROT_Q,
+    STRATA_HOOK_ATTN_ROT_K,
+    STRATA_HOOK_ATTN_SCORES,
+    STRATA_HOOK_ATTN_PATTERN,
+    STRATA_HOOK_ATTN_Z,
+    STRATA_HOOK_ATTN_RESULT,
+    STRATA_HOOK_ATTN_OUT,
+    STRATA_HOOK_RESID_MID,
+    STRATA_HOOK_LN2_SCALE,
+    STRATA_HOOK_LN2_NORMALIZED,
+    STRATA_HOOK_MLP_PRE,
+    STRATA_HOOK_MLP_PRE_LINEAR,
+    STRATA_HOOK_MLP_POST,
+    STRATA_HOOK_MLP_OUT,
+    STRATA_HOOK_RESID_POST,
+    STRATA_HOOK_LN_FINAL_SCALE,
+    STRATA_HOOK_LN_FINAL_NORMALIZED,
+    STRATA_HOOK_LOGITS,
+    STRATA_HOOK_KIND_COUNT
+} strata_hook_kind;
+
+#define STRATA_HOOK_ENUM_VERSION 1
+
+/* What a callback learns about the call site. */
+typedef struct strata_hook_ctx {
+    const char *name;         /* full name, e.g. "blocks.3.attn.hook_z" (no [head]) */
+    int32_t kind;             /* strata_hook_kind */
+    int32_t layer;            /* -1 for global hook points */
+    int32_t head;             /* selected head, or -1 for all heads */
+    int32_t batch;            /* B */
+    int32_t n_ctx;            /* T, padded length of this run */
+    int32_t pos_offset;       /* absolute position of t=0 (non-zero while generating) */
+    const int32_t *lengths;   /* [B] valid positions per sequence (relative to pos_offset) */
+    const int32_t *tokens;    /* [B,T] input ids of this run */
+} strata_hook_ctx;
+
+/* A hook sees `t` (a mutable view) and may read or overwrite its values in
+ * place; it must not keep t->data after returning.  Return 0 to continue,
+ * non-zero to stop the run: strata_run() then returns STRATA_STOPPED.
+ * Hooks run in forward order; several hooks on one point run in the order
+ * they were added. */
+typedef int (*strata_hook_fn)(strata_tensor *t, const strata_hook_ctx *ctx, void *user);
+
+typedef int32_t strata_hook_id;
+
+/* Registers fn on every hook point matching `name_or_glob` ('*' matches any
+ * run of characters, '?' one character; an optional "[h]" suffix selects
+ * head h).  Fails with STRATA_ERR_NOTFOUND when nothing matches (the message
+ * lists a few valid names).  *id (may be NULL) identifies the registration. */
+strata_status strata_hook_add(strata_model *m, const char *name_or_glob,
+                              strata_hook_fn fn, void *user, strata_hook_id *id);
+strata_status strata_hook_remove(strata_model *m, strata_hook_id id);
+void strata_hook_clear(strata_model *m);
+
+/* Static suffix for a kind, e.g. "attn.hook_z" or "hook_logits". NULL if invalid. */
+const char *strata_hook_kind_name(int kind);
+/* Writes the full name of (kind, layer) into buf; returns its length or -1. */
+int strata_hook_name(int kind, int layer, char *buf, int buf_len);
+/* Parses a full name ("blocks.2.hook_resid_post", optional "[h]") into
+ * kind/layer/head (head -1 if absent).  Returns STRATA_OK or STRATA_ERR_ARG. */
+strata_status strata_hook_parse(const char *name, int *kind, int *layer, int *head);
+
+/* Number of hook points this model has, and the i-th one's name and shape
+ * for a run of `batch` x `n_ctx`.  shape has 4 entries; returns ndim. */
+int strata_model_n_hook_points(const strata_model *m);
+strata_status strata_model_hook_point(const strata_model *m, int i, int *kind, int *layer,
+                                      char *name, int name_len);
+int strata_model_hook_shape(const strata_model *m, int kind, int batch, int n_ctx,
+                            int64_t shape[4]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,136 @@
+/* strata/model.h — opening models and running the hooked forward pass.
+ *
+ * Defines: strata_arch, strata_config, strata_open_opts,
+ * strata_open_opts_default(), strata_model_open(), strata_model_free(),
+ * strata_errmsg(), strata_model_config(), strata_model_set_threads(),
+ * strata_run(), strata_generate(), version helpers.
+ *
+ * A model is opened from a Hugging Face directory (config.json +
+ * model.safetensors or sharded model-*.safetensors with
+ * model.safetensors.index.json) or a GGUF file.  F32 weights are memory-mapped;
+ * F16/BF16 (and GGUF Q8_0/Q4_0) are converted to float32 once, at load.
+ * A model handle is not thread-safe: one run at a time per handle.
+ */
+#ifndef STRATA_MODEL_H
+#define STRATA_MODEL_H
+
+#include <stdint.h>
+#include "strata/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STRATA_VERSION "0.1.0"
+#define STRATA_VERSION_NUMBER 1000 /* major*1000000 + minor*1000 + patch */
+const char *strata_libversion(void);
+int strata_libversion_number(void);
+
+typedef struct strata_model strata_model;
+
+typedef enum strata_arch {
+    STRATA_ARCH_GPT2 = 0,
+    STRATA_ARCH_NEOX = 1,
+    STRATA_ARCH_LLAMA = 2
+} strata_arch;
+
+typedef enum strata_norm_kind { STRATA_NORM_LAYER = 0, STRATA_NORM_RMS = 1 } strata_norm_kind;
+typedef enum strata_act_kind {
+    STRATA_ACT_GELU_NEW = 0, /* tanh approximation (GPT-2 "gelu_new") */
+    STRATA_ACT_GELU = 1,     /* exact erf gelu (NeoX "gelu") */
+    STRATA_ACT_SILU = 2,
+    STRATA_ACT_RELU = 3
+} strata_act_kind;
+
+/* Rotary layout of q/k inside each head. */
+typedef enum strata_rope_kind {
+    STRATA_ROPE_NONE = 0,
+    STRATA_ROPE_HALF = 1,        /* HF rotate_half: pairs (j, j + rot/2) */
+    STRATA_ROPE_INTERLEAVED = 2  /* Meta/llama2.c/GGUF llama: pairs (2j, 2j+1) */
+} strata_rope_kind;
+
+typedef struct strata_config {
+    int32_t arch;             /* strata_arch */
+    char    name[128];        /* model name (directory or general.name) */
+    int32_t d_model;
+    int32_t n_layers;
+    int32_t n_heads;
+    int32_t n_kv_heads;       /* == n_heads without GQA */
+    int32_t d_head;
+    int32_t d_mlp;
+    int32_t vocab_size;
+    int32_t n_ctx;            /* max positions */
+    int32_t norm_kind;        /* strata_norm_kind */
+    float   norm_eps;
+    int32_t act;              /* strata_act_kind */
+    int32_t gated_mlp;        /* 1: SwiGLU-style down(act(gate x) * up x) */
+    int32_t rope;             /* strata_rope_kind */
+    int32_t rotary_dim;       /* dims of each head that rotate (NeoX rotary_pct) */
+    float   rope_theta;
+    int32_t parallel_residual;/* NeoX use_parallel_residual */
+    int32_t tied_embeddings;
+    int32_t has_bias;         /* linear layers carry biases */
+    int32_t bos_token_id, eos_token_id;  /* -1 if unknown */
+} strata_config;
+
+typedef struct strata_open_opts {
+    int32_t n_threads;        /* 0: all cores */
+    int32_t reserved[7];
+} strata_open_opts;
+
+strata_open_opts strata_open_opts_default(void);
+
+/* Opens a model.  *out is set even on failure (unless allocation itself
+ * failed) so strata_errmsg(*out) can explain; free it with
+ * strata_model_free() either way.  opts may be NULL. */
+strata_status strata_model_open(const char *path, const strata_open_opts *opts,
+                                strata_model **out);
+void strata_model_free(strata_model *m); /* NULL is a no-op */
+
+/* Last error message on this handle; "" if none.  Owned by the handle,
+ * valid until the next call on it.  m == NULL gives a static message. */
+const char *strata_errmsg(const strata_model *m);
+
+/* Borrowed; valid for the model's lifetime. */
+const strata_config *strata_model_config(const strata_model *m);
+int64_t strata_model_n_params(const strata_model *m);
+/* Format the model came from: "hf" or "gguf". */
+const char *strata_model_format(const strata_model *m);
+
+strata_status strata_model_set_threads(strata_model *m, int n_threads);
+
+/* Forward pass over a batch.
+ *   tokens     [batch][T] row-major, T = max(lengths); entries past a
+ *              sequence's length are ignored (use any valid id, e.g. 0)
+ *   lengths    [batch], each in 1..n_ctx
+ *   logits_out [batch][T][vocab] or NULL (then the unembedding is skipped
+ *              unless hook_logits is hooked, and layers after the last hooked
+ *              one are skipped too)
+ * Returns STRATA_OK, STRATA_STOPPED (a hook returned non-zero) or an error. */
+strata_status strata_run(strata_model *m, const int32_t *tokens, const int32_t *lengths,
+                         int batch, float *logits_out);
+
+/* Options for strata_run_v2. */
+typedef struct strata_run_opts {
+    int32_t logits;        /* 0 none, 1 every position, 2 last valid position only */
+    int32_t reserved[7];
+} strata_run_opts;
+/* As strata_run; with opts->logits == 2, logits_out is [batch][vocab]. */
+strata_status strata_run_v2(strata_model *m, const int32_t *tokens, const int32_t *lengths,
+                            int batch, const strata_run_opts *opts, float *logits_out);
+
+/* Greedy decoding (argmax, first index on ties) with a KV cache.
+ * prompt [n_prompt] (include BOS yourself); writes n_new ids to out_ids.
+ * Hooks fire during generation too (pos_offset tells the absolute position). */
+strata_status strata_generate(strata_model *m, const int32_t *prompt, int n_prompt,
+                              int n_new, int32_t *out_ids);
+
+/* OpenBLAS kernel in use (e.g. "Prescott", "SkylakeX"), and a warning text
+ * when it is a generic kernel on a CPU that has AVX2/AVX-512 (else NULL). */
+const char *strata_blas_corename(void);
+const char *strata_blas_warning(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,64 @@
+/* strata/tokenizer.h — text <-> token ids.
+ *
+ * Defines: strata_tokenizer (opaque), strata_tokenizer_open(),
+ * strata_tokenizer_free(), strata_tokenizer_errmsg(), strata_model_tokenizer(),
+ * strata_tokenize(), strata_detokenize(), strata_token_piece(),
+ * strata_tokenizer_vocab_size(), strata_tokenizer_bos()/eos().
+ *
+ * Kinds: byte-level BPE (GPT-2, GPT-NeoX, Llama-3 style; pre-tokenizer regex
+ * from tokenizer.json, run with PCRE2) and SentencePiece-style BPE with byte
+ * fallback (Llama-2, TinyStories).  Sources: tokenizer.json, a GPT-2 style
+ * vocab.json + merges.txt directory, a model directory, or GGUF metadata.
+ * Semantics follow Hugging Face `tokenizers` loaded from tokenizer.json.
+ */
+#ifndef STRATA_TOKENIZER_H
+#define STRATA_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "strata/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct strata_tokenizer strata_tokenizer;
+typedef struct strata_model strata_model;
+
+/* path: a tokenizer.json file, a directory holding tokenizer.json (or
+ * vocab.json + merges.txt), or a .gguf file.  *out is set even on failure
+ * so strata_tokenizer_errmsg() can explain; free it either way. */
+strata_status strata_tokenizer_open(const char *path, strata_tokenizer **out);
+void strata_tokenizer_free(strata_tokenizer *tok);   /* NULL is a no-op */
+const char *strata_tokenizer_errmsg(const strata_tokenizer *tok);
+
+/* The tokenizer that came with a model (NULL if the model has none).
+ * Borrowed: owned by the model. */
+strata_tokenizer *strata_model_tokenizer(strata_model *m);
+
+/* Encodes `len` bytes of UTF-8 text.
+ *   add_bos: 1 put BOS first (if the tokenizer has one), 0 never,
+ *            -1 the tokenizer's default (tokenizer_config / post-processor)
+ *   ids     [cap] output ids; offsets [cap][2] (may be NULL) byte offsets
+ *           [start,end) of each token in `text` (BOS gets [0,0])
+ * Returns the number of tokens (>= 0).  If it exceeds cap, only cap are
+ * written: call again with a larger buffer.  Negative on error. */
+int64_t strata_tokenize(strata_tokenizer *tok, const char *text, size_t len, int add_bos,
+                        int32_t *ids, int64_t cap, int64_t *offsets);
+
+/* Decodes ids into UTF-8 (NUL-terminated when cap > 0).  skip_special: drop
+ * BOS/EOS/etc.  Returns the full length in bytes (excluding NUL); if >= cap the
+ * output was truncated.  Negative on error (id out of range). */
+int64_t strata_detokenize(strata_tokenizer *tok, const int32_t *ids, int64_t n, int skip_special,
+                          char *out, int64_t cap);
+
+/* The vocabulary string of one id (as in tokenizer.json), borrowed; NULL if out of range. */
+const char *strata_token_piece(const strata_tokenizer *tok, int32_t id);
+int32_t strata_tokenizer_vocab_size(const strata_tokenizer *tok);
+int32_t strata_tokenizer_bos(const strata_tokenizer *tok);  /* -1 if none */
+int32_t strata_tokenizer_eos(const strata_tokenizer *tok);  /* -1 if none */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,107 @@
+/* model/gpt2.c — GPT-2: learned positions, LayerNorm, gelu_new, Conv1D
+ * weights stored [in][out], fused c_attn, tied unembedding.
+ *
+ * Weights (HF names, with or without the "transformer." prefix):
+ *   wte.weight [V][d], wpe.weight [n_ctx][d]
+ *   h.i.ln_1.{weight,bias} [d]
+ *   h.i.attn.c_attn.weight [d][3d] (columns q | k | v), bias [3d]
+ *   h.i.attn.c_proj.weight [d][d], bias [d]
+ *   h.i.ln_2.{weight,bias}
+ *   h.i.mlp.c_fc.weight [d][F], bias [F];  h.i.mlp.c_proj.weight [F][d], bias [d]
+ *   ln_f.{weight,bias}
+ * Buffers attn.bias / attn.masked_bias (causal masks) are ignored.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/json_util.h"
+#include "model/model_internal.h"
+
+int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+{
+    int64_t d, L, H, V, T, F;
+    double eps;
+    const char *act;
+    ST_TRY(st_json_int(j, "n_embd", path, 1, 0, &d, err));
+    ST_TRY(st_json_int(j, "n_layer", path, 1, 0, &L, err));
+    ST_TRY(st_json_int(j, "n_head", path, 1, 0, &H, err));
+    ST_TRY(st_json_int(j, "vocab_size", path, 1, 0, &V, err));
+    ST_TRY(st_json_int(j, "n_positions", path, 1, 0, &T, err));
+    ST_TRY(st_json_int(j, "n_inner", path, 0, 4 * d, &F, err));
+    ST_TRY(st_json_num(j, "layer_norm_epsilon", path, 0, 1e-5, &eps, err));
+    ST_TRY(st_json_str(j, "activation_function", path, 0, "gelu_new", &act, err));
+    if (H <= 0 || d % H != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: n_embd %lld is not divisible by n_head %lld", path, (long long)d, (long long)H);
+    c->arch = STRATA_ARCH_GPT2;
+    if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh")) c->act = STRATA_ACT_GELU_NEW;
+    else if (!strcmp(act, "gelu")) c->act = STRATA_ACT_GELU;
+    else if (!strcmp(act, "relu")) c->act = STRATA_ACT_RELU;
+    else return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: activation_function '%s' not supported", path, act);
+    c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = c->n_kv_heads = (int32_t)H;
+    c->d_head = (int32_t)(d / H); c->d_mlp = (int32_t)F; c->vocab_size = (int32_t)V;
+    c->n_ctx = (int32_t)T; c->norm_kind = STRATA_NORM_LAYER; c->norm_eps = (float)eps;
+    c->gated_mlp = 0; c->rope = STRATA_ROPE_NONE; c->rotary_dim = 0; c->rope_theta = 0;
+    c->parallel_residual = 0; c->tied_embeddings = 1; c->has_bias = 1;
+    return STRATA_OK;
+}
+
+static int bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx, const char *name)
+{
+    char w[256];
+    snprintf(w, sizeof w, "%s%s.weight", pfx, name);
+    ST_TRY(st_bind_vec(m, src, &n->w, w, m->cfg.d_model));
+    snprintf(w, sizeof w, "%s%s.bias", pfx, name);
+    return st_bind_vec(m, src, &n->b, w, m->cfg.d_model);
+}
+
+int st_gpt2_bind(strata_model *m, st_wsource *src)
+{
+    const strata_config *c = &m->cfg;
+    int d = c->d_model, F = c->d_mlp;
+    const char *pfx = src->has(src, "transformer.wte.weight") ? "transformer." : "";
+    char w[256], b[256];
+    int64_t es[2] = { c->vocab_size, d }, ps[2] = { c->n_ctx, d };
+    snprintf(w, sizeof w, "%swte.weight", pfx);
+    ST_TRY(src->get(src, w, 2, es, &m->tok_embed, &m->err));
+    snprintf(w, sizeof w, "%swpe.weight", pfx);
+    ST_TRY(src->get(src, w, 2, ps, &m->pos_embed, &m->err));
+    for (int i = 0; i < c->n_layers; i++) {
+        st_layer *ly = &m->layers[i];
+        char ln[64];
+        snprintf(ln, sizeof ln, "h.%d.ln_1", i);
+        ST_TRY(bind_ln(m, src, &ly->ln1, pfx, ln));
+        snprintf(ln, sizeof ln, "h.%d.ln_2", i);
+        ST_TRY(bind_ln(m, src, &ly->ln2, pfx, ln));
+        /* c_attn [d][3d]: q, k, v are column blocks of one matrix (ld = 3d). */
+        st_linear qkv;
+        snprintf(w, sizeof w, "%sh.%d.attn.c_attn.weight", pfx, i);
+        snprintf(b, sizeof b, "%sh.%d.attn.c_attn.bias", pfx, i);
+        ST_TRY(st_bind_linear(m, src, &qkv, w, b, 3 * d, d, 1));
+        ly->qkv_layout = ST_QKV_SEPARATE;
+        st_linear *parts[3] = { &ly->q, &ly->k, &ly->v };
+        for (int k = 0; k < 3; k++) {
+            *parts[k] = qkv;
+            parts[k]->w = qkv.w + (size_t)k * d;
+            parts[k]->b = qkv.b + (size_t)k * d;
+            parts[k]->n_out = d;
+            parts[k]->ld = 3 * d;
+        }
+        snprintf(w, sizeof w, "%sh.%d.attn.c_proj.weight", pfx, i);
+        snprintf(b, sizeof b, "%sh.%d.attn.c_proj.bias", pfx, i);
+        ST_TRY(st_bind_linear(m, src, &ly->o, w, b, d, d, 1));
+        snprintf(w, sizeof w, "%sh.%d.mlp.c_fc.weight", pfx, i);
+        snprintf(b, sizeof b, "%sh.%d.mlp.c_fc.bias", pfx, i);
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_in, w, b, F, d, 1));
+        snprintf(w, sizeof w, "%sh.%d.mlp.c_proj.weight", pfx, i);
+        snprintf(b, sizeof b, "%sh.%d.mlp.c_proj.bias", pfx, i);
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_out, w, b, d, F, 1));
+    }
+    ST_TRY(bind_ln(m, src, &m->ln_final, pfx, "ln_f"));
+    if (src->has(src, "lm_head.weight")) {
+        ST_TRY(src->get(src, "lm_head.weight", 2, es, &m->unembed, &m->err));
+    } else {
+        m->unembed = m->tok_embed;
+    }
+    return STRATA_OK;
+}

@@ -1,0 +1,57 @@
+/* model/kernels.h — shared transformer blocks used by every architecture
+ * (internal).  Arrays are row-major; N = number of token rows (B*T).
+ *
+ * Defines: st_linear_forward (sgemm + bias), st_norm_forward (LayerNorm /
+ * RMSNorm), st_rope_apply, st_act_forward, st_attention (causal, GQA,
+ * optional score/pattern materialisation), st_argmax.
+ */
+#ifndef STRATA_MODEL_KERNELS_H
+#define STRATA_MODEL_KERNELS_H
+
+#include <stdint.h>
+#include "model/model_internal.h"
+
+/* y[N][ldy] (first n_out columns) = x[N][ldx] . W^T + b   (one OpenBLAS sgemm). */
+void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_t N,
+                       float *y, int64_t ldy, int n_threads);
+
+/* y[N][d] = norm(x[N][d]) * w (+ b);  scale[N] (may be NULL) receives the divisor.
+ *   LayerNorm: (x - mean) / sqrt(var + eps), var biased (torch.nn.LayerNorm)
+ *   RMSNorm:   x / sqrt(mean(x^2) + eps)                 (Llama)
+ * Sums accumulate in double. */
+void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int64_t N, int d,
+                     float *y, float *scale, int n_threads);
+
+/* Rotates x[B][T][n_heads][d_head] in place; position of (b,t) is pos0 + t.
+ * Only the first rot_dim dims of each head rotate, with theta_j = base^(-2j/rot_dim):
+ *   STRATA_ROPE_HALF        pairs (j, j + rot_dim/2)   (HF rotate_half)
+ *   STRATA_ROPE_INTERLEAVED pairs (2j, 2j + 1)         (Meta / GGUF llama)
+ * Angles are computed in float32 as HF and llama2.c do. */
+void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_head, int rot_dim,
+                   float base, int pos0, int n_threads);
+
+/* In place on x[n]:  gelu_new 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))), gelu 0.5x(1+erf(x/sqrt2)),
+ * silu x/(1+e^-x), relu.  With up != NULL: x = act(x) * up (gated MLP). */
+void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads);
+
+/* Causal multi-head attention with grouped-query sharing (query head h uses
+ * kv head h / (H/Hkv)).
+ *   q       [B][T][H][dh]          queries at absolute positions pos0 + t
+ *   k, v    [B][*][Hkv][dh]        keys/values for absolute positions 0..,
+ *                                  batch stride kv_bstride elements
+ *   lengths [B]                    valid queries per sequence
+ *   z       [B][T][H][dh]          output (zeros for t >= lengths[b])
+ *   probs   [B][H][T][Tk] or NULL  Tk = pos0 + T; when given, scores are written
+ *                                  there (scaled, -inf where masked) and
+ *                                  `between` runs after the scores and after
+ *                                  the softmax (hooks), else a fused kernel
+ * Scores are q.k / sqrt(dh); softmax is max-subtracted.  Returns the first
+ * non-zero status of `between`. */
+typedef int (*st_attn_cb)(void *ctx, int phase /* 0 scores, 1 pattern */);
+int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
+                 int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
+                 float *z, float *probs, st_attn_cb between, void *cb_ctx, int n_threads);
+
+int32_t st_argmax(const float *x, int64_t n);
+
+#endif

@@ -1,0 +1,101 @@
+/* model/llama.c — Llama family (TinyLlama, Llama-2/3, Mistral-style dense):
+ * RMSNorm, rotary (HF rotate_half for safetensors checkpoints, interleaved
+ * for GGUF), SwiGLU MLP, grouped-query attention, tied or untied head.
+ *
+ * Weights (HF names, nn.Linear [out][in]):
+ *   model.embed_tokens.weight              [V][d]
+ *   model.layers.i.input_layernorm.weight  [d]
+ *   model.layers.i.self_attn.q_proj.weight [H*dh][d]     k_proj, v_proj [Hkv*dh][d]
+ *   model.layers.i.self_attn.o_proj.weight [d][H*dh]
+ *   model.layers.i.post_attention_layernorm.weight [d]
+ *   model.layers.i.mlp.gate_proj.weight    [F][d]        up_proj [F][d]
+ *   model.layers.i.mlp.down_proj.weight    [d][F]
+ *   model.norm.weight [d];  lm_head.weight [V][d] (absent when tied)
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/json_util.h"
+#include "model/model_internal.h"
+
+int st_llama_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+{
+    int64_t d, L, H, Hkv, dh, F, V, T;
+    double eps, theta;
+    int tied;
+    const char *act;
+    ST_TRY(st_json_int(j, "hidden_size", path, 1, 0, &d, err));
+    ST_TRY(st_json_int(j, "num_hidden_layers", path, 1, 0, &L, err));
+    ST_TRY(st_json_int(j, "num_attention_heads", path, 1, 0, &H, err));
+    ST_TRY(st_json_int(j, "num_key_value_heads", path, 0, H, &Hkv, err));
+    ST_TRY(st_json_int(j, "head_dim", path, 0, H > 0 ? d / H : 0, &dh, err));
+    ST_TRY(st_json_int(j, "intermediate_size", path, 1, 0, &F, err));
+    ST_TRY(st_json_int(j, "vocab_size", path, 1, 0, &V, err));
+    ST_TRY(st_json_int(j, "max_position_embeddings", path, 1, 0, &T, err));
+    ST_TRY(st_json_num(j, "rms_norm_eps", path, 0, 1e-6, &eps, err));
+    ST_TRY(st_json_num(j, "rope_theta", path, 0, 10000.0, &theta, err));
+    ST_TRY(st_json_bool(j, "tie_word_embeddings", path, 0, 0, &tied, err));
+    ST_TRY(st_json_str(j, "hidden_act", path, 0, "silu", &act, err));
+    if (strcmp(act, "silu") != 0)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: hidden_act '%s' not supported for llama (silu)", path, act);
+    const json_t *rs = json_object_get(j, "rope_scaling");
+    if (rs && !json_is_null(rs))
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: field 'rope_scaling' is set; scaled rotary is not supported", path);
+    int bias;
+    ST_TRY(st_json_bool(j, "attention_bias", path, 0, 0, &bias, err));
+    if (bias)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: attention_bias true is not supported for llama", path);
+    c->arch = STRATA_ARCH_LLAMA;
+    c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = (int32_t)H;
+    c->n_kv_heads = (int32_t)Hkv; c->d_head = (int32_t)dh; c->d_mlp = (int32_t)F;
+    c->vocab_size = (int32_t)V; c->n_ctx = (int32_t)T;
+    c->norm_kind = STRATA_NORM_RMS; c->norm_eps = (float)eps;
+    c->act = STRATA_ACT_SILU; c->gated_mlp = 1;
+    c->rope = STRATA_ROPE_HALF; c->rotary_dim = (int32_t)dh; c->rope_theta = (float)theta;
+    c->parallel_residual = 0; c->tied_embeddings = tied; c->has_bias = 0;
+    return STRATA_OK;
+}
+
+int st_llama_bind(strata_model *m, st_wsource *src)
+{
+    const strata_config *c = &m->cfg;
+    int d = c->d_model, qd = c->n_heads * c->d_head, kvd = c->n_kv_heads * c->d_head, F = c->d_mlp;
+    int64_t es[2] = { c->vocab_size, d };
+    ST_TRY(src->get(src, "model.embed_tokens.weight", 2, es, &m->tok_embed, &m->err));
+    char w[256];
+    for (int i = 0; i < c->n_layers; i++) {
+        st_layer *ly = &m->layers[i];
+        const char *p = "model.layers";
+        snprintf(w, sizeof w, "%s.%d.input_layernorm.weight", p, i);
+        ST_TRY(st_bind_vec(m, src, &ly->ln1.w, w, d));
+        snprintf(w, sizeof w, "%s.%d.post_attention_layernorm.weight", p, i);
+        ST_TRY(st_bind_vec(m, src, &ly->ln2.w, w, d));
+        ly->qkv_layout = ST_QKV_SEPARATE;
+        snprintf(w, sizeof w, "%s.%d.self_attn.q_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->q, w, NULL, qd, d, 0));
+        snprintf(w, sizeof w, "%s.%d.self_attn.k_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->k, w, NULL, kvd, d, 0));
+        snprintf(w, sizeof w, "%s.%d.self_attn.v_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->v, w, NULL, kvd, d, 0));
+        snprintf(w, sizeof w, "%s.%d.self_attn.o_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->o, w, NULL, d, qd, 0));
+        snprintf(w, sizeof w, "%s.%d.mlp.gate_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_in, w, NULL, F, d, 0));
+        snprintf(w, sizeof w, "%s.%d.mlp.up_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_up, w, NULL, F, d, 0));
+        snprintf(w, sizeof w, "%s.%d.mlp.down_proj.weight", p, i);
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_out, w, NULL, d, F, 0));
+    }
+    ST_TRY(st_bind_vec(m, src, &m->ln_final.w, "model.norm.weight", d));
+    if (src->has(src, "lm_head.weight")) {
+        ST_TRY(src->get(src, "lm_head.weight", 2, es, &m->unembed, &m->err));
+        m->cfg.tied_embeddings = 0;
+    } else if (c->tied_embeddings) {
+        m->unembed = m->tok_embed;
+    } else {
+        return st_seterr(&m->err, STRATA_ERR_NOTFOUND,
+                         "%s: missing tensor 'lm_head.weight' (config says tie_word_embeddings false)", src->path);
+    }
+    return STRATA_OK;
+}

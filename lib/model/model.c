@@ -1,0 +1,183 @@
+/* model/model.c — opening a model (format detection, config, weight binding),
+ * lifetime, config getters, thread count and the OpenBLAS kernel check. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/hf_dir.h"
+#include "model/model_internal.h"
+#include "model/forward.h"
+
+/* Provided by the GGUF module (io/gguf_source.c). */
+int st_gguf_source_open(const char *path, st_wsource *src, strata_config *cfg, st_err *err);
+/* Weak while the GGUF and tokenizer modules land: a binary without them
+ * still opens HF directories and runs on ids. */
+#pragma weak st_gguf_source_open
+#pragma weak strata_tokenizer_open
+#pragma weak strata_tokenizer_free
+
+strata_open_opts strata_open_opts_default(void)
+{
+    strata_open_opts o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+const char *strata_errmsg(const strata_model *m)
+{
+    if (!m) return "out of memory (no model handle)";
+    return m->err.msg;
+}
+
+const strata_config *strata_model_config(const strata_model *m) { return m ? &m->cfg : NULL; }
+int64_t strata_model_n_params(const strata_model *m) { return m ? m->n_params : 0; }
+const char *strata_model_format(const strata_model *m) { return m ? m->format : ""; }
+
+int st_bind_vec(strata_model *m, st_wsource *src, const float **out, const char *name, int n)
+{
+    int64_t shape[1] = { n };
+    return src->get(src, name, 1, shape, out, &m->err);
+}
+
+int st_bind_linear(strata_model *m, st_wsource *src, st_linear *lin, const char *wname,
+                   const char *bname, int n_out, int n_in, int in_out)
+{
+    memset(lin, 0, sizeof *lin);
+    int64_t shape[2] = { in_out ? n_in : n_out, in_out ? n_out : n_in };
+    ST_TRY(src->get(src, wname, 2, shape, &lin->w, &m->err));
+    if (bname) ST_TRY(st_bind_vec(m, src, &lin->b, bname, n_out));
+    lin->n_in = n_in;
+    lin->n_out = n_out;
+    lin->in_out = in_out;
+    lin->ld = in_out ? n_out : n_in;
+    return STRATA_OK;
+}
+
+/* Parameter count from the architecture's shapes (tied weights counted once). */
+static int64_t count_params(const strata_config *c)
+{
+    int64_t d = c->d_model, F = c->d_mlp, V = c->vocab_size;
+    int64_t qd = (int64_t)c->n_heads * c->d_head, kvd = (int64_t)c->n_kv_heads * c->d_head;
+    int64_t norm = c->norm_kind == STRATA_NORM_LAYER ? 2 * d : d;
+    int64_t attn = d * (qd + 2 * kvd) + qd * d + (c->has_bias ? qd + 2 * kvd + d : 0);
+    int64_t mlp = (c->gated_mlp ? 2 : 1) * d * F + F * d + (c->has_bias ? F + d : 0);
+    int64_t n = V * d + (c->tied_embeddings ? 0 : V * d) + norm;
+    if (c->arch == STRATA_ARCH_GPT2) n += (int64_t)c->n_ctx * d;
+    n += c->n_layers * (attn + mlp + 2 * norm);
+    return n;
+}
+
+static int is_gguf_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char magic[4] = { 0 };
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && !memcmp(magic, "GGUF", 4);
+}
+
+strata_status strata_model_open(const char *path, const strata_open_opts *opts, strata_model **out)
+{
+    *out = NULL;
+    strata_model *m = calloc(1, sizeof *m);
+    if (!m) return STRATA_ERR_NOMEM;
+    *out = m;
+    m->next_hook_id = 1;
+    m->n_threads = opts && opts->n_threads > 0 ? opts->n_threads : 0;
+    if (!path) return st_seterr(&m->err, STRATA_ERR_ARG, "model path is NULL");
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return st_seterr(&m->err, STRATA_ERR_IO, "%s: no such file or directory", path);
+    int rc;
+    if (S_ISDIR(sb.st_mode)) {
+        snprintf(m->format, sizeof m->format, "hf");
+        rc = st_hf_config(path, &m->cfg, &m->err);
+        if (rc) return rc;
+        rc = st_hf_source_open(path, &m->src, &m->err);
+        if (rc) return rc;
+    } else if (is_gguf_file(path) && st_gguf_source_open) {
+        snprintf(m->format, sizeof m->format, "gguf");
+        rc = st_gguf_source_open(path, &m->src, &m->cfg, &m->err);
+        if (rc) return rc;
+    } else {
+        return st_seterr(&m->err, STRATA_ERR_FORMAT,
+                         "%s: not a model directory (config.json + safetensors) or a GGUF file", path);
+    }
+    m->has_src = 1;
+    m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
+    if (!m->layers) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
+    switch (m->cfg.arch) {
+    case STRATA_ARCH_GPT2: rc = st_gpt2_bind(m, &m->src); break;
+    case STRATA_ARCH_NEOX: rc = st_neox_bind(m, &m->src); break;
+    case STRATA_ARCH_LLAMA: rc = st_llama_bind(m, &m->src); break;
+    default: rc = st_seterr(&m->err, STRATA_ERR_UNSUPPORTED, "%s: unknown architecture %d", path, m->cfg.arch);
+    }
+    if (rc) return rc;
+    m->n_params = count_params(&m->cfg);
+    rc = st_hooks_init(m);
+    if (rc) return rc;
+    /* The tokenizer is optional: a model without one still runs on ids. */
+    strata_tokenizer *tok = NULL;
+    if (strata_tokenizer_open) {
+        if (strata_tokenizer_open(path, &tok) == STRATA_OK) m->tok = tok;
+        else strata_tokenizer_free(tok);
+    }
+    st_err_clear(&m->err);
+    return STRATA_OK;
+}
+
+void strata_model_free(strata_model *m)
+{
+    if (!m) return;
+    st_forward_release(m);
+    if (m->tok && strata_tokenizer_free) strata_tokenizer_free(m->tok);
+    if (m->has_src && m->src.close) m->src.close(&m->src);
+    free(m->layers);
+    free(m->hooks);
+    free(m->hooked_at);
+    free(m);
+}
+
+strata_tokenizer *strata_model_tokenizer(strata_model *m) { return m ? m->tok : NULL; }
+
+strata_status strata_model_set_threads(strata_model *m, int n_threads)
+{
+    if (!m) return STRATA_ERR_ARG;
+    if (n_threads < 0) return st_seterr(&m->err, STRATA_ERR_ARG, "n_threads must be >= 0 (0 = all cores)");
+    m->n_threads = n_threads;
+    return STRATA_OK;
+}
+
+/* ---------------- OpenBLAS kernel check ---------------- */
+
+const char *strata_blas_corename(void)
+{
+    const char *s = openblas_get_corename();
+    return s ? s : "unknown";
+}
+
+const char *strata_blas_warning(void)
+{
+    static char msg[256];
+    const char *core = strata_blas_corename();
+    int generic = !strcasecmp(core, "Prescott") || !strcasecmp(core, "Core2") ||
+                  !strcasecmp(core, "Penryn") || !strcasecmp(core, "Nehalem") ||
+                  !strcasecmp(core, "Dunnington") || !strcasecmp(core, "Atom") ||
+                  !strcasecmp(core, "Katmai") || !strcasecmp(core, "Coppermine") ||
+                  !strcasecmp(core, "Northwood") || !strcasecmp(core, "Banias");
+    if (!generic) return NULL;
+    __builtin_cpu_init();
+    const char *want = NULL;
+    if (__builtin_cpu_supports("avx512f")) want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2")) want = "Haswell";
+    if (!want) return NULL;
+    snprintf(msg, sizeof msg,
+             "OpenBLAS is running its generic '%s' kernel on a CPU with %s; matrix products "
+             "are several times slower than they could be. Set OPENBLAS_CORETYPE=%s.",
+             core, !strcmp(want, "SkylakeX") ? "AVX-512" : "AVX2", want);
+    return msg;
+}

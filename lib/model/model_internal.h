@@ -1,0 +1,126 @@
+/* model/model_internal.h — the in-memory model every loader fills (internal).
+ *
+ * Defines: st_linear, st_norm, st_layer, st_wsource (a weight source: HF
+ * safetensors set or GGUF file), struct strata_model, and the per-architecture
+ * binders st_{gpt2,neox,llama}_bind().
+ *
+ * Every loader ends in the same structure, so every hook and analysis works
+ * the same whatever the file format.  Weights are float32 pointers into an
+ * mmap (F32) or into buffers owned by the weight source (converted dtypes).
+ */
+#ifndef STRATA_MODEL_INTERNAL_H
+#define STRATA_MODEL_INTERNAL_H
+
+#include <stdint.h>
+#include "strata/model.h"
+#include "strata/hooks.h"
+#include "strata/tokenizer.h"
+#include "util/err.h"
+
+/* y[n,out] = x[n,in] . W^T + b.
+ * in_out == 0: W stored [out][in] (HF nn.Linear, GGUF), row stride ld (>= in).
+ * in_out == 1: W stored [in][out] (GPT-2 Conv1D), row stride ld (>= out);
+ *              a column block of a fused matrix is w + offset with ld = full width. */
+typedef struct st_linear {
+    const float *w;
+    const float *b;     /* [out] or NULL */
+    int32_t n_in, n_out;
+    int32_t in_out;
+    int32_t ld;
+} st_linear;
+
+typedef struct st_norm {
+    const float *w;     /* [d] gain */
+    const float *b;     /* [d] or NULL (RMSNorm) */
+} st_norm;
+
+typedef enum st_qkv_layout {
+    ST_QKV_SEPARATE = 0,  /* q, k, v are three st_linear */
+    ST_QKV_NEOX = 1       /* fused [3d, d]: rows of head h are q_h | k_h | v_h */
+} st_qkv_layout;
+
+typedef struct st_layer {
+    st_norm ln1, ln2;
+    int32_t qkv_layout;
+    st_linear q, k, v;    /* ST_QKV_SEPARATE */
+    st_linear qkv;        /* ST_QKV_NEOX: n_out = 3*d */
+    st_linear o;          /* [d] <- [H*dh] */
+    st_linear mlp_in;     /* gate (gated) or fc_in:  [F] <- [d] */
+    st_linear mlp_up;     /* gated only: up          [F] <- [d] */
+    st_linear mlp_out;    /* [d] <- [F] */
+} st_layer;
+
+/* A source of named float32 tensors.  Names and shapes are always given in
+ * Hugging Face terms (e.g. "model.layers.3.self_attn.q_proj.weight", shape
+ * row-major outermost first as torch reports it); a GGUF source maps them to
+ * its own names and converts layouts where they differ, into buffers it owns.
+ * get(): STRATA_ERR_NOTFOUND if absent, STRATA_ERR_FORMAT on a shape
+ * mismatch, both with a message naming file and tensor. */
+typedef struct st_wsource st_wsource;
+struct st_wsource {
+    void *ctx;
+    const char *path;  /* for messages */
+    int  (*get)(st_wsource *s, const char *name, int ndim, const int64_t *shape,
+                const float **out, st_err *err);
+    int  (*has)(st_wsource *s, const char *name);
+    void (*close)(st_wsource *s);  /* releases mmaps and owned buffers */
+};
+
+/* One registered hook. */
+typedef struct st_hook {
+    strata_hook_id id;
+    int32_t kind, layer, head;   /* head -1: all */
+    strata_hook_fn fn;
+    void *user;
+} st_hook;
+
+struct strata_model {
+    st_err err;
+    strata_config cfg;
+    char format[8];              /* "hf" or "gguf" */
+    st_wsource src;              /* owns the weight memory */
+    int32_t has_src;
+
+    /* weights (shapes in row-major [outer][inner]) */
+    const float *tok_embed;      /* [V][d] */
+    const float *pos_embed;      /* [n_ctx][d] or NULL */
+    st_layer *layers;            /* [n_layers] */
+    st_norm ln_final;
+    const float *unembed;        /* [V][d] (tied: == tok_embed) */
+    const float *unembed_b;      /* [V] or NULL */
+    int64_t n_params;
+
+    strata_tokenizer *tok;       /* owned; NULL if none found */
+
+    /* hooks */
+    st_hook *hooks;
+    int32_t n_hooks, cap_hooks;
+    strata_hook_id next_hook_id;
+    uint8_t *hooked_at;          /* [KIND_COUNT][n_layers+1]: count of hooks at (kind, layer),
+                                    index layer+1 (global points use layer -1) */
+
+    struct st_workspace *ws;     /* forward buffers, reused across runs (forward.c) */
+
+    int32_t n_threads;
+};
+
+/* Per-architecture binders: read weights from src into m (m->cfg is filled). */
+int st_gpt2_bind(strata_model *m, st_wsource *src);
+int st_neox_bind(strata_model *m, st_wsource *src);
+int st_llama_bind(strata_model *m, st_wsource *src);
+
+/* Hooks (hooks.c). */
+int st_hooks_init(strata_model *m);
+/* 1 if (kind, layer) is a hook point of this model. */
+int st_hook_point_exists(const strata_model *m, int kind, int layer);
+static inline int st_is_hooked(const strata_model *m, int kind, int layer)
+{
+    return m->hooked_at[kind * (m->cfg.n_layers + 1) + layer + 1] != 0;
+}
+
+/* Helpers for binders (model.c). */
+int st_bind_linear(strata_model *m, st_wsource *src, st_linear *lin, const char *wname,
+                   const char *bname, int n_out, int n_in, int in_out);
+int st_bind_vec(strata_model *m, st_wsource *src, const float **out, const char *name, int n);
+
+#endif

@@ -1,0 +1,25 @@
+/* tests/testutil.h — helpers shared by the Check suites.
+ *
+ * Defines: tu_shared_path() (path under ../shared, NULL when absent, with a
+ * visible SKIP message), tu_tmpdir() (a fresh temp dir per process),
+ * tu_max_abs_diff(), tu_check_close() (prints first values and max diff). */
+#ifndef STRATA_TESTUTIL_H
+#define STRATA_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns a static buffer "<shared>/<rel>" or NULL (printing "SKIP: ...") if
+ * the file does not exist. */
+const char *tu_shared_path(const char *rel);
+/* A per-process temporary directory (created once, removed at exit). */
+const char *tu_tmpdir(void);
+/* Writes "<tmpdir>/<name>" into buf (static if buf NULL). */
+const char *tu_tmpfile(const char *name);
+double tu_max_abs_diff(const float *a, const float *b, size_t n);
+/* Returns 1 if max|a-b| <= tol; else prints label, first values and max diff, returns 0. */
+int tu_check_close(const char *label, const float *got, const float *want, size_t n, double tol);
+/* Writes bytes to a file; returns 0 on success. */
+int tu_write_file(const char *path, const void *data, size_t n);
+
+#endif

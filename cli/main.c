@@ -1,5 +1,6 @@
 /* cli/main.c — `strata <command> [args]`: dispatch to cli/cmd_<command>.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -31,6 +32,14 @@ int main(int argc, char **argv)
         if (!cmds[i].fn) {
             fprintf(stderr, "strata: command '%s' is not built into this binary\n", argv[1]);
             return 2;
+        }
+        /* Heavy commands: say once when OpenBLAS runs a generic kernel on a
+         * CPU that could go several times faster (STRATA_QUIET=1 silences). */
+        static const char *heavy[] = { "capture", "probe", "pca", "cka", "attn", "sweep", NULL };
+        for (int h = 0; heavy[h]; h++) {
+            const char *w = strata_blas_warning(), *q = getenv("STRATA_QUIET");
+            if (!strcmp(argv[1], heavy[h]) && w && !(q && *q == '1'))
+                fprintf(stderr, "strata: note: %s\n", w);
         }
         return cmds[i].fn(argc - 1, argv + 1);
     }

@@ -5,7 +5,9 @@
  * _errmsg(), _n_rows(), _n_hooks(), _hook(), _hook_shape(), _row_width(),
  * _read(), _n_labels(), _label(), _read_label(), _read_row_tokens(),
  * _complete().
- * Defines (writer): see the capture section below (owned by the capture module).
+ * Defines (writer): strata_capture (opaque), strata_capture_opts(_default)(),
+ * strata_capture_open(), _add_doc(), _add_text(), _add_tokens(), _add_file(),
+ * _set_total(), _finish(), _free(), _errmsg(), _get_stats(), _n_done().
  *
  * File layout: docs/FORMAT.md.  Rows are kept positions; every hook dataset
  * is [R, ...] (e.g. [R, d_model], patterns [R, heads, n_ctx]).
@@ -54,7 +56,142 @@ strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t r
 strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out);
 
 /* ---------------- writer / capture driver ----------------
- * (declared below by the capture module) */
+ *
+ * A capture session streams documents through a model and appends the rows
+ * its hooks saw to an activation file:
+ *
+ *   strata_capture_opts o = strata_capture_opts_default();
+ *   o.hooks = "blocks.*.hook_resid_post";
+ *   strata_capture *c;
+ *   if (strata_capture_open(model, "acts.h5", &o, &c) < 0) ... strata_capture_errmsg(c)
+ *   strata_capture_add_text(c, "Once upon a time", -1);   (or _add_tokens, _add_doc)
+ *   strata_capture_finish(c);                  (last partial batch, complete = true)
+ *   strata_capture_free(c);
+ *
+ * Documents are batched in input order (o.batch per forward pass); memory is
+ * bounded by one batch.  Each completed batch is committed to disk before the
+ * next starts, so an interrupted capture keeps every completed batch; with
+ * o.mode = STRATA_CAPTURE_RESUME the session reopens such a file (same model,
+ * hooks, labels, positions, dtype required) and silently skips the first
+ * strata_capture_n_done() documents it is given, so the caller simply feeds
+ * the same input again.
+ *
+ * Rows: positions = ALL keeps every token t < length of each document; LAST
+ * keeps t = length-1; FIRST keeps t = 0.  Per-row shapes: [d_model] for
+ * residual-like hooks, [n_heads, d_head] for q/k/v/z (one head with "[h]"),
+ * [n_heads, W] for attn_scores/pattern where W = max tokens per document,
+ * keys at or past the document's length stored as 0.
+ */
+
+typedef struct strata_capture strata_capture;
+typedef struct strata_model strata_model;
+
+typedef enum strata_capture_positions {
+    STRATA_POS_ALL = 0,
+    STRATA_POS_LAST = 1,
+    STRATA_POS_FIRST = 2
+} strata_capture_positions;
+
+typedef enum strata_capture_mode {
+    STRATA_CAPTURE_CREATE = 0,     /* fail with STRATA_ERR_EXISTS if the file exists */
+    STRATA_CAPTURE_OVERWRITE = 1,  /* replace an existing file */
+    STRATA_CAPTURE_RESUME = 2      /* continue an interrupted capture of the same setup */
+} strata_capture_mode;
+
+typedef enum strata_capture_dtype { STRATA_DTYPE_F32 = 0, STRATA_DTYPE_F16 = 1 } strata_capture_dtype;
+
+/* Progress report, called after every committed batch. */
+typedef struct strata_capture_progress {
+    int64_t docs_done;       /* documents committed (including resumed ones) */
+    int64_t docs_total;      /* -1 if unknown (see strata_capture_set_total) */
+    int64_t tokens_done;     /* tokens run in this session */
+    int64_t rows_done;       /* rows committed in the file */
+    double seconds;          /* since strata_capture_open */
+} strata_capture_progress;
+/* Return non-zero to stop: the call adding documents returns STRATA_STOPPED
+ * (the file keeps every committed batch, complete = false). */
+typedef int (*strata_capture_progress_fn)(const strata_capture_progress *p, void *user);
+
+typedef struct strata_capture_opts {
+    const char *hooks;         /* comma-separated hook names/globs, "[h]" head suffix allowed */
+    int32_t positions;         /* strata_capture_positions */
+    int32_t batch;             /* documents per forward pass (default 8) */
+    int32_t max_tokens;        /* truncate longer documents (0: the model's n_ctx) */
+    int32_t dtype;             /* strata_capture_dtype */
+    int32_t compress;          /* 0 off; 1..9 deflate level, with shuffle */
+    int32_t mode;              /* strata_capture_mode */
+    int32_t add_bos;           /* text input: 1 yes, 0 no, -1 tokenizer default */
+    int32_t n_labels;          /* labels stored under /labels (declared up front) */
+    const char *const *label_names;  /* [n_labels] */
+    const int32_t *label_is_int;     /* [n_labels] 1: int32 dataset, 0: float32 (NULL: float) */
+    strata_capture_progress_fn progress;
+    void *progress_user;
+    int32_t reserved[8];
+} strata_capture_opts;
+
+strata_capture_opts strata_capture_opts_default(void);
+
+/* One label value of a document: the whole document (n_spans == 0: every
+ * kept row gets `value`), or character spans: spans [n_spans][3] =
+ * (start, end, value) in characters (Unicode code points) of the text, end
+ * exclusive; a token takes the value of the span holding its first character,
+ * 0 elsewhere (BOS and empty tokens: 0).  Labels a document does not give are 0. */
+typedef struct strata_capture_label {
+    const char *name;
+    double value;
+    const double *spans;
+    int64_t n_spans;
+} strata_capture_label;
+
+typedef struct strata_capture_doc {
+    const char *text;          /* UTF-8, or NULL when tokens are given */
+    int64_t text_len;          /* -1: NUL-terminated */
+    const int32_t *tokens;     /* [n_tokens], used as given (no BOS added) */
+    int64_t n_tokens;
+    const strata_capture_label *labels;  /* [n_labels] */
+    int32_t n_labels;
+} strata_capture_doc;
+
+/* Opens a session writing `path`.  *out is set even on failure (unless
+ * allocation failed) so strata_capture_errmsg() can explain; free it either
+ * way.  Fails with STRATA_ERR_NOTFOUND when a glob matches no hook point (the
+ * message lists valid names), STRATA_ERR_EXISTS, STRATA_ERR_IO (path not
+ * writable), STRATA_ERR_STATE (resume of a file from another model/hooks).
+ * Text-or-tokens: a session holds text (/docs/text) only if opts say so by
+ * the first document; mixing is an error.  The file is created when the
+ * first document (or strata_capture_finish) arrives, except that
+ * STRATA_ERR_EXISTS and unwritable paths are reported here. */
+strata_status strata_capture_open(strata_model *m, const char *path,
+                                  const strata_capture_opts *opts, strata_capture **out);
+strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc *doc);
+strata_status strata_capture_add_text(strata_capture *c, const char *text, int64_t len);
+strata_status strata_capture_add_tokens(strata_capture *c, const int32_t *ids, int64_t n);
+/* Input files: kind 0 text (one document per line), 1 JSONL ({"text": ...,
+ * label fields}), 2 token ids (one document per line, separated by spaces or
+ * commas).  For JSONL, labels are discovered by a first pass over the file
+ * (so call it on a fresh session); a malformed line fails naming its number. */
+enum { STRATA_INPUT_TEXT = 0, STRATA_INPUT_JSONL = 1, STRATA_INPUT_TOKENS = 2 };
+strata_status strata_capture_add_file(strata_capture *c, int kind, const char *path);
+/* Known number of documents, for the progress ETA. */
+void strata_capture_set_total(strata_capture *c, int64_t n_docs);
+/* Runs the last partial batch, marks the file complete and closes it. */
+strata_status strata_capture_finish(strata_capture *c);
+void strata_capture_free(strata_capture *c);   /* NULL is a no-op; without finish the
+                                                  file stays complete = false */
+const char *strata_capture_errmsg(const strata_capture *c);
+
+typedef struct strata_capture_stats {
+    int64_t docs;            /* documents in the file (committed) */
+    int64_t docs_skipped;    /* documents skipped because a resumed file had them */
+    int64_t tokens;          /* tokens in the file */
+    int64_t rows;            /* rows in the file */
+    int64_t truncated;       /* documents cut to max_tokens in this session */
+    int64_t tokens_run;      /* tokens run through the model in this session */
+    double seconds;
+} strata_capture_stats;
+void strata_capture_get_stats(const strata_capture *c, strata_capture_stats *s);
+/* Documents already in the file when the session opened (resume). */
+int64_t strata_capture_n_done(const strata_capture *c);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,8 @@
  *
  * One code path serves GPT-2, GPT-NeoX and Llama; the configuration picks the
  * norm, positional scheme, qkv layout, residual form and MLP.  Every matrix
- * product over the batch is one OpenBLAS sgemm (st_linear_forward).  Buffers
+ * product over the batch goes through OpenBLAS sgemm (st_linear_forward: one
+ * single-threaded sgemm per OpenMP thread, on its block of rows or columns).  Buffers
  * ([N = B*T] rows) live in a workspace reused across runs.  Optional tensors
  * (scores/patterns [B,H,T,Tk], per-head results [N,H,d], norm scales) are
  * only materialised when a hook asks for them.
@@ -76,14 +77,13 @@ static int last_needed_layer(const strata_model *m, int need_final)
     return -1;
 }
 
-int st_forward(strata_model *m, const st_run *run, int logits_mode, float *logits_out)
+static int forward_impl(strata_model *m, const st_run *run, int logits_mode, float *logits_out)
 {
     const strata_config *c = &m->cfg;
     const int64_t B = run->B, T = run->T, N = B * T;
     const int d = c->d_model, H = c->n_heads, Hkv = c->n_kv_heads, dh = c->d_head, F = c->d_mlp;
     const int64_t qd = (int64_t)H * dh, kvd = (int64_t)Hkv * dh, V = c->vocab_size;
     const int nt = m->n_threads;
-    if (nt > 0) openblas_set_num_threads(nt);
 
     if (!m->ws && !(m->ws = calloc(1, sizeof(st_workspace))))
         return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
@@ -264,6 +264,18 @@ int st_forward(strata_model *m, const st_run *run, int logits_mode, float *logit
         st_linear_forward(&un, w->n, d, B, logits_out, V, nt);
     }
     return STRATA_OK;
+}
+
+/* Every kernel, sgemm included, runs on the OpenMP threads (see
+ * st_linear_forward): OpenBLAS is single-threaded for the duration of the
+ * pass and gets its previous thread count back afterwards. */
+int st_forward(strata_model *m, const st_run *run, int logits_mode, float *logits_out)
+{
+    int prev = openblas_get_num_threads();
+    if (prev != 1) openblas_set_num_threads(1);
+    int rc = forward_impl(m, run, logits_mode, logits_out);
+    if (prev != 1) openblas_set_num_threads(prev);
+    return rc;
 }
 
 /* ---------------- public entry points ---------------- */

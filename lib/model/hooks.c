@@ -212,7 +212,7 @@ strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_
     char glob[256];
     memcpy(glob, pattern, bl);
     glob[bl] = 0;
-    int n_points = strata_model_n_hook_points(m), matched = 0;
+    int n_points = strata_model_n_hook_points(m), matched = 0, n0 = m->n_hooks;
     strata_hook_id hid = m->next_hook_id;
     for (int i = 0; i < n_points; i++) {
         int k, l;
@@ -224,16 +224,22 @@ strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_
                          ? m->cfg.n_kv_heads : m->cfg.n_heads;
             if (KINDS[k].head_axis < 0) {
                 if (strpbrk(glob, "*?[")) continue; /* a glob may span kinds without heads */
+                m->n_hooks = n0;   /* all or nothing: drop this call's earlier matches */
                 return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': %s has no head axis", pattern, name);
             }
-            if (head >= nh)
+            if (head >= nh) {
+                m->n_hooks = n0;
                 return st_seterr(&m->err, STRATA_ERR_RANGE, "hook '%s': head %d out of range (%s has %d heads)",
                                  pattern, head, name, nh);
+            }
         }
         if (m->n_hooks == m->cap_hooks) {
             int nc = m->cap_hooks ? 2 * m->cap_hooks : 32;
             st_hook *nh = realloc(m->hooks, sizeof *nh * nc);
-            if (!nh) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
+            if (!nh) {
+                m->n_hooks = n0;
+                return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
+            }
             m->hooks = nh;
             m->cap_hooks = nc;
         }

@@ -9,23 +9,58 @@
 #define NT(n) num_threads((n) > 0 ? (n) : omp_get_max_threads())
 #include <omp.h>
 
+/* One block of y = x . W^T + b: rows [r0, r1), output columns [c0, c1). */
+static void linear_block(const st_linear *lin, const float *x, int64_t ldx, int64_t r0, int64_t r1,
+                         int c0, int c1, float *y, int64_t ldy)
+{
+    int64_t n = r1 - r0;
+    int m = c1 - c0;
+    if (n <= 0 || m <= 0) return;
+    const float *xr = x + r0 * ldx;
+    float *yr = y + r0 * ldy + c0;
+    if (lin->in_out)   /* W [in][out]: y = x . W, columns c0.. of W */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, m, lin->n_in,
+                    1.0f, xr, (int)ldx, lin->w + c0, lin->ld, 0.0f, yr, (int)ldy);
+    else               /* W [out][in]: y = x . W^T, rows c0.. of W */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, m, lin->n_in,
+                    1.0f, xr, (int)ldx, lin->w + (int64_t)c0 * lin->ld, lin->ld, 0.0f, yr, (int)ldy);
+    if (lin->b) {
+        const float *b = lin->b + c0;
+        for (int64_t i = 0; i < n; i++) {
+            float *row = yr + i * ldy;
+            for (int j = 0; j < m; j++) row[j] += b[j];
+        }
+    }
+}
+
+/* The product runs on the OpenMP threads, each calling a single-threaded
+ * OpenBLAS sgemm on its block (st_forward sets OpenBLAS to one thread):
+ * rows are split when there are enough of them, else output columns (in
+ * multiples of 16, for the sgemm kernels).  One thread pool for everything:
+ * with OpenBLAS's own pthreads beside the OpenMP pool, each pool's
+ * spin-waiting threads took cores from the other (on 2 cores, 2 threads ran
+ * a GPT-2 forward up to 10x slower than 1). */
 void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_t N,
                        float *y, int64_t ldy, int n_threads)
 {
     if (N <= 0) return;
-    if (lin->in_out)   /* W [in][out]: y = x . W */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, lin->n_out, lin->n_in,
-                    1.0f, x, (int)ldx, lin->w, lin->ld, 0.0f, y, (int)ldy);
-    else               /* W [out][in]: y = x . W^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, lin->n_out, lin->n_in,
-                    1.0f, x, (int)ldx, lin->w, lin->ld, 0.0f, y, (int)ldy);
-    if (lin->b) {
-        const float *b = lin->b;
-        int n_out = lin->n_out;
-#pragma omp parallel for NT(n_threads) schedule(static)
-        for (int64_t i = 0; i < N; i++) {
-            float *row = y + i * ldy;
-            for (int j = 0; j < n_out; j++) row[j] += b[j];
+    int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
+    const int n_out = lin->n_out;
+    if (nt < 2 || 2.0 * N * n_out * lin->n_in < 4e6) {   /* small: not worth a fork */
+        linear_block(lin, x, ldx, 0, N, 0, n_out, y, ldy);
+        return;
+    }
+    const int split_rows = N >= 32 * (int64_t)nt;
+#pragma omp parallel num_threads(nt)
+    {
+        int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+        if (split_rows) {
+            linear_block(lin, x, ldx, N * t / T, N * (t + 1) / T, 0, n_out, y, ldy);
+        } else {
+            int64_t blocks = (n_out + 15) / 16;
+            int64_t c0 = 16 * (blocks * t / T), c1 = 16 * (blocks * (t + 1) / T);
+            linear_block(lin, x, ldx, 0, N, (int)(c0 < n_out ? c0 : n_out), (int)(c1 < n_out ? c1 : n_out),
+                         y, ldy);
         }
     }
 }
@@ -91,58 +126,115 @@ void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_
     free(cs);
 }
 
+/* e^x in float32 for x already clamped to [-87, 88], branch-free so that
+ * loops over it vectorize (glibc's expf and tanhf do not, and tanhf made
+ * gelu_new ~15-20% of a GPT-2 forward).  Cody-Waite reduction x = n ln2 + r,
+ * |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (truncation < 1.5e-7
+ * relative), 2^n through the exponent bits.  Max relative error ~2e-7 (about
+ * 2 ulp) against exp() in double. */
+static inline float exp_f32_clamped(float x)
+{
+    const float magic = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer */
+    float n = (x * 1.44269504088896341f + magic) - magic;
+    float r = x - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t e = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &e, sizeof s);
+    return p * s;
+}
+
+/* e[i] = 1 / (1 + exp(a[i])) for m <= ACT_BLOCK values; the clamp is its own
+ * loop (in one loop with the rest, GCC keeps it as a branch and does not
+ * vectorize). */
+enum { ACT_BLOCK = 512 };
+static void inv_one_plus_exp(float *a, int64_t m)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) a[i] = a[i] < -87.0f ? -87.0f : a[i];
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) a[i] = a[i] > 88.0f ? 88.0f : a[i];
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) a[i] = 1.0f / (1.0f + exp_f32_clamped(a[i]));
+}
+
+/* gelu_new(v) = 0.5 v (1 + tanh(u)) = v / (1 + e^(-2u)),  u = sqrt(2/pi) (v + 0.044715 v^3)
+ * (the same function, written with one exponential);  silu(v) = v / (1 + e^-v). */
 void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads)
 {
-#pragma omp parallel for NT(n_threads) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i], r;
+    const int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
+#pragma omp parallel for num_threads(n < 16 * ACT_BLOCK ? 1 : nt) schedule(static)
+    for (int64_t c0 = 0; c0 < n; c0 += ACT_BLOCK) {
+        int64_t m = c0 + ACT_BLOCK < n ? ACT_BLOCK : n - c0;
+        float *xc = x + c0, a[ACT_BLOCK];
         switch (act) {
         case STRATA_ACT_GELU_NEW:
-            r = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+#pragma omp simd
+            for (int64_t i = 0; i < m; i++) {
+                float v = xc[i];
+                a[i] = -2.0f * 0.7978845608028654f * (v + 0.044715f * v * v * v);
+            }
+            inv_one_plus_exp(a, m);
+#pragma omp simd
+            for (int64_t i = 0; i < m; i++) xc[i] *= a[i];
             break;
-        case STRATA_ACT_GELU: r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
-        case STRATA_ACT_SILU: r = v / (1.0f + expf(-v)); break;
-        default: r = v > 0 ? v : 0; break;
+        case STRATA_ACT_GELU:
+            for (int64_t i = 0; i < m; i++) xc[i] = 0.5f * xc[i] * (1.0f + erff(xc[i] * 0.70710678118654752f));
+            break;
+        case STRATA_ACT_SILU:
+#pragma omp simd
+            for (int64_t i = 0; i < m; i++) a[i] = -xc[i];
+            inv_one_plus_exp(a, m);
+#pragma omp simd
+            for (int64_t i = 0; i < m; i++) xc[i] *= a[i];
+            break;
+        default:
+            for (int64_t i = 0; i < m; i++) xc[i] = xc[i] > 0 ? xc[i] : 0.0f;
+            break;
         }
-        x[i] = up ? r * up[i] : r;
+        if (up) {
+            const float *uc = up + c0;
+#pragma omp simd
+            for (int64_t i = 0; i < m; i++) xc[i] *= uc[i];
+        }
     }
 }
 
-/* One query row: scores s[j] = scale * q.k_j for j < nk. */
-static void score_row(const float *q, const float *kb, int64_t kstride, int dh, int nk, float scale,
-                      float *s)
-{
-    for (int j = 0; j < nk; j++) {
-        const float *kr = kb + j * kstride;
-        float acc = 0;
-#pragma omp simd reduction(+:acc)
-        for (int c = 0; c < dh; c++) acc += q[c] * kr[c];
-        s[j] = acc * scale;
-    }
-}
-
-static void softmax_row(float *s, int nk)
+/* Softmax of s[0..n) in place, max-subtracted; tmp has room for n floats.
+ * Entries more than 87 below the row's max (e^-87 < 2e-38: -inf for masked
+ * keys) become exactly 0; the rest use exp_f32_clamped, in loops that
+ * vectorize.  A row whose entries are all -inf becomes all zeros. */
+static void softmax_row(float *s, int64_t n, float *tmp)
 {
     float mx = -INFINITY;
-    for (int j = 0; j < nk; j++) if (s[j] > mx) mx = s[j];
-    float sum = 0;
-    if (mx == -INFINITY) { for (int j = 0; j < nk; j++) s[j] = 0; return; }
-    for (int j = 0; j < nk; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < nk; j++) s[j] *= inv;
+    for (int64_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    if (mx == -INFINITY) { memset(s, 0, sizeof(float) * (size_t)n); return; }
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) s[j] -= mx;
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) tmp[j] = s[j] < -87.0f ? -87.0f : s[j];
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) tmp[j] = exp_f32_clamped(tmp[j]);
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) s[j] = s[j] < -87.0f ? 0.0f : tmp[j];
+    double sum = 0;
+    for (int64_t j = 0; j < n; j++) sum += s[j];
+    float inv = (float)(1.0 / sum);
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) s[j] *= inv;
 }
 
-static void mix_row(const float *p, const float *vb, int64_t vstride, int dh, int nk, float *z)
-{
-    for (int c = 0; c < dh; c++) z[c] = 0;
-    for (int j = 0; j < nk; j++) {
-        float w = p[j];
-        if (w == 0.0f) continue;
-        const float *vr = vb + j * vstride;
-#pragma omp simd
-        for (int c = 0; c < dh; c++) z[c] += w * vr[c];
-    }
-}
+/* Attention through sgemm, per (sequence b, head h, block of query rows):
+ *   S [rows][nk] = scale * Q_bh[rows] . K_bh[0..nk)^T     (one sgemm)
+ *   causal mask + softmax per row
+ *   Z_bh[rows]   = S . V_bh[0..nk)                         (one sgemm)
+ * Each OpenMP thread runs its own single-threaded sgemm calls.  The fused
+ * path takes query rows in blocks of ATT_QB and only the keys the block can
+ * see (nk = pos0 + last row + 1), so the causal half is mostly skipped.
+ * (Replaces per-row dot-product loops that took ~37% of a 1 x 512 GPT-2
+ * forward, 4x the time of the same work in sgemm.) */
+enum { ATT_QB = 64 };
 
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
@@ -151,56 +243,101 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
     const int group = H / Hkv;
     const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
     const float scale = 1.0f / sqrtf((float)dh);
+    int nomem = 0;
     if (!probs) {
-#pragma omp parallel NT(n_threads)
+        const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
+#pragma omp parallel NT(n_threads) reduction(|:nomem)
         {
-            float *s = malloc(sizeof(float) * (size_t)Tk);
-#pragma omp for collapse(2) schedule(dynamic)
+            float *S = malloc(sizeof(float) * (size_t)(ATT_QB + 1) * Tk);
+            nomem |= !S;
+#pragma omp for collapse(3) schedule(dynamic)
             for (int64_t b = 0; b < B; b++)
-                for (int h = 0; h < H; h++) {
-                    const float *kb = k + b * kv_bstride + (h / group) * dh;
-                    const float *vb = v + b * kv_bstride + (h / group) * dh;
-                    for (int64_t t = 0; t < T; t++) {
-                        float *zr = z + (b * T + t) * qrow + (int64_t)h * dh;
-                        if (t >= lengths[b] || !s) { memset(zr, 0, sizeof(float) * dh); continue; }
-                        int nk = (int)(pos0 + t + 1);
-                        score_row(q + (b * T + t) * qrow + (int64_t)h * dh, kb, kvrow, dh, nk, scale, s);
-                        softmax_row(s, nk);
-                        mix_row(s, vb, kvrow, dh, nk, zr);
+                for (int h = 0; h < H; h++)
+                    for (int64_t qb = 0; qb < nqb; qb++) {
+                        const int64_t t0 = qb * ATT_QB, t1 = t0 + ATT_QB < T ? t0 + ATT_QB : T;
+                        const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
+                        float *zb = z + (b * T + t0) * qrow + (int64_t)h * dh;
+                        if (tv > t0 && S) {
+                            const int64_t nr = tv - t0, nk = pos0 + tv;
+                            const float *kb = k + b * kv_bstride + (int64_t)(h / group) * dh;
+                            const float *vb = v + b * kv_bstride + (int64_t)(h / group) * dh;
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)nk, dh, scale,
+                                        q + (b * T + t0) * qrow + (int64_t)h * dh, (int)qrow, kb, (int)kvrow,
+                                        0.0f, S, (int)nk);
+                            for (int64_t r = 0; r < nr; r++) {
+                                float *sr = S + r * nk;
+                                const int64_t see = pos0 + t0 + r + 1;   /* causal: keys < see */
+                                for (int64_t j = see; j < nk; j++) sr[j] = -INFINITY;
+                                softmax_row(sr, nk, S + ATT_QB * Tk);
+                            }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, dh, (int)nk, 1.0f,
+                                        S, (int)nk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
+                        }
+                        for (int64_t t = tv > t0 ? tv : t0; t < t1; t++)   /* padding rows: zeros */
+                            memset(zb + (t - t0) * qrow, 0, sizeof(float) * dh);
                     }
-                }
-            free(s);
+            free(S);
         }
-        return 0;
+        return nomem ? STRATA_ERR_NOMEM : 0;
     }
-    /* Materialised path: scores -> hook -> softmax -> hook -> mix. */
-#pragma omp parallel for collapse(2) NT(n_threads) schedule(dynamic)
+    /* Materialised path: scores -> hook -> softmax -> hook -> mix, probs [B][H][T][Tk].
+     * Same blocks and the same sgemm calls as the fused path, so hooking a
+     * pattern (and leaving it alone) changes no result, not even in the last bit. */
+    const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
+#pragma omp parallel for collapse(3) NT(n_threads) schedule(dynamic)
     for (int64_t b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            const float *kb = k + b * kv_bstride + (h / group) * dh;
-            for (int64_t t = 0; t < T; t++) {
-                float *s = probs + ((b * H + h) * T + t) * Tk;
-                int nk = t < lengths[b] ? (int)(pos0 + t + 1) : 0;
-                score_row(q + (b * T + t) * qrow + (int64_t)h * dh, kb, kvrow, dh, nk, scale, s);
-                for (int64_t j = nk; j < Tk; j++) s[j] = -INFINITY;
+        for (int h = 0; h < H; h++)
+            for (int64_t qb = 0; qb < nqb; qb++) {
+                const int64_t t0 = qb * ATT_QB, t1 = t0 + ATT_QB < T ? t0 + ATT_QB : T;
+                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
+                float *P = probs + (b * H + h) * T * Tk;
+                if (tv > t0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(tv - t0), (int)(pos0 + tv), dh,
+                                scale, q + (b * T + t0) * qrow + (int64_t)h * dh, (int)qrow,
+                                k + b * kv_bstride + (int64_t)(h / group) * dh, (int)kvrow, 0.0f, P + t0 * Tk,
+                                (int)Tk);
+                for (int64_t t = t0; t < t1; t++) {   /* causal mask; padding rows fully masked */
+                    const int64_t see = t < tv ? pos0 + t + 1 : 0;
+                    for (int64_t j = see; j < Tk; j++) P[t * Tk + j] = -INFINITY;
+                }
             }
-        }
     int rc = between ? between(cb_ctx, 0) : 0;
     if (rc) return rc;
-#pragma omp parallel for NT(n_threads) schedule(static)
-    for (int64_t r = 0; r < B * H * T; r++) softmax_row(probs + r * Tk, (int)Tk);
+#pragma omp parallel NT(n_threads) reduction(|:nomem)
+    {
+        float *tmp = malloc(sizeof(float) * (size_t)Tk);
+        nomem |= !tmp;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < B * H * T; r++)
+            if (tmp) softmax_row(probs + r * Tk, Tk, tmp);
+        free(tmp);
+    }
+    if (nomem) return STRATA_ERR_NOMEM;
     rc = between ? between(cb_ctx, 1) : 0;
     if (rc) return rc;
-#pragma omp parallel for collapse(2) NT(n_threads) schedule(dynamic)
+#pragma omp parallel for collapse(3) NT(n_threads) schedule(dynamic)
     for (int64_t b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            const float *vb = v + b * kv_bstride + (h / group) * dh;
-            for (int64_t t = 0; t < T; t++) {
-                float *zr = z + (b * T + t) * qrow + (int64_t)h * dh;
-                if (t >= lengths[b]) { memset(zr, 0, sizeof(float) * dh); continue; }
-                mix_row(probs + ((b * H + h) * T + t) * Tk, vb, kvrow, dh, (int)Tk, zr);
+        for (int h = 0; h < H; h++)
+            for (int64_t qb = 0; qb < nqb; qb++) {
+                const int64_t t0 = qb * ATT_QB, t1 = t0 + ATT_QB < T ? t0 + ATT_QB : T;
+                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
+                const float *P = probs + (b * H + h) * T * Tk;
+                const float *vb = v + b * kv_bstride + (int64_t)(h / group) * dh;
+                float *zb = z + (b * T + t0) * qrow + (int64_t)h * dh;
+                if (tv > t0) {
+                    const int64_t nk = pos0 + tv;
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(tv - t0), dh, (int)nk, 1.0f,
+                                P + t0 * Tk, (int)Tk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
+                    for (int64_t t = t0; t < tv; t++)   /* weight a hook put on keys >= nk */
+                        for (int64_t j = nk; j < Tk; j++) {
+                            float w = P[t * Tk + j];
+                            if (w == 0.0f) continue;
+                            for (int c = 0; c < dh; c++) zb[(t - t0) * qrow + c] += w * vb[j * kvrow + c];
+                        }
+                }
+                for (int64_t t = tv > t0 ? tv : t0; t < t1; t++)   /* padding rows: zeros */
+                    memset(zb + (t - t0) * qrow, 0, sizeof(float) * dh);
             }
-        }
     return 0;
 }
 

@@ -7,17 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/gguf_source.h"
 #include "io/hf_dir.h"
 #include "model/model_internal.h"
 #include "model/forward.h"
 
-/* Provided by the GGUF module (io/gguf_source.c). */
-int st_gguf_source_open(const char *path, st_wsource *src, strata_config *cfg, st_err *err);
-/* Weak while the GGUF and tokenizer modules land: a binary without them
- * still opens HF directories and runs on ids. */
-#pragma weak st_gguf_source_open
-#pragma weak strata_tokenizer_open
-#pragma weak strata_tokenizer_free
 
 strata_open_opts strata_open_opts_default(void)
 {
@@ -99,7 +93,7 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
         if (rc) return rc;
         rc = st_hf_source_open(path, &m->src, &m->err);
         if (rc) return rc;
-    } else if (is_gguf_file(path) && st_gguf_source_open) {
+    } else if (is_gguf_file(path)) {
         snprintf(m->format, sizeof m->format, "gguf");
         rc = st_gguf_source_open(path, &m->src, &m->cfg, &m->err);
         if (rc) return rc;
@@ -122,10 +116,8 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     if (rc) return rc;
     /* The tokenizer is optional: a model without one still runs on ids. */
     strata_tokenizer *tok = NULL;
-    if (strata_tokenizer_open) {
-        if (strata_tokenizer_open(path, &tok) == STRATA_OK) m->tok = tok;
-        else strata_tokenizer_free(tok);
-    }
+    if (strata_tokenizer_open(path, &tok) == STRATA_OK) m->tok = tok;
+    else strata_tokenizer_free(tok);
     st_err_clear(&m->err);
     return STRATA_OK;
 }
@@ -134,7 +126,7 @@ void strata_model_free(strata_model *m)
 {
     if (!m) return;
     st_forward_release(m);
-    if (m->tok && strata_tokenizer_free) strata_tokenizer_free(m->tok);
+    strata_tokenizer_free(m->tok);
     if (m->has_src && m->src.close) m->src.close(&m->src);
     free(m->layers);
     free(m->hooks);

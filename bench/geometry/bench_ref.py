@@ -1,0 +1,32 @@
+"""Reference PCA timings: python3 bench_ref.py METHOD X.f32 N D K
+METHOD: sklearn_full | sklearn_randomized | numpy_cov_eigh.
+Prints one JSON line: seconds (fit only, data already in memory), the sum of
+the top-K explained variance ratios, the top-K ratios, and peak RSS (MiB,
+whole process: interpreter + imports + the data array)."""
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+method, path, n, d, k = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+X = np.fromfile(path, dtype=np.float32).reshape(n, d)
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t = time.perf_counter()
+if method.startswith("sklearn"):
+    from sklearn.decomposition import PCA
+    t = time.perf_counter()
+    p = PCA(n_components=k, svd_solver=method.split("_")[1], random_state=0).fit(X)
+    evr = p.explained_variance_ratio_
+elif method == "numpy_cov_eigh":
+    c = np.cov(X, rowvar=False)
+    lam = np.linalg.eigh(c)[0][::-1]
+    evr = lam[:k] / lam.sum()
+else:
+    raise SystemExit("unknown method " + method)
+sec = time.perf_counter() - t
+print(json.dumps({"method": method, "seconds": sec, "evr_sum": float(np.sum(evr)),
+                  "evr": [float(v) for v in evr], "dtype": str(X.dtype),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rss_after_load_mib": rss0}))

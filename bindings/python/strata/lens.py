@@ -1,0 +1,130 @@
+"""The logit lens (strata/lens.h): next-token predictions from every layer.
+
+    r = strata.logit_lens(model, ids, top_k=5)
+    r.points          # ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", ...]  (P)
+    r.top_ids         # int32 [P, n, k]    r.top_probs float32 [P, n, k]
+    r.next_rank       # int32 [P, n]  rank of the true next token (-1 at the last position)
+    r.next_prob       # float32 [P, n]
+    r.model_logits    # float32 [n, V]
+    Lens(model).logits(point)   # one point's full lens logits [n, V]
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _lib
+from ._util import as_i32, copy_array
+from .errors import ClosedError, error_for_status
+
+__all__ = ["Lens", "LensResult", "logit_lens"]
+
+
+@dataclass
+class LensResult:
+    points: list
+    tokens: np.ndarray
+    top_ids: np.ndarray
+    top_probs: np.ndarray
+    next_rank: np.ndarray
+    next_prob: np.ndarray
+    model_logits: np.ndarray
+
+
+class Lens:
+    """A logit lens over one model (borrowed; closing the model closes it)."""
+
+    def __init__(self, model):
+        lib = model._lib
+        lib.need("strata_lens_new")
+        self._lib, self._model, self._h = lib, model, None
+        with model._lock:
+            mh = model._enter_call()
+            h = ctypes.c_void_p()
+            rc = lib.strata_lens_new(mh, ctypes.byref(h))
+            self._h = h.value
+            if rc != 0:
+                msg = self._errmsg()
+                self.close()
+                raise error_for_status(rc, msg or lib.errstr(rc))
+        model._dependents.add(self)
+
+    def _errmsg(self):
+        return _lib.cstr(self._lib.strata_lens_errmsg(self._h)) if self._h else ""
+
+    def _handle(self):
+        if not self._h:
+            raise ClosedError("the Lens is closed")
+        return self._h
+
+    def _model_closing(self, model):
+        self.close()
+
+    def close(self):
+        h, self._h = self._h, None
+        if h:
+            self._lib.strata_lens_free(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def run(self, tokens, top_k: int = 5) -> LensResult:
+        """Runs one document (ids, include BOS; or text) and reads out every point."""
+        m = self._model
+        if isinstance(tokens, str):
+            tokens = m.tokenize(tokens)
+        t = as_i32(tokens, "tokens").reshape(-1)
+        L = self._lib
+        with m._lock:
+            m._enter_call()
+            h = self._handle()
+            m._running = True
+            try:
+                rc = L.strata_lens_run(h, t.ctypes.data, len(t), int(top_k))
+            finally:
+                m._running = False
+            pending, m._pending = m._pending, None
+            if pending is not None:
+                raise pending
+            if rc != 0:
+                raise error_for_status(rc, self._errmsg() or L.errstr(rc))
+            P, n, k = L.strata_lens_n_points(h), L.strata_lens_n_pos(h), L.strata_lens_top_k(h)
+            V = m.config.vocab_size
+            return LensResult(
+                points=[_lib.cstr(L.strata_lens_point_name(h, i)) for i in range(P)],
+                tokens=t.copy(),
+                top_ids=copy_array(L.strata_lens_top_ids(h), ctypes.c_int32, (P, n, k)),
+                top_probs=copy_array(L.strata_lens_top_probs(h), ctypes.c_float, (P, n, k)),
+                next_rank=copy_array(L.strata_lens_next_rank(h), ctypes.c_int32, (P, n)),
+                next_prob=copy_array(L.strata_lens_next_prob(h), ctypes.c_float, (P, n)),
+                model_logits=copy_array(L.strata_lens_model_logits(h), ctypes.c_float, (n, V)))
+
+    def logits(self, point: int) -> np.ndarray:
+        """Full lens logits of one point of the last run, float32 [n, V]."""
+        L = self._lib
+        with self._model._lock:
+            h = self._handle()
+            n = L.strata_lens_n_pos(h)
+            out = np.empty((n, self._model.config.vocab_size), np.float32)
+            rc = L.strata_lens_logits(h, int(point), out.ctypes.data)
+            if rc != 0:
+                raise error_for_status(rc, self._errmsg() or L.errstr(rc))
+        return out
+
+
+def logit_lens(model, tokens, top_k: int = 5) -> LensResult:
+    """One-shot logit lens of one document."""
+    with Lens(model) as lens:
+        return lens.run(tokens, top_k)

@@ -1,0 +1,675 @@
+"""strata.Model: open a model, run it, cache and edit its activations.
+
+Shapes: B = batch, T = padded length (max of the sequence lengths), V =
+vocabulary, d = d_model, H = heads; every array is row-major float32 unless
+noted.  Batches are right-padded: positions t >= lengths[b] are padding
+(computed, but meaningless; no real position attends to them).
+
+Thread-safety: a Model serialises its own calls with a lock, so sharing one
+between threads is safe but runs one call at a time.  The GIL is released
+during the forward pass (ctypes releases it for foreign calls; Python hooks
+take it back while they run), so different Model objects, even of the same
+file, run in parallel on different threads.  A hook must not call run,
+generate, close or hook registration on the model that is calling it
+(StateError).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fnmatch
+import numbers
+import os
+import re
+import sys
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _lib
+from .cache import ActivationCache
+from .errors import (ArgumentError, ClosedError, StateError, StoppedError, UnsupportedError,
+                     error_for_status)
+from .hooks import _TRAMPOLINE, capture_hook, register, unregister, user_hook
+from .tokenizer import Tokenizer
+
+__all__ = ["Model", "ModelConfig"]
+
+STOPPED = 1
+_ARCH = {0: "gpt2", 1: "neox", 2: "llama"}
+_NORM = {0: "layernorm", 1: "rmsnorm"}
+_ACT = {0: "gelu_new", 1: "gelu", 2: "silu", 3: "relu"}
+_ROPE = {0: "none", 1: "half", 2: "interleaved"}
+# Hook kinds that have a head axis (a "[h]" selector applies).
+_HEAD_SUFFIXES = ("attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_rot_q",
+                  "attn.hook_rot_k", "attn.hook_attn_scores", "attn.hook_pattern",
+                  "attn.hook_z", "attn.hook_result")
+_HEAD_RE = re.compile(r"^(.*)\[(\d+)\]$")
+_LOGITS_MODE = {None: 0, False: 0, "none": 0, True: 1, "all": 1, "last": 2}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyperparameters of an open model (strata_config)."""
+    arch: str               # "gpt2", "neox" or "llama"
+    name: str
+    d_model: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int         # == n_heads without grouped-query attention
+    d_head: int
+    d_mlp: int
+    vocab_size: int
+    n_ctx: int              # max positions
+    norm: str               # "layernorm" or "rmsnorm"
+    norm_eps: float
+    act: str                # "gelu_new", "gelu", "silu", "relu"
+    gated_mlp: bool
+    rope: str               # "none", "half" (HF rotate_half) or "interleaved"
+    rotary_dim: int
+    rope_theta: float
+    parallel_residual: bool
+    tied_embeddings: bool
+    has_bias: bool
+    bos_token_id: int       # -1 if unknown
+    eos_token_id: int       # -1 if unknown
+
+    @classmethod
+    def _from_c(cls, c) -> "ModelConfig":
+        return cls(
+            arch=_ARCH.get(c.arch, str(c.arch)), name=c.name.decode("utf-8", "replace"),
+            d_model=c.d_model, n_layers=c.n_layers, n_heads=c.n_heads, n_kv_heads=c.n_kv_heads,
+            d_head=c.d_head, d_mlp=c.d_mlp, vocab_size=c.vocab_size, n_ctx=c.n_ctx,
+            norm=_NORM.get(c.norm_kind, str(c.norm_kind)), norm_eps=float(f"{c.norm_eps:.7g}"),
+            act=_ACT.get(c.act, str(c.act)), gated_mlp=bool(c.gated_mlp),
+            rope=_ROPE.get(c.rope, str(c.rope)), rotary_dim=c.rotary_dim,
+            rope_theta=float(f"{c.rope_theta:.7g}"), parallel_residual=bool(c.parallel_residual),
+            tied_embeddings=bool(c.tied_embeddings), has_bias=bool(c.has_bias),
+            bos_token_id=c.bos_token_id, eos_token_id=c.eos_token_id)
+
+
+class _HookScope:
+    """Hooks registered together; removed on exit (or remove())."""
+
+    def __init__(self, model: "Model", regs):
+        self._model = model
+        self._regs = regs          # [(c_id, key)]
+
+    def remove(self) -> None:
+        m = self._model
+        regs, self._regs = self._regs, []
+        m._remove_regs(regs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Model:
+    """An open transformer model (strata_model).
+
+    Open with :meth:`Model.open`; release with :meth:`close` or a ``with``
+    block.  Using a closed model raises :class:`strata.ClosedError`.
+    """
+
+    def __init__(self, *a, **k):
+        raise TypeError("use strata.Model.open(path)")
+
+    # ------------------------------------------------------------ lifetime
+    @classmethod
+    def open(cls, path, n_threads: int = 0) -> "Model":
+        """Opens a Hugging Face model directory or a GGUF file.
+
+        n_threads: OpenMP threads for the forward pass (0: all cores).
+        """
+        lib = _lib.load()
+        opts = lib.strata_open_opts_default()
+        opts.n_threads = int(n_threads)
+        h = ctypes.c_void_p()
+        p = os.fsencode(path)
+        rc = lib.strata_model_open(p, ctypes.byref(opts), ctypes.byref(h))
+        if rc != 0:
+            msg = _lib.cstr(lib.strata_errmsg(h)) if h.value else ""
+            lib.strata_model_free(h)
+            raise error_for_status(rc, msg or f"{os.fsdecode(p)}: {lib.errstr(rc)}")
+        self = object.__new__(cls)
+        self._lib = lib
+        self._h = h.value
+        self._lock = threading.RLock()
+        self._running = False
+        self._pending = None
+        self._regs = {}            # c hook id -> registry key (hooks added from Python)
+        self._dependents = weakref.WeakSet()
+        self.path = os.fsdecode(p)
+        self.config = ModelConfig._from_c(lib.strata_model_config(h).contents)
+        self._names = None
+        self._tokenizer = None
+        self._pool = {}
+        self._plans = {}
+        self._default_specs = None
+        return self
+
+    def _handle(self) -> int:
+        h = self._h
+        if not h:
+            raise ClosedError(f"the model {self.path!r} is closed")
+        return h
+
+    @property
+    def closed(self) -> bool:
+        return not self._h
+
+    def close(self) -> None:
+        """Frees the model (idempotent).  Objects attached to it are detached."""
+        with self._lock:
+            if not self._h:
+                return
+            if self._running:
+                raise StateError("a model cannot be closed from inside one of its own hooks")
+            for dep in list(self._dependents):
+                try:
+                    dep._model_closing(self)
+                except Exception:
+                    pass
+            for key in self._regs.values():
+                unregister(key)
+            self._regs.clear()
+            h, self._h = self._h, None
+            self._pool = {}
+            if self._tokenizer is not None:
+                self._tokenizer._h = None
+            self._lib.strata_model_free(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            if getattr(self, "_h", None):
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if not self._h else f"{self.config.arch}, {self.config.n_layers} layers"
+        return f"<strata.Model {self.path!r} ({state})>"
+
+    # ------------------------------------------------------------ calls
+    def _enter_call(self):
+        """Checks (lock held) that a C call may start now; returns the handle."""
+        h = self._handle()
+        if self._running:
+            raise StateError("the model is running: a hook cannot run, generate with, close, "
+                             "or (un)register hooks on the model that is calling it")
+        return h
+
+    def _check(self, rc: int, what: str = "") -> None:
+        """Turns a status (and any exception a hook stored) into an exception."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if hasattr(pending, "add_note") and not isinstance(pending, KeyboardInterrupt):
+                pending.add_note(f"(raised inside a strata hook during Model.{what})")
+            raise pending
+        if rc == 0:
+            return
+        msg = _lib.cstr(self._lib.strata_errmsg(self._h)) or self._lib.errstr(rc)
+        if rc == STOPPED:
+            raise StoppedError(msg, rc)
+        raise error_for_status(rc, msg)
+
+    # ------------------------------------------------------------ info
+    @property
+    def n_params(self) -> int:
+        with self._lock:
+            return int(self._lib.strata_model_n_params(self._handle()))
+
+    @property
+    def format(self) -> str:
+        """"hf" or "gguf"."""
+        with self._lock:
+            return _lib.cstr(self._lib.strata_model_format(self._handle()))
+
+    def set_threads(self, n_threads: int) -> None:
+        """OpenMP threads for later forward passes (0: all cores)."""
+        with self._lock:
+            h = self._enter_call()
+            self._check(self._lib.strata_model_set_threads(h, int(n_threads)), "set_threads")
+
+    def hook_names(self, pattern: str | None = None) -> list[str]:
+        """Every hook point of this model in forward order (optionally those
+        matching a glob, '*' matching any run of characters)."""
+        if self._names is None:
+            with self._lock:
+                h = self._handle()
+                n = self._lib.strata_model_n_hook_points(h)
+                buf = ctypes.create_string_buffer(256)
+                names = []
+                for i in range(n):
+                    rc = self._lib.strata_model_hook_point(h, i, None, None, buf, 256)
+                    if rc != 0:
+                        raise error_for_status(rc, f"hook point {i}: {self._lib.errstr(rc)}")
+                    names.append(buf.value.decode())
+                self._names = names
+        if pattern is None:
+            return list(self._names)
+        return [n for n in self._names if fnmatch.fnmatchcase(n, pattern)]
+
+    def hook_shape(self, name: str, batch: int = 1, n_ctx: int = 1) -> tuple:
+        """Shape of hook point `name` in a run of batch x n_ctx tokens."""
+        kind, layer, head = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        rc = self._lib.strata_hook_parse(name.encode(), ctypes.byref(kind), ctypes.byref(layer),
+                                         ctypes.byref(head))
+        if rc != 0:
+            raise ArgumentError(f"{name!r} is not a hook name")
+        shape = (ctypes.c_int64 * 4)()
+        with self._lock:
+            nd = self._lib.strata_model_hook_shape(self._handle(), kind.value, int(batch),
+                                                   int(n_ctx), shape)
+        s = list(shape[:nd])
+        if head.value >= 0:
+            ax = 1 if name.split("[")[0].endswith(("hook_attn_scores", "hook_pattern")) else 2
+            s[ax] = 1
+        return tuple(s)
+
+    # ------------------------------------------------------------ text
+    @property
+    def has_tokenizer(self) -> bool:
+        try:
+            self.tokenizer
+            return True
+        except UnsupportedError:
+            return False
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's tokenizer (UnsupportedError if it has none)."""
+        with self._lock:
+            h = self._handle()
+            if self._tokenizer is None:
+                self._lib.need("strata_model_tokenizer", "strata_tokenize", "strata_detokenize")
+                t = self._lib.strata_model_tokenizer(h)
+                if not t:
+                    raise UnsupportedError(
+                        f"the model {self.path!r} has no tokenizer (no tokenizer.json in the "
+                        f"directory / no vocabulary in the GGUF); pass token ids instead")
+                self._tokenizer = Tokenizer(self._lib, t, owner=self)
+            return self._tokenizer
+
+    def tokenize(self, text: str, add_bos: bool | None = None) -> np.ndarray:
+        """Token ids of text, int32 [n] (add_bos None: the tokenizer's default)."""
+        return self.tokenizer.encode(text, add_bos=add_bos)
+
+    def decode(self, ids, skip_special: bool = False) -> str:
+        """Text of a sequence of ids."""
+        return self.tokenizer.decode(ids, skip_special=skip_special)
+
+    # ------------------------------------------------------------ inputs
+    def to_tokens(self, inputs, lengths=None, pad_id: int = 0, add_bos: bool | None = None):
+        """Normalises any accepted input into (tokens int32 [B, T], lengths int32 [B]).
+
+        inputs: a str; a list of str; a list / 1-D array of ids (one sequence);
+        a list of id lists of different lengths (right-padded with pad_id);
+        a 2-D int array [B, T] (every row full length, unless `lengths` says
+        otherwise).
+        """
+        if isinstance(inputs, (str, bytes)):
+            seqs = [self.tokenize(inputs if isinstance(inputs, str) else inputs.decode(),
+                                  add_bos=add_bos)]
+        elif isinstance(inputs, np.ndarray):
+            if inputs.ndim == 2:
+                tokens = _as_ids(inputs, "tokens")
+                B, T = tokens.shape
+                if B == 0 or T == 0:
+                    raise ArgumentError(f"empty batch: tokens have shape {inputs.shape}")
+                if lengths is None:
+                    lens = np.full(B, T, np.int32)
+                else:
+                    lens = _as_ids(np.asarray(lengths), "lengths").reshape(-1)
+                    if lens.shape[0] != B:
+                        raise ArgumentError(f"lengths has {lens.shape[0]} entries for a batch "
+                                            f"of {B}")
+                    if lens.size and (lens.min() < 1 or lens.max() > T):
+                        raise ArgumentError(f"lengths must be in 1..{T} (the array's width)")
+                    if lens.max() < T:
+                        tokens = tokens[:, : int(lens.max())]
+                return np.ascontiguousarray(tokens), np.ascontiguousarray(lens)
+            if inputs.ndim != 1:
+                raise ArgumentError(f"token array must be 1-D or 2-D, not {inputs.ndim}-D")
+            seqs = [inputs]
+        elif isinstance(inputs, (list, tuple)):
+            if len(inputs) == 0:
+                raise ArgumentError("empty input")
+            if all(isinstance(x, str) for x in inputs):
+                seqs = [self.tokenize(x, add_bos=add_bos) for x in inputs]
+            elif all(isinstance(x, (numbers.Integral, np.integer)) for x in inputs):
+                seqs = [inputs]
+            else:
+                seqs = list(inputs)
+        else:
+            raise TypeError(f"cannot run on a {type(inputs).__name__}: pass text, a list of "
+                            f"token ids, a list of such lists, or an int array [B, T]")
+        if lengths is not None:
+            raise ArgumentError("lengths= is only for a 2-D token array")
+        arrs = []
+        for b, s in enumerate(seqs):
+            if isinstance(s, str):
+                raise TypeError("mixing text and token ids in one batch is not supported")
+            a = _as_ids(np.asarray(s), f"sequence {b}")
+            if a.ndim != 1:
+                raise ArgumentError(f"sequence {b} must be 1-D, got shape {a.shape}")
+            if a.shape[0] == 0:
+                raise ArgumentError(f"sequence {b} is empty")
+            arrs.append(a)
+        T = max(a.shape[0] for a in arrs)
+        tokens = np.full((len(arrs), T), int(pad_id), np.int32)
+        lens = np.empty(len(arrs), np.int32)
+        for b, a in enumerate(arrs):
+            tokens[b, : a.shape[0]] = a
+            lens[b] = a.shape[0]
+        return tokens, lens
+
+    # ------------------------------------------------------------ running
+    def _forward(self, tokens, lens, mode: int, what: str):
+        B, T = tokens.shape
+        V = self.config.vocab_size
+        out = None
+        if mode == 1:
+            out = self._arena_for(B * T * V, "logits").reshape(B, T, V)
+        elif mode == 2:
+            out = self._arena_for(B * V, "logits").reshape(B, V)
+        opts = _lib.RunOpts(logits=mode)
+        h = self._enter_call()
+        self._running = True
+        try:
+            rc = self._lib.strata_run_v2(h, tokens.ctypes.data, lens.ctypes.data, B,
+                                         ctypes.byref(opts),
+                                         out.ctypes.data if out is not None else None)
+        finally:
+            self._running = False
+        self._check(rc, what)
+        return out
+
+    def run(self, inputs, *, lengths=None, logits="all", hooks=None):
+        """Forward pass; returns logits.
+
+        inputs: see :meth:`to_tokens` (text, ids, list of id lists, [B, T] array).
+        logits: "all" -> float32 [B, T, V]; "last" -> [B, V] at each
+            sequence's last valid position; None -> no unembedding (returns None).
+        hooks: optional {name_or_glob: fn} active for this call only.
+        """
+        mode = _logits_mode(logits)
+        tokens, lens = self.to_tokens(inputs, lengths)
+        with self._lock:
+            scope = self._add_hooks(hooks) if hooks else None
+            try:
+                return self._forward(tokens, lens, mode, "run")
+            finally:
+                if scope is not None:
+                    scope.remove()
+
+    def __call__(self, inputs, **kw):
+        return self.run(inputs, **kw)
+
+    def _capture_specs(self, names):
+        """Globs (with optional [h]) to register for run_with_cache."""
+        if names is None:
+            # Every hook point except the opt-in per-head result.  Registering
+            # a glob costs O(points^2) in strata_hook_add today, so use as few
+            # globs as match exactly that set: eight short ones when they do
+            # (checked), else one per kind.
+            if self._default_specs is None:
+                want = [n for n in self.hook_names() if not n.endswith("attn.hook_result")]
+                few = ["hook_*", "ln_final.*", "blocks.*.hook_resid_*", "blocks.*.hook_*_out",
+                       "blocks.*.ln?.*", "blocks.*.mlp.*", "blocks.*.attn.hook_[!r]*",
+                       "blocks.*.attn.hook_rot_*"]
+                got = [n for n in self.hook_names()
+                       if any(fnmatch.fnmatchcase(n, g) for g in few)]
+                if got == want:
+                    self._default_specs = few
+                else:
+                    pats = []
+                    for n in want:
+                        p = re.sub(r"^blocks\.\d+\.", "blocks.*.", n)
+                        if p not in pats:
+                            pats.append(p)
+                    self._default_specs = pats
+            return list(self._default_specs)
+        if isinstance(names, str):
+            return [names]
+        if callable(names):
+            return [n for n in self.hook_names() if names(n)]
+        out = list(names)
+        for n in out:
+            if not isinstance(n, str):
+                raise TypeError(f"names must be hook names / globs, got {n!r}")
+        return out
+
+    # Buffer recycling: fresh memory costs page faults (for a 67 MiB cache of
+    # stories260K at 8x128 tokens, more than the forward pass; for GPT-2
+    # small's 206 MB of 8x128 logits, ~10 % of the run).  A model keeps the
+    # last _POOL cache arenas and logits arrays it handed out; when every
+    # array over an old one is gone (it is referenced by the pool alone), the
+    # next call reuses it instead of allocating.  Two, so that the loop
+    # `for b in batches: logits, cache = model.run_with_cache(b)` (which
+    # holds the previous cache during the call) recycles too.  Arenas over
+    # _POOL_MAX_BYTES are never kept; release_buffers() drops the pool.
+    _POOL = 2
+    _POOL_MAX_BYTES = 1 << 30
+
+    def _arena_for(self, n: int, which: str = "cache") -> np.ndarray:
+        """A float32 [n] buffer, recycled from pool `which` when one is free."""
+        pool = self._pool.setdefault(which, [])
+        for i in range(len(pool)):
+            # references: the pool list and getrefcount's argument, no more
+            if pool[i].size >= n and sys.getrefcount(pool[i]) <= 2:
+                a = pool.pop(i)
+                pool.append(a)
+                return a[:n]
+        a = np.empty(n, np.float32)
+        if a.nbytes <= self._POOL_MAX_BYTES:
+            pool.append(a)
+            if len(pool) > self._POOL:
+                pool.pop(0)
+        return a
+
+    def release_buffers(self) -> None:
+        """Drops the recycled buffers (caches and logits) the model keeps."""
+        with self._lock:
+            self._pool = {}
+
+    def _capture_plan(self, specs, B: int, T: int):
+        """[(key, shape, size)] for the points the specs should match, where
+        key = (name bytes, head); memoised per (specs, B, T)."""
+        ck = (tuple(specs), B, T)
+        plan = self._plans.get(ck)
+        if plan is not None:
+            return plan
+        want = []
+        for spec in specs:
+            mh = _HEAD_RE.match(spec)
+            base, head = (mh.group(1), int(mh.group(2))) if mh else (spec, -1)
+            for n in self.hook_names(base):
+                if head >= 0 and not n.endswith(_HEAD_SUFFIXES):
+                    continue
+                key = (n.encode(), head)
+                if key not in want:
+                    want.append(key)
+        plan = []
+        for name, head in want:
+            shp = self.hook_shape(name.decode() + (f"[{head}]" if head >= 0 else ""), B, T)
+            plan.append((name, head, shp, int(np.prod(shp))))
+        if len(self._plans) > 64:
+            self._plans.clear()
+        self._plans[ck] = plan
+        return plan
+
+    def _capture_slots(self, specs, B: int, T: int) -> dict:
+        """Destinations for the points the specs should match, as views into
+        one float32 arena: {(name bytes, head): array}."""
+        plan = self._capture_plan(specs, B, T)
+        arena = self._arena_for(sum(p[3] for p in plan))
+        slots, off = {}, 0
+        for name, head, shp, n in plan:
+            slots[(name, head)] = arena[off: off + n].reshape(shp)
+            off += n
+        return slots
+
+    def run_with_cache(self, inputs, names=None, *, lengths=None, logits="all", hooks=None):
+        """Forward pass that also returns activations.
+
+        names: hook names or globs (``"blocks.*.hook_resid_post"``,
+            ``"blocks.2.attn.hook_z[3]"``), a single glob, a predicate
+            ``f(name) -> bool``, or None for every hook point except
+            ``attn.hook_result`` (per-head outputs are computed only when asked for).
+        Returns (logits, cache): logits as in :meth:`run`, cache an
+        :class:`ActivationCache` of float32 copies over the padded batch.
+        Caching runs after any hook of `hooks` (or an enclosing ``model.hooks``)
+        on the same point, so edited values are what is cached.
+        """
+        mode = _logits_mode(logits)
+        tokens, lens = self.to_tokens(inputs, lengths)
+        specs = self._capture_specs(names)
+        store = {}
+        with self._lock:
+            # under the lock: two threads must not both claim a recycled arena
+            slots = self._capture_slots(specs, tokens.shape[0], tokens.shape[1])
+            user_scope = self._add_hooks(hooks) if hooks else None
+            regs = []
+            try:
+                call = capture_hook(store, slots)
+                for spec in specs:
+                    regs.append(self._register(spec, call))
+                out = self._forward(tokens, lens, mode, "run_with_cache")
+            finally:
+                self._remove_regs(regs)
+                if user_scope is not None:
+                    user_scope.remove()
+        return out, ActivationCache(store, tokens, lens, self.config.n_layers)
+
+    def generate(self, prompt, n_new: int, *, add_bos: bool | None = None) -> np.ndarray:
+        """Greedy decoding (argmax, first index on ties) with a KV cache.
+
+        prompt: text (tokenized with the model's tokenizer) or a 1-D list of
+        ids (include BOS yourself).  Returns the n_new generated ids, int32
+        [n_new].  Hooks fire during generation too (ctx.pos_offset gives the
+        absolute position).
+        """
+        if isinstance(prompt, str):
+            ids = self.tokenize(prompt, add_bos=add_bos)
+        else:
+            ids = _as_ids(np.asarray(prompt), "prompt").reshape(-1)
+        ids = np.ascontiguousarray(ids, np.int32)
+        n_new = int(n_new)
+        if n_new < 0:
+            raise ArgumentError("n_new must be >= 0")
+        out = np.empty(n_new, np.int32)
+        if n_new == 0:
+            return out
+        with self._lock:
+            h = self._enter_call()
+            self._running = True
+            try:
+                rc = self._lib.strata_generate(h, ids.ctypes.data, len(ids), n_new,
+                                               out.ctypes.data)
+            finally:
+                self._running = False
+            self._check(rc, "generate")
+        return out
+
+    # ------------------------------------------------------------ hooks
+    def _register(self, spec: str, call):
+        """Registers one C hook for spec (lock held); returns (c_id, key)."""
+        if not isinstance(spec, str):
+            raise TypeError(f"hook names must be str, got {spec!r}")
+        h = self._enter_call()
+        key = register(self, call)
+        hid = ctypes.c_int32()
+        rc = self._lib.strata_hook_add(h, spec.encode(), _TRAMPOLINE, key, ctypes.byref(hid))
+        if rc != 0:
+            unregister(key)
+            msg = _lib.cstr(self._lib.strata_errmsg(h)) or self._lib.errstr(rc)
+            raise error_for_status(rc, msg)
+        self._regs[hid.value] = key
+        return hid.value, key
+
+    def _remove_regs(self, regs) -> None:
+        if not regs:
+            return
+        with self._lock:
+            h = self._h
+            for hid, key in regs:
+                if h and self._regs.pop(hid, None) is not None:
+                    self._lib.strata_hook_remove(h, hid)
+                unregister(key)
+
+    def _add_hooks(self, hooks) -> _HookScope:
+        if isinstance(hooks, dict):
+            items = list(hooks.items())
+        else:
+            items = list(hooks)
+        regs = []
+        with self._lock:
+            try:
+                for spec, fns in items:
+                    for fn in (fns if isinstance(fns, (list, tuple)) else [fns]):
+                        if not callable(fn):
+                            raise TypeError(f"hook for {spec!r} is not callable: {fn!r}")
+                        regs.append(self._register(spec, user_hook(self, fn, spec)))
+            except BaseException:
+                self._remove_regs(regs)
+                raise
+        return _HookScope(self, regs)
+
+    def hooks(self, hooks) -> _HookScope:
+        """Registers Python hooks; use as a context manager (removed on exit).
+
+        hooks: {name_or_glob: fn} or [(name_or_glob, fn), ...]; a value may
+        also be a list of functions.  Names follow TransformerLens
+        (``"blocks.1.attn.hook_z"``), '*' and '?' glob, and ``"[h]"`` selects
+        one head (``"blocks.1.attn.hook_z[3]"``: a [B, T, 1, d_head] view).
+
+        ``fn(array, ctx)`` gets a writable float32 view of the engine's buffer
+        (valid only during the call) and a :class:`HookContext`; it edits in
+        place and returns None, or returns a float32 array of the same shape
+        to replace the values.  An exception in fn stops the forward pass and
+        is re-raised by run/run_with_cache/generate.
+        """
+        return self._add_hooks(hooks)
+
+    def add_hook(self, name: str, fn) -> _HookScope:
+        """Registers one hook until ``.remove()`` (or reset_hooks())."""
+        return self._add_hooks([(name, fn)])
+
+    def reset_hooks(self) -> None:
+        """Removes every hook added from Python (not those of attached
+        analysis objects such as AttentionStats)."""
+        with self._lock:
+            self._enter_call()
+            self._remove_regs(list(self._regs.items()))
+
+
+def _logits_mode(logits) -> int:
+    try:
+        return _LOGITS_MODE[logits]
+    except (KeyError, TypeError):
+        raise ArgumentError(f"logits must be 'all', 'last' or None, not {logits!r}") from None
+
+
+def _as_ids(a: np.ndarray, what: str) -> np.ndarray:
+    """An int32 copy/view of an integer array, range-checked for int32."""
+    if a.dtype.kind not in "iu":
+        if a.size == 0:
+            return a.astype(np.int32)
+        raise TypeError(f"{what}: token ids must be integers, got dtype {a.dtype}")
+    if a.dtype != np.int32:
+        if a.size and (a.min() < -2**31 or a.max() >= 2**31):
+            raise ArgumentError(f"{what}: token id out of the int32 range")
+        a = a.astype(np.int32)
+    return a

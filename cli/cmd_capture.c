@@ -1,0 +1,172 @@
+/* cli/cmd_capture.c — `strata capture MODEL --hooks GLOB[,GLOB...] --out FILE.h5
+ * (--text-file F | --jsonl F | --tokens-file F) [...]`: stream a corpus
+ * through the model and store what the hooks saw (docs/cli/capture.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "strata/capture.h"
+#include "strata/model.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: strata capture MODEL --hooks GLOB[,GLOB...] --out FILE.h5\n"
+        "                      (--text-file F | --jsonl F | --tokens-file F)\n"
+        "                      [--positions all|last|first] [--batch N] [--max-tokens N]\n"
+        "                      [--dtype f32|f16] [--compress] [--overwrite | --resume]\n"
+        "                      [--no-bos] [--threads N] [--quiet]\n\n"
+        "Runs every document of the input through MODEL and stores, for each kept\n"
+        "position, the activations of the hooks (e.g. 'blocks.*.hook_resid_post',\n"
+        "'blocks.3.attn.hook_z[5]') in FILE.h5 (layout: docs/FORMAT.md).\n\n"
+        "  --text-file F    one document per line (blank lines skipped)\n"
+        "  --jsonl F        one JSON object per line: {\"text\": ..., LABEL: number |\n"
+        "                   [[start, end, value], ...] character spans} -> /labels/LABEL\n"
+        "  --tokens-file F  one document per line: token ids separated by spaces or\n"
+        "                   commas, used as given (no BOS added)\n"
+        "  --positions      all (default), last or first token of each document\n"
+        "  --batch N        documents per forward pass (default 8)\n"
+        "  --max-tokens N   truncate longer documents (default: the model's n_ctx)\n"
+        "  --dtype          f32 (default) or f16 storage\n"
+        "  --compress       deflate + shuffle (smaller files, slower)\n"
+        "  --overwrite      replace FILE.h5 if it exists\n"
+        "  --resume         continue an interrupted capture of the same model, hooks\n"
+        "                   and input (skips the documents already stored)\n"
+        "  --quiet          no progress bar (it is shown only on a terminal anyway)\n");
+}
+
+typedef struct progress_state {
+    int tty;
+    double last;
+    strata_capture *c;   /* for the documents a resumed file already had */
+} progress_state;
+
+static int on_progress(const strata_capture_progress *p, void *user)
+{
+    progress_state *s = user;
+    if (!s->tty) return 0;
+    if (p->seconds - s->last < 0.2 && !(p->docs_total > 0 && p->docs_done >= p->docs_total)) return 0;
+    s->last = p->seconds;
+    double rate = p->seconds > 0 ? (double)p->tokens_done / p->seconds : 0;
+    char eta[32] = "?";
+    if (p->docs_total > 0 && p->docs_done > 0 && p->seconds > 0) {
+        /* documents per second over this session's work */
+        double left = (double)(p->docs_total - p->docs_done);
+        double dps = (double)(p->docs_done - strata_capture_n_done(s->c)) / p->seconds;
+        double e = dps > 0 ? left / dps : 0;
+        snprintf(eta, sizeof eta, "%dm%02ds", (int)(e / 60), (int)e % 60);
+    }
+    int width = 30, fill = 0;
+    if (p->docs_total > 0) fill = (int)((double)width * (double)p->docs_done / (double)p->docs_total);
+    if (fill > width) fill = width;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    if (p->docs_total > 0)
+        fprintf(stderr, "\r[%s] %lld/%lld docs  %.0f tok/s  ETA %s   ", bar,
+                (long long)p->docs_done, (long long)p->docs_total, rate, eta);
+    else
+        fprintf(stderr, "\r%lld docs  %.0f tok/s   ", (long long)p->docs_done, rate);
+    fflush(stderr);
+    return 0;
+}
+
+int cmd_capture(int argc, char **argv)
+{
+    const char *model = NULL, *hooks = NULL, *outp = NULL, *input = NULL;
+    int kind = -1, quiet = 0, threads = 0, no_bos = 0, n_inputs = 0;
+    strata_capture_opts o = strata_capture_opts_default();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (cli_is_help(a)) { usage(); return 0; }
+        if (!strcmp(a, "--hooks") && has) hooks = argv[++i];
+        else if (!strcmp(a, "--out") && has) outp = argv[++i];
+        else if (!strcmp(a, "--text-file") && has) { input = argv[++i]; kind = STRATA_INPUT_TEXT; n_inputs++; }
+        else if (!strcmp(a, "--jsonl") && has) { input = argv[++i]; kind = STRATA_INPUT_JSONL; n_inputs++; }
+        else if (!strcmp(a, "--tokens-file") && has) { input = argv[++i]; kind = STRATA_INPUT_TOKENS; n_inputs++; }
+        else if (!strcmp(a, "--positions") && has) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "all")) o.positions = STRATA_POS_ALL;
+            else if (!strcmp(v, "last")) o.positions = STRATA_POS_LAST;
+            else if (!strcmp(v, "first")) o.positions = STRATA_POS_FIRST;
+            else { fprintf(stderr, "strata capture: --positions must be all, last or first\n"); return 2; }
+        } else if (!strcmp(a, "--batch") && has) {
+            o.batch = atoi(argv[++i]);
+            if (o.batch < 1) { fprintf(stderr, "strata capture: --batch must be >= 1\n"); return 2; }
+        } else if (!strcmp(a, "--max-tokens") && has) {
+            o.max_tokens = atoi(argv[++i]);
+            if (o.max_tokens < 1) { fprintf(stderr, "strata capture: --max-tokens must be >= 1\n"); return 2; }
+        } else if (!strcmp(a, "--dtype") && has) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "f32") || !strcmp(v, "float32")) o.dtype = STRATA_DTYPE_F32;
+            else if (!strcmp(v, "f16") || !strcmp(v, "float16")) o.dtype = STRATA_DTYPE_F16;
+            else { fprintf(stderr, "strata capture: --dtype must be f32 or f16\n"); return 2; }
+        } else if (!strcmp(a, "--compress")) o.compress = 4;
+        else if (!strcmp(a, "--overwrite")) o.mode = o.mode == STRATA_CAPTURE_RESUME ? -1 : STRATA_CAPTURE_OVERWRITE;
+        else if (!strcmp(a, "--resume")) o.mode = o.mode == STRATA_CAPTURE_OVERWRITE ? -1 : STRATA_CAPTURE_RESUME;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "--no-bos")) no_bos = 1;
+        else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "strata capture: unknown or incomplete option %s (see --help)\n", a);
+            return 2;
+        } else if (!model) model = a;
+        else { fprintf(stderr, "strata capture: unexpected argument %s\n", a); return 2; }
+    }
+    if (!model || !hooks || !outp || n_inputs != 1) {
+        fprintf(stderr, "strata capture: need MODEL, --hooks, --out and exactly one of "
+                        "--text-file/--jsonl/--tokens-file (see --help)\n");
+        return 2;
+    }
+    if (o.mode < 0) {
+        fprintf(stderr, "strata capture: --overwrite and --resume exclude each other\n");
+        return 2;
+    }
+    if (no_bos) o.add_bos = 0;
+    o.hooks = hooks;
+    progress_state ps = { .tty = !quiet && isatty(2), .last = -1 };
+    o.progress = on_progress;
+    o.progress_user = &ps;
+
+    strata_open_opts mo = strata_open_opts_default();
+    mo.n_threads = threads;
+    strata_model *m = NULL;
+    if (strata_model_open(model, &mo, &m) != STRATA_OK) {
+        fprintf(stderr, "strata capture: %s\n", strata_errmsg(m));
+        strata_model_free(m);
+        return 1;
+    }
+    strata_capture *c = NULL;
+    int rc = strata_capture_open(m, outp, &o, &c);
+    ps.c = c;
+    if (rc >= 0) rc = strata_capture_add_file(c, kind, input);
+    if (rc >= 0 && rc != STRATA_STOPPED) rc = strata_capture_finish(c);
+    if (ps.tty) fprintf(stderr, "\n");
+    strata_capture_stats st;
+    strata_capture_get_stats(c, &st);
+    if (rc < 0) {
+        fprintf(stderr, "strata capture: %s\n", strata_capture_errmsg(c));
+        if (st.docs > 0)
+            fprintf(stderr, "strata capture: %s keeps %lld committed documents (complete = false); "
+                            "rerun with --resume to continue\n", outp, (long long)st.docs);
+        strata_capture_free(c);
+        strata_model_free(m);
+        return 1;
+    }
+    if (!quiet) {
+        fprintf(stderr, "strata capture: %s: %lld documents, %lld tokens, %lld rows",
+                outp, (long long)st.docs, (long long)st.tokens, (long long)st.rows);
+        if (st.docs_skipped) fprintf(stderr, " (%lld already there, resumed)", (long long)st.docs_skipped);
+        fprintf(stderr, "; %.1f s, %.0f tokens/s\n", st.seconds,
+                st.seconds > 0 ? (double)st.tokens_run / st.seconds : 0.0);
+    }
+    if (st.truncated) /* reported even with --quiet: data was cut */
+        fprintf(stderr, "strata capture: %lld documents truncated to %s tokens\n",
+                (long long)st.truncated, o.max_tokens ? "--max-tokens" : "the model's n_ctx");
+    strata_capture_free(c);
+    strata_model_free(m);
+    return 0;
+}

@@ -1,0 +1,263 @@
+/* cli/cmd_cka.c — `strata cka ACTS.h5 [--hooks GLOB]`: linear CKA between
+ * every pair of chosen hooks of a capture file, streamed (memory independent
+ * of the number of rows); a matrix as a table, JSON, or an SVG heat map.
+ * Math: docs/GEOMETRY.md; options: docs/cli/cka.md. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "strata/capture.h"
+#include "strata/cka.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: strata cka ACTS.h5 [--hooks GLOB] [--mem-limit SIZE] [--block-rows N]\n"
+        "                  [--json] [--plot F.svg] [--quiet]\n\n"
+        "Linear CKA (Kornblith et al. 2019) between every pair of hooks of a capture\n"
+        "file: ||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), 1 = same geometry up to\n"
+        "rotation and scale.  Streamed in row blocks with float64 feature-space\n"
+        "cross-covariances.\n\n"
+        "  --hooks GLOB      hooks to compare: fnmatch patterns, comma-separated\n"
+        "                    (e.g. 'blocks.*.hook_resid_post'); default: every hook\n"
+        "                    stored as [R, d]\n"
+        "  --mem-limit SIZE  budget for the float64 covariances (default 1G; e.g. 256M):\n"
+        "                    above it hooks are grouped and the file is read once per\n"
+        "                    pair of groups\n"
+        "  --block-rows N    rows per streamed block (default 4096)\n"
+        "  --json            print {\"hooks\": [...], \"cka\": [[...], ...], \"n_rows\": R}\n"
+        "  --plot F.svg      heat map of the matrix\n"
+        "  --quiet           no progress on stderr\n");
+}
+
+static int parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0)) return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1024.0; end++; break;
+    case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+    case 0: break;
+    default: return -1;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end) return -1;
+    *out = (int64_t)(v * mul);
+    return 0;
+}
+
+static int match_any(const char *globs, const char *name)
+{
+    char buf[1024];
+    const char *p = globs;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len < sizeof buf) {
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            if (len && (!strcmp(buf, name) || fnmatch(buf, name, 0) == 0)) return 1; /* exact names may hold [h] */
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static void jstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void svg_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '&') fputs("&amp;", f);
+        else fputc(*s, f);
+    }
+}
+
+/* Viridis, piecewise linear through 5 stops, v in [0, 1]. */
+static void viridis(double v, int rgb[3])
+{
+    static const int stops[5][3] = { { 68, 1, 84 }, { 59, 82, 139 }, { 33, 145, 140 },
+                                     { 94, 201, 98 }, { 253, 231, 37 } };
+    if (!(v >= 0)) v = 0;
+    if (v > 1) v = 1;
+    double x = v * 4;
+    int i = (int)x;
+    if (i > 3) i = 3;
+    double t = x - i;
+    for (int c = 0; c < 3; c++) rgb[c] = (int)lround(stops[i][c] + t * (stops[i + 1][c] - stops[i][c]));
+}
+
+static int write_svg(const char *path, const char *file, char **hooks, int m, const double *K)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int cell = m <= 12 ? 44 : m <= 30 ? 24 : 12;
+    const int L = 240, T = 50, Rg = 110, B = 230;
+    const int W = L + cell * m + Rg, H = T + cell * m + B;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "font-family=\"sans-serif\" font-size=\"11\">\n", W < 520 ? 520 : W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"14\">linear CKA: ");
+    svg_escape(f, file);
+    fputs("</text>\n", f);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < m; j++) {
+            int c[3];
+            double v = K[i * m + j];
+            viridis(v, c);
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\"><title>",
+                    L + j * cell, T + i * cell, cell, cell, c[0], c[1], c[2]);
+            svg_escape(f, hooks[i]);
+            fputs(" / ", f);
+            svg_escape(f, hooks[j]);
+            fprintf(f, ": %.4f</title></rect>", v);
+            if (cell >= 44)
+                fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">%.2f</text>",
+                        L + j * cell + cell / 2, T + i * cell + cell / 2 + 4, v > 0.6 ? "black" : "white", v);
+        }
+        fputs("\n", f);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", L - 6, T + i * cell + cell / 2 + 4);
+        svg_escape(f, hooks[i]);
+        fputs("</text>\n", f);
+        fprintf(f, "<text transform=\"translate(%d,%d) rotate(-60)\" text-anchor=\"end\">",
+                L + i * cell + cell / 2 + 4, T + m * cell + 8);
+        svg_escape(f, hooks[i]);
+        fputs("</text>\n", f);
+    }
+    /* colour bar 0..1 */
+    const int bx = L + m * cell + 30, bh = cell * m < 200 ? 200 : cell * m;
+    for (int s = 0; s < 50; s++) {
+        int c[3];
+        viridis(1.0 - s / 49.0, c);
+        fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"18\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",
+                bx, T + bh * s / 50.0, bh / 50.0 + 0.5, c[0], c[1], c[2]);
+    }
+    for (int t = 0; t <= 4; t++)
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\">%.2f</text>", bx + 24, T + bh * (1 - t / 4.0) + 4, t / 4.0);
+    fputs("\n</svg>\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int cmd_cka(int argc, char **argv)
+{
+    const char *path = NULL, *glob = NULL, *plot = NULL;
+    int json = 0, quiet = 0;
+    strata_cka_params p;
+    strata_cka_default_params(&p);
+#define NEXT() (i + 1 < argc ? argv[++i] : (fprintf(stderr, "strata cka: %s needs a value\n", a), (char *)NULL))
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is_help(a)) { usage(); return 0; }
+        else if (!strcmp(a, "--hooks")) { if (!(glob = NEXT())) return 2; }
+        else if (!strcmp(a, "--mem-limit")) {
+            if (!(v = NEXT())) return 2;
+            if (parse_size(v, &p.max_bytes)) { fprintf(stderr, "strata cka: bad --mem-limit '%s'\n", v); return 2; }
+        }
+        else if (!strcmp(a, "--block-rows")) {
+            if (!(v = NEXT())) return 2;
+            char *end;
+            errno = 0;
+            long long x = strtoll(v, &end, 10);
+            if (end == v || *end || errno || x < 1) { fprintf(stderr, "strata cka: bad --block-rows '%s'\n", v); return 2; }
+            p.block_rows = x;
+        }
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--plot")) { if (!(plot = NEXT())) return 2; }
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "strata cka: unknown option %s\n", a); return 2; }
+        else if (!path) path = a;
+        else { fprintf(stderr, "strata cka: unexpected argument %s\n", a); return 2; }
+    }
+#undef NEXT
+    if (!path) { fprintf(stderr, "strata cka: no activation file given (strata cka --help)\n"); return 2; }
+    if (!isatty(2)) quiet = 1;
+
+    strata_acts *acts = NULL;
+    if (strata_acts_open(path, &acts) != STRATA_OK) {
+        fprintf(stderr, "strata cka: %s\n", strata_acts_errmsg(acts));
+        strata_acts_close(acts);
+        return 1;
+    }
+    const int nh = strata_acts_n_hooks(acts);
+    char **hooks = calloc((size_t)(nh > 0 ? nh : 1), sizeof *hooks);
+    int m = 0, status = 0;
+    for (int i = 0; i < nh; i++) {
+        const char *h = strata_acts_hook(acts, i);
+        int64_t shape[4];
+        int nd = strata_acts_hook_shape(acts, h, shape);
+        if (glob ? match_any(glob, h) : nd == 2) hooks[m++] = strdup(h);
+    }
+    strata_cka *C = NULL;
+    if (m == 0) {
+        fprintf(stderr, "strata cka: %s: no hook %s (the file has:", path,
+                glob ? "matches --hooks" : "is stored as [R, d]");
+        for (int i = 0; i < nh && i < 12; i++) fprintf(stderr, " %s", strata_acts_hook(acts, i));
+        fprintf(stderr, "%s)\n", nh > 12 ? " ..." : "");
+        status = 1;
+    } else {
+        if (!quiet) fprintf(stderr, "strata cka: %d hooks, %lld rows ...", m, (long long)strata_acts_n_rows(acts));
+        strata_status rc = strata_cka_fit_acts(acts, m, (const char *const *)hooks, &p, &C);
+        if (!quiet) fprintf(stderr, "\r%-60s\r", "");
+        if (rc != STRATA_OK) {
+            fprintf(stderr, "strata cka: %s: %s\n", path, strata_cka_errmsg(C));
+            status = 1;
+        }
+    }
+    strata_acts_close(acts);
+    if (!status) {
+        const double *K = strata_cka_matrix(C);
+        if (json) {
+            printf("{\"file\": ");
+            jstr(stdout, path);
+            printf(", \"n_rows\": %lld, \"hooks\": [", (long long)strata_cka_n_rows(C));
+            for (int i = 0; i < m; i++) { if (i) printf(", "); jstr(stdout, hooks[i]); }
+            printf("],\n \"cka\": [");
+            for (int i = 0; i < m; i++) {
+                printf("%s\n  [", i ? "," : "");
+                for (int j = 0; j < m; j++) printf("%s%.17g", j ? ", " : "", K[i * m + j]);
+                printf("]");
+            }
+            printf("\n]}\n");
+        } else {
+            for (int i = 0; i < m; i++) printf("[%2d] %s\n", i, hooks[i]);
+            printf("\nlinear CKA, %lld rows\n     ", (long long)strata_cka_n_rows(C));
+            for (int j = 0; j < m; j++) printf(" [%2d] ", j);
+            printf("\n");
+            for (int i = 0; i < m; i++) {
+                printf("[%2d] ", i);
+                for (int j = 0; j < m; j++) printf(" %5.3f", K[i * m + j]);
+                printf("\n");
+            }
+        }
+        if (plot && write_svg(plot, path, hooks, m, K)) {
+            fprintf(stderr, "strata cka: --plot %s: %s\n", plot, strerror(errno));
+            status = 1;
+        }
+    }
+    strata_cka_free(C);
+    for (int i = 0; i < m; i++) free(hooks[i]);
+    free(hooks);
+    return status;
+}

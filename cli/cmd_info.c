@@ -1,0 +1,141 @@
+/* cli/cmd_info.c — `strata info MODEL [--json]`: architecture, dimensions,
+ * parameter count, every hook point with its shape, the OpenBLAS kernel. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "strata/hooks.h"
+#include "strata/model.h"
+
+/* From the GGUF module: metadata and tensor listing of a .gguf file. */
+int st_gguf_dump(const char *path, FILE *out, int json) __attribute__((weak));
+
+static const char *arch_name(int a)
+{
+    return a == STRATA_ARCH_GPT2 ? "gpt2" : a == STRATA_ARCH_NEOX ? "gpt_neox" : a == STRATA_ARCH_LLAMA ? "llama" : "?";
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static const char *shape_axes(int kind)
+{
+    switch (kind) {
+    case STRATA_HOOK_ATTN_Q: case STRATA_HOOK_ATTN_ROT_Q: case STRATA_HOOK_ATTN_Z: return "batch,pos,head,d_head";
+    case STRATA_HOOK_ATTN_K: case STRATA_HOOK_ATTN_V: case STRATA_HOOK_ATTN_ROT_K: return "batch,pos,kv_head,d_head";
+    case STRATA_HOOK_ATTN_SCORES: case STRATA_HOOK_ATTN_PATTERN: return "batch,head,query_pos,key_pos";
+    case STRATA_HOOK_ATTN_RESULT: return "batch,pos,head,d_model";
+    case STRATA_HOOK_LN1_SCALE: case STRATA_HOOK_LN2_SCALE: case STRATA_HOOK_LN_FINAL_SCALE: return "batch,pos,1";
+    case STRATA_HOOK_MLP_PRE: case STRATA_HOOK_MLP_PRE_LINEAR: case STRATA_HOOK_MLP_POST: return "batch,pos,d_mlp";
+    case STRATA_HOOK_LOGITS: return "batch,pos,vocab";
+    default: return "batch,pos,d_model";
+    }
+}
+
+int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    int json = 0, gguf_meta = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("usage: strata info MODEL [--json] [--gguf]\n\n"
+                   "MODEL is a Hugging Face model directory or a .gguf file.\n"
+                   "Prints the architecture, dimensions, parameter count, the OpenBLAS kernel\n"
+                   "and every hook point with its shape (B = batch, T = positions).\n"
+                   "  --json   machine-readable output (docs/CLI.md)\n"
+                   "  --gguf   also list GGUF metadata and tensors (GGUF files only)\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--gguf")) gguf_meta = 1;
+        else if (argv[i][0] == '-') { fprintf(stderr, "strata info: unknown option %s\n", argv[i]); return 2; }
+        else if (!path) path = argv[i];
+        else { fprintf(stderr, "strata info: unexpected argument %s\n", argv[i]); return 2; }
+    }
+    if (!path) { fprintf(stderr, "strata info: missing MODEL (see --help)\n"); return 2; }
+    strata_model *m = NULL;
+    if (strata_model_open(path, NULL, &m) != STRATA_OK) {
+        fprintf(stderr, "strata info: %s\n", strata_errmsg(m));
+        strata_model_free(m);
+        return 1;
+    }
+    const strata_config *c = strata_model_config(m);
+    const char *warn = strata_blas_warning();
+    int n = strata_model_n_hook_points(m);
+    if (json) {
+        printf("{\"name\": ");
+        json_str(stdout, c->name);
+        printf(", \"format\": \"%s\", \"arch\": \"%s\", \"d_model\": %d, \"n_layers\": %d, \"n_heads\": %d, "
+               "\"n_kv_heads\": %d, \"d_head\": %d, \"d_mlp\": %d, \"vocab_size\": %d, \"n_ctx\": %d, "
+               "\"n_params\": %lld, \"norm\": \"%s\", \"rope\": \"%s\", \"rotary_dim\": %d, "
+               "\"parallel_residual\": %s, \"tied_embeddings\": %s, \"blas_core\": ",
+               strata_model_format(m), arch_name(c->arch), c->d_model, c->n_layers, c->n_heads,
+               c->n_kv_heads, c->d_head, c->d_mlp, c->vocab_size, c->n_ctx,
+               (long long)strata_model_n_params(m), c->norm_kind == STRATA_NORM_RMS ? "rms" : "layer",
+               c->rope == STRATA_ROPE_HALF ? "half" : c->rope == STRATA_ROPE_INTERLEAVED ? "interleaved" : "none",
+               c->rotary_dim, c->parallel_residual ? "true" : "false", c->tied_embeddings ? "true" : "false");
+        json_str(stdout, strata_blas_corename());
+        printf(", \"blas_warning\": ");
+        if (warn) json_str(stdout, warn); else printf("null");
+        printf(", \"hooks\": [");
+        for (int i = 0; i < n; i++) {
+            int kind, layer;
+            char name[128];
+            int64_t shp[4];
+            strata_model_hook_point(m, i, &kind, &layer, name, sizeof name);
+            int nd = strata_model_hook_shape(m, kind, 1, 1, shp);
+            printf("%s{\"name\": \"%s\", \"axes\": \"%s\", \"shape\": [", i ? ", " : "", name, shape_axes(kind));
+            for (int k = 0; k < nd; k++) {
+                const char *sym = NULL;
+                if (k == 0) sym = "\"B\"";
+                else if (kind == STRATA_HOOK_ATTN_SCORES || kind == STRATA_HOOK_ATTN_PATTERN) sym = k >= 2 ? "\"T\"" : NULL;
+                else if (k == 1) sym = "\"T\"";
+                if (sym) printf("%s%s", k ? ", " : "", sym);
+                else printf("%s%lld", k ? ", " : "", (long long)shp[k]);
+            }
+            printf("]}");
+        }
+        printf("]}\n");
+    } else {
+        printf("model       %s (%s, %s)\n", c->name, arch_name(c->arch), strata_model_format(m));
+        printf("parameters  %lld\n", (long long)strata_model_n_params(m));
+        printf("d_model %d  layers %d  heads %d (kv %d)  d_head %d  d_mlp %d  vocab %d  n_ctx %d\n",
+               c->d_model, c->n_layers, c->n_heads, c->n_kv_heads, c->d_head, c->d_mlp,
+               c->vocab_size, c->n_ctx);
+        printf("norm %s (eps %g)  rotary %s (dim %d, base %g)  residual %s  unembedding %s\n",
+               c->norm_kind == STRATA_NORM_RMS ? "RMSNorm" : "LayerNorm", c->norm_eps,
+               c->rope == STRATA_ROPE_HALF ? "rotate_half" : c->rope == STRATA_ROPE_INTERLEAVED ? "interleaved" : "none",
+               c->rotary_dim, c->rope_theta, c->parallel_residual ? "parallel" : "sequential",
+               c->tied_embeddings ? "tied" : "untied");
+        printf("OpenBLAS    %s kernel\n", strata_blas_corename());
+        if (warn) printf("warning     %s\n", warn);
+        printf("\n%d hook points (B = batch, T = positions):\n", n);
+        for (int i = 0; i < n; i++) {
+            int kind, layer;
+            char name[128];
+            int64_t shp[4];
+            strata_model_hook_point(m, i, &kind, &layer, name, sizeof name);
+            int nd = strata_model_hook_shape(m, kind, 1, 1, shp);
+            printf("  %-36s [", name);
+            for (int k = 0; k < nd; k++) {
+                int is_t = (kind == STRATA_HOOK_ATTN_SCORES || kind == STRATA_HOOK_ATTN_PATTERN) ? k >= 2 : k == 1;
+                if (k == 0) printf("B");
+                else if (is_t) printf(", T");
+                else printf(", %lld", (long long)shp[k]);
+            }
+            printf("]\n");
+        }
+    }
+    if (gguf_meta && !strcmp(strata_model_format(m), "gguf") && st_gguf_dump)
+        st_gguf_dump(path, stdout, json);
+    strata_model_free(m);
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* cli/input.c — see input.h. */
+#include "input.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "strata/tokenizer.h"
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void cli_json_token_text(FILE *f, strata_model *m, int32_t id)
+{
+    strata_tokenizer *tok = strata_model_tokenizer(m);
+    const char *piece = tok ? strata_token_piece(tok, id) : NULL;
+    if (!piece) { fputs("null", f); return; }
+    cli_json_string(f, piece);
+}
+
+int cli_model_input(strata_model *m, const char *cmd, const char *ids_arg, const char *text,
+                    int no_bos, int32_t **out)
+{
+    int vocab = strata_model_config(m)->vocab_size;
+    if (ids_arg) {
+        int *ids;
+        int n = cli_parse_ids(ids_arg, &ids);
+        if (n <= 0) {
+            fprintf(stderr, "strata %s: --ids must be a non-empty list of non-negative integers like 1,2,3\n", cmd);
+            if (n == 0) free(ids);
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            if (ids[i] >= vocab) {
+                fprintf(stderr, "strata %s: --ids: token id %d at index %d out of range (vocab size %d)\n",
+                        cmd, ids[i], i, vocab);
+                free(ids);
+                return -1;
+            }
+        *out = (int32_t *)ids; /* int and int32_t have the same size here */
+        return n;
+    }
+    if (!text) { fprintf(stderr, "strata %s: give TEXT or --ids (see --help)\n", cmd); return -1; }
+    strata_tokenizer *tok = strata_model_tokenizer(m);
+    if (!tok) {
+        fprintf(stderr, "strata %s: this model has no tokenizer; pass --ids\n", cmd);
+        return -1;
+    }
+    size_t len = strlen(text);
+    int64_t cap = (int64_t)len + 8;
+    int32_t *ids = malloc(sizeof(int32_t) * cap);
+    if (!ids) return -1;
+    int64_t n = strata_tokenize(tok, text, len, no_bos ? 0 : -1, ids, cap, NULL);
+    if (n < 0 || n > cap) {
+        fprintf(stderr, "strata %s: tokenize failed: %s\n", cmd, strata_tokenizer_errmsg(tok));
+        free(ids);
+        return -1;
+    }
+    if (n == 0) { fprintf(stderr, "strata %s: the text gives no tokens\n", cmd); free(ids); return -1; }
+    *out = ids;
+    return (int)n;
+}

@@ -1,0 +1,20 @@
+/* cli/input.h — turning a command line's TEXT or --ids into token ids, and
+ * printing token pieces (shared by run, generate, lens). */
+#ifndef STRATA_CLI_INPUT_H
+#define STRATA_CLI_INPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "strata/model.h"
+
+/* ids_arg ("1,2,3") wins over text; text needs the model's tokenizer (BOS
+ * added per the tokenizer's default unless no_bos).  Returns count >= 1 and a
+ * malloc'd array, or -1 after printing "strata <cmd>: ..." to stderr. */
+int cli_model_input(strata_model *m, const char *cmd, const char *ids_arg, const char *text,
+                    int no_bos, int32_t **out);
+/* Writes the JSON string of one token's decoded text (or null without a tokenizer). */
+void cli_json_token_text(FILE *f, strata_model *m, int32_t id);
+/* Writes s as a JSON string literal. */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,267 @@
+/* strata/probe.h — linear probes on activations: which layer knows what.
+ *
+ * Defines:
+ *   strata_probe_kind, strata_probe_params, strata_probe_default_params()
+ *   strata_probe_source, strata_probe_read_fn   (the row-block provider)
+ *   strata_probe (opaque fitted probe): strata_probe_fit(), _fit_source(),
+ *     _fit_path(), _free(), _errmsg(), getters, _decision(), _predict(),
+ *     _predict_proba(), _direction(), _save(), _load()
+ *   strata_probe_report, strata_probe_evaluate(), _evaluate_source(),
+ *     strata_probe_sweep(), strata_probe_sweep_free()
+ *   split helpers: strata_probe_split(), strata_probe_kfold()
+ *   control task: strata_probe_control_labels(), strata_probe_shuffle_labels()
+ *   metrics: strata_metric_accuracy() ... strata_metric_r2()
+ *
+ * Arrays are row-major, last index fastest.  X is [n][d] float32: one row
+ * per kept position (a capture file's /acts/<hook>).  Labels are float [n];
+ * a NaN label means "no label here" and the row is skipped everywhere.
+ * For classification the distinct label values are the classes, in
+ * ascending order (class index c <-> strata_probe_class_value(p, c)).
+ *
+ * Objectives (chosen to match scikit-learn exactly, so coefficients agree):
+ *   logistic, binary (K = 2, one weight vector w [d], intercept b):
+ *       min_w,b  C * sum_i s_i * log(1 + exp(-y_i (w.x_i + b))) + 0.5 * ||w||^2
+ *   logistic, multinomial (K > 2, full softmax, W [K][d], b [K], no
+ *   reference class):
+ *       min_W,b  C * sum_i s_i * (logsumexp_k(z_ik) - z_i,y_i) + 0.5 * ||W||_F^2
+ *   (s_i = class weight of row i; the intercept is never penalised) —
+ *   sklearn.linear_model.LogisticRegression(C=C, solver="lbfgs").
+ *   ridge (continuous target): min_w,b ||y - Xw - b||^2 + alpha * ||w||^2,
+ *   intercept by centring — sklearn.linear_model.Ridge(alpha).
+ *   diffmean: binary w = mu_1 - mu_0, b = -w.(mu_0 + mu_1)/2 (the midpoint);
+ *   K > 2: nearest class mean, W_k = mu_k, b_k = -||mu_k||^2 / 2.
+ * With params.standardize the features are z-scored (train-set mean and
+ * std, std 0 -> 1) before the fit; the stored coefficients are always
+ * mapped back to raw activation space, so strata_probe_decision() takes raw
+ * activations.  (sklearn agreement: standardize = 0, or StandardScaler.)
+ *
+ * Errors: a call that makes a probe returns it through *out even on failure
+ * (strata_probe_errmsg(p) explains; free it either way).  Calls without a
+ * handle take `char *err, size_t err_len` (may be NULL/0) for the message.
+ * The library never prints or exits.
+ */
+#ifndef STRATA_PROBE_H
+#define STRATA_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "strata/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct strata_acts strata_acts; /* strata/capture.h */
+
+typedef enum strata_probe_kind {
+    STRATA_PROBE_LOGISTIC = 0, /* L2 logistic regression, L-BFGS */
+    STRATA_PROBE_RIDGE = 1,    /* ridge regression, Cholesky (LAPACKE) */
+    STRATA_PROBE_DIFFMEAN = 2  /* difference of class means */
+} strata_probe_kind;
+
+typedef enum strata_probe_class_weight {
+    STRATA_PROBE_CW_NONE = 0,
+    STRATA_PROBE_CW_BALANCED = 1 /* n / (K * count_k), as sklearn "balanced" */
+} strata_probe_class_weight;
+
+typedef struct strata_probe_params {
+    int32_t kind;            /* strata_probe_kind; default LOGISTIC */
+    double C;                /* logistic inverse L2 strength (sklearn C); default 1.0 */
+    double alpha;            /* ridge L2 strength; default 1.0 */
+    int32_t fit_intercept;   /* default 1 */
+    int32_t standardize;     /* z-score features (train statistics); default 1.
+                                (diffmean ignores it: its direction lives in
+                                activation space) */
+    int32_t class_weight;    /* strata_probe_class_weight; default NONE */
+    const float *class_weights; /* optional [n_classes] explicit weights
+                                   (overrides class_weight); borrowed */
+    int32_t max_iter;        /* L-BFGS iterations; default 1000 */
+    double tol;              /* stop when max|grad| of the mean-scaled objective
+                                (objective / (C * sum s_i)) <= tol; default 1e-6 */
+    int32_t lbfgs_m;         /* L-BFGS memory (pairs kept); default 10 */
+    int64_t block_rows;      /* rows per streamed block; 0 = auto */
+    int64_t mem_limit;       /* bytes for row blocks when streaming a file
+                                (decides block_rows when that is 0); 0 = 64 MiB */
+    /* evaluation (strata_probe_evaluate / sweep) */
+    double test_fraction;    /* stratified hold-out share; default 0.2 */
+    int32_t cv_folds;        /* > 1: also stratified k-fold CV; default 0 */
+    int32_t control;         /* 1: Hewitt & Liang control task + selectivity */
+    int32_t shuffled;        /* 1: shuffled-label baseline */
+    uint64_t seed;           /* every split and random label; default 0 */
+} strata_probe_params;
+
+void strata_probe_default_params(strata_probe_params *p);
+
+/* ---------------- row-block provider ----------------
+ * The math core never holds X: it asks for rows [row0, row0+n) (n <= the
+ * source's block_rows) and gets a pointer to them.  The provider either
+ * fills `buf` ([block_rows][dim], owned by the core) and points *rows at it,
+ * or points *rows into its own memory (zero copy).  Returns a strata_status;
+ * on failure it may write a message into err (err_len bytes). */
+typedef int (*strata_probe_read_fn)(void *user, int64_t row0, int64_t n, float *buf,
+                                    const float **rows, char *err, size_t err_len);
+
+typedef struct strata_probe_source {
+    int64_t n_rows;
+    int64_t dim;
+    int64_t block_rows;          /* largest n the provider is asked for */
+    strata_probe_read_fn read;
+    void *user;
+} strata_probe_source;
+
+/* ---------------- fitting ---------------- */
+
+typedef struct strata_probe strata_probe;
+
+/* In-memory: X [n][d], y [n] (NaN = skip).  `train` [n] may be NULL (all
+ * rows) or marks the rows to fit on (nonzero). */
+strata_status strata_probe_fit(const float *X, int64_t n, int64_t d, const float *y,
+                               const uint8_t *train, const strata_probe_params *p,
+                               strata_probe **out);
+/* Streaming: rows come from src in blocks; memory O(d * classes + block). */
+strata_status strata_probe_fit_source(const strata_probe_source *src, const float *y,
+                                      const uint8_t *train, const strata_probe_params *p,
+                                      strata_probe **out);
+/* Regularisation path: one probe per value of Cs [n_c] (logistic) or
+ * alpha (ridge), each warm-started from the previous solution.  out [n_c]
+ * receives the probes (each set even on failure). */
+strata_status strata_probe_fit_path(const strata_probe_source *src, const float *y,
+                                    const uint8_t *train, const strata_probe_params *p,
+                                    const double *values, int n_values, strata_probe **out);
+
+void strata_probe_free(strata_probe *p);               /* NULL is a no-op */
+const char *strata_probe_errmsg(const strata_probe *p); /* "" if none; never NULL */
+
+int32_t strata_probe_get_kind(const strata_probe *p);
+int64_t strata_probe_dim(const strata_probe *p);
+int32_t strata_probe_n_classes(const strata_probe *p);  /* 0 for ridge */
+/* Rows of the coefficient matrix: 1 for binary / ridge, K for K > 2. */
+int32_t strata_probe_n_outputs(const strata_probe *p);
+/* Borrowed, valid until strata_probe_free: coef [n_outputs][dim] and
+ * intercept [n_outputs], raw activation space. */
+const float *strata_probe_coef(const strata_probe *p);
+const float *strata_probe_intercept(const strata_probe *p);
+double strata_probe_class_value(const strata_probe *p, int32_t c);
+/* Fit diagnostics: iterations, converged flag (1/0), features with zero
+ * variance on the training rows, training rows used. */
+int32_t strata_probe_n_iter(const strata_probe *p);
+int32_t strata_probe_converged(const strata_probe *p);
+int32_t strata_probe_n_constant_features(const strata_probe *p);
+int64_t strata_probe_n_train(const strata_probe *p);
+
+/* ---------------- applying ---------------- */
+
+/* scores [n][n_outputs] = X coef^T + intercept (logits; ridge predictions). */
+strata_status strata_probe_decision(strata_probe *p, const float *X, int64_t n, float *scores);
+/* yhat [n]: predicted class value (classification) or regression value. */
+strata_status strata_probe_predict(strata_probe *p, const float *X, int64_t n, float *yhat);
+/* proba [n][n_classes] (logistic only: sigmoid / softmax). */
+strata_status strata_probe_predict_proba(strata_probe *p, const float *X, int64_t n, float *proba);
+/* The probe's direction in activation space, for steering through a hook
+ * (add  scale * dir  to blocks.L.hook_resid_post): dir [dim] = coef row
+ * `output` (0 for binary / ridge) divided by its L2 norm when unit != 0. */
+strata_status strata_probe_direction(strata_probe *p, int32_t output, int unit, float *dir);
+
+/* HDF5: group /probes/<name> (datasets coef, intercept, classes, mean,
+ * scale; attributes kind, C, alpha, n_train, ...).  The file is created if
+ * absent; an existing group of that name is replaced.  docs/PROBES.md. */
+strata_status strata_probe_save(strata_probe *p, const char *path, const char *name);
+/* name NULL: the file must hold exactly one probe. */
+strata_status strata_probe_load(const char *path, const char *name, strata_probe **out);
+
+/* ---------------- evaluation ---------------- */
+
+typedef struct strata_probe_report {
+    char hook[256];              /* sweep: the hook; else "" */
+    int32_t kind;
+    int32_t n_classes;           /* 0 for ridge */
+    int64_t dim;
+    int64_t n_rows;              /* labelled rows */
+    int64_t n_train, n_test;
+    /* classification (NaN for ridge); test_* on the held-out split */
+    double train_accuracy, test_accuracy;
+    double balanced_accuracy, macro_f1;  /* test split */
+    double auroc;                /* binary only, else NaN */
+    double log_loss;             /* logistic only, else NaN */
+    /* regression (NaN for classification) */
+    double train_r2, test_r2;
+    /* score = accuracy (classification) or R^2 (ridge) */
+    int32_t cv_folds;            /* 0 when no CV */
+    double cv_score, cv_std;     /* mean and std (ddof 0) over folds */
+    double control_score;        /* NaN unless params.control */
+    double selectivity;          /* test score - control test score */
+    double shuffled_score;       /* NaN unless params.shuffled */
+    int32_t n_iter, converged, n_constant_features;
+    double fit_seconds;          /* the main train/test fit */
+} strata_probe_report;
+
+/* Train/test (and CV, control, shuffled) on in-memory data.  tokens [n]
+ * (token id of each row) is needed only for params.control. */
+strata_status strata_probe_evaluate(const float *X, int64_t n, int64_t d, const float *y,
+                                    const int32_t *tokens, const strata_probe_params *p,
+                                    strata_probe_report *rep, char *err, size_t err_len);
+strata_status strata_probe_evaluate_source(const strata_probe_source *src, const float *y,
+                                           const int32_t *tokens,
+                                           const strata_probe_params *p,
+                                           strata_probe_report *rep, char *err, size_t err_len);
+
+/* Every hook of a capture file whose name matches `glob` (fnmatch; NULL =
+ * all 2-D hooks), label /labels/<label>: one report per hook, in file order.
+ * A hook whose rows fit in half of params.mem_limit is read once and fitted
+ * in memory; larger ones are streamed in blocks on every pass.
+ * *out (malloc'd, free with strata_probe_sweep_free) and *n_out are set on
+ * success.  progress (may be NULL) is called before each hook. */
+typedef void (*strata_probe_progress_fn)(void *user, int i, int n, const char *hook);
+strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *label,
+                                 const strata_probe_params *p, strata_probe_progress_fn progress,
+                                 void *user, strata_probe_report **out, int *n_out,
+                                 char *err, size_t err_len);
+void strata_probe_sweep_free(strata_probe_report *r);
+
+/* Source over one hook of a capture file (blocks via strata_acts_read;
+ * rows of 3-D/4-D hooks are flattened).  src->user is malloc'd: free() it
+ * after the last use of src.  The file must stay open meanwhile. */
+strata_status strata_probe_source_acts(strata_acts *a, const char *hook,
+                                       const strata_probe_params *p,
+                                       strata_probe_source *src, char *err, size_t err_len);
+
+/* ---------------- splits, control tasks ---------------- */
+
+/* Stratified hold-out: test [n] = 1 for test rows, 0 train, 0 for skipped
+ * (cls < 0).  Each class keeps round(test_fraction * count) test rows
+ * (at least 1 train row).  cls [n]: class index or -1 (skip); for
+ * regression pass cls = all 0 (one stratum). */
+strata_status strata_probe_split(const int32_t *cls, int64_t n, double test_fraction,
+                                 uint64_t seed, uint8_t *test);
+/* Stratified k-fold: fold [n] in 0..k-1 (-1 for skipped rows); each class's
+ * rows are shuffled and dealt round-robin. */
+strata_status strata_probe_kfold(const int32_t *cls, int64_t n, int k, uint64_t seed,
+                                 int8_t *fold);
+/* Hewitt & Liang (2019) control task: every token type gets one label drawn
+ * (seeded, by a hash of seed and token id, so independent of row order)
+ * from the empirical distribution of y over the labelled rows;
+ * out [n] = that label (NaN where y is NaN). */
+strata_status strata_probe_control_labels(const float *y, const int32_t *tokens, int64_t n,
+                                          uint64_t seed, float *out);
+/* Seeded permutation of the labelled rows' labels (NaN rows stay NaN). */
+strata_status strata_probe_shuffle_labels(const float *y, int64_t n, uint64_t seed, float *out);
+
+/* ---------------- metrics ----------------
+ * Class indices are 0..k-1; each returns NaN on empty or invalid input. */
+double strata_metric_accuracy(const int32_t *y, const int32_t *pred, int64_t n);
+/* Mean over classes present in y of per-class recall (sklearn). */
+double strata_metric_balanced_accuracy(const int32_t *y, const int32_t *pred, int64_t n, int k);
+/* Mean over the k classes of F1 (a class never predicted nor present counts 0,
+ * sklearn zero_division=0 over labels present in y or pred). */
+double strata_metric_macro_f1(const int32_t *y, const int32_t *pred, int64_t n, int k);
+/* Binary AUROC from scores (ties count 1/2); y in {0,1}. */
+double strata_metric_auroc(const int32_t *y, const float *score, int64_t n);
+/* Mean -log p(y_i), p clipped to [1e-15, 1]; proba [n][k]. */
+double strata_metric_log_loss(const int32_t *y, const float *proba, int64_t n, int k);
+/* 1 - SS_res / SS_tot. */
+double strata_metric_r2(const float *y, const float *yhat, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

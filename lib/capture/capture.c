@@ -1,0 +1,1005 @@
+/* capture/capture.c — the capture driver: documents in, batched hooked
+ * forward passes, kept rows appended to the activation store (io/h5store.c).
+ *
+ * Per batch (B documents, T = longest kept length):
+ *   tokens  [B][T] padded with 0, lengths [B]
+ *   each hook copies, for every kept position (b, t), one row into
+ *   hook->buf [n_rows][width]; rows are ordered by document, then position.
+ * Memory is one batch: tokens, per-token labels and the hook buffers. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/h5store.h"
+#include "strata/capture.h"
+#include "strata/hooks.h"
+#include "strata/model.h"
+#include "strata/tokenizer.h"
+#include "util/err.h"
+
+#define CAP_NAME_MAX 192
+
+typedef struct cap_hook {
+    char name[CAP_NAME_MAX];  /* dataset name: hook point name, plus "[h]" if one head */
+    char point[CAP_NAME_MAX]; /* hook point name as ctx->name gives it */
+    int32_t kind, layer, head;
+    int32_t kk;               /* 1: [B,H,T,T] (scores/pattern): row = [H, W] */
+    int32_t row_ndim;
+    int64_t row_shape[ST_H5_MAX_ROW_DIMS];
+    int64_t width;            /* elements per row */
+    float *buf;               /* [batch rows][width] */
+} cap_hook;
+
+/* One pending document. */
+typedef struct cap_doc {
+    int32_t *tokens;          /* [ntok] (truncated) */
+    int64_t ntok;
+    char *text;               /* NUL-terminated copy, or NULL */
+    float *labels;            /* [n_labels][ntok] per-token label values */
+} cap_doc;
+
+struct strata_capture {
+    st_err err;
+    strata_model *m;
+    strata_tokenizer *tok;    /* borrowed, may be NULL */
+    char *path;
+    strata_capture_opts o;
+    int32_t n_labels;
+    char **label_names;
+    int32_t *label_is_int;
+    int32_t n_hooks;
+    cap_hook *hooks;
+    strata_hook_id *hook_ids;
+    int32_t n_hook_ids;
+    int32_t W;                /* max tokens per document */
+    char *config_json;
+    st_h5w *w;                /* NULL until the first document */
+    int32_t has_text;         /* -1 unknown until the first document */
+    int32_t finished, failed;
+    int64_t n_done;           /* documents already in a resumed file */
+    int64_t seen;             /* documents offered in this session */
+    int64_t docs_total;
+    /* pending batch */
+    cap_doc *docs;            /* [o.batch] */
+    int32_t nb;
+    /* batch run state (valid during strata_run) */
+    int64_t *row_base;        /* [batch] first row of each document in the batch */
+    int32_t *run_doc;         /* [batch] run index -> pending doc index */
+    int32_t *lengths;         /* [batch] */
+    int32_t *tok_pad;         /* [batch][T] */
+    size_t tok_pad_cap;
+    int64_t rows_cap;         /* rows the hook buffers hold */
+    float **label_rows;       /* [n_labels][rows_cap] */
+    int64_t *rows;            /* [rows_cap] */
+    /* stats */
+    int64_t docs_skipped, truncated, tokens_run;
+    int64_t fin_docs, fin_rows, fin_tokens; /* counts at finish */
+    struct timespec t0;
+};
+
+strata_capture_opts strata_capture_opts_default(void)
+{
+    strata_capture_opts o;
+    memset(&o, 0, sizeof o);
+    o.hooks = NULL;
+    o.positions = STRATA_POS_ALL;
+    o.batch = 8;
+    o.max_tokens = 0;
+    o.dtype = STRATA_DTYPE_F32;
+    o.compress = 0;
+    o.mode = STRATA_CAPTURE_CREATE;
+    o.add_bos = -1;
+    return o;
+}
+
+const char *strata_capture_errmsg(const strata_capture *c)
+{
+    return c ? c->err.msg : "out of memory";
+}
+
+static double elapsed(const strata_capture *c)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - c->t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - c->t0.tv_nsec);
+}
+
+static const char *pos_name(int p)
+{
+    return p == STRATA_POS_LAST ? "last" : p == STRATA_POS_FIRST ? "first" : "all";
+}
+
+static const char *arch_name(int a)
+{
+    return a == STRATA_ARCH_GPT2 ? "gpt2" : a == STRATA_ARCH_NEOX ? "neox"
+         : a == STRATA_ARCH_LLAMA ? "llama" : "unknown";
+}
+
+/* The model configuration as JSON (recorded in the file, compared on resume). */
+static char *config_json(const strata_config *k)
+{
+    json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:i, "
+                          "s:i, s:i, s:i, s:f, s:i, s:i, s:i, s:i, s:i}",
+                          "name", k->name, "arch", arch_name(k->arch), "d_model", k->d_model,
+                          "n_layers", k->n_layers, "n_heads", k->n_heads, "n_kv_heads",
+                          k->n_kv_heads, "d_head", k->d_head, "d_mlp", k->d_mlp, "vocab_size",
+                          k->vocab_size, "n_ctx", k->n_ctx, "norm_kind", k->norm_kind,
+                          "norm_eps", (double)k->norm_eps, "act", k->act, "gated_mlp",
+                          k->gated_mlp, "rope", k->rope, "rotary_dim", k->rotary_dim,
+                          "rope_theta", (double)k->rope_theta, "parallel_residual",
+                          k->parallel_residual, "tied_embeddings", k->tied_embeddings,
+                          "has_bias", k->has_bias, "bos_token_id", k->bos_token_id,
+                          "eos_token_id", k->eos_token_id);
+    if (!j) return NULL;
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(j);
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* hooks                                                               */
+
+static int find_hook(const strata_capture *c, const char *point, int head)
+{
+    for (int i = 0; i < c->n_hooks; i++)
+        if (c->hooks[i].head == head && !strcmp(c->hooks[i].point, point)) return i;
+    return -1;
+}
+
+/* Copies the kept rows of every sequence out of the hook's view. */
+static int capture_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    strata_capture *c = user;
+    int hi = find_hook(c, ctx->name, ctx->head);
+    if (hi < 0) return 0;
+    cap_hook *h = &c->hooks[hi];
+    const int64_t *s = t->strides;
+    for (int rb = 0; rb < ctx->batch; rb++) {
+        int d = c->run_doc[rb];
+        int64_t L = ctx->lengths[rb];
+        int64_t t0 = 0, t1 = L;
+        if (c->o.positions == STRATA_POS_LAST) t0 = L - 1;
+        else if (c->o.positions == STRATA_POS_FIRST) t1 = 1;
+        for (int64_t tq = t0; tq < t1; tq++) {
+            float *dst = h->buf + (c->row_base[d] + (tq - t0)) * h->width;
+            if (h->kk) {
+                /* view [B, H', T, T] -> row [H', W]; keys >= L are 0 */
+                int64_t H = t->shape[1];
+                for (int64_t hh = 0; hh < H; hh++) {
+                    const float *src = t->data + rb * s[0] + hh * s[1] + tq * s[2];
+                    float *o = dst + hh * c->W;
+                    if (s[3] == 1) memcpy(o, src, sizeof(float) * (size_t)L);
+                    else for (int64_t k = 0; k < L; k++) o[k] = src[k * s[3]];
+                    memset(o + L, 0, sizeof(float) * (size_t)(c->W - L));
+                }
+            } else {
+                /* view [B, T, a(, b)] -> row [a(, b)] */
+                const float *src = t->data + rb * s[0] + tq * s[1];
+                int64_t a = t->ndim >= 3 ? t->shape[2] : 1, bdim = t->ndim >= 4 ? t->shape[3] : 1;
+                int64_t sa = t->ndim >= 3 ? s[2] : 0, sb = t->ndim >= 4 ? s[3] : 0;
+                if ((bdim == 1 || sb == 1) && (a == 1 || sa == bdim)) {
+                    memcpy(dst, src, sizeof(float) * (size_t)(a * bdim));
+                } else {
+                    for (int64_t i = 0; i < a; i++)
+                        for (int64_t j = 0; j < bdim; j++) dst[i * bdim + j] = src[i * sa + j * sb];
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int kind_is_kk(int kind)
+{
+    return kind == STRATA_HOOK_ATTN_SCORES || kind == STRATA_HOOK_ATTN_PATTERN;
+}
+
+/* Resolves the comma-separated globs into the list of hooks (forward order,
+ * deduplicated), validating each glob with strata_hook_add's own check. */
+static int resolve_hooks(strata_capture *c, const char *spec)
+{
+    strata_model *m = c->m;
+    const strata_config *k = strata_model_config(m);
+    char *copy = strdup(spec ? spec : "");
+    if (!copy) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    int np = strata_model_n_hook_points(m);
+    /* mark[i*(H+2) + head+1]: point i selected with head (or -1) */
+    int H = k->n_heads > k->n_kv_heads ? k->n_heads : k->n_kv_heads;
+    unsigned char *mark = calloc((size_t)np * (size_t)(H + 2) + 1, 1);
+    if (!mark) { free(copy); return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory"); }
+    int rc = STRATA_OK, n_globs = 0;
+    char *save = NULL;
+    for (char *g = strtok_r(copy, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+        while (*g == ' ') g++;
+        size_t gl = strlen(g);
+        while (gl && g[gl - 1] == ' ') g[--gl] = 0;
+        if (!gl) continue;
+        n_globs++;
+        strata_hook_id id;
+        int st = strata_hook_add(m, g, capture_cb, c, &id);
+        if (st < 0) {
+            rc = st_seterr(&c->err, st, "--hooks %s: %s", g, strata_errmsg(m));
+            break;
+        }
+        strata_hook_remove(m, id);
+        /* Split an optional [h] suffix, then match like strata_hook_add (fnmatch). */
+        int head = -1;
+        char base[CAP_NAME_MAX];
+        snprintf(base, sizeof base, "%s", g);
+        char *br = strrchr(base, '[');
+        size_t bl = strlen(base);
+        if (br && bl && base[bl - 1] == ']') {
+            char *end;
+            long v = strtol(br + 1, &end, 10);
+            if (end != br + 1 && *end == ']' && v >= 0) {
+                head = (int)v;
+                *br = 0;
+            }
+        }
+        for (int i = 0; i < np; i++) {
+            int kind, layer;
+            char name[CAP_NAME_MAX];
+            strata_model_hook_point(m, i, &kind, &layer, name, sizeof name);
+            if (fnmatch(base, name, 0) != 0) continue;
+            if (head >= 0) {
+                int has_heads = kind == STRATA_HOOK_ATTN_Q || kind == STRATA_HOOK_ATTN_K ||
+                                kind == STRATA_HOOK_ATTN_V || kind == STRATA_HOOK_ATTN_ROT_Q ||
+                                kind == STRATA_HOOK_ATTN_ROT_K || kind_is_kk(kind) ||
+                                kind == STRATA_HOOK_ATTN_Z || kind == STRATA_HOOK_ATTN_RESULT;
+                if (!has_heads || head > H) continue;
+            }
+            mark[(size_t)i * (H + 2) + (size_t)(head + 1)] = 1;
+        }
+    }
+    if (rc == STRATA_OK && n_globs == 0)
+        rc = st_seterr(&c->err, STRATA_ERR_ARG, "--hooks: no hook names given");
+    int n = 0;
+    for (size_t i = 0; rc == STRATA_OK && i < (size_t)np * (H + 2); i++) n += mark[i];
+    if (rc == STRATA_OK) {
+        c->hooks = calloc((size_t)n + 1, sizeof *c->hooks);
+        if (!c->hooks) rc = st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; rc == STRATA_OK && i < np; i++) {
+        for (int hh = -1; hh <= H; hh++) {
+            if (!mark[(size_t)i * (H + 2) + (size_t)(hh + 1)]) continue;
+            cap_hook *h = &c->hooks[c->n_hooks++];
+            strata_model_hook_point(m, i, &h->kind, &h->layer, h->point, sizeof h->point);
+            h->head = hh;
+            if (hh >= 0) snprintf(h->name, sizeof h->name, "%.170s[%d]", h->point, hh);
+            else snprintf(h->name, sizeof h->name, "%s", h->point);
+            int64_t sh[4];
+            int nd = strata_model_hook_shape(m, h->kind, 1, c->W, sh);
+            h->kk = kind_is_kk(h->kind);
+            if (h->kk) {
+                h->row_ndim = 2;
+                h->row_shape[0] = hh >= 0 ? 1 : sh[1];
+                h->row_shape[1] = c->W;
+            } else {
+                h->row_ndim = nd - 2;
+                for (int d = 0; d < h->row_ndim; d++) h->row_shape[d] = sh[2 + d];
+                if (hh >= 0) h->row_shape[0] = 1;
+            }
+            h->width = 1;
+            for (int d = 0; d < h->row_ndim; d++) h->width *= h->row_shape[d];
+        }
+    }
+    free(mark);
+    free(copy);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* session                                                             */
+
+static void free_doc(cap_doc *d)
+{
+    free(d->tokens);
+    free(d->text);
+    free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+void strata_capture_free(strata_capture *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->n_hook_ids; i++) strata_hook_remove(c->m, c->hook_ids[i]);
+    if (c->w) st_h5w_close(c->w, 0, c->truncated, NULL);
+    for (int i = 0; i < c->nb; i++) free_doc(&c->docs[i]);
+    for (int i = 0; i < c->n_hooks; i++) free(c->hooks[i].buf);
+    for (int i = 0; i < c->n_labels; i++) {
+        free(c->label_names[i]);
+        if (c->label_rows) free(c->label_rows[i]);
+    }
+    free(c->label_rows);
+    free(c->label_names);
+    free(c->label_is_int);
+    free(c->hooks);
+    free(c->hook_ids);
+    free(c->docs);
+    free(c->row_base);
+    free(c->run_doc);
+    free(c->lengths);
+    free(c->tok_pad);
+    free(c->rows);
+    free(c->config_json);
+    free(c->path);
+    free(c);
+}
+
+static int add_label_name(strata_capture *c, const char *name, int is_int)
+{
+    for (int i = 0; i < c->n_labels; i++)
+        if (!strcmp(c->label_names[i], name)) {
+            if (!is_int) c->label_is_int[i] = 0;
+            return STRATA_OK;
+        }
+    char **nn = realloc(c->label_names, sizeof *nn * (size_t)(c->n_labels + 1));
+    if (!nn) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    c->label_names = nn;
+    int32_t *ni = realloc(c->label_is_int, sizeof *ni * (size_t)(c->n_labels + 1));
+    if (!ni) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    c->label_is_int = ni;
+    c->label_names[c->n_labels] = strdup(name);
+    if (!c->label_names[c->n_labels]) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    c->label_is_int[c->n_labels++] = is_int;
+    return STRATA_OK;
+}
+
+strata_status strata_capture_open(strata_model *m, const char *path,
+                                  const strata_capture_opts *opts, strata_capture **out)
+{
+    strata_capture *c = calloc(1, sizeof *c);
+    *out = c;
+    if (!c) return STRATA_ERR_NOMEM;
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    c->m = m;
+    c->has_text = -1;
+    c->docs_total = -1;
+    c->o = opts ? *opts : strata_capture_opts_default();
+    c->o.label_names = NULL;
+    c->o.label_is_int = NULL;
+    if (!m) return st_seterr(&c->err, STRATA_ERR_ARG, "no model");
+    if (!path || !*path) return st_seterr(&c->err, STRATA_ERR_ARG, "no output path");
+    c->path = strdup(path);
+    if (!c->path) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    const strata_config *k = strata_model_config(m);
+    c->tok = strata_model_tokenizer(m);
+    if (c->o.batch <= 0) c->o.batch = 8;
+    if (c->o.positions < STRATA_POS_ALL || c->o.positions > STRATA_POS_FIRST)
+        return st_seterr(&c->err, STRATA_ERR_ARG, "positions must be all, last or first");
+    if (c->o.dtype != STRATA_DTYPE_F32 && c->o.dtype != STRATA_DTYPE_F16)
+        return st_seterr(&c->err, STRATA_ERR_ARG, "dtype must be f32 or f16");
+    if (c->o.compress < 0 || c->o.compress > 9)
+        return st_seterr(&c->err, STRATA_ERR_ARG, "compress level must be 0..9");
+    if (c->o.max_tokens < 0)
+        return st_seterr(&c->err, STRATA_ERR_ARG, "max_tokens must be >= 0");
+    c->W = c->o.max_tokens > 0 && c->o.max_tokens < k->n_ctx ? c->o.max_tokens : k->n_ctx;
+    for (int i = 0; opts && i < opts->n_labels; i++)
+        ST_TRY(add_label_name(c, opts->label_names[i],
+                              opts->label_is_int ? opts->label_is_int[i] : 0));
+    ST_TRY(resolve_hooks(c, c->o.hooks));
+    c->config_json = config_json(k);
+    c->docs = calloc((size_t)c->o.batch, sizeof *c->docs);
+    c->row_base = calloc((size_t)c->o.batch, sizeof *c->row_base);
+    c->run_doc = calloc((size_t)c->o.batch, sizeof *c->run_doc);
+    c->lengths = calloc((size_t)c->o.batch, sizeof *c->lengths);
+    c->hook_ids = calloc((size_t)c->n_hooks + 1, sizeof *c->hook_ids);
+    if (!c->config_json || !c->docs || !c->row_base || !c->run_doc || !c->lengths || !c->hook_ids)
+        return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    /* Output checks that need no model run. */
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (c->o.mode == STRATA_CAPTURE_CREATE && exists)
+        return st_seterr(&c->err, STRATA_ERR_EXISTS,
+                         "%s already exists (use --overwrite to replace it or --resume to continue it)",
+                         path);
+    if (c->o.mode == STRATA_CAPTURE_RESUME && !exists)
+        return st_seterr(&c->err, STRATA_ERR_NOTFOUND, "--resume: %s does not exist", path);
+    if (exists && S_ISDIR(st.st_mode))
+        return st_seterr(&c->err, STRATA_ERR_IO, "%s is a directory", path);
+    if (!exists) {
+        /* Can we create it?  (Create and remove an empty file.) */
+        FILE *f = fopen(path, "wb");
+        if (!f) return st_seterr(&c->err, STRATA_ERR_IO, "cannot create output file %s: %s", path,
+                                 strerror(errno));
+        fclose(f);
+        unlink(path);
+    } else if (access(path, W_OK) != 0) {
+        return st_seterr(&c->err, STRATA_ERR_IO, "output file %s is not writable: %s", path,
+                         strerror(errno));
+    }
+    for (int i = 0; i < c->n_hooks; i++) {
+        int rc = strata_hook_add(m, c->hooks[i].name, capture_cb, c, &c->hook_ids[i]);
+        if (rc < 0) return st_seterr(&c->err, rc, "hook %s: %s", c->hooks[i].name, strata_errmsg(m));
+        c->n_hook_ids++;
+    }
+    return STRATA_OK;
+}
+
+/* Creates or resumes the file (on the first document). */
+static int ensure_store(strata_capture *c, int has_text)
+{
+    if (c->w) {
+        if (has_text != c->has_text)
+            return st_seterr(&c->err, STRATA_ERR_ARG,
+                             "cannot mix text and token-id documents in one capture");
+        return STRATA_OK;
+    }
+    if (c->failed) return st_seterr(&c->err, STRATA_ERR_STATE, "capture already failed");
+    const strata_config *k = strata_model_config(c->m);
+    c->has_text = has_text;
+    const char **names = calloc((size_t)c->n_hooks + 1, sizeof *names);
+    int32_t *nd = calloc((size_t)c->n_hooks + 1, sizeof *nd);
+    int64_t (*shp)[ST_H5_MAX_ROW_DIMS] = calloc((size_t)c->n_hooks + 1, sizeof *shp);
+    if (!names || !nd || !shp) {
+        free(names); free(nd); free(shp);
+        return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < c->n_hooks; i++) {
+        names[i] = c->hooks[i].name;
+        nd[i] = c->hooks[i].row_ndim;
+        memcpy(shp[i], c->hooks[i].row_shape, sizeof shp[i]);
+    }
+    st_h5w_spec s = {
+        .model_name = k->name, .model_arch = arch_name(k->arch), .config_json = c->config_json,
+        .positions = pos_name(c->o.positions), .n_hooks = c->n_hooks, .hook_names = names,
+        .row_ndim = nd, .row_shape = (const int64_t (*)[ST_H5_MAX_ROW_DIMS])shp,
+        .n_labels = c->n_labels, .label_names = (const char *const *)c->label_names,
+        .label_is_int = c->label_is_int,
+        .dtype = c->o.dtype == STRATA_DTYPE_F16 ? ST_H5_F16 : ST_H5_F32,
+        .compress = c->o.compress, .has_text = has_text, .max_tokens = c->W,
+    };
+    int rc;
+    if (c->o.mode == STRATA_CAPTURE_RESUME) rc = st_h5w_resume(c->path, &s, &c->w, &c->err);
+    else rc = st_h5w_create(c->path, &s, c->o.mode == STRATA_CAPTURE_OVERWRITE, &c->w, &c->err);
+    free(names);
+    free(nd);
+    free(shp);
+    if (rc < 0) { c->failed = 1; return rc; }
+    c->n_done = st_h5w_n_docs(c->w);
+    return STRATA_OK;
+}
+
+static int grow_rows(strata_capture *c, int64_t need)
+{
+    if (need <= c->rows_cap) return STRATA_OK;
+    int64_t cap = c->rows_cap ? c->rows_cap : 256;
+    while (cap < need) cap *= 2;
+    for (int i = 0; i < c->n_hooks; i++) {
+        float *b = realloc(c->hooks[i].buf, sizeof(float) * (size_t)(cap * c->hooks[i].width));
+        if (!b) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory (hook buffers, %lld rows)",
+                                 (long long)cap);
+        c->hooks[i].buf = b;
+    }
+    if (!c->label_rows && c->n_labels) {
+        c->label_rows = calloc((size_t)c->n_labels, sizeof *c->label_rows);
+        if (!c->label_rows) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < c->n_labels; i++) {
+        float *b = realloc(c->label_rows[i], sizeof(float) * (size_t)cap);
+        if (!b) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+        c->label_rows[i] = b;
+    }
+    int64_t *r = realloc(c->rows, sizeof *r * (size_t)cap);
+    if (!r) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    c->rows = r;
+    c->rows_cap = cap;
+    return STRATA_OK;
+}
+
+/* Runs the pending documents and commits them. */
+static int flush_batch(strata_capture *c)
+{
+    if (c->nb == 0) return STRATA_OK;
+    int nb = c->nb, nrun = 0, T = 0;
+    int64_t nrows = 0, ntok = 0;
+    int64_t doc_ntok[nb], doc_nrows[nb];
+    for (int d = 0; d < nb; d++) {
+        int64_t L = c->docs[d].ntok;
+        doc_ntok[d] = L;
+        doc_nrows[d] = L == 0 ? 0 : c->o.positions == STRATA_POS_ALL ? L : 1;
+        c->row_base[d] = nrows;
+        nrows += doc_nrows[d];
+        ntok += L;
+        if (L > 0) {
+            c->run_doc[nrun] = d;
+            c->lengths[nrun++] = (int32_t)L;
+            if (L > T) T = (int)L;
+        }
+    }
+    ST_TRY(grow_rows(c, nrows + 1));
+    int rc = STRATA_OK;
+    if (nrun > 0) {
+        size_t need = (size_t)nrun * (size_t)T;
+        if (need > c->tok_pad_cap) {
+            int32_t *p = realloc(c->tok_pad, sizeof *p * need);
+            if (!p) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+            c->tok_pad = p;
+            c->tok_pad_cap = need;
+        }
+        memset(c->tok_pad, 0, sizeof *c->tok_pad * need);
+        for (int r = 0; r < nrun; r++)
+            memcpy(c->tok_pad + (size_t)r * T, c->docs[c->run_doc[r]].tokens,
+                   sizeof(int32_t) * (size_t)c->lengths[r]);
+        rc = strata_run(c->m, c->tok_pad, c->lengths, nrun, NULL);
+        if (rc < 0) return st_seterr(&c->err, rc, "forward pass failed: %s", strata_errmsg(c->m));
+        for (int r = 0; r < nrun; r++) c->tokens_run += c->lengths[r];
+    }
+    /* rows, labels, tokens, texts */
+    int32_t *toks = malloc(sizeof *toks * (size_t)(ntok + 1));
+    const char **texts = calloc((size_t)nb, sizeof *texts);
+    if (!toks || !texts) {
+        free(toks);
+        free(texts);
+        return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    }
+    int64_t tok_base = st_h5w_n_tokens(c->w), to = 0;
+    for (int d = 0; d < nb; d++) {
+        cap_doc *doc = &c->docs[d];
+        int64_t L = doc->ntok, t0 = 0, t1 = L;
+        if (c->o.positions == STRATA_POS_LAST) t0 = L - 1;
+        else if (c->o.positions == STRATA_POS_FIRST) t1 = L > 0 ? 1 : 0;
+        for (int64_t t = t0; L > 0 && t < t1; t++) {
+            int64_t r = c->row_base[d] + (t - t0);
+            c->rows[r] = tok_base + to + t;
+            for (int l = 0; l < c->n_labels; l++) c->label_rows[l][r] = doc->labels[l * L + t];
+        }
+        memcpy(toks + to, doc->tokens, sizeof(int32_t) * (size_t)L);
+        to += L;
+        texts[d] = doc->text;
+    }
+    const float *acts[c->n_hooks + 1];
+    for (int i = 0; i < c->n_hooks; i++) acts[i] = c->hooks[i].buf;
+    st_h5w_batch b = {
+        .n_docs = nb, .doc_ntok = doc_ntok, .doc_nrows = doc_nrows, .tokens = toks,
+        .texts = c->has_text ? texts : NULL, .n_rows = nrows, .rows = c->rows, .acts = acts,
+        .labels = (const float *const *)c->label_rows,
+    };
+    rc = st_h5w_append(c->w, &b, &c->err);
+    free(toks);
+    free(texts);
+    for (int d = 0; d < nb; d++) free_doc(&c->docs[d]);
+    c->nb = 0;
+    if (rc < 0) {
+        c->failed = 1;
+        return rc;
+    }
+    if (c->o.progress) {
+        strata_capture_progress p = {
+            .docs_done = st_h5w_n_docs(c->w), .docs_total = c->docs_total,
+            .tokens_done = c->tokens_run, .rows_done = st_h5w_n_rows(c->w),
+            .seconds = elapsed(c),
+        };
+        if (c->o.progress(&p, c->o.progress_user)) return STRATA_STOPPED;
+    }
+    return STRATA_OK;
+}
+
+/* Number of UTF-8 code points in the first n bytes of s. */
+static void char_index(const char *s, int64_t n, int64_t *idx /* [n+1] */)
+{
+    int64_t ci = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) ci++; /* a lead byte starts a character */
+        idx[i] = ci < 0 ? 0 : ci;                       /* continuation bytes share it */
+    }
+    idx[n] = ci + 1;
+}
+
+strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc *doc)
+{
+    if (!c) return STRATA_ERR_ARG;
+    if (c->finished) return st_seterr(&c->err, STRATA_ERR_STATE, "capture already finished");
+    if (!doc || (!doc->text && !doc->tokens && doc->n_tokens > 0))
+        return st_seterr(&c->err, STRATA_ERR_ARG, "document has neither text nor tokens");
+    int has_text = doc->text != NULL;
+    ST_TRY(ensure_store(c, has_text));
+    int64_t di = c->seen++;
+    if (di < c->n_done) { /* already in the resumed file */
+        c->docs_skipped++;
+        return STRATA_OK;
+    }
+    const strata_config *k = strata_model_config(c->m);
+    cap_doc *d = &c->docs[c->nb];
+    memset(d, 0, sizeof *d);
+    int64_t *offs = NULL;
+    int need_offs = 0;
+    for (int l = 0; l < doc->n_labels; l++) need_offs |= doc->labels[l].n_spans > 0;
+    int64_t n;
+    if (has_text) {
+        if (!c->tok)
+            return st_seterr(&c->err, STRATA_ERR_STATE,
+                             "the model has no tokenizer: give token ids instead of text");
+        size_t len = doc->text_len < 0 ? strlen(doc->text) : (size_t)doc->text_len;
+        d->text = malloc(len + 1);
+        if (!d->text) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+        memcpy(d->text, doc->text, len);
+        d->text[len] = 0;
+        int64_t cap = (int64_t)len + 16;
+        for (;;) {
+            d->tokens = malloc(sizeof(int32_t) * (size_t)cap);
+            offs = need_offs ? malloc(sizeof(int64_t) * 2 * (size_t)cap) : NULL;
+            if (!d->tokens || (need_offs && !offs)) {
+                free(offs);
+                free_doc(d);
+                return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+            }
+            n = strata_tokenize(c->tok, d->text, len, c->o.add_bos, d->tokens, cap, offs);
+            if (n < 0) {
+                free(offs);
+                free_doc(d);
+                return st_seterr(&c->err, STRATA_ERR_FORMAT, "document %lld: tokenizer: %s",
+                                 (long long)di, strata_tokenizer_errmsg(c->tok));
+            }
+            if (n <= cap) break;
+            free(offs);
+            free(d->tokens);
+            d->tokens = NULL;
+            cap = n;
+        }
+    } else {
+        n = doc->n_tokens;
+        for (int64_t i = 0; i < n; i++)
+            if (doc->tokens[i] < 0 || doc->tokens[i] >= k->vocab_size)
+                return st_seterr(&c->err, STRATA_ERR_RANGE,
+                                 "document %lld: token id %d at position %lld out of range "
+                                 "(vocabulary has %d ids)", (long long)di, doc->tokens[i],
+                                 (long long)i, k->vocab_size);
+        d->tokens = malloc(sizeof(int32_t) * (size_t)(n + 1));
+        if (!d->tokens) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+        memcpy(d->tokens, doc->tokens, sizeof(int32_t) * (size_t)n);
+    }
+    if (n > c->W) {
+        n = c->W;
+        c->truncated++;
+    }
+    d->ntok = n;
+    /* per-token labels [n_labels][n] */
+    d->labels = calloc((size_t)(c->n_labels * n) + 1, sizeof(float));
+    if (!d->labels) {
+        free(offs);
+        free_doc(d);
+        return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    }
+    int64_t *cidx = NULL;
+    for (int l = 0; l < doc->n_labels; l++) {
+        const strata_capture_label *lab = &doc->labels[l];
+        int li = -1;
+        for (int q = 0; lab->name && q < c->n_labels; q++)
+            if (!strcmp(c->label_names[q], lab->name)) li = q;
+        if (li < 0) {
+            free(offs);
+            free(cidx);
+            free_doc(d);
+            return st_seterr(&c->err, STRATA_ERR_ARG,
+                             "document %lld: label '%s' was not declared when the capture opened",
+                             (long long)di, lab->name ? lab->name : "(null)");
+        }
+        float *dst = d->labels + (size_t)li * (size_t)n;
+        if (lab->n_spans == 0) {
+            for (int64_t t = 0; t < n; t++) dst[t] = (float)lab->value;
+            continue;
+        }
+        if (!has_text) {
+            free(offs);
+            free(cidx);
+            free_doc(d);
+            return st_seterr(&c->err, STRATA_ERR_ARG,
+                             "document %lld: span labels need text input", (long long)di);
+        }
+        size_t len = strlen(d->text);
+        if (!cidx) {
+            cidx = malloc(sizeof *cidx * (len + 1));
+            if (!cidx) {
+                free(offs);
+                free_doc(d);
+                return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+            }
+            char_index(d->text, (int64_t)len, cidx);
+        }
+        for (int64_t t = 0; t < n; t++) {
+            int64_t b0 = offs[2 * t], b1 = offs[2 * t + 1];
+            dst[t] = 0;
+            if (b1 <= b0 || b0 < 0 || b0 >= (int64_t)len) continue; /* BOS, empty tokens */
+            /* The token's first character, not counting the leading space a
+             * word-initial token carries (" upon" -> 'u'), unless all space. */
+            int64_t bs = b0;
+            while (bs < b1 - 1 && (d->text[bs] == ' ' || d->text[bs] == '\t' ||
+                                   d->text[bs] == '\n' || d->text[bs] == '\r'))
+                bs++;
+            if (bs < b1 && d->text[bs] != ' ' && d->text[bs] != '\t' && d->text[bs] != '\n' &&
+                d->text[bs] != '\r')
+                b0 = bs;
+            double ch = (double)cidx[b0];
+            for (int64_t s = 0; s < lab->n_spans; s++) {
+                const double *sp = lab->spans + 3 * s;
+                if (ch >= sp[0] && ch < sp[1]) {
+                    dst[t] = (float)sp[2];
+                    break;
+                }
+            }
+        }
+    }
+    free(cidx);
+    free(offs);
+    if (!c->has_text) { free(d->text); d->text = NULL; }
+    c->nb++;
+    if (c->nb == c->o.batch) return flush_batch(c);
+    return STRATA_OK;
+}
+
+strata_status strata_capture_add_text(strata_capture *c, const char *text, int64_t len)
+{
+    strata_capture_doc d = { .text = text ? text : "", .text_len = len };
+    return strata_capture_add_doc(c, &d);
+}
+
+strata_status strata_capture_add_tokens(strata_capture *c, const int32_t *ids, int64_t n)
+{
+    static const int32_t none[1] = { 0 };
+    strata_capture_doc d = { .tokens = ids ? ids : none, .n_tokens = ids ? n : 0 };
+    return strata_capture_add_doc(c, &d);
+}
+
+void strata_capture_set_total(strata_capture *c, int64_t n_docs)
+{
+    if (c) c->docs_total = n_docs;
+}
+
+strata_status strata_capture_finish(strata_capture *c)
+{
+    if (!c) return STRATA_ERR_ARG;
+    if (c->finished) return STRATA_OK;
+    if (c->failed) return st_seterr(&c->err, STRATA_ERR_STATE, "capture failed earlier: not finished");
+    int rc = STRATA_OK;
+    if (!c->w) {
+        /* No document at all: an empty, complete file (token input layout). */
+        ST_TRY(ensure_store(c, 0));
+    }
+    rc = flush_batch(c);
+    if (rc < 0 || rc == STRATA_STOPPED) return rc;
+    if (c->seen < c->n_done)
+        return st_seterr(&c->err, STRATA_ERR_STATE,
+                         "--resume: the file holds %lld documents but the input has only %lld",
+                         (long long)c->n_done, (long long)c->seen);
+    c->fin_docs = st_h5w_n_docs(c->w);
+    c->fin_rows = st_h5w_n_rows(c->w);
+    c->fin_tokens = st_h5w_n_tokens(c->w);
+    rc = st_h5w_close(c->w, 1, c->truncated, &c->err);
+    c->w = NULL;
+    c->finished = 1;
+    return rc;
+}
+
+int64_t strata_capture_n_done(const strata_capture *c) { return c ? c->n_done : 0; }
+
+void strata_capture_get_stats(const strata_capture *c, strata_capture_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!c) return;
+    s->docs = c->w ? st_h5w_n_docs(c->w) : c->fin_docs;
+    s->docs_skipped = c->docs_skipped;
+    s->tokens = c->w ? st_h5w_n_tokens(c->w) : c->fin_tokens;
+    s->rows = c->w ? st_h5w_n_rows(c->w) : c->fin_rows;
+    s->truncated = c->truncated;
+    s->tokens_run = c->tokens_run;
+    s->seconds = elapsed(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* input files                                                         */
+
+/* Reads the next line (without \n / \r\n) into *buf; returns its length or -1 at EOF. */
+static int64_t read_line(FILE *f, char **buf, size_t *cap)
+{
+    ssize_t n = getline(buf, cap, f);
+    if (n < 0) return -1;
+    while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r')) (*buf)[--n] = 0;
+    return n;
+}
+
+static int is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t') return 0;
+    return 1;
+}
+
+/* Parses one JSONL object.  With labels != NULL fills labels/spans (spans
+ * malloc'd into *spans_out, [total][3]); else only validates and declares
+ * label names.  Returns STRATA_OK or an error with the message in err. */
+static int jsonl_doc(strata_capture *c, json_t *o, int declare, strata_capture_label *labels,
+                     int *n_labels, double **spans_out, const char **text, st_err *err)
+{
+    if (!json_is_object(o)) return st_seterr(err, STRATA_ERR_FORMAT, "not a JSON object");
+    json_t *t = json_object_get(o, "text");
+    if (!json_is_string(t)) return st_seterr(err, STRATA_ERR_FORMAT, "missing string field \"text\"");
+    *text = json_string_value(t);
+    const char *key;
+    json_t *v;
+    size_t total_spans = 0;
+    json_object_foreach(o, key, v) {
+        if (json_is_array(v)) total_spans += json_array_size(v);
+    }
+    double *spans = NULL;
+    if (!declare) {
+        spans = malloc(sizeof *spans * 3 * (total_spans + 1));
+        if (!spans) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+        *spans_out = spans;
+    }
+    int nl = 0;
+    size_t so = 0;
+    json_object_foreach(o, key, v) {
+        if (!strcmp(key, "text")) continue;
+        int is_int = 1;
+        if (json_is_number(v) || json_is_boolean(v)) {
+            is_int = json_is_integer(v) || json_is_boolean(v);
+            if (!declare) {
+                labels[nl] = (strata_capture_label){ .name = key,
+                    .value = json_is_boolean(v) ? (double)json_is_true(v) : json_number_value(v) };
+                nl++;
+            }
+        } else if (json_is_array(v)) {
+            size_t i;
+            json_t *sp;
+            double *first = spans ? spans + 3 * so : NULL;
+            json_array_foreach(v, i, sp) {
+                if (!json_is_array(sp) || json_array_size(sp) != 3 ||
+                    !json_is_integer(json_array_get(sp, 0)) ||
+                    !json_is_integer(json_array_get(sp, 1)) ||
+                    !json_is_number(json_array_get(sp, 2)))
+                    return st_seterr(err, STRATA_ERR_FORMAT,
+                                     "field \"%s\": span %zu is not [start, end, value] with "
+                                     "integer start and end", key, i);
+                json_int_t a = json_integer_value(json_array_get(sp, 0));
+                json_int_t b = json_integer_value(json_array_get(sp, 1));
+                if (a < 0 || b < a)
+                    return st_seterr(err, STRATA_ERR_FORMAT,
+                                     "field \"%s\": span %zu has start %lld, end %lld (need 0 <= "
+                                     "start <= end)", key, i, (long long)a, (long long)b);
+                if (!json_is_integer(json_array_get(sp, 2))) is_int = 0;
+                if (spans) {
+                    spans[3 * so] = (double)a;
+                    spans[3 * so + 1] = (double)b;
+                    spans[3 * so + 2] = json_number_value(json_array_get(sp, 2));
+                    so++;
+                }
+            }
+            if (!declare) {
+                labels[nl] = (strata_capture_label){ .name = key, .spans = first,
+                                                     .n_spans = (int64_t)json_array_size(v) };
+                /* An empty span list labels nothing: every token 0. */
+                if (labels[nl].n_spans == 0) labels[nl].value = 0;
+                nl++;
+            }
+        } else {
+            continue; /* strings, null, objects: metadata, not labels */
+        }
+        if (declare) {
+            int rc = add_label_name(c, key, is_int);
+            if (rc < 0) return st_seterr(err, rc, "%s", c->err.msg);
+        }
+    }
+    *n_labels = nl;
+    return STRATA_OK;
+}
+
+static int parse_ids(const char *s, int32_t **ids, int64_t *cap, int64_t *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < INT32_MIN || v > INT32_MAX) return -1;
+        if (*n == *cap) {
+            int64_t nc = *cap ? 2 * *cap : 256;
+            int32_t *t = realloc(*ids, sizeof *t * (size_t)nc);
+            if (!t) return -2;
+            *ids = t;
+            *cap = nc;
+        }
+        (*ids)[(*n)++] = (int32_t)v;
+        p = end;
+    }
+    return 0;
+}
+
+strata_status strata_capture_add_file(strata_capture *c, int kind, const char *path)
+{
+    if (!c) return STRATA_ERR_ARG;
+    if (kind < STRATA_INPUT_TEXT || kind > STRATA_INPUT_TOKENS)
+        return st_seterr(&c->err, STRATA_ERR_ARG, "unknown input kind %d", kind);
+    FILE *f = fopen(path, "rb");
+    if (!f) return st_seterr(&c->err, STRATA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t lcap = 0;
+    int64_t len, lineno = 0, ndocs = 0;
+    int rc = STRATA_OK;
+    st_err e;
+    /* Pass 1: count documents; for JSONL also validate every line and
+     * declare the labels before the file is created. */
+    if (kind == STRATA_INPUT_JSONL && c->w)
+        rc = st_seterr(&c->err, STRATA_ERR_STATE,
+                       "%s: JSONL input must come first in a capture (labels are declared by it)",
+                       path);
+    while (rc == STRATA_OK && (len = read_line(f, &line, &lcap)) >= 0) {
+        lineno++;
+        if (is_blank(line)) continue;
+        ndocs++;
+        if (kind != STRATA_INPUT_JSONL) continue;
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)len, 0, &je);
+        if (!o) {
+            rc = st_seterr(&c->err, STRATA_ERR_FORMAT, "%s line %lld: malformed JSON: %s (column %d)",
+                           path, (long long)lineno, je.text, je.column);
+            break;
+        }
+        const char *text;
+        int nl;
+        rc = jsonl_doc(c, o, 1, NULL, &nl, NULL, &text, &e);
+        json_decref(o);
+        if (rc < 0) rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
+    }
+    if (rc == STRATA_OK && c->docs_total < 0) c->docs_total = ndocs;
+    /* Pass 2: the documents (the file is created or resumed first, so that
+     * its errors carry no line number). */
+    if (rc == STRATA_OK) rc = ensure_store(c, kind != STRATA_INPUT_TOKENS);
+    rewind(f);
+    lineno = 0;
+    int32_t *ids = NULL;
+    int64_t icap = 0, nid;
+    strata_capture_label *labels = calloc((size_t)c->n_labels + 1, sizeof *labels);
+    if (!labels && rc == STRATA_OK) rc = st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    while (rc == STRATA_OK && (len = read_line(f, &line, &lcap)) >= 0) {
+        lineno++;
+        if (is_blank(line)) continue;
+        if (kind == STRATA_INPUT_TEXT) {
+            rc = strata_capture_add_text(c, line, len);
+        } else if (kind == STRATA_INPUT_TOKENS) {
+            int pr = parse_ids(line, &ids, &icap, &nid);
+            if (pr == -2) rc = st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+            else if (pr < 0)
+                rc = st_seterr(&c->err, STRATA_ERR_FORMAT,
+                               "%s line %lld: not a list of token ids (integers separated by "
+                               "spaces or commas)", path, (long long)lineno);
+            else rc = strata_capture_add_tokens(c, ids, nid);
+        } else {
+            json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+            const char *text = NULL;
+            int nl = 0;
+            double *spans = NULL;
+            rc = o ? jsonl_doc(c, o, 0, labels, &nl, &spans, &text, &e)
+                   : st_seterr(&e, STRATA_ERR_FORMAT, "malformed JSON (file changed?)");
+            if (rc < 0) {
+                rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
+            } else {
+                strata_capture_doc d = { .text = text, .text_len = -1, .labels = labels,
+                                         .n_labels = nl };
+                rc = strata_capture_add_doc(c, &d);
+            }
+            free(spans);
+            json_decref(o);
+        }
+        if (rc < 0 && strncmp(c->err.msg, path, strlen(path))) { /* name the line */
+            char tmp[ST_ERRMSG_MAX];
+            snprintf(tmp, sizeof tmp, "%s", c->err.msg);
+            st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, tmp);
+        }
+    }
+    free(labels);
+    free(ids);
+    free(line);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,92 @@
+/* io/h5store.h — the HDF5 activation store writer (internal).  The reader is
+ * public (strata_acts_* in strata/capture.h) and lives in io/h5store.c too.
+ *
+ * Defines: st_h5w (opaque writer), st_h5w_spec, st_h5w_batch,
+ * st_h5w_create(), st_h5w_resume(), st_h5w_append(), st_h5w_close(),
+ * st_h5w_n_docs()/_n_rows()/_n_tokens().  (float16 conversion: util/half.h.)
+ *
+ * Layout (docs/FORMAT.md is the user-facing description):
+ *   /                    attrs format, format_version, model_name, model_arch,
+ *                        config (JSON), strata_version, created, hooks (string
+ *                        array), labels, positions, dtype, complete (bool),
+ *                        n_docs, n_rows, n_tokens (the committed counts)
+ *   /tokens              int32 [N]
+ *   /docs/offsets        int64 [D+1]   doc i = tokens[offsets[i]:offsets[i+1]]
+ *   /docs/row_offsets    int64 [D+1]   rows of doc i = rows[row_offsets[i]:row_offsets[i+1]]
+ *   /docs/text           vlen utf-8 [D]  (only when the input was text)
+ *   /rows                int64 [R]     index into /tokens of each row
+ *   /acts/<hook>         float32|float16 [R, ...row shape]
+ *   /labels/<name>       int32|float32 [R]
+ *
+ * Crash safety: st_h5w_append() extends and writes every dataset, flushes
+ * (H5Fflush), then rewrites the committed counts n_docs/n_rows/n_tokens and
+ * flushes again.  The metadata cache runs with evictions disabled, so the file
+ * on disk only changes inside those flushes; chunks and B-tree entries of
+ * committed rows are never moved (file-space strategy NONE: freed space is
+ * never reused).  Readers trust the committed counts, not the extents; a
+ * resume truncates every dataset back to them.
+ */
+#ifndef STRATA_IO_H5STORE_H
+#define STRATA_IO_H5STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util/err.h"
+
+#define ST_H5_FORMAT "strata-activations"
+#define ST_H5_FORMAT_VERSION "1.0"
+#define ST_H5_MAX_ROW_DIMS 3
+
+enum { ST_H5_F32 = 0, ST_H5_F16 = 1 };
+
+typedef struct st_h5w st_h5w;
+
+/* What the file holds; fixed at creation, compared on resume. */
+typedef struct st_h5w_spec {
+    const char *model_name;
+    const char *model_arch;      /* "gpt2" | "neox" | "llama" | ... */
+    const char *config_json;     /* the model config as JSON (compared on resume) */
+    const char *positions;       /* "all" | "last" | "first" */
+    int32_t n_hooks;
+    const char *const *hook_names;            /* [n_hooks] dataset names under /acts */
+    const int32_t *row_ndim;                  /* [n_hooks] 1..3 */
+    const int64_t (*row_shape)[ST_H5_MAX_ROW_DIMS]; /* [n_hooks][row_ndim] */
+    int32_t n_labels;
+    const char *const *label_names;           /* [n_labels] */
+    const int32_t *label_is_int;              /* [n_labels] 1: int32, 0: float32 */
+    int32_t dtype;               /* ST_H5_F32 | ST_H5_F16 */
+    int32_t compress;            /* 0: none; 1..9 deflate level (with shuffle) */
+    int32_t has_text;            /* write /docs/text */
+    int32_t max_tokens;          /* recorded as an attribute */
+} st_h5w_spec;
+
+/* One batch of completed documents. */
+typedef struct st_h5w_batch {
+    int32_t n_docs;
+    const int64_t *doc_ntok;     /* [n_docs] tokens kept per document */
+    const int64_t *doc_nrows;    /* [n_docs] rows per document */
+    const int32_t *tokens;       /* [sum doc_ntok] */
+    const char *const *texts;    /* [n_docs] NUL-terminated UTF-8, or NULL */
+    int64_t n_rows;              /* sum doc_nrows */
+    const int64_t *rows;         /* [n_rows] index into /tokens (global) */
+    const float *const *acts;    /* [n_hooks] each [n_rows][row width] float32 */
+    const float *const *labels;  /* [n_labels] each [n_rows] (int labels hold integers) */
+} st_h5w_batch;
+
+/* Creates path (overwrite: replace an existing file; else STRATA_ERR_EXISTS). */
+int st_h5w_create(const char *path, const st_h5w_spec *spec, int overwrite, st_h5w **out,
+                  st_err *err);
+/* Reopens an incomplete (or complete) file written with the same spec;
+ * STRATA_ERR_STATE if model, config, hooks, labels, positions or dtype differ.
+ * Truncates every dataset to the committed counts. */
+int st_h5w_resume(const char *path, const st_h5w_spec *spec, st_h5w **out, st_err *err);
+int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err);
+/* Closes; complete != 0 marks the file complete (after a final flush).
+ * Also records n_truncated.  NULL is a no-op. */
+int st_h5w_close(st_h5w *w, int complete, int64_t n_truncated, st_err *err);
+
+int64_t st_h5w_n_docs(const st_h5w *w);
+int64_t st_h5w_n_rows(const st_h5w *w);
+int64_t st_h5w_n_tokens(const st_h5w *w);
+
+#endif

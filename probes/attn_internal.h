@@ -1,0 +1,67 @@
+/* probes/attn_internal.h — internals of the attention-statistics accumulator
+ * (attn_stats.c, attn_capture.c) exposed to the tests.
+ *
+ * Defines: struct strata_attn_stats, st_attn_acc (+ _row, _finish), st_attn_head_doc(), st_attn_dup_mask(),
+ * st_attn_check_induction(), st_attn_fold_doc(), st_attn_fast_ln().
+ */
+#ifndef STRATA_ATTN_INTERNAL_H
+#define STRATA_ATTN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "strata/attn.h"
+#include "strata/hooks.h"
+#include "strata/model.h"
+#include "util/err.h"
+
+struct strata_attn_stats {
+    st_err err;
+    int32_t ready;              /* allocation succeeded */
+    strata_config cfg;
+    int32_t n_layers, n_heads;
+    int32_t ind_R;              /* 0: ordinary documents; R: BOS + S + S */
+    int32_t ind_general;        /* accumulate the non-induction statistics */
+    double *sum;                /* [L][H][NSTAT] sums of per-document values */
+    int64_t *cnt;               /* [L][H][NSTAT] documents behind each sum */
+    int64_t *docs_layer;        /* [L] documents seen per layer */
+    int64_t n_patterns;         /* patterns folded (any layer) */
+    strata_model *model;        /* attached model or NULL */
+    strata_hook_id hook_id;
+    int32_t failed;             /* a hook set err and stopped the run */
+    /* scratch */
+    double *scr_out;            /* [pairs][NSTAT] per (doc, head) values */
+    uint8_t *scr_valid;         /* [pairs][NSTAT] */
+    int64_t scr_pairs;
+    int64_t *scr_idx;           /* [B*T] sort keys */
+    uint8_t *scr_dup;           /* [B*T] has an earlier duplicate */
+    int64_t scr_len;
+};
+
+/* Running per-document sums of one head (st_attn_acc_row per query row). */
+typedef struct st_attn_acc {
+    double s[STRATA_ATTN_NSTAT];
+    int64_t n_gen, n_dup, n_ind;  /* rows behind the general / duplicate / induction sums */
+} st_attn_acc;
+void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
+                     int has_dup_q, int R, int general);
+void st_attn_acc_finish(const st_attn_acc *a, double out[STRATA_ATTN_NSTAT],
+                        uint8_t valid[STRATA_ATTN_NSTAT]);
+
+/* One head on one document of length L.
+ *   p        P[q][k] = p[q*sq + k*sk], q,k < L
+ *   tok      [L] ids or NULL (then no duplicate score)
+ *   has_dup  [L] from st_attn_dup_mask or NULL
+ *   R        induction R (0: none); general: compute the other statistics
+ * out/valid [STRATA_ATTN_NSTAT]: the per-document values and which are defined. */
+void st_attn_head_doc(const float *p, int64_t sq, int64_t sk, int L, const int32_t *tok,
+                      const uint8_t *has_dup, int R, int general, double out[STRATA_ATTN_NSTAT],
+                      uint8_t valid[STRATA_ATTN_NSTAT]);
+/* has_dup[q] = 1 iff some k < q has tok[k] == tok[q]; keys is scratch [L]. */
+void st_attn_dup_mask(const int32_t *tok, int L, int64_t *keys, uint8_t *has_dup);
+/* 0 if tok[0..L) is BOS + S + S with |S| = R, else a message and STRATA_ERR_FORMAT. */
+int st_attn_check_induction(strata_attn_stats *s, const int32_t *tok, int L, int R, int64_t doc);
+/* Adds one document's per-head values (out/valid [H][NSTAT]) to layer's sums. */
+void st_attn_fold_doc(strata_attn_stats *s, int layer, const double *out, const uint8_t *valid);
+float st_attn_fast_ln(float x);
+
+#endif

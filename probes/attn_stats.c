@@ -1,0 +1,628 @@
+/* probes/attn_stats.c — attention-head statistics accumulated on the fly.
+ *
+ * Defines the strata_attn_stats accumulator of strata/attn.h (everything but
+ * strata_attn_stats_add_capture, which lives in attn_capture.c) and the
+ * internal helpers of attn_internal.h.
+ *
+ * Per document and head we compute, from the causal pattern P[q][k]
+ * (q = query position, k = key position, both from 0, BOS at 0):
+ *   entropy   mean_{q>=1} -sum_{k<=q} P ln P      (nats; 0 ln 0 = 0)
+ *   distance  mean_{q>=1}  sum_{k<=q} P (q-k)
+ *   prev      mean_{q>=1}  P[q,q-1]
+ *   first     mean_{q>=1}  P[q,0]
+ *   self      mean_{q>=1}  P[q,q]
+ *   dup       mean over q having some k<q with tok[k]==tok[q] of
+ *             sum_{k<q, tok[k]==tok[q]} P[q,k]
+ *   induction (BOS + S + S, |S| = R) mean_{q in [R+1,2R]} P[q,q-R+1]
+ * and add the per-document value to a per-(layer, head) sum in double; the
+ * corpus score is sum / number of contributing documents.
+ *
+ * Cost per head and document: one pass over the L(L+1)/2 causal entries,
+ * with a branch- and division-free polynomial logarithm (fast_ln) so the loop
+ * vectorises (AVX2 clone where the CPU has it).
+ */
+#include "attn_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "strata/hooks.h"
+#include "strata/model.h"
+
+/* ---------------------------------------------------------------- math */
+
+/* Natural log for x >= 0 without a branch, a division or a libm call.
+ * x = m 2^e with m in [1,2) read off the IEEE-754 bits; m > sqrt(2) is
+ * halved (e+1) so t = m - 1 lies in [sqrt(1/2)-1, sqrt(2)-1]; then
+ * ln(1+t) = t + t^2 Q(t) with Q a degree-6 least-squares polynomial fitted on
+ * 4000 Chebyshev nodes of that interval (max abs error 1.5e-7, checked in
+ * tests/test_attn.c against log()).  Total error <= 1 float ulp of the result
+ * plus ~2e-7 (|ln x| ~ 69 at 1e-30 has ulp 7.6e-6).
+ * x = 0 gives about -88 and subnormals a wrong but finite value; both are
+ * multiplied by x itself in x ln x, so the product is (close to) 0 as it
+ * should be. */
+static inline __attribute__((always_inline)) float fast_ln(float x)
+{
+    union { float f; uint32_t u; } v = { x }, mv;
+    int32_t e = (int32_t)((v.u >> 23) & 0xffu) - 127;
+    mv.u = (v.u & 0x007fffffu) | 0x3f800000u;
+    float m = mv.f;
+    int32_t big = m > 1.41421356f;
+    m = m * (1.0f - 0.5f * (float)big);
+    e += big;
+    const float t = m - 1.0f;
+    float q = -0.10434419835736959f;
+    q = q * t + 0.16080349017187043f;
+    q = q * t - 0.17102106937367728f;
+    q = q * t + 0.1991821156470991f;
+    q = q * t - 0.24983448199906808f;
+    q = q * t + 0.3333435455480681f;
+    q = q * t - 0.5000008560041166f;
+    return (float)e * 0.693147180559945f + (t + t * t * q);
+}
+
+float st_attn_fast_ln(float x) { return fast_ln(x); }
+
+/* has_dup[q] = 1 iff some k < q has tok[k] == tok[q].  O(L log L): sort the
+ * keys (token << 32 | position); a position has an earlier duplicate iff its
+ * predecessor in that order holds the same token.  keys is scratch [L]. */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void st_attn_dup_mask(const int32_t *tok, int L, int64_t *keys, uint8_t *has_dup)
+{
+    for (int i = 0; i < L; i++) {
+        keys[i] = (int64_t)(((uint64_t)(uint32_t)tok[i] << 32) | (uint32_t)i);
+        has_dup[i] = 0;
+    }
+    if (L < 2) return;
+    qsort(keys, (size_t)L, sizeof *keys, cmp_i64);
+    for (int i = 1; i < L; i++)
+        if ((keys[i] >> 32) == (keys[i - 1] >> 32)) has_dup[keys[i] & 0xffffffff] = 1;
+}
+
+/* Adds query row q (r[k*sk] = P[q,k], k <= q) to the running sums of acc.
+ * has_dup_q: some k < q holds tok[q].  Row q = 0 only counts for nothing. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* One clone per ISA, chosen at load time (ifunc, by CPU feature): 8-wide
+ * AVX2 where the CPU has it, the baseline SSE2 build elsewhere. */
+__attribute__((target_clones("avx2", "default")))
+#endif
+void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
+                     int has_dup_q, int R, int general)
+{
+    if (general && q >= 1) {
+        float e = 0, d = 0, u = 0;
+        const int32_t tq = tok ? tok[q] : 0;
+        if (sk == 1) {
+            if (tok && has_dup_q) {
+#pragma omp simd reduction(+ : e, d, u)
+                for (int k = 0; k <= q; k++) {
+                    float x = r[k];
+                    e -= x * fast_ln(x);
+                    d += x * (float)(q - k);
+                    u += (tok[k] == tq) ? x : 0.0f; /* k == q included, removed below */
+                }
+                u -= r[q];
+            } else {
+#pragma omp simd reduction(+ : e, d)
+                for (int k = 0; k <= q; k++) {
+                    float x = r[k];
+                    e -= x * fast_ln(x);
+                    d += x * (float)(q - k);
+                }
+            }
+        } else {
+            for (int k = 0; k <= q; k++) {
+                float x = r[(int64_t)k * sk];
+                e -= x * fast_ln(x);
+                d += x * (float)(q - k);
+                if (tok && has_dup_q && k < q && tok[k] == tq) u += x;
+            }
+        }
+        a->s[STRATA_ATTN_ENTROPY] += e;
+        a->s[STRATA_ATTN_DISTANCE] += d;
+        a->s[STRATA_ATTN_PREV] += r[(int64_t)(q - 1) * sk];
+        a->s[STRATA_ATTN_FIRST] += r[0];
+        a->s[STRATA_ATTN_SELFSCORE] += r[(int64_t)q * sk];
+        a->n_gen++;
+        if (tok && has_dup_q) { a->s[STRATA_ATTN_DUP] += u; a->n_dup++; }
+    }
+    /* induction: q in [R+1, 2R], key q-R+1 (the token after the earlier copy) */
+    if (R >= 1 && q >= R + 1 && q <= 2 * R) {
+        a->s[STRATA_ATTN_IND] += r[(int64_t)(q - R + 1) * sk];
+        a->n_ind++;
+    }
+}
+
+void st_attn_acc_finish(const st_attn_acc *a, double out[STRATA_ATTN_NSTAT],
+                        uint8_t valid[STRATA_ATTN_NSTAT])
+{
+    for (int i = 0; i < STRATA_ATTN_NSTAT; i++) { out[i] = 0; valid[i] = 0; }
+    if (a->n_gen > 0) {
+        static const int gen[5] = { STRATA_ATTN_ENTROPY, STRATA_ATTN_DISTANCE, STRATA_ATTN_PREV,
+                                    STRATA_ATTN_FIRST, STRATA_ATTN_SELFSCORE };
+        for (int i = 0; i < 5; i++) {
+            out[gen[i]] = a->s[gen[i]] / a->n_gen;
+            valid[gen[i]] = 1;
+        }
+    }
+    if (a->n_dup > 0) { out[STRATA_ATTN_DUP] = a->s[STRATA_ATTN_DUP] / a->n_dup; valid[STRATA_ATTN_DUP] = 1; }
+    if (a->n_ind > 0) { out[STRATA_ATTN_IND] = a->s[STRATA_ATTN_IND] / a->n_ind; valid[STRATA_ATTN_IND] = 1; }
+}
+
+void st_attn_head_doc(const float *p, int64_t sq, int64_t sk, int L, const int32_t *tok,
+                      const uint8_t *has_dup, int R, int general, double out[STRATA_ATTN_NSTAT],
+                      uint8_t valid[STRATA_ATTN_NSTAT])
+{
+    st_attn_acc a;
+    memset(&a, 0, sizeof a);
+    if (R >= 1 && L < 2 * R + 1) R = 0; /* too short for the induction positions */
+    if (L >= 2)
+        for (int q = 0; q < L; q++)
+            st_attn_acc_row(&a, p + (int64_t)q * sq, sk, q, tok, has_dup ? has_dup[q] : 0, R,
+                            general);
+    st_attn_acc_finish(&a, out, valid);
+}
+
+/* ------------------------------------------------------------ accumulator */
+
+strata_attn_thresholds strata_attn_thresholds_default(void)
+{
+    strata_attn_thresholds t = { 0.4, 0.4, 0.4, 0.4, 0.4 };
+    return t;
+}
+
+const char *strata_attn_class_name(int cls)
+{
+    switch (cls) {
+    case STRATA_ATTN_OTHER: return "other";
+    case STRATA_ATTN_PREV_TOKEN: return "previous-token";
+    case STRATA_ATTN_FIRST_TOKEN: return "first-token";
+    case STRATA_ATTN_SELF: return "self";
+    case STRATA_ATTN_DUPLICATE: return "duplicate-token";
+    case STRATA_ATTN_INDUCTION: return "induction";
+    default: return "?";
+    }
+}
+
+void strata_attn_classify(strata_attn_head *h, const strata_attn_thresholds *t)
+{
+    strata_attn_thresholds def = strata_attn_thresholds_default();
+    if (!t) t = &def;
+    const double score[STRATA_ATTN_CLASS_COUNT] = { 0, h->prev_token, h->first_token, h->self,
+                                                     h->duplicate, h->induction };
+    const double thr[STRATA_ATTN_CLASS_COUNT] = { 0, t->prev_token, t->first_token, t->self,
+                                                   t->duplicate, t->induction };
+    h->cls = STRATA_ATTN_OTHER;
+    h->flags = 0;
+    double best = 0;
+    for (int c = 1; c < STRATA_ATTN_CLASS_COUNT; c++) {
+        if (!(score[c] == score[c]) || !(thr[c] > 0)) continue; /* NaN score or threshold off */
+        if (score[c] < thr[c]) continue;
+        h->flags |= 1 << c;
+        double ratio = score[c] / thr[c];
+        if (ratio > best) { best = ratio; h->cls = c; }
+    }
+}
+
+void strata_attn_token_range(const strata_config *cfg, int32_t *lo, int32_t *hi)
+{
+    int32_t V = cfg->vocab_size, l = 0, u = V;
+    const int32_t sp[2] = { cfg->bos_token_id, cfg->eos_token_id };
+    for (int i = 0; i < 2; i++) {
+        if (sp[i] < 0 || sp[i] >= V) continue;
+        if (sp[i] < V / 2) { if (sp[i] + 1 > l) l = sp[i] + 1; }
+        else if (sp[i] < u) u = sp[i];
+    }
+    *lo = l;
+    *hi = u;
+}
+
+/* splitmix64 (Steele, Lea & Flood 2014; the seeding generator of xoshiro). */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* High 64 bits of a 64x64-bit product, portable (no __int128). */
+static uint64_t mulhi64(uint64_t a, uint64_t b)
+{
+    uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+    return p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+
+strata_status strata_attn_induction_docs(uint64_t seed, int n_docs, int R, int32_t bos,
+                                         int32_t eos, int32_t lo, int32_t hi, int32_t *out)
+{
+    if (n_docs < 1 || R < 1 || !out) return STRATA_ERR_ARG;
+    int n_ok = 0;
+    for (int32_t v = lo; v < hi; v++)
+        if (v != bos && v != eos) { n_ok = 1; break; }
+    if (lo < 0 || hi <= lo || !n_ok) return STRATA_ERR_RANGE;
+    uint64_t st = seed;
+    const uint64_t span = (uint64_t)(hi - lo);
+    for (int d = 0; d < n_docs; d++) {
+        int32_t *row = out + (int64_t)d * (2 * R + 1);
+        row[0] = bos;
+        for (int i = 1; i <= R; i++) {
+            int32_t v;
+            do {
+                /* floor(r * span / 2^64): bias < span / 2^64, negligible */
+                v = lo + (int32_t)mulhi64(splitmix64(&st), span);
+            } while (v == bos || v == eos);
+            row[i] = v;
+            row[R + i] = v;
+        }
+    }
+    return STRATA_OK;
+}
+
+strata_status strata_attn_stats_new(const strata_config *cfg, strata_attn_stats **out)
+{
+    if (!out) return STRATA_ERR_ARG;
+    *out = NULL;
+    strata_attn_stats *s = calloc(1, sizeof *s);
+    if (!s) return STRATA_ERR_NOMEM;
+    *out = s;
+    if (!cfg) return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: config is NULL");
+    if (cfg->n_layers < 1 || cfg->n_heads < 1)
+        return st_seterr(&s->err, STRATA_ERR_ARG,
+                         "attn stats: config has n_layers=%d n_heads=%d (need >= 1 each)",
+                         cfg->n_layers, cfg->n_heads);
+    s->cfg = *cfg;
+    s->n_layers = cfg->n_layers;
+    s->n_heads = cfg->n_heads;
+    s->ind_general = 1;
+    size_t n = (size_t)s->n_layers * s->n_heads * STRATA_ATTN_NSTAT;
+    s->sum = calloc(n, sizeof *s->sum);
+    s->cnt = calloc(n, sizeof *s->cnt);
+    s->docs_layer = calloc((size_t)s->n_layers, sizeof *s->docs_layer);
+    if (!s->sum || !s->cnt || !s->docs_layer)
+        return st_seterr(&s->err, STRATA_ERR_NOMEM, "attn stats: out of memory");
+    s->ready = 1;
+    return STRATA_OK;
+}
+
+void strata_attn_stats_free(strata_attn_stats *s)
+{
+    if (!s) return;
+    strata_attn_stats_detach(s);
+    free(s->sum);
+    free(s->cnt);
+    free(s->docs_layer);
+    free(s->scr_out);
+    free(s->scr_valid);
+    free(s->scr_idx);
+    free(s->scr_dup);
+    free(s);
+}
+
+const char *strata_attn_stats_errmsg(const strata_attn_stats *s)
+{
+    if (!s) return "attn stats: out of memory (no handle)";
+    return s->err.msg;
+}
+
+void strata_attn_stats_reset(strata_attn_stats *s)
+{
+    if (!s || !s->ready) return;
+    size_t n = (size_t)s->n_layers * s->n_heads * STRATA_ATTN_NSTAT;
+    memset(s->sum, 0, n * sizeof *s->sum);
+    memset(s->cnt, 0, n * sizeof *s->cnt);
+    memset(s->docs_layer, 0, (size_t)s->n_layers * sizeof *s->docs_layer);
+    s->n_patterns = 0;
+    st_err_clear(&s->err);
+}
+
+strata_status strata_attn_stats_set_induction(strata_attn_stats *s, int R, int also_general)
+{
+    if (!s || !s->ready) return STRATA_ERR_ARG;
+    if (R < 0) return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: induction R=%d < 0", R);
+    if (R > 0 && (int64_t)2 * R + 1 > s->cfg.n_ctx && s->cfg.n_ctx > 0)
+        return st_seterr(&s->err, STRATA_ERR_RANGE,
+                         "attn stats: induction R=%d needs documents of 2R+1=%d tokens, more than "
+                         "the model's context of %d (use R <= %d)",
+                         R, 2 * R + 1, s->cfg.n_ctx, (s->cfg.n_ctx - 1) / 2);
+    s->ind_R = R;
+    s->ind_general = R == 0 ? 1 : (also_general != 0);
+    return STRATA_OK;
+}
+
+/* Ensures per-(doc, head) scratch for `pairs` (doc, head) pairs. */
+static int ensure_scratch(strata_attn_stats *s, int64_t pairs)
+{
+    if (pairs > s->scr_pairs) {
+        double *o = realloc(s->scr_out, (size_t)pairs * STRATA_ATTN_NSTAT * sizeof *o);
+        if (!o) return STRATA_ERR_NOMEM;
+        s->scr_out = o;
+        uint8_t *v = realloc(s->scr_valid, (size_t)pairs * STRATA_ATTN_NSTAT);
+        if (!v) return STRATA_ERR_NOMEM;
+        s->scr_valid = v;
+        s->scr_pairs = pairs;
+    }
+    return STRATA_OK;
+}
+
+static int ensure_doc_scratch(strata_attn_stats *s, int64_t n)
+{
+    if (n > s->scr_len) {
+        int64_t *i = realloc(s->scr_idx, (size_t)n * sizeof *i);
+        if (!i) return STRATA_ERR_NOMEM;
+        s->scr_idx = i;
+        uint8_t *d = realloc(s->scr_dup, (size_t)n);
+        if (!d) return STRATA_ERR_NOMEM;
+        s->scr_dup = d;
+        s->scr_len = n;
+    }
+    return STRATA_OK;
+}
+
+/* Checks the induction form of one document: length 2R+1 and
+ * tok[q] == tok[q-R] for q in [R+1, 2R].  Returns 0 if fine, else writes a
+ * message and returns STRATA_ERR_FORMAT. */
+int st_attn_check_induction(strata_attn_stats *s, const int32_t *tok, int L, int R, int64_t doc)
+{
+    if (L != 2 * R + 1)
+        return st_seterr(&s->err, STRATA_ERR_FORMAT,
+                         "attn stats: induction document %lld has %d tokens, expected BOS + S + S "
+                         "= 2R+1 = %d for R=%d",
+                         (long long)doc, L, 2 * R + 1, R);
+    for (int q = R + 1; q <= 2 * R; q++)
+        if (tok[q] != tok[q - R])
+            return st_seterr(&s->err, STRATA_ERR_FORMAT,
+                             "attn stats: induction document %lld is not BOS + S + S: token %d "
+                             "(id %d) differs from token %d (id %d), R=%d",
+                             (long long)doc, q, tok[q], q - R, tok[q - R], R);
+    return STRATA_OK;
+}
+
+/* Folds scr_out/scr_valid for `pairs` = n_docs*H (doc-major) into layer's sums. */
+static void fold(strata_attn_stats *s, int layer, int n_docs)
+{
+    const int H = s->n_heads;
+    for (int d = 0; d < n_docs; d++) {
+        int counted = 0;
+        for (int h = 0; h < H; h++) {
+            const double *o = s->scr_out + ((int64_t)d * H + h) * STRATA_ATTN_NSTAT;
+            const uint8_t *v = s->scr_valid + ((int64_t)d * H + h) * STRATA_ATTN_NSTAT;
+            double *sum = s->sum + ((int64_t)layer * H + h) * STRATA_ATTN_NSTAT;
+            int64_t *cnt = s->cnt + ((int64_t)layer * H + h) * STRATA_ATTN_NSTAT;
+            for (int i = 0; i < STRATA_ATTN_NSTAT; i++)
+                if (v[i]) { sum[i] += o[i]; cnt[i]++; counted = 1; }
+        }
+        if (counted) s->docs_layer[layer]++;
+    }
+    s->n_patterns++;
+}
+
+void st_attn_fold_doc(strata_attn_stats *s, int layer, const double *out, const uint8_t *valid)
+{
+    const int H = s->n_heads;
+    int counted = 0;
+    for (int h = 0; h < H; h++) {
+        double *sum = s->sum + ((int64_t)layer * H + h) * STRATA_ATTN_NSTAT;
+        int64_t *cnt = s->cnt + ((int64_t)layer * H + h) * STRATA_ATTN_NSTAT;
+        for (int i = 0; i < STRATA_ATTN_NSTAT; i++)
+            if (valid[h * STRATA_ATTN_NSTAT + i]) {
+                sum[i] += out[h * STRATA_ATTN_NSTAT + i];
+                cnt[i]++;
+                counted = 1;
+            }
+    }
+    if (counted) s->docs_layer[layer]++;
+    s->n_patterns++;
+}
+
+strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, const float *pattern,
+                                            int64_t sh, int64_t sq, int64_t sk,
+                                            const int32_t *tokens, int len)
+{
+    if (!s || !s->ready) return STRATA_ERR_ARG;
+    if (layer < 0 || layer >= s->n_layers)
+        return st_seterr(&s->err, STRATA_ERR_RANGE, "attn stats: layer %d out of range [0, %d)",
+                         layer, s->n_layers);
+    if (!pattern || len < 1)
+        return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: %s",
+                         !pattern ? "pattern is NULL" : "document length < 1");
+    if (s->ind_R > 0 && !tokens)
+        return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: induction mode needs the tokens");
+    if (s->ind_R > 0) ST_TRY(st_attn_check_induction(s, tokens, len, s->ind_R, 0));
+    if (ensure_scratch(s, s->n_heads) || ensure_doc_scratch(s, len))
+        return st_seterr(&s->err, STRATA_ERR_NOMEM, "attn stats: out of memory");
+    const uint8_t *dup = NULL;
+    if (tokens && s->ind_general) {
+        st_attn_dup_mask(tokens, len, s->scr_idx, s->scr_dup);
+        dup = s->scr_dup;
+    }
+    for (int h = 0; h < s->n_heads; h++)
+        st_attn_head_doc(pattern + (int64_t)h * sh, sq, sk, len, tokens, dup, s->ind_R,
+                         s->ind_general, s->scr_out + (int64_t)h * STRATA_ATTN_NSTAT,
+                         s->scr_valid + (int64_t)h * STRATA_ATTN_NSTAT);
+    fold(s, layer, 1);
+    return STRATA_OK;
+}
+
+/* Hook on blocks.l.attn.hook_pattern: t is [B,H,T,T] (strided view). */
+static int pattern_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    strata_attn_stats *s = user;
+    if (s->failed) return 1;
+    const int B = ctx->batch, T = ctx->n_ctx, layer = ctx->layer;
+    if (ctx->pos_offset != 0) {
+        s->failed = 1;
+        st_seterr(&s->err, STRATA_ERR_UNSUPPORTED,
+                  "attn stats: pattern hook called with pos_offset %d (generation with a KV "
+                  "cache); run whole documents with strata_run instead",
+                  ctx->pos_offset);
+        return 1;
+    }
+    if (layer < 0 || layer >= s->n_layers || t->ndim != 4 || t->shape[0] != B ||
+        t->shape[2] < T || t->shape[3] < T) {
+        s->failed = 1;
+        st_seterr(&s->err, STRATA_ERR_FORMAT,
+                  "attn stats: %s: unexpected pattern view (layer %d, ndim %d)", ctx->name, layer,
+                  (int)t->ndim);
+        return 1;
+    }
+    const int H = (int)t->shape[1];
+    const int h0 = ctx->head >= 0 ? ctx->head : 0;
+    if (h0 + H > s->n_heads) {
+        s->failed = 1;
+        st_seterr(&s->err, STRATA_ERR_FORMAT, "attn stats: %s has %d heads, accumulator %d",
+                  ctx->name, h0 + H, s->n_heads);
+        return 1;
+    }
+    /* per-document checks and duplicate masks (shared by the heads) */
+    if (ensure_scratch(s, (int64_t)B * s->n_heads) || ensure_doc_scratch(s, (int64_t)B * T)) {
+        s->failed = 1;
+        st_seterr(&s->err, STRATA_ERR_NOMEM, "attn stats: out of memory");
+        return 1;
+    }
+    for (int b = 0; b < B; b++) {
+        const int32_t *tok = ctx->tokens + (int64_t)b * T;
+        int L = ctx->lengths[b];
+        if (s->ind_R > 0 && st_attn_check_induction(s, tok, L, s->ind_R, b) < 0) {
+            s->failed = 1;
+            return 1;
+        }
+        if (s->ind_general) st_attn_dup_mask(tok, L, s->scr_idx + (int64_t)b * T,
+                                             s->scr_dup + (int64_t)b * T);
+    }
+    memset(s->scr_valid, 0, (size_t)B * s->n_heads * STRATA_ATTN_NSTAT);
+    const int64_t npair = (int64_t)B * H;
+    int64_t work = 0;
+    for (int b = 0; b < B; b++) work += (int64_t)ctx->lengths[b] * ctx->lengths[b] / 2;
+    work *= H;
+#pragma omp parallel for schedule(dynamic, 1) if (work > 200000)
+    for (int64_t pi = 0; pi < npair; pi++) {
+        const int b = (int)(pi / H), h = (int)(pi % H);
+        const float *p = t->data + b * t->strides[0] + h * t->strides[1];
+        const int32_t *tok = ctx->tokens + (int64_t)b * T;
+        const int64_t o = ((int64_t)b * s->n_heads + h0 + h) * STRATA_ATTN_NSTAT;
+        st_attn_head_doc(p, t->strides[2], t->strides[3], ctx->lengths[b], tok,
+                         s->ind_general ? s->scr_dup + (int64_t)b * T : NULL, s->ind_R,
+                         s->ind_general, s->scr_out + o, s->scr_valid + o);
+    }
+    fold(s, layer, B);
+    return 0;
+}
+
+strata_status strata_attn_stats_attach(strata_attn_stats *s, strata_model *m)
+{
+    if (!s || !s->ready) return STRATA_ERR_ARG;
+    if (!m) return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: model is NULL");
+    if (s->model == m) return STRATA_OK;
+    if (s->model) ST_TRY(strata_attn_stats_detach(s));
+    const strata_config *c = strata_model_config(m);
+    if (c->n_layers != s->n_layers || c->n_heads != s->n_heads)
+        return st_seterr(&s->err, STRATA_ERR_ARG,
+                         "attn stats: model has %d layers x %d heads, accumulator %d x %d",
+                         c->n_layers, c->n_heads, s->n_layers, s->n_heads);
+    int rc = strata_hook_add(m, "blocks.*.attn.hook_pattern", pattern_hook, s, &s->hook_id);
+    if (rc < 0)
+        return st_seterr(&s->err, rc, "attn stats: cannot hook blocks.*.attn.hook_pattern: %s",
+                         strata_errmsg(m));
+    s->model = m;
+    s->failed = 0;
+    return STRATA_OK;
+}
+
+strata_status strata_attn_stats_detach(strata_attn_stats *s)
+{
+    if (!s) return STRATA_ERR_ARG;
+    if (!s->model) return STRATA_OK;
+    int rc = strata_hook_remove(s->model, s->hook_id);
+    s->model = NULL;
+    if (rc < 0) return st_seterr(&s->err, rc, "attn stats: hook removal failed");
+    return STRATA_OK;
+}
+
+strata_status strata_attn_stats_run(strata_attn_stats *s, strata_model *m,
+                                    const int32_t *tokens, const int32_t *lengths, int batch)
+{
+    if (!s || !s->ready) return STRATA_ERR_ARG;
+    if (batch < 1 || !tokens || !lengths)
+        return st_seterr(&s->err, STRATA_ERR_ARG,
+                         "attn stats: empty corpus (batch=%d); give at least one document", batch);
+    int T = 0;
+    for (int b = 0; b < batch; b++) {
+        if (lengths[b] < 1)
+            return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: document %d is empty", b);
+        if (lengths[b] > T) T = lengths[b];
+    }
+    if (s->cfg.n_ctx > 0 && T > s->cfg.n_ctx)
+        return st_seterr(&s->err, STRATA_ERR_RANGE,
+                         "attn stats: document of %d tokens exceeds the model's context of %d", T,
+                         s->cfg.n_ctx);
+    if (s->ind_R > 0)
+        for (int b = 0; b < batch; b++)
+            ST_TRY(st_attn_check_induction(s, tokens + (int64_t)b * T, lengths[b], s->ind_R, b));
+    ST_TRY(strata_attn_stats_attach(s, m));
+    s->failed = 0;
+    int rc = strata_run(m, tokens, lengths, batch, NULL);
+    if (s->failed) {
+        s->failed = 0;
+        return STRATA_ERR_STATE; /* message set by the hook */
+    }
+    if (rc < 0) return st_seterr(&s->err, rc, "attn stats: forward pass failed: %s", strata_errmsg(m));
+    return STRATA_OK;
+}
+
+int64_t strata_attn_stats_n_docs(const strata_attn_stats *s)
+{
+    if (!s || !s->ready) return 0;
+    int64_t n = 0;
+    for (int l = 0; l < s->n_layers; l++)
+        if (s->docs_layer[l] > n) n = s->docs_layer[l];
+    return n;
+}
+
+int strata_attn_stats_result(strata_attn_stats *s, strata_attn_head *out, int cap)
+{
+    if (!s || !s->ready) return STRATA_ERR_ARG;
+    const int n = s->n_layers * s->n_heads;
+    if (s->n_patterns == 0)
+        return st_seterr(&s->err, STRATA_ERR_STATE,
+                         "attn stats: no attention pattern seen: attach the accumulator to the "
+                         "model (strata_attn_stats_attach) and run documents, or feed patterns");
+    if (strata_attn_stats_n_docs(s) == 0)
+        return st_seterr(&s->err, STRATA_ERR_STATE,
+                         "attn stats: empty corpus: no document with at least 2 tokens was seen");
+    if (!out || cap < n)
+        return st_seterr(&s->err, STRATA_ERR_RANGE, "attn stats: result needs room for %d heads", n);
+    strata_attn_thresholds th = strata_attn_thresholds_default();
+    for (int l = 0; l < s->n_layers; l++)
+        for (int h = 0; h < s->n_heads; h++) {
+            const double *sum = s->sum + ((int64_t)l * s->n_heads + h) * STRATA_ATTN_NSTAT;
+            const int64_t *cnt = s->cnt + ((int64_t)l * s->n_heads + h) * STRATA_ATTN_NSTAT;
+            strata_attn_head *o = &out[l * s->n_heads + h];
+            memset(o, 0, sizeof *o);
+            o->layer = l;
+            o->head = h;
+            double v[STRATA_ATTN_NSTAT];
+            for (int i = 0; i < STRATA_ATTN_NSTAT; i++) {
+                v[i] = cnt[i] > 0 ? sum[i] / (double)cnt[i] : NAN;
+                o->n_docs[i] = cnt[i];
+            }
+            o->entropy = v[STRATA_ATTN_ENTROPY];
+            o->mean_distance = v[STRATA_ATTN_DISTANCE];
+            o->prev_token = v[STRATA_ATTN_PREV];
+            o->first_token = v[STRATA_ATTN_FIRST];
+            o->self = v[STRATA_ATTN_SELFSCORE];
+            o->duplicate = v[STRATA_ATTN_DUP];
+            o->induction = v[STRATA_ATTN_IND];
+            strata_attn_classify(o, &th);
+        }
+    return n;
+}

@@ -1,0 +1,269 @@
+/* probes/probe_eval.c — evaluating a probe kind on one activation matrix:
+ * stratified hold-out, k-fold CV, control task + selectivity, shuffled-label
+ * baseline, metrics; all through the row-block provider.
+ *
+ * Memory: the fits stream X; the evaluation keeps O(n) per-row state
+ * (labels, class index, split, fold, one score per output) — never O(n d).
+ * Passes over X per evaluation: 1 (stats) + fit passes + 1 (scores) for the
+ * main fit, the same again per CV fold, control and shuffled fit. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "probe_internal.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* scores [n][n_out] of every row through the source (one pass). */
+static int score_source(const strata_probe_source *src, strata_probe *pr, float *scores,
+                        st_err *err)
+{
+    int64_t n = src->n_rows, d = src->dim, B = src->block_rows;
+    float *buf = malloc(sizeof(float) * (size_t)(B * d));
+    if (!buf) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory (score block)");
+    int rc = STRATA_OK;
+    for (int64_t r0 = 0; r0 < n && !rc; r0 += B) {
+        int64_t nb = n - r0 < B ? n - r0 : B;
+        const float *X;
+        if ((rc = pr_read(src, buf, r0, nb, &X, err))) break;
+        if ((rc = strata_probe_decision(pr, X, nb, scores + r0 * pr->n_out)))
+            st_seterr(err, rc, "%s", pr->err.msg);
+    }
+    free(buf);
+    return rc;
+}
+
+typedef struct evalctx {
+    const strata_probe_source *src;
+    const strata_probe_params *p;
+    int64_t n;
+    int clf;          /* classification */
+    float *scores;    /* [n][K or 1] */
+    int32_t *pred;    /* [n] scratch */
+    int32_t *yt;      /* [n] scratch */
+    float *fa, *fb;   /* [n] scratch */
+    uint8_t *mask;    /* [n] scratch */
+} evalctx;
+
+/* Class index of a label value in the probe (-1 if absent). */
+static int32_t class_of(const strata_probe *pr, float v)
+{
+    for (int k = 0; k < pr->n_classes; k++) if (pr->classes[k] == v) return k;
+    return -1;
+}
+
+/* Score (accuracy or R^2) of probe pr on labels y over rows with sel[i] == want.
+ * Uses ctx->scores (already computed for pr).  Optional extra metrics. */
+static double score_rows(evalctx *c, strata_probe *pr, const float *y, const uint8_t *sel,
+                         int want, strata_probe_report *rep)
+{
+    int64_t m = 0;
+    int no = pr->n_out;
+    if (!c->clf) {
+        for (int64_t i = 0; i < c->n; i++)
+            if (y[i] == y[i] && (sel ? sel[i] == want : 1)) { c->fa[m] = y[i]; c->fb[m] = c->scores[i]; m++; }
+        return strata_metric_r2(c->fa, c->fb, m);
+    }
+    int K = pr->n_classes;
+    float *proba = NULL;
+    if (rep && pr->kind == STRATA_PROBE_LOGISTIC) proba = malloc(sizeof(float) * (size_t)(c->n * K + 1));
+    for (int64_t i = 0; i < c->n; i++) {
+        if (y[i] != y[i] || (sel && sel[i] != want)) continue;
+        const float *s = c->scores + i * no;
+        int32_t pk;
+        if (no == 1) pk = s[0] > 0;
+        else { pk = 0; for (int k = 1; k < no; k++) if (s[k] > s[pk]) pk = k; }
+        c->pred[m] = pk;
+        c->yt[m] = class_of(pr, y[i]);
+        if (c->yt[m] < 0) c->yt[m] = K; /* a class the probe never saw: always wrong */
+        if (no == 1) c->fa[m] = s[0];
+        if (proba) {
+            if (no == 1) {
+                double z = s[0], q = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+                proba[m * 2] = (float)(1 - q); proba[m * 2 + 1] = (float)q;
+            } else {
+                double mx = s[0], se = 0;
+                for (int k = 1; k < K; k++) if (s[k] > mx) mx = s[k];
+                for (int k = 0; k < K; k++) se += exp(s[k] - mx);
+                for (int k = 0; k < K; k++) proba[m * K + k] = (float)(exp(s[k] - mx) / se);
+            }
+        }
+        m++;
+    }
+    double acc = strata_metric_accuracy(c->yt, c->pred, m);
+    if (rep) {
+        rep->balanced_accuracy = strata_metric_balanced_accuracy(c->yt, c->pred, m, K + 1);
+        rep->macro_f1 = strata_metric_macro_f1(c->yt, c->pred, m, K + 1);
+        rep->auroc = K == 2 ? strata_metric_auroc(c->yt, c->fa, m) : NAN;
+        rep->log_loss = proba ? strata_metric_log_loss(c->yt, proba, m, K) : NAN;
+    }
+    free(proba);
+    return acc;
+}
+
+/* Fit on rows train[i] != 0 with labels y, score rows test[i] == 1. */
+static int fit_score(evalctx *c, const float *y, const uint8_t *train, const uint8_t *test,
+                     double *test_score, double *train_score, strata_probe_report *rep,
+                     strata_probe **keep, st_err *err)
+{
+    strata_probe *pr = NULL;
+    int rc = strata_probe_fit_source(c->src, y, train, c->p, &pr);
+    if (rc) {
+        st_seterr(err, rc, "%s", strata_probe_errmsg(pr));
+        strata_probe_free(pr);
+        return rc;
+    }
+    if ((rc = score_source(c->src, pr, c->scores, err))) { strata_probe_free(pr); return rc; }
+    *test_score = score_rows(c, pr, y, test, 1, rep);
+    if (train_score) *train_score = score_rows(c, pr, y, train, 1, NULL);
+    if (keep) *keep = pr; else strata_probe_free(pr);
+    return STRATA_OK;
+}
+
+strata_status strata_probe_evaluate_source(const strata_probe_source *src0, const float *y,
+                                           const int32_t *tokens,
+                                           const strata_probe_params *p,
+                                           strata_probe_report *rep, char *errbuf,
+                                           size_t err_len)
+{
+    st_err err = {{0}};
+    strata_probe_params dp;
+    if (!p) { strata_probe_default_params(&dp); p = &dp; }
+    if (!src0 || !y || !rep) { pr_set_msg(errbuf, err_len, "evaluate: source, labels and report are required"); return STRATA_ERR_ARG; }
+    char hook[sizeof rep->hook];
+    memcpy(hook, rep->hook, sizeof hook);
+    memset(rep, 0, sizeof *rep);
+    memcpy(rep->hook, hook, sizeof hook);
+    hook[sizeof hook - 1] = 0;
+    rep->kind = p->kind;
+    rep->dim = src0->dim;
+    rep->train_accuracy = rep->test_accuracy = rep->balanced_accuracy = rep->macro_f1 = NAN;
+    rep->auroc = rep->log_loss = rep->train_r2 = rep->test_r2 = NAN;
+    rep->cv_score = rep->cv_std = rep->control_score = rep->selectivity = rep->shuffled_score = NAN;
+    if (p->control && !tokens) { pr_set_msg(errbuf, err_len, "control task needs the token id of each row"); return STRATA_ERR_ARG; }
+    if (!(p->test_fraction > 0 && p->test_fraction < 1)) { pr_set_msg(errbuf, err_len, "params.test_fraction must be in (0,1)"); return STRATA_ERR_ARG; }
+    strata_probe_source s = *src0;
+    if (s.block_rows < 1) s.block_rows = pr_auto_block(s.dim, p->mem_limit, 0);
+    if (s.block_rows > s.n_rows) s.block_rows = s.n_rows > 0 ? s.n_rows : 1;
+    int64_t n = s.n_rows;
+    if (n < 1 || s.dim < 1) { pr_set_msg(errbuf, err_len, "evaluate: no rows"); return STRATA_ERR_ARG; }
+    evalctx c = { .src = &s, .p = p, .n = n, .clf = p->kind != STRATA_PROBE_RIDGE };
+    int rc = STRATA_OK;
+    int32_t *cls = malloc(sizeof *cls * (size_t)n);
+    uint8_t *test = malloc((size_t)n), *train = malloc((size_t)n);
+    int8_t *fold = NULL;
+    float *yc = NULL;
+    double *classes = NULL;
+    int K = 0;
+    c.pred = malloc(sizeof *c.pred * (size_t)n); c.yt = malloc(sizeof *c.yt * (size_t)n);
+    c.fa = malloc(sizeof *c.fa * (size_t)n); c.fb = malloc(sizeof *c.fb * (size_t)n);
+    strata_probe *main_pr = NULL;
+    if (!cls || !test || !train || !c.pred || !c.yt || !c.fa || !c.fb) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory (%lld rows)", (long long)n); goto done; }
+    /* strata: classes over all labelled rows (one stratum for regression) */
+    if (c.clf) {
+        if ((rc = pr_classes(y, n, NULL, &classes, &K, cls, &err))) goto done;
+        if (K == 0) { rc = st_seterr(&err, STRATA_ERR_ARG, "label: no labelled rows (all NaN)"); goto done; }
+        if (K == 1) { rc = st_seterr(&err, STRATA_ERR_ARG, "label has a single class (value %g); a classifier needs at least two", classes[0]); goto done; }
+    } else {
+        for (int64_t i = 0; i < n; i++) cls[i] = y[i] == y[i] ? 0 : -1;
+    }
+    int64_t labelled = 0;
+    for (int64_t i = 0; i < n; i++) labelled += cls[i] >= 0;
+    rep->n_rows = labelled;
+    rep->n_classes = c.clf ? K : 0;
+    c.scores = malloc(sizeof(float) * (size_t)(n * (c.clf && K > 2 ? K : 1)));
+    if (!c.scores) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory (scores)"); goto done; }
+    if ((rc = strata_probe_split(cls, n, p->test_fraction, p->seed, test))) { st_seterr(&err, rc, "split failed"); goto done; }
+    for (int64_t i = 0; i < n; i++) { train[i] = cls[i] >= 0 && !test[i]; rep->n_train += train[i]; rep->n_test += test[i]; }
+    if (rep->n_test == 0) { rc = st_seterr(&err, STRATA_ERR_ARG, "too few labelled rows (%lld) for a test split", (long long)labelled); goto done; }
+    /* main fit */
+    double t0 = now_s(), te, tr;
+    if ((rc = fit_score(&c, y, train, test, &te, &tr, c.clf ? rep : NULL, &main_pr, &err))) goto done;
+    rep->fit_seconds = now_s() - t0;
+    rep->n_iter = main_pr->n_iter; rep->converged = main_pr->converged; rep->n_constant_features = main_pr->n_const;
+    if (c.clf) { rep->test_accuracy = te; rep->train_accuracy = tr; }
+    else { rep->test_r2 = te; rep->train_r2 = tr; }
+    double main_score = te;
+    /* k-fold CV */
+    if (p->cv_folds > 1) {
+        fold = malloc((size_t)n);
+        if (!fold) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory"); goto done; }
+        if ((rc = strata_probe_kfold(cls, n, p->cv_folds, p->seed, fold))) { st_seterr(&err, rc, "cv_folds must be in 2..127"); goto done; }
+        double sum = 0, sum2 = 0;
+        for (int f = 0; f < p->cv_folds; f++) {
+            for (int64_t i = 0; i < n; i++) { train[i] = fold[i] >= 0 && fold[i] != f; test[i] = fold[i] == f; }
+            double sc;
+            if ((rc = fit_score(&c, y, train, test, &sc, NULL, NULL, NULL, &err))) {
+                st_seterr(&err, rc, "cv fold %d: %s", f, err.msg[0] ? err.msg : "failed");
+                goto done;
+            }
+            sum += sc; sum2 += sc * sc;
+        }
+        rep->cv_folds = p->cv_folds;
+        rep->cv_score = sum / p->cv_folds;
+        double var = sum2 / p->cv_folds - rep->cv_score * rep->cv_score;
+        rep->cv_std = var > 0 ? sqrt(var) : 0;
+        /* restore the hold-out split */
+        strata_probe_split(cls, n, p->test_fraction, p->seed, test);
+        for (int64_t i = 0; i < n; i++) train[i] = cls[i] >= 0 && !test[i];
+    }
+    /* control task and shuffled labels: same split, same probe kind */
+    for (int which = 0; which < 2; which++) {
+        if (which == 0 && !p->control) continue;
+        if (which == 1 && !p->shuffled) continue;
+        if (!yc && !(yc = malloc(sizeof *yc * (size_t)n))) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory"); goto done; }
+        if (which == 0) rc = strata_probe_control_labels(y, tokens, n, p->seed, yc);
+        else rc = strata_probe_shuffle_labels(y, n, p->seed, yc);
+        if (rc) { st_seterr(&err, rc, "making %s labels failed", which ? "shuffled" : "control"); goto done; }
+        double sc;
+        /* a control task may collapse to one class on the training rows
+         * (few token types): then the trivial classifier scores the share of
+         * that value among the test rows */
+        float first = NAN;
+        int one = 1;
+        for (int64_t i = 0; i < n && one; i++)
+            if (train[i] && yc[i] == yc[i]) { if (first != first) first = yc[i]; else if (yc[i] != first) one = 0; }
+        if (c.clf && one) {
+            int64_t hit = 0, tot = 0;
+            for (int64_t i = 0; i < n; i++) if (test[i] && yc[i] == yc[i]) { tot++; hit += yc[i] == first; }
+            sc = tot ? (double)hit / (double)tot : NAN;
+        } else if ((rc = fit_score(&c, yc, train, test, &sc, NULL, NULL, NULL, &err))) {
+            st_seterr(&err, rc, "%s task: %s", which ? "shuffled" : "control", err.msg);
+            goto done;
+        }
+        if (which == 0) { rep->control_score = sc; rep->selectivity = main_score - sc; }
+        else rep->shuffled_score = sc;
+    }
+done:
+    if (rc) pr_set_msg(errbuf, err_len, err.msg[0] ? err.msg : strata_errstr(rc));
+    strata_probe_free(main_pr);
+    free(cls); free(test); free(train); free(fold); free(yc); free(classes);
+    free(c.pred); free(c.yt); free(c.fa); free(c.fb); free(c.scores);
+    return rc;
+}
+
+typedef struct arr_src2 { const float *X; int64_t d; } arr_src2;
+static int arr_read2(void *user, int64_t row0, int64_t n, float *buf, const float **rows,
+                     char *err, size_t err_len)
+{
+    arr_src2 *a = user;
+    *rows = a->X + row0 * a->d;
+    return STRATA_OK;
+}
+
+strata_status strata_probe_evaluate(const float *X, int64_t n, int64_t d, const float *y,
+                                    const int32_t *tokens, const strata_probe_params *p,
+                                    strata_probe_report *rep, char *err, size_t err_len)
+{
+    if (!X) { pr_set_msg(err, err_len, "evaluate: X is NULL"); return STRATA_ERR_ARG; }
+    arr_src2 a = { X, d };
+    strata_probe_source s = { n, d, pr_auto_block(d, 0, 1), arr_read2, &a };
+    if (p && p->block_rows > 0) s.block_rows = p->block_rows;
+    return strata_probe_evaluate_source(&s, y, tokens, p, rep, err, err_len);
+}

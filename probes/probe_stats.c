@@ -1,0 +1,148 @@
+/* probes/probe_stats.c — streaming feature statistics (standardisation) and
+ * the NaN/Inf scan; block reading.
+ *
+ * Mean and variance per feature in one pass over row blocks, accumulated in
+ * double around a shift (the first used row) to avoid the cancellation of
+ * sum(x^2) - n*mean^2:  with c_j = x_0j,
+ *     mean_j = c_j + S1_j / n,   var_j = S2_j / n - (S1_j / n)^2,
+ *     S1_j = sum_i (x_ij - c_j),  S2_j = sum_i (x_ij - c_j)^2.
+ * Memory: O(d) doubles + one block. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe_internal.h"
+
+void pr_set_msg(char *err, size_t err_len, const char *msg)
+{
+    if (err && err_len) snprintf(err, err_len, "%s", msg ? msg : "");
+}
+
+int pr_read(const strata_probe_source *src, float *buf, int64_t row0, int64_t n,
+            const float **rows, st_err *err)
+{
+    char msg[512] = "";
+    int rc = src->read(src->user, row0, n, buf, rows, msg, sizeof msg);
+    if (rc < 0)
+        return st_seterr(err, rc, "reading rows %lld..%lld: %s", (long long)row0,
+                         (long long)(row0 + n), msg[0] ? msg : strata_errstr(rc));
+    if (!*rows) return st_seterr(err, STRATA_ERR_STATE, "row provider returned no rows");
+    return STRATA_OK;
+}
+
+int64_t pr_auto_block(int64_t d, int64_t mem_limit, int in_memory)
+{
+    if (d < 1) d = 1;
+    if (in_memory) {
+        /* zero-copy blocks: large, so that each pass has few parallel
+         * regions / BLAS calls (ridge copies one centred block: 32 MiB) */
+        int64_t b = ((int64_t)32 << 20) / (4 * d);
+        return b < 256 ? 256 : b > 16384 ? 16384 : b;
+    }
+    /* streaming: the block buffer gets a quarter of the budget (HDF5 chunk
+     * cache, conversion buffers, labels and BLAS take the rest) */
+    int64_t lim = mem_limit > 0 ? mem_limit : (int64_t)64 << 20;
+    int64_t b = lim / 4 / (4 * d);
+    if (b > 65536) b = 65536;
+    return b < 1 ? 1 : b;
+}
+
+int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t *n_used,
+             st_err *err)
+{
+    const strata_probe_source *src = pb->src;
+    int64_t d = src->dim, n = src->n_rows, B = src->block_rows;
+    double *s1 = calloc((size_t)d, sizeof *s1), *s2 = calloc((size_t)d, sizeof *s2);
+    double *c = calloc((size_t)d, sizeof *c);
+    if (!s1 || !s2 || !c) { free(s1); free(s2); free(c); return st_seterr(err, STRATA_ERR_NOMEM, "out of memory (feature statistics, d=%lld)", (long long)d); }
+    int64_t m = 0;
+    int rc = STRATA_OK;
+    for (int64_t r0 = 0; r0 < n && rc == STRATA_OK; r0 += B) {
+        int64_t nb = n - r0 < B ? n - r0 : B;
+        const float *X;
+        if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) break;
+        for (int64_t i = 0; i < nb; i++) {
+            const float *x = X + i * d;
+            for (int64_t j = 0; j < d; j++)
+                if (!isfinite(x[j])) {
+                    rc = st_seterr(err, STRATA_ERR_NUMERIC,
+                                   "activations are not finite: row %lld, feature %lld is %g",
+                                   (long long)(r0 + i), (long long)j, (double)x[j]);
+                    break;
+                }
+            if (rc) break;
+            if (!pr_use(pb, r0 + i)) continue;
+            if (m == 0) for (int64_t j = 0; j < d; j++) c[j] = x[j];
+            for (int64_t j = 0; j < d; j++) {
+                double v = (double)x[j] - c[j];
+                s1[j] += v; s2[j] += v * v;
+            }
+            m++;
+        }
+    }
+    int nc = 0;
+    if (rc == STRATA_OK) {
+        for (int64_t j = 0; j < d; j++) {
+            double mean1 = m ? s1[j] / (double)m : 0, var = m ? s2[j] / (double)m - mean1 * mean1 : 0;
+            mu[j] = c[j] + mean1;
+            double s = var > 0 ? sqrt(var) : 0;
+            if (!(s > 1e-12 * (1 + fabs(mu[j])))) { s = 1; nc++; }
+            sd[j] = s;
+        }
+    }
+    free(s1); free(s2); free(c);
+    if (n_const) *n_const = nc;
+    if (n_used) *n_used = m;
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int pr_classes(const float *y, int64_t n, const uint8_t *train, double **values, int *K,
+               int32_t *cls, st_err *err)
+{
+    int cap = 16, k = 0;
+    double *v = malloc(sizeof *v * cap);
+    if (!v) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+    /* distinct values: small linear set with a last-hit cache (labels are few) */
+    for (int64_t i = 0; i < n; i++) {
+        if (train && !train[i]) continue;
+        double x = y[i];
+        if (x != x) continue;
+        if (isinf(x)) { free(v); return st_seterr(err, STRATA_ERR_NUMERIC, "label is infinite at row %lld", (long long)i); }
+        int found = 0;
+        for (int j = k - 1; j >= 0; j--) if (v[j] == x) { found = 1; break; }
+        if (found) continue;
+        if (k == PR_MAX_CLASSES) {
+            free(v);
+            return st_seterr(err, STRATA_ERR_RANGE, "label has more than %d distinct values; "
+                             "is it continuous? (use kind ridge)", PR_MAX_CLASSES);
+        }
+        if (k == cap) {
+            cap *= 2;
+            double *t = realloc(v, sizeof *v * cap);
+            if (!t) { free(v); return st_seterr(err, STRATA_ERR_NOMEM, "out of memory"); }
+            v = t;
+        }
+        v[k++] = x;
+    }
+    qsort(v, (size_t)k, sizeof *v, cmp_double);
+    for (int64_t i = 0; i < n; i++) {
+        double x = y[i];
+        cls[i] = -1;
+        if (x != x) continue;
+        int lo = 0, hi = k - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) / 2;
+            if (v[mid] == x) { cls[i] = mid; break; }
+            if (v[mid] < x) lo = mid + 1; else hi = mid - 1;
+        }
+    }
+    *values = v; *K = k;
+    return STRATA_OK;
+}

@@ -1,0 +1,210 @@
+/* probes/rsvd.c — randomized PCA for wide data (d large), streamed.
+ *
+ * Randomized subspace iteration (Halko, Martinsson & Tropp 2011, Alg. 4.4)
+ * applied to the covariance operator, so that nothing of size d x d or n x l
+ * is ever formed.  With Xc = X - 1 mu^T ([n][d]) and l = k + oversample:
+ *
+ *   (pass 1 also gives mu and tr(C) exactly: column sums of D and D^2, see op_pass)
+ *   Q0          = orth(Omega),  Omega [d][l] ~ N(0,1) from the seeded RNG
+ *   pass i=1..q Z = Xc^T (Xc Q_{i-1})   (per block: Y = D Q, Z += D^T Y, then the
+ *                                        rank-1 centring correction)
+ *               Q_i = orth(Z)            (Householder QR each step: stability)
+ *   last pass   Z = Xc^T Xc [Q | (I - Q Q^T) G],  G [d][s] ~ N(0,1)
+ *               B = Q^T Z_Q  [l][l] -> eigenpairs (theta, U) by dsyev;
+ *               components = (Q U)^T top k; lambda = theta / (n - 1)
+ *
+ * Participation ratio needs ||C||_F^2 = tr(C^2) = sum of all lambda^2.  Split
+ * with the projector P = I - Q Q^T:  tr(C^2) = ||C Q||_F^2 + tr(P C^2 P), the
+ * first exact from Z_Q, the second a Hutchinson estimate
+ * (1/s) sum_j ||C P g_j||^2 from the same pass — Hutch++ (Meyer, Musco, Musco
+ * & Woodruff 2021).  When the spectrum decays, the residual term is small and
+ * so is the estimate's error.
+ *
+ * Cost: (q + 1) passes over the data, 4 n d (l [+ s]) flops each; memory
+ * O(block_rows * d + d * (l + s)).
+ */
+#include "pca_internal.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One pass: Z [d][m] = D^T D M over all rows, with D = x - shift (the
+ * block's fixed shift; D = x when not centring), and the column sums of D
+ * into colsum [d] and of D^2 into sumsq [d] (either may be NULL).  The
+ * caller turns D^T D M into Xc^T Xc M = D^T D M - n m (m^T M), m = colsum/n
+ * (a rank-1 correction that cancels little: D is near-centred). */
+static int op_pass(strata_pca *P, const geom_src *s, geom_block *B, const double *M, int64_t m,
+                   double *Y /* [cap][m] */, double *Z, double *colsum, double *sumsq)
+{
+    const int64_t d = P->d, n = s->n_rows;
+    const int center = P->params.center != 0;
+    memset(Z, 0, sizeof(double) * (size_t)d * (size_t)m);
+    if (colsum) memset(colsum, 0, sizeof(double) * (size_t)d);
+    if (sumsq) memset(sumsq, 0, sizeof(double) * (size_t)d);
+    for (int64_t r0 = 0; r0 < n; r0 += B->cap_rows) {
+        int64_t nb = n - r0 < B->cap_rows ? n - r0 : B->cap_rows;
+        int rc = geom_block_load(B, s, r0, nb, center, &P->err);
+        if (rc < 0) return rc;
+        if (colsum)
+            for (int64_t j = 0; j < d; j++) colsum[j] += B->bmean[j] * (double)nb;
+        if (sumsq)
+            for (int64_t r = 0; r < nb; r++) {
+                const double *x = B->D + (size_t)r * (size_t)d;
+#pragma omp simd
+                for (int64_t j = 0; j < d; j++) sumsq[j] += x[j] * x[j];
+            }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)m, (int)d, 1.0,
+                    B->D, (int)d, M, (int)m, 0.0, Y, (int)m);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)m, (int)nb, 1.0,
+                    B->D, (int)d, Y, (int)m, 1.0, Z, (int)m);
+    }
+    return STRATA_OK;
+}
+
+/* Z -= n mD (mD^T M): the centring correction (mD = mean of D, [d]). */
+static void center_correct(int64_t d, int64_t m, int64_t n, const double *mD, const double *M,
+                           double *Z, double *tmp /* [m] */)
+{
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)m, 1.0, M, (int)m, mD, 1, 0.0, tmp, 1);
+    cblas_dger(CblasRowMajor, (int)d, (int)m, -(double)n, mD, 1, tmp, 1, Z, (int)m);
+}
+
+int pca_fit_rsvd(strata_pca *P, const geom_src *s)
+{
+    const strata_pca_params *p = &P->params;
+    const int64_t d = P->d, n = s->n_rows, k = P->k;
+    const int center = p->center != 0;
+    char tmp[32];
+    const char *name = geom_src_name(s, 0, tmp, sizeof tmp);
+    int64_t l = k + (p->rsvd_oversample > 0 ? p->rsvd_oversample : 0);
+    if (l > d) l = d;
+    const int64_t ns = p->rsvd_probes > 0 ? p->rsvd_probes : 0;
+    const int iters = p->rsvd_iters > 0 ? p->rsvd_iters : 0;
+    const double div = (double)(center ? n - 1 : n);
+
+    geom_block B;
+    int sel = 0;
+    int rc = geom_block_init(&B, s, 1, &sel, &P->err);
+    if (rc < 0) return rc;
+    const int64_t cap = B.cap_rows, m_all = l + ns;
+    double *Q = malloc(sizeof(double) * (size_t)d * (size_t)l);
+    double *G = malloc(sizeof(double) * (size_t)d * (size_t)m_all);  /* [Q | PG] operand */
+    double *Z = malloc(sizeof(double) * (size_t)d * (size_t)m_all);
+    double *Y = malloc(sizeof(double) * (size_t)cap * (size_t)m_all);
+    double *colsum = calloc((size_t)d, sizeof(double));
+    double *sumsq = calloc((size_t)d, sizeof(double));
+    double *mD = calloc((size_t)d, sizeof(double));
+    double *t1 = malloc(sizeof(double) * (size_t)m_all);
+    double *Bm = malloc(sizeof(double) * (size_t)l * (size_t)l);
+    double *th = malloc(sizeof(double) * (size_t)l);
+    double *QtG = malloc(sizeof(double) * (size_t)l * (size_t)(ns > 0 ? ns : 1));
+    if (!Q || !G || !Z || !Y || !colsum || !sumsq || !mD || !t1 || !Bm || !th || !QtG) {
+        rc = st_seterr(&P->err, STRATA_ERR_NOMEM, "%s: out of memory (randomized PCA)", name);
+        goto done;
+    }
+
+    geom_rng rng;
+    geom_rng_seed(&rng, p->seed);
+    for (int64_t i = 0; i < d * l; i++) Q[i] = geom_rng_gauss(&rng);
+    if ((rc = geom_orth(Q, d, l, &P->err)) < 0) goto done;
+    /* Passes: iters power iterations, then the final pass.  The first pass
+     * also yields the mean and tr(C) (column sums of D and D^2). */
+    for (int it = 0; it <= iters; it++) {
+        const int last = it == iters;
+        const double *M = Q;
+        int64_t m = l;
+        if (last) {
+            /* [Q | P G]: G [d][ns] Gaussian, projected off span(Q) (Hutch++). */
+            for (int64_t i = 0; i < d; i++) {
+                memcpy(G + (size_t)i * (size_t)m_all, Q + (size_t)i * (size_t)l,
+                       sizeof(double) * (size_t)l);
+                for (int64_t j = 0; j < ns; j++)
+                    G[(size_t)i * (size_t)m_all + (size_t)(l + j)] = geom_rng_gauss(&rng);
+            }
+            if (ns > 0) {
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)ns, (int)d, 1.0,
+                            Q, (int)l, G + l, (int)m_all, 0.0, QtG, (int)ns);
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)ns, (int)l,
+                            -1.0, Q, (int)l, QtG, (int)ns, 1.0, G + l, (int)m_all);
+            }
+            M = G;
+            m = m_all;
+        }
+        rc = op_pass(P, s, &B, M, m, Y, Z, it == 0 ? colsum : NULL, it == 0 ? sumsq : NULL);
+        if (rc < 0) goto done;
+        if (it == 0) {
+            /* mean and tr(C) = sum_j (sum D_j^2 - n mD_j^2) / div */
+            double tr = 0;
+            for (int64_t j = 0; j < d; j++) {
+                mD[j] = center ? colsum[j] / (double)n : 0.0;
+                tr += sumsq[j] - (double)n * mD[j] * mD[j];
+                P->mean[j] = center ? B.shift[j] + mD[j] : 0.0;
+            }
+            tr /= div;
+            P->total_var = tr;
+            if (!(tr > 0)) {
+                rc = st_seterr(&P->err, STRATA_ERR_NUMERIC,
+                               "%s: total variance is zero (all %lld features are constant over "
+                               "%lld rows); PCA is undefined", name, (long long)d, (long long)n);
+                goto done;
+            }
+        }
+        if (center) center_correct(d, m, n, mD, M, Z, t1);
+        if (!last) {
+            /* Z is [d][l] (m = l): orthonormalise into Q. */
+            memcpy(Q, Z, sizeof(double) * (size_t)d * (size_t)l);
+            if ((rc = geom_orth(Q, d, l, &P->err)) < 0) goto done;
+        }
+    }
+    const double tr = P->total_var;
+
+    /* ||C||_F^2 ~= ||Z_Q||_F^2 / div^2 + (1/ns) ||Z_PG||_F^2 / div^2. */
+    double fq = 0, fr = 0;
+    for (int64_t i = 0; i < d; i++) {
+        const double *z = Z + (size_t)i * (size_t)m_all;
+        for (int64_t j = 0; j < l; j++) fq += z[j] * z[j];
+        for (int64_t j = l; j < m_all; j++) fr += z[j] * z[j];
+    }
+    P->sum_sq = (fq + (ns > 0 ? fr / (double)ns : 0.0)) / (div * div);
+    P->pr = tr * tr / P->sum_sq;
+
+    /* Bm [l][l] = Q^T Z_Q / div, symmetrised. */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)l, (int)d, 1.0 / div, Q,
+                (int)l, Z, (int)m_all, 0.0, Bm, (int)l);
+    for (int64_t i = 0; i < l; i++)
+        for (int64_t j = i + 1; j < l; j++) {
+            double a = 0.5 * (Bm[i * l + j] + Bm[j * l + i]);
+            Bm[i * l + j] = Bm[j * l + i] = a;
+        }
+    lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)l, Bm, (lapack_int)l, th);
+    if (info != 0) {
+        rc = st_seterr(&P->err, STRATA_ERR_NUMERIC,
+                       "%s: eigensolver dsyev failed on the %lld x %lld projected matrix (info %d)",
+                       name, (long long)l, (long long)l, (int)info);
+        goto done;
+    }
+    /* Row-major eigenvectors: column j of Bm is eigenvector j (ascending). */
+    for (int64_t t = 0; t < k; t++) {
+        int64_t j = l - 1 - t;
+        double lam = th[j] > 0 ? th[j] : 0;
+        P->ev[t] = lam;
+        P->evr[t] = lam / tr;
+        double *v = P->components + (size_t)t * (size_t)d;
+        for (int64_t i = 0; i < d; i++) {
+            double acc = 0;
+            const double *q = Q + (size_t)i * (size_t)l;
+            for (int64_t c = 0; c < l; c++) acc += q[c] * Bm[c * l + j];
+            v[i] = acc;
+        }
+        geom_fix_sign(v, d);
+    }
+    rc = STRATA_OK;
+done:
+    geom_block_free(&B);
+    free(Q); free(G); free(Z); free(Y); free(colsum); free(sumsq); free(mD); free(t1);
+    free(Bm); free(th); free(QtG);
+    return rc;
+}

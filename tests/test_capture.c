@@ -1,0 +1,760 @@
+/* tests/test_capture.c — the activation store (writer + strata_acts reader)
+ * and the capture driver.
+ *
+ * Without ../shared: store round trip (f32 bit-exact, f16 conversion),
+ * resume after an interrupted batch, resume refusals, reader refusals.
+ * With ../shared/models/stories260K: capture vs reference.h5 (1e-4 abs),
+ * rows bit-exact against what a hook saw, positions last/first, JSONL labels
+ * (document and character-span), text input, and every bad input of the
+ * issue (unwritable path, existing file, resume from another model or other
+ * hooks, glob matching nothing, malformed JSONL line, token id out of range). */
+#include <check.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/h5store.h"
+#include "strata/capture.h"
+#include "strata/hooks.h"
+#include "strata/model.h"
+#include "strata/tokenizer.h"
+#include "util/half.h"
+#include "testutil.h"
+
+/* ------------------------------------------------------------------ */
+/* store without a model                                               */
+
+#define W0 5            /* hook a: row [5] */
+#define R1 2
+#define R2 3            /* hook b: row [2,3] */
+
+static const char *hook_names[] = { "blocks.0.hook_resid_post", "blocks.0.attn.hook_z" };
+static const int32_t row_ndim[] = { 1, 2 };
+static const int64_t row_shape[][ST_H5_MAX_ROW_DIMS] = { { W0 }, { R1, R2 } };
+static const char *label_names[] = { "cls", "score" };
+static const int32_t label_int[] = { 1, 0 };
+
+static st_h5w_spec spec(int dtype)
+{
+    st_h5w_spec s = {
+        .model_name = "toy", .model_arch = "llama", .config_json = "{\"d_model\":5}",
+        .positions = "all", .n_hooks = 2, .hook_names = hook_names, .row_ndim = row_ndim,
+        .row_shape = row_shape, .n_labels = 2, .label_names = label_names,
+        .label_is_int = label_int, .dtype = dtype, .compress = 0, .has_text = 1,
+        .max_tokens = 16,
+    };
+    return s;
+}
+
+/* Deterministic "activation" of global row r, element i (awkward float bits). */
+static float val(int h, int64_t r, int64_t i)
+{
+    return (float)sin(0.37 * (double)r + 1.3 * (double)i + 0.5 * h) * (float)(1 + r % 7) / 3.0f;
+}
+
+/* Appends batch k (documents of 3, 1 and 4 tokens; all positions kept). */
+static void append_batch(st_h5w *w, int k)
+{
+    int64_t ntok[3] = { 3, 1, 4 }, nrows[3] = { 3, 1, 4 };
+    int32_t toks[8];
+    int64_t rows[8];
+    float a[8 * W0], b[8 * R1 * R2], cls[8], score[8];
+    int64_t r0 = st_h5w_n_rows(w), t0 = st_h5w_n_tokens(w);
+    for (int r = 0; r < 8; r++) {
+        toks[r] = 10 * k + r;
+        rows[r] = t0 + r;
+        for (int i = 0; i < W0; i++) a[r * W0 + i] = val(0, r0 + r, i);
+        for (int i = 0; i < R1 * R2; i++) b[r * R1 * R2 + i] = val(1, r0 + r, i);
+        cls[r] = (float)((r0 + r) % 3);
+        score[r] = 0.25f * (float)(r0 + r);
+    }
+    const char *texts[3] = { "abc", "d", "\xc3\xa9t\xc3\xa9!" };
+    const float *acts[2] = { a, b };
+    const float *labels[2] = { cls, score };
+    st_h5w_batch bt = { .n_docs = 3, .doc_ntok = ntok, .doc_nrows = nrows, .tokens = toks,
+                        .texts = texts, .n_rows = 8, .rows = rows, .acts = acts, .labels = labels };
+    st_err e;
+    ck_assert_msg(st_h5w_append(w, &bt, &e) == STRATA_OK, "%s", e.msg);
+}
+
+static void check_file(const char *path, int n_batches, int complete, int f16)
+{
+    strata_acts *a;
+    int rc = strata_acts_open(path, &a);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_acts_errmsg(a));
+    ck_assert_int_eq(strata_acts_complete(a), complete);
+    ck_assert_int_eq(strata_acts_n_rows(a), 8 * n_batches);
+    ck_assert_int_eq(strata_acts_n_hooks(a), 2);
+    ck_assert_str_eq(strata_acts_hook(a, 0), hook_names[0]);
+    ck_assert_str_eq(strata_acts_hook(a, 1), hook_names[1]);
+    int64_t sh[4];
+    ck_assert_int_eq(strata_acts_hook_shape(a, hook_names[1], sh), 3);
+    ck_assert_int_eq(sh[0], 8 * n_batches);
+    ck_assert_int_eq(sh[1], R1);
+    ck_assert_int_eq(sh[2], R2);
+    ck_assert_int_eq(strata_acts_row_width(a, hook_names[1]), R1 * R2);
+    ck_assert_int_eq(strata_acts_hook_shape(a, "nope", sh), -1);
+    int64_t n = 8 * n_batches;
+    float *got = malloc(sizeof(float) * (size_t)(n * (R1 * R2 > W0 ? R1 * R2 : W0)));
+    /* a block in the middle, crossing batch boundaries */
+    if (n > 4) {
+        ck_assert_int_eq(strata_acts_read(a, hook_names[0], 3, n - 4, got), STRATA_OK);
+        for (int64_t r = 0; r < n - 4; r++)
+            for (int i = 0; i < W0; i++) {
+                float want = val(0, 3 + r, i);
+                if (f16) want = st_f16_to_f32(st_f32_to_f16(want));
+                ck_assert_msg(memcmp(&got[r * W0 + i], &want, 4) == 0,
+                              "row %lld elem %d: %.9g != %.9g", (long long)(3 + r), i,
+                              got[r * W0 + i], want);
+            }
+    }
+    ck_assert_int_eq(strata_acts_read(a, hook_names[1], 0, n, got), STRATA_OK);
+    for (int64_t r = 0; r < n; r++)
+        for (int i = 0; i < R1 * R2; i++) {
+            float want = val(1, r, i);
+            if (f16) want = st_f16_to_f32(st_f32_to_f16(want));
+            ck_assert(memcmp(&got[r * R1 * R2 + i], &want, 4) == 0);
+        }
+    ck_assert_int_eq(strata_acts_read(a, hook_names[0], n - 1, 2, got), STRATA_ERR_RANGE);
+    ck_assert_int_eq(strata_acts_read(a, "nope", 0, 1, got), STRATA_ERR_NOTFOUND);
+    ck_assert_int_eq(strata_acts_n_labels(a), 2);
+    ck_assert_str_eq(strata_acts_label(a, 0), "cls");
+    ck_assert_int_eq(strata_acts_read_label(a, "cls", 0, n, got), STRATA_OK);
+    for (int64_t r = 0; r < n; r++) ck_assert(got[r] == (float)(r % 3));
+    ck_assert_int_eq(strata_acts_read_label(a, "score", 0, n, got), STRATA_OK);
+    for (int64_t r = 0; r < n; r++) ck_assert(got[r] == 0.25f * (float)r);
+    int32_t *tk = malloc(sizeof(int32_t) * (size_t)n);
+    ck_assert_int_eq(strata_acts_read_row_tokens(a, 0, n, tk), STRATA_OK);
+    for (int64_t r = 0; r < n; r++) ck_assert_int_eq(tk[r], 10 * (r / 8) + r % 8);
+    free(tk);
+    free(got);
+    strata_acts_close(a);
+}
+
+START_TEST(test_store_round_trip_f32)
+{
+    const char *p = tu_tmpfile("rt32.h5");
+    st_h5w_spec s = spec(ST_H5_F32);
+    st_h5w *w;
+    st_err e;
+    ck_assert_msg(st_h5w_create(p, &s, 0, &w, &e) == STRATA_OK, "%s", e.msg);
+    for (int k = 0; k < 3; k++) append_batch(w, k);
+    check_file(p, 3, 0, 0); /* readable while open, complete = false */
+    ck_assert_int_eq(st_h5w_close(w, 1, 0, &e), STRATA_OK);
+    check_file(p, 3, 1, 0);
+    /* exists without overwrite */
+    ck_assert_int_eq(st_h5w_create(p, &s, 0, &w, &e), STRATA_ERR_EXISTS);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--overwrite"));
+    /* docs layout, read with the plain HDF5 API */
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "docs/offsets", H5P_DEFAULT);
+    int64_t off[10];
+    ck_assert(H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, off) >= 0);
+    int64_t want[10] = { 0, 3, 4, 8, 11, 12, 16, 19, 20, 24 };
+    for (int i = 0; i < 10; i++) ck_assert_int_eq(off[i], want[i]);
+    H5Dclose(ds);
+    H5Fclose(f);
+}
+END_TEST
+
+START_TEST(test_float16)
+{
+    /* conversion: exact values, rounding to nearest even, subnormals, overflow */
+    ck_assert_uint_eq(st_f32_to_f16(1.0f), 0x3c00);
+    ck_assert_uint_eq(st_f32_to_f16(-2.0f), 0xc000);
+    ck_assert_uint_eq(st_f32_to_f16(65504.0f), 0x7bff);
+    ck_assert_uint_eq(st_f32_to_f16(65520.0f), 0x7c00);
+    ck_assert_uint_eq(st_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);       /* tie -> even */
+    ck_assert_uint_eq(st_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);       /* tie -> even */
+    ck_assert_uint_eq(st_f32_to_f16(5.9604645e-8f), 0x0001);            /* 2^-24 */
+    ck_assert(st_f16_to_f32(0x0001) == 5.9604645e-8f);
+    ck_assert(st_f16_to_f32(0x3555) == 0.333251953125f);
+    const char *p = tu_tmpfile("rt16.h5");
+    st_h5w_spec s = spec(ST_H5_F16);
+    st_h5w *w;
+    st_err e;
+    ck_assert_msg(st_h5w_create(p, &s, 0, &w, &e) == STRATA_OK, "%s", e.msg);
+    for (int k = 0; k < 2; k++) append_batch(w, k);
+    ck_assert_int_eq(st_h5w_close(w, 1, 0, &e), STRATA_OK);
+    check_file(p, 2, 1, 1);
+    /* HDF5's own conversion of the stored type agrees with ours */
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "acts/blocks.0.hook_resid_post", H5P_DEFAULT);
+    hid_t t = H5Dget_type(ds);
+    ck_assert_int_eq(H5Tget_size(t), 2);
+    float hv[16 * W0];
+    ck_assert(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, hv) >= 0);
+    for (int r = 0; r < 16; r++)
+        for (int i = 0; i < W0; i++) {
+            float x = val(0, r, i);
+            ck_assert_msg(hv[r * W0 + i] == st_f16_to_f32(st_f32_to_f16(x)), "%g vs %g",
+                          hv[r * W0 + i], st_f16_to_f32(st_f32_to_f16(x)));
+            ck_assert(fabsf(hv[r * W0 + i] - x) <= fabsf(x) * (1.0f / 2048) + 1e-7f);
+        }
+    H5Tclose(t);
+    H5Dclose(ds);
+    H5Fclose(f);
+}
+END_TEST
+
+/* Extends every dataset by junk rows without committing: what a kill in the
+ * middle of a batch leaves behind. */
+static void add_junk(const char *p)
+{
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    const char *names[] = { "tokens", "rows", "docs/offsets", "docs/row_offsets", "docs/text_bytes", "docs/text_offsets",
+                            "acts/blocks.0.hook_resid_post", "acts/blocks.0.attn.hook_z",
+                            "labels/cls", "labels/score" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        hid_t ds = H5Dopen2(f, names[i], H5P_DEFAULT);
+        ck_assert(ds >= 0);
+        hid_t sp = H5Dget_space(ds);
+        hsize_t d[4];
+        H5Sget_simple_extent_dims(sp, d, NULL);
+        H5Sclose(sp);
+        d[0] += 5;
+        ck_assert(H5Dset_extent(ds, d) >= 0);
+        H5Dclose(ds);
+    }
+    H5Fclose(f);
+}
+
+START_TEST(test_store_resume)
+{
+    const char *p = tu_tmpfile("resume.h5");
+    char path[1024];
+    snprintf(path, sizeof path, "%s", p);
+    st_h5w_spec s = spec(ST_H5_F32);
+    st_h5w *w;
+    st_err e;
+    ck_assert_msg(st_h5w_create(path, &s, 0, &w, &e) == STRATA_OK, "%s", e.msg);
+    append_batch(w, 0);
+    append_batch(w, 1);
+    st_h5w_close(w, 0, 0, &e); /* interrupted: complete stays false */
+    add_junk(path);
+    check_file(path, 2, 0, 0); /* the reader trusts the committed counts */
+    /* refusals: other hooks, other model, other labels */
+    st_h5w_spec s2 = s;
+    const char *other_hooks[] = { "blocks.1.hook_resid_post", "blocks.0.attn.hook_z" };
+    s2.hook_names = other_hooks;
+    ck_assert_int_eq(st_h5w_resume(path, &s2, &w, &e), STRATA_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "other hooks"));
+    s2 = s;
+    s2.config_json = "{\"d_model\":6}";
+    ck_assert_int_eq(st_h5w_resume(path, &s2, &w, &e), STRATA_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "another model"));
+    s2 = s;
+    s2.n_labels = 1;
+    ck_assert_int_eq(st_h5w_resume(path, &s2, &w, &e), STRATA_ERR_STATE);
+    s2 = s;
+    s2.dtype = ST_H5_F16;
+    ck_assert_int_eq(st_h5w_resume(path, &s2, &w, &e), STRATA_ERR_STATE);
+    /* the real resume truncates the junk and continues */
+    ck_assert_msg(st_h5w_resume(path, &s, &w, &e) == STRATA_OK, "%s", e.msg);
+    ck_assert_int_eq(st_h5w_n_docs(w), 6);
+    ck_assert_int_eq(st_h5w_n_rows(w), 16);
+    append_batch(w, 2);
+    ck_assert_int_eq(st_h5w_close(w, 1, 0, &e), STRATA_OK);
+    check_file(path, 3, 1, 0);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "acts/blocks.0.hook_resid_post", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(ds);
+    hsize_t d[2];
+    H5Sget_simple_extent_dims(sp, d, NULL);
+    ck_assert_int_eq(d[0], 24); /* no junk left: extents equal the counts */
+    H5Sclose(sp);
+    H5Dclose(ds);
+    H5Fclose(f);
+}
+END_TEST
+
+START_TEST(test_reader_refusals)
+{
+    strata_acts *a;
+    ck_assert_int_eq(strata_acts_open(tu_tmpfile("missing.h5"), &a), STRATA_ERR_IO);
+    strata_acts_close(a);
+    const char *p = tu_tmpfile("notours.h5");
+    char path[1024];
+    snprintf(path, sizeof path, "%s", p);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(strata_acts_errmsg(a), "not a strata activation file"));
+    strata_acts_close(a);
+    ck_assert_int_eq(tu_write_file(path, "hello", 5), 0);
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_ERR_FORMAT);
+    strata_acts_close(a);
+    /* unknown major version */
+    st_h5w_spec s = spec(ST_H5_F32);
+    st_h5w *w;
+    st_err e;
+    ck_assert_int_eq(st_h5w_create(path, &s, 1, &w, &e), STRATA_OK);
+    st_h5w_close(w, 1, 0, &e);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "format_version");
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 4);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t at = H5Acreate2(f, "format_version", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(at, t, "2.0");
+    H5Aclose(at);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Fclose(f);
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_ERR_UNSUPPORTED);
+    strata_acts_close(a);
+    strata_acts_close(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* capture driver with stories260K                                     */
+
+static strata_model *open_model(const char *rel)
+{
+    const char *p = tu_shared_path(rel);
+    if (!p) return NULL;
+    strata_model *m = NULL;
+    int rc = strata_model_open(p, NULL, &m);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_errmsg(m));
+    return m;
+}
+
+static const int32_t REF_IDS[21] = { 1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298,
+                                     315, 421, 395, 317, 426, 338, 401, 396, 267, 337 };
+
+static float *read_ref(hid_t f, const char *name, size_t n)
+{
+    float *v = malloc(sizeof(float) * n);
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert(ds >= 0);
+    ck_assert(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(ds);
+    return v;
+}
+
+START_TEST(test_capture_reference)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    const char *ref = tu_shared_path("models/stories260K/reference.h5");
+    if (!m || !ref) { strata_model_free(m); return; }
+    char refp[1024];
+    snprintf(refp, sizeof refp, "%s", ref);
+    const char *p = tu_tmpfile("ref.h5");
+    char path[1024];
+    snprintf(path, sizeof path, "%s", p);
+    /* the same prompt through --tokens-file */
+    char ids_path[1024];
+    snprintf(ids_path, sizeof ids_path, "%s", tu_tmpfile("ref_ids.txt"));
+    char line[256];
+    size_t o = 0;
+    for (int i = 0; i < 21; i++) o += (size_t)snprintf(line + o, sizeof line - o, "%s%d", i ? "," : "", REF_IDS[i]);
+    line[o++] = '\n';
+    ck_assert_int_eq(tu_write_file(ids_path, line, o), 0);
+    strata_capture_opts opt = strata_capture_opts_default();
+    opt.hooks = "blocks.*.hook_resid_pre, blocks.*.hook_resid_post,blocks.*.attn.hook_pattern";
+    strata_capture *c;
+    int rc = strata_capture_open(m, path, &opt, &c);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_capture_errmsg(c));
+    rc = strata_capture_add_file(c, STRATA_INPUT_TOKENS, ids_path);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_capture_errmsg(c));
+    ck_assert_msg(strata_capture_finish(c) == STRATA_OK, "%s", strata_capture_errmsg(c));
+    strata_capture_free(c);
+
+    const int L = 5, T = 21, D = 64, H = 8;
+    hid_t rf = H5Fopen(refp, H5F_ACC_RDONLY, H5P_DEFAULT);
+    float *pre = read_ref(rf, "resid_pre", (size_t)L * T * D);
+    float *post = read_ref(rf, "resid_post", (size_t)L * T * D);
+    float *pat = read_ref(rf, "attn_pattern", (size_t)L * H * T * T);
+    H5Fclose(rf);
+    strata_acts *a;
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_OK);
+    ck_assert_int_eq(strata_acts_complete(a), 1);
+    ck_assert_int_eq(strata_acts_n_rows(a), T);
+    ck_assert_int_eq(strata_acts_n_hooks(a), 3 * L);
+    float *got = malloc(sizeof(float) * (size_t)T * H * 512);
+    char name[64];
+    for (int l = 0; l < L; l++) {
+        snprintf(name, sizeof name, "blocks.%d.hook_resid_pre", l);
+        ck_assert_int_eq(strata_acts_read(a, name, 0, T, got), STRATA_OK);
+        ck_assert(tu_check_close(name, got, pre + (size_t)l * T * D, (size_t)T * D, 1e-4));
+        snprintf(name, sizeof name, "blocks.%d.hook_resid_post", l);
+        ck_assert_int_eq(strata_acts_read(a, name, 0, T, got), STRATA_OK);
+        ck_assert(tu_check_close(name, got, post + (size_t)l * T * D, (size_t)T * D, 1e-4));
+        /* pattern rows [R=query][H][W=512]; reference [H][query][key] */
+        snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", l);
+        int64_t sh[4];
+        ck_assert_int_eq(strata_acts_hook_shape(a, name, sh), 3);
+        ck_assert_int_eq(sh[1], H);
+        ck_assert_int_eq(sh[2], 512);
+        ck_assert_int_eq(strata_acts_read(a, name, 0, T, got), STRATA_OK);
+        double md = 0;
+        for (int q = 0; q < T; q++)
+            for (int h = 0; h < H; h++)
+                for (int k = 0; k < 512; k++) {
+                    float g = got[((size_t)q * H + h) * 512 + k];
+                    float w = k < T ? pat[(((size_t)l * H + h) * T + q) * T + k] : 0.0f;
+                    if (k >= T) ck_assert(g == 0.0f); /* zeros past the document */
+                    md = fmax(md, fabs((double)g - w));
+                }
+        ck_assert_msg(md <= 1e-4, "%s max diff %g", name, md);
+    }
+    int32_t tk[21];
+    ck_assert_int_eq(strata_acts_read_row_tokens(a, 0, T, tk), STRATA_OK);
+    for (int i = 0; i < T; i++) ck_assert_int_eq(tk[i], REF_IDS[i]);
+    strata_acts_close(a);
+    free(got);
+    free(pre);
+    free(post);
+    free(pat);
+    strata_model_free(m);
+}
+END_TEST
+
+/* What the hook saw, kept by the test's own hook on the same run. */
+typedef struct seen {
+    float *v;         /* [B][T][d] copy of the full view */
+    int B, T, d;
+    int calls;
+} seen;
+
+static int see_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    seen *s = user;
+    s->B = ctx->batch;
+    s->T = ctx->n_ctx;
+    s->d = (int)t->shape[2];
+    s->v = realloc(s->v, sizeof(float) * (size_t)s->B * s->T * s->d);
+    for (int b = 0; b < s->B; b++)
+        for (int q = 0; q < s->T; q++)
+            for (int i = 0; i < s->d; i++)
+                s->v[((size_t)b * s->T + q) * s->d + i] =
+                    t->data[b * t->strides[0] + q * t->strides[1] + i * t->strides[2]];
+    s->calls++;
+    return 0;
+}
+
+START_TEST(test_capture_bit_exact_positions)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    static const int32_t d0[] = { 1, 403, 407, 261, 378 }, d1[] = { 1, 317, 269 },
+                         d2[] = { 1, 298, 315, 421, 395, 317, 426 };
+    const int32_t *docs[3] = { d0, d1, d2 };
+    const int64_t lens[3] = { 5, 3, 7 };
+    for (int pos = STRATA_POS_ALL; pos <= STRATA_POS_FIRST; pos++) {
+        seen s = { 0 };
+        strata_hook_id hid;
+        ck_assert_int_eq(strata_hook_add(m, "blocks.2.hook_resid_post", see_cb, &s, &hid), STRATA_OK);
+        char path[1024];
+        snprintf(path, sizeof path, "%s", tu_tmpfile("exact.h5"));
+        strata_capture_opts opt = strata_capture_opts_default();
+        opt.hooks = "blocks.2.hook_resid_post";
+        opt.positions = pos;
+        opt.batch = 3; /* one run, so s holds all three documents */
+        opt.mode = STRATA_CAPTURE_OVERWRITE;
+        strata_capture *c;
+        ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+        for (int i = 0; i < 3; i++) ck_assert_int_eq(strata_capture_add_tokens(c, docs[i], lens[i]), STRATA_OK);
+        ck_assert_msg(strata_capture_finish(c) == STRATA_OK, "%s", strata_capture_errmsg(c));
+        strata_capture_free(c);
+        strata_hook_remove(m, hid);
+        ck_assert_int_eq(s.calls, 1);
+        strata_acts *a;
+        ck_assert_int_eq(strata_acts_open(path, &a), STRATA_OK);
+        int64_t want_rows = pos == STRATA_POS_ALL ? 15 : 3;
+        ck_assert_int_eq(strata_acts_n_rows(a), want_rows);
+        float *got = malloc(sizeof(float) * (size_t)want_rows * 64);
+        int32_t tk[15];
+        ck_assert_int_eq(strata_acts_read(a, "blocks.2.hook_resid_post", 0, want_rows, got), STRATA_OK);
+        ck_assert_int_eq(strata_acts_read_row_tokens(a, 0, want_rows, tk), STRATA_OK);
+        int64_t r = 0;
+        for (int b = 0; b < 3; b++) {
+            int q0 = pos == STRATA_POS_LAST ? (int)lens[b] - 1 : 0;
+            int q1 = pos == STRATA_POS_ALL ? (int)lens[b] : q0 + 1;
+            for (int q = q0; q < q1; q++, r++) {
+                ck_assert_int_eq(tk[r], docs[b][q]);
+                ck_assert(memcmp(got + r * 64, s.v + ((size_t)b * s.T + q) * s.d, 64 * 4) == 0);
+            }
+        }
+        free(got);
+        free(s.v);
+        strata_acts_close(a);
+    }
+    strata_model_free(m);
+}
+END_TEST
+
+START_TEST(test_capture_jsonl_labels_and_text)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    strata_tokenizer *tok = strata_model_tokenizer(m);
+    ck_assert_ptr_nonnull(tok);
+    char jp[1024], path[1024];
+    snprintf(jp, sizeof jp, "%s", tu_tmpfile("in.jsonl"));
+    snprintf(path, sizeof path, "%s", tu_tmpfile("labels.h5"));
+    /* "é" is 2 bytes: spans are in characters.  "quote" spans characters
+     * 6..13 = "upon a " of the second text. */
+    const char *jl = "{\"text\": \"Once upon a time\", \"sent\": 1, \"id\": \"a\"}\n"
+                     "\n"
+                     "{\"text\": \"\xc3\xa9t\xc3\xa9 upon a time\", \"sent\": 0, \"quote\": [[4, 11, 2], [11, 13, 3]]}\n";
+    ck_assert_int_eq(tu_write_file(jp, jl, strlen(jl)), 0);
+    strata_capture_opts opt = strata_capture_opts_default();
+    opt.hooks = "blocks.0.hook_resid_post";
+    strata_capture *c;
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    int rc = strata_capture_add_file(c, STRATA_INPUT_JSONL, jp);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_capture_errmsg(c));
+    ck_assert_int_eq(strata_capture_finish(c), STRATA_OK);
+    strata_capture_free(c);
+
+    const char *t2 = "\xc3\xa9t\xc3\xa9 upon a time";
+    int32_t ids[64];
+    int64_t offs[128];
+    int64_t n1 = strata_tokenize(tok, "Once upon a time", 16, -1, ids, 64, NULL);
+    int64_t n2 = strata_tokenize(tok, t2, strlen(t2), -1, ids, 64, offs);
+    ck_assert(n1 > 0 && n2 > 0);
+    strata_acts *a;
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_OK);
+    ck_assert_int_eq(strata_acts_n_rows(a), n1 + n2);
+    ck_assert_int_eq(strata_acts_n_labels(a), 2); /* "id" (a string) is not a label */
+    float lab[128];
+    ck_assert_int_eq(strata_acts_read_label(a, "sent", 0, n1 + n2, lab), STRATA_OK);
+    for (int64_t r = 0; r < n1 + n2; r++) ck_assert(lab[r] == (r < n1 ? 1.0f : 0.0f));
+    ck_assert_int_eq(strata_acts_read_label(a, "quote", 0, n1 + n2, lab), STRATA_OK);
+    for (int64_t r = 0; r < n1; r++) ck_assert(lab[r] == 0.0f); /* doc without the field */
+    /* Expected per token: character index of its first non-space byte. */
+    for (int64_t t = 0; t < n2; t++) {
+        int64_t b0 = offs[2 * t], b1 = offs[2 * t + 1];
+        float want = 0;
+        if (b1 > b0) {
+            while (b0 < b1 - 1 && t2[b0] == ' ') b0++;
+            int64_t ch = 0;
+            for (int64_t i = 0; i < b0; i++) ch += ((unsigned char)t2[i] & 0xC0) != 0x80;
+            want = ch >= 4 && ch < 11 ? 2.0f : ch >= 11 && ch < 13 ? 3.0f : 0.0f;
+        }
+        ck_assert_msg(lab[n1 + t] == want, "token %lld: %g != %g", (long long)t, lab[n1 + t], want);
+    }
+    /* some token really got each value */
+    int has2 = 0, has3 = 0;
+    for (int64_t t = 0; t < n2; t++) { has2 |= lab[n1 + t] == 2.0f; has3 |= lab[n1 + t] == 3.0f; }
+    ck_assert(has2 && has3);
+    strata_acts_close(a);
+    /* /docs/text holds the texts */
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "docs/text", H5P_DEFAULT);
+    hid_t vt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vt, H5T_VARIABLE);
+    H5Tset_cset(vt, H5T_CSET_UTF8);
+    char *txt[2];
+    ck_assert(H5Dread(ds, vt, H5S_ALL, H5S_ALL, H5P_DEFAULT, txt) >= 0);
+    ck_assert_str_eq(txt[0], "Once upon a time");
+    ck_assert_str_eq(txt[1], t2);
+    H5free_memory(txt[0]);
+    H5free_memory(txt[1]);
+    H5Tclose(vt);
+    H5Dclose(ds);
+    H5Fclose(f);
+    strata_model_free(m);
+}
+END_TEST
+
+START_TEST(test_capture_bad_inputs)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    strata_capture_opts opt = strata_capture_opts_default();
+    opt.hooks = "blocks.0.hook_resid_post";
+    strata_capture *c;
+    char path[1024], in[1024];
+    /* output path not writable */
+    ck_assert_int_eq(strata_capture_open(m, "/nonexistent-dir/x.h5", &opt, &c), STRATA_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "/nonexistent-dir/x.h5"));
+    strata_capture_free(c);
+    ck_assert_int_eq(strata_capture_open(m, "/proc/strata-x.h5", &opt, &c), STRATA_ERR_IO);
+    strata_capture_free(c);
+    /* a glob that matches nothing: the message lists valid names */
+    snprintf(path, sizeof path, "%s", tu_tmpfile("bad.h5"));
+    opt.hooks = "blocks.0.hook_resid_post,blocks.*.hook_nothing";
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_ERR_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "blocks.*.hook_nothing"));
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "blocks.0.hook_resid_pre"));
+    strata_capture_free(c);
+    opt.hooks = "blocks.0.hook_resid_post";
+    /* token id out of range (and negative) */
+    static const int32_t bad[] = { 1, 2, 512 }, neg[] = { 1, -3 };
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_tokens(c, bad, 3), STRATA_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "512"));
+    ck_assert_int_eq(strata_capture_add_tokens(c, neg, 2), STRATA_ERR_RANGE);
+    strata_capture_free(c);
+    unlink(path);
+    /* same through a tokens file: the line is named */
+    snprintf(in, sizeof in, "%s", tu_tmpfile("bad_ids.txt"));
+    ck_assert_int_eq(tu_write_file(in, "1 2 3\n1, 9999\n", 14), 0);
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_TOKENS, in), STRATA_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "line 2"));
+    strata_capture_free(c);
+    unlink(path);
+    ck_assert_int_eq(tu_write_file(in, "1 2 x\n", 6), 0);
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_TOKENS, in), STRATA_ERR_FORMAT);
+    strata_capture_free(c);
+    unlink(path);
+    /* malformed JSONL lines, each named; nothing is written */
+    const char *bad_jsonl[] = {
+        "{\"text\": \"a\"}\n{\"text\": \"b\"\n",                 /* truncated object */
+        "{\"text\": \"a\"}\n[1, 2]\n",                             /* not an object */
+        "{\"text\": \"a\"}\n{\"txt\": \"b\"}\n",                   /* no text */
+        "{\"text\": \"a\"}\n{\"text\": \"b\", \"l\": [[0, 1]]}\n", /* span of 2 */
+        "{\"text\": \"a\"}\n{\"text\": \"b\", \"l\": [[3, 1, 0]]}\n", /* end < start */
+    };
+    snprintf(in, sizeof in, "%s", tu_tmpfile("bad.jsonl"));
+    for (size_t i = 0; i < sizeof bad_jsonl / sizeof bad_jsonl[0]; i++) {
+        ck_assert_int_eq(tu_write_file(in, bad_jsonl[i], strlen(bad_jsonl[i])), 0);
+        ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+        ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_JSONL, in), STRATA_ERR_FORMAT);
+        ck_assert_msg(strstr(strata_capture_errmsg(c), "line 2") != NULL, "%s",
+                      strata_capture_errmsg(c));
+        strata_capture_free(c);
+        ck_assert_int_ne(access(path, F_OK), 0);
+    }
+    /* file exists without overwrite/resume */
+    static const int32_t good[] = { 1, 403, 407 };
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_tokens(c, good, 3), STRATA_OK);
+    ck_assert_int_eq(strata_capture_finish(c), STRATA_OK);
+    strata_capture_free(c);
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_ERR_EXISTS);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "--overwrite"));
+    strata_capture_free(c);
+    /* --resume with other hooks */
+    opt.mode = STRATA_CAPTURE_RESUME;
+    opt.hooks = "blocks.1.hook_resid_post";
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_tokens(c, good, 3), STRATA_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "other hooks"));
+    strata_capture_free(c);
+    /* --resume with another model */
+    strata_model *m2 = open_model("models/aidreams260K/hf");
+    if (m2) {
+        opt.hooks = "blocks.0.hook_resid_post";
+        ck_assert_int_eq(strata_capture_open(m2, path, &opt, &c), STRATA_OK);
+        ck_assert_int_eq(strata_capture_add_tokens(c, good, 3), STRATA_ERR_STATE);
+        ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "another model"));
+        strata_capture_free(c);
+        strata_model_free(m2);
+    }
+    /* --resume of a file that is not there */
+    opt.hooks = "blocks.0.hook_resid_post";
+    ck_assert_int_eq(strata_capture_open(m, tu_tmpfile("none.h5"), &opt, &c), STRATA_ERR_NOTFOUND);
+    strata_capture_free(c);
+    strata_model_free(m);
+}
+END_TEST
+
+/* A progress callback that stops after the second batch: an interrupted
+ * capture, then resumed; the result equals an uninterrupted capture. */
+static int stop_after_two(const strata_capture_progress *p, void *user)
+{
+    (void)user;
+    return p->docs_done >= 4;
+}
+
+START_TEST(test_capture_stop_and_resume)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    char in[1024], a_path[1024], b_path[1024];
+    snprintf(in, sizeof in, "%s", tu_tmpfile("corpus.txt"));
+    snprintf(a_path, sizeof a_path, "%s", tu_tmpfile("full.h5"));
+    snprintf(b_path, sizeof b_path, "%s", tu_tmpfile("resumed.h5"));
+    const char *corpus = "Once upon a time\nLily and Tom went to the park.\nThe little dog was sad\n"
+                         "She loved to play\nThe sun was hot.\nA big red ball\nTim ran home\n";
+    ck_assert_int_eq(tu_write_file(in, corpus, strlen(corpus)), 0);
+    strata_capture_opts opt = strata_capture_opts_default();
+    opt.hooks = "blocks.*.hook_resid_post";
+    opt.batch = 2;
+    opt.dtype = STRATA_DTYPE_F16;
+    opt.compress = 4;
+    strata_capture *c;
+    ck_assert_int_eq(strata_capture_open(m, a_path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_TEXT, in), STRATA_OK);
+    ck_assert_int_eq(strata_capture_finish(c), STRATA_OK);
+    strata_capture_free(c);
+    opt.progress = stop_after_two;
+    ck_assert_int_eq(strata_capture_open(m, b_path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_TEXT, in), STRATA_STOPPED);
+    strata_capture_free(c);
+    strata_acts *a;
+    ck_assert_int_eq(strata_acts_open(b_path, &a), STRATA_OK);
+    ck_assert_int_eq(strata_acts_complete(a), 0);
+    int64_t part = strata_acts_n_rows(a);
+    ck_assert(part > 0);
+    strata_acts_close(a);
+    opt.progress = NULL;
+    opt.mode = STRATA_CAPTURE_RESUME;
+    ck_assert_int_eq(strata_capture_open(m, b_path, &opt, &c), STRATA_OK);
+    ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_TEXT, in), STRATA_OK);
+    ck_assert_int_eq(strata_capture_n_done(c), 4);
+    ck_assert_int_eq(strata_capture_finish(c), STRATA_OK);
+    strata_capture_stats st;
+    strata_capture_get_stats(c, &st);
+    ck_assert_int_eq(st.docs, 7);
+    ck_assert_int_eq(st.docs_skipped, 4);
+    strata_capture_free(c);
+    strata_acts *x, *y;
+    ck_assert_int_eq(strata_acts_open(a_path, &x), STRATA_OK);
+    ck_assert_int_eq(strata_acts_open(b_path, &y), STRATA_OK);
+    ck_assert_int_eq(strata_acts_complete(y), 1);
+    int64_t n = strata_acts_n_rows(x);
+    ck_assert_int_eq(strata_acts_n_rows(y), n);
+    float *u = malloc(sizeof(float) * (size_t)n * 64), *v = malloc(sizeof(float) * (size_t)n * 64);
+    for (int h = 0; h < strata_acts_n_hooks(x); h++) {
+        const char *hn = strata_acts_hook(x, h);
+        ck_assert_int_eq(strata_acts_read(x, hn, 0, n, u), STRATA_OK);
+        ck_assert_int_eq(strata_acts_read(y, hn, 0, n, v), STRATA_OK);
+        ck_assert(memcmp(u, v, sizeof(float) * (size_t)n * 64) == 0);
+    }
+    int32_t *tx = malloc(sizeof(int32_t) * (size_t)n), *ty = malloc(sizeof(int32_t) * (size_t)n);
+    ck_assert_int_eq(strata_acts_read_row_tokens(x, 0, n, tx), STRATA_OK);
+    ck_assert_int_eq(strata_acts_read_row_tokens(y, 0, n, ty), STRATA_OK);
+    ck_assert(memcmp(tx, ty, sizeof(int32_t) * (size_t)n) == 0);
+    free(tx);
+    free(ty);
+    free(u);
+    free(v);
+    strata_acts_close(x);
+    strata_acts_close(y);
+    strata_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("capture");
+    TCase *tc = tcase_create("store");
+    tcase_add_test(tc, test_store_round_trip_f32);
+    tcase_add_test(tc, test_float16);
+    tcase_add_test(tc, test_store_resume);
+    tcase_add_test(tc, test_reader_refusals);
+    suite_add_tcase(s, tc);
+    TCase *tm = tcase_create("driver");
+    tcase_set_timeout(tm, 300);
+    tcase_add_test(tm, test_capture_reference);
+    tcase_add_test(tm, test_capture_bit_exact_positions);
+    tcase_add_test(tm, test_capture_jsonl_labels_and_text);
+    tcase_add_test(tm, test_capture_bad_inputs);
+    tcase_add_test(tm, test_capture_stop_and_resume);
+    suite_add_tcase(s, tm);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}

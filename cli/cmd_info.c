@@ -1,6 +1,7 @@
 /* cli/cmd_info.c — `strata info MODEL [--json]`: architecture, dimensions,
  * parameter count, every hook point with its shape, the OpenBLAS kernel. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -46,12 +47,12 @@ int cmd_info(int argc, char **argv)
     int json = 0, gguf_meta = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: strata info MODEL [--json] [--gguf]\n\n"
+            printf("usage: strata info MODEL [--json]\n\n"
                    "MODEL is a Hugging Face model directory or a .gguf file.\n"
                    "Prints the architecture, dimensions, parameter count, the OpenBLAS kernel\n"
-                   "and every hook point with its shape (B = batch, T = positions).\n"
-                   "  --json   machine-readable output (docs/CLI.md)\n"
-                   "  --gguf   also list GGUF metadata and tensors (GGUF files only)\n");
+                   "and every hook point with its shape (B = batch, T = positions); for a\n"
+                   ".gguf file also its metadata and tensor table (types and shapes).\n"
+                   "  --json   machine-readable output (docs/CLI.md); GGUF listing under \"gguf\"\n");
             return 0;
         }
         if (!strcmp(argv[i], "--json")) json = 1;
@@ -70,6 +71,8 @@ int cmd_info(int argc, char **argv)
     const strata_config *c = strata_model_config(m);
     const char *warn = strata_blas_warning();
     int n = strata_model_n_hook_points(m);
+    int is_gguf = !strcmp(strata_model_format(m), "gguf");
+    (void)gguf_meta; /* GGUF metadata is always listed now; --gguf kept for old scripts */
     if (json) {
         printf("{\"name\": ");
         json_str(stdout, c->name);
@@ -103,7 +106,20 @@ int cmd_info(int argc, char **argv)
             }
             printf("]}");
         }
-        printf("]}\n");
+        printf("]");
+        /* A GGUF file's own metadata and tensor table nest under "gguf", so the
+         * output stays one JSON object. */
+        if (is_gguf && st_gguf_dump) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *ms = open_memstream(&buf, &len);
+            int rc = ms ? st_gguf_dump(path, ms, 1) : -1;
+            if (ms) fclose(ms);
+            while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) buf[--len] = '\0';
+            if (rc == 0 && len > 0) printf(", \"gguf\": %s", buf);
+            free(buf);
+        }
+        printf("}\n");
     } else {
         printf("model       %s (%s, %s)\n", c->name, arch_name(c->arch), strata_model_format(m));
         printf("parameters  %lld\n", (long long)strata_model_n_params(m));
@@ -134,8 +150,11 @@ int cmd_info(int argc, char **argv)
             printf("]\n");
         }
     }
-    if (gguf_meta && !strcmp(strata_model_format(m), "gguf") && st_gguf_dump)
-        st_gguf_dump(path, stdout, json);
+    if (!json && is_gguf && st_gguf_dump) {
+        printf("\n");
+        fflush(stdout);
+        st_gguf_dump(path, stdout, 0);
+    }
     strata_model_free(m);
     return 0;
 }

@@ -299,11 +299,13 @@ START_TEST(test_streaming_equals_memory_and_path)
     ck_assert_int_eq(strata_probe_fit_source(&src, y, NULL, &p, &b), STRATA_OK);
     ck_assert(cs.calls > 3 * (N / 7));
     ck_assert(tu_check_close("stream vs memory", strata_probe_coef(b), strata_probe_coef(a), 3 * D, 2e-4));
-    /* path with warm starts agrees with cold fits */
+    /* path with warm starts agrees with cold fits.  Gradients are float32 BLAS
+     * sums, so L-BFGS pins the optimum only to ~1e-4 relative; unoptimised
+     * (sanitizer) builds sum in another order, hence 5e-4 on |coef| <= ~3. */
     double Cs[3] = { 0.01, 0.1, 1.0 };
     strata_probe *path[3];
     ck_assert_int_eq(strata_probe_fit_path(&src, y, NULL, &p, Cs, 3, path), STRATA_OK);
-    ck_assert(tu_check_close("path C=1", strata_probe_coef(path[2]), strata_probe_coef(a), 3 * D, 2e-4));
+    ck_assert(tu_check_close("path C=1", strata_probe_coef(path[2]), strata_probe_coef(a), 3 * D, 5e-4));
     for (int i = 0; i < 3; i++) strata_probe_free(path[i]);
     strata_probe_free(a); strata_probe_free(b);
     /* ridge streamed in blocks of 7 equals in memory */

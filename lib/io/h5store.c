@@ -127,7 +127,11 @@ static char *attr_get_str(hid_t obj, const char *name)
     char *out = NULL;
     if (H5Tget_class(ft) == H5T_STRING) {
         if (H5Tis_variable_str(ft) > 0) {
+            /* Read with the file's character set: HDF5 will not convert
+             * ASCII <-> UTF-8, and h5py writes numpy str attributes as ASCII
+             * or UTF-8 depending on content. */
             hid_t mt = h5_vstr_type();
+            H5Tset_cset(mt, H5Tget_cset(ft));
             char *p = NULL;
             if (H5Aread(a, mt, &p) >= 0 && p) {
                 out = strdup(p);

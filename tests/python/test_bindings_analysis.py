@@ -303,3 +303,25 @@ def test_file_based_analyses_and_dependents(tmp_path):
         st.results()
     with pytest.raises(strata.ClosedError):
         lens.run([1, 2])
+
+
+def test_reader_accepts_ascii_string_attributes(tmp_path):
+    """A capture file whose string attributes were rewritten as ASCII (as h5py
+    does for some str values, or another tool might) still opens."""
+    h5py = pytest.importorskip("h5py")
+    if not os.path.isdir(HF):
+        pytest.skip(f"stories260K not found under {HF}")
+    m = strata.Model.open(HF, n_threads=1)
+    path = tmp_path / "ascii.h5"
+    with strata.Capture(m, path, hooks="blocks.0.hook_resid_post") as cap:
+        cap.add([1, 5, 9, 13])
+    m.close()
+    with h5py.File(path, "r+") as f:
+        for k, v in list(f.attrs.items()):
+            if isinstance(v, str) and v.isascii():
+                del f.attrs[k]
+                f.attrs.create(k, v, dtype=h5py.string_dtype("ascii"))
+        assert f.attrs.get_id("format").get_type().get_cset() == h5py.h5t.CSET_ASCII
+    with strata.Activations.open(path) as a:
+        assert a.n_rows == 4
+        assert a.read("blocks.0.hook_resid_post").shape == (4, 64)

@@ -143,7 +143,7 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         if (ly->qkv_layout == ST_QKV_NEOX) {
             st_linear_forward(&ly->qkv, w->n, d, N, w->qkv, 3 * qd, nt);
             /* fused row of head h: q_h | k_h | v_h (dh each) */
-#pragma omp parallel for num_threads(nt > 0 ? nt : omp_get_max_threads()) schedule(static)
+#pragma omp parallel for num_threads(st_par_threads(nt, (double)N * 3 * qd)) schedule(static)
             for (int64_t i = 0; i < N; i++)
                 for (int h = 0; h < H; h++) {
                     const float *src = w->qkv + i * 3 * qd + (int64_t)h * 3 * dh;

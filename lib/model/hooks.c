@@ -118,19 +118,40 @@ int st_hook_point_exists(const strata_model *m, int kind, int layer)
     }
 }
 
-/* Hook points in forward order: globals before the blocks, then per block,
- * then the final norm and logits. */
-static int point_at(const strata_model *m, int i, int *kind, int *layer)
+/* Calls visit(kind, layer) on every hook point in forward order: globals
+ * before the blocks, then per block, then the final norm and logits.  Stops
+ * early (returning 1) when visit returns non-zero. */
+static int for_each_point(const strata_model *m, int (*visit)(void *ctx, int kind, int layer), void *ctx)
 {
-    int idx = 0;
     for (int k = STRATA_HOOK_EMBED; k <= STRATA_HOOK_POS_EMBED; k++)
-        if (st_hook_point_exists(m, k, -1) && idx++ == i) { *kind = k; *layer = -1; return 1; }
+        if (st_hook_point_exists(m, k, -1) && visit(ctx, k, -1)) return 1;
     for (int l = 0; l < m->cfg.n_layers; l++)
         for (int k = STRATA_HOOK_RESID_PRE; k <= STRATA_HOOK_RESID_POST; k++)
-            if (st_hook_point_exists(m, k, l) && idx++ == i) { *kind = k; *layer = l; return 1; }
+            if (st_hook_point_exists(m, k, l) && visit(ctx, k, l)) return 1;
     for (int k = STRATA_HOOK_LN_FINAL_SCALE; k <= STRATA_HOOK_LOGITS; k++)
-        if (st_hook_point_exists(m, k, -1) && idx++ == i) { *kind = k; *layer = -1; return 1; }
+        if (st_hook_point_exists(m, k, -1) && visit(ctx, k, -1)) return 1;
     return 0;
+}
+
+typedef struct point_query { int want, idx, kind, layer; } point_query;
+
+static int visit_find(void *ctx, int kind, int layer)
+{
+    point_query *q = ctx;
+    if (q->idx++ != q->want) return 0;
+    q->kind = kind;
+    q->layer = layer;
+    return 1;
+}
+
+/* The i-th hook point in forward order (O(points); for listing). */
+static int point_at(const strata_model *m, int i, int *kind, int *layer)
+{
+    point_query q = { i, 0, -1, -1 };
+    if (!for_each_point(m, visit_find, &q)) return 0;
+    *kind = q.kind;
+    *layer = q.layer;
+    return 1;
 }
 
 int strata_model_n_hook_points(const strata_model *m)
@@ -200,6 +221,54 @@ static void recount(strata_model *m)
     }
 }
 
+/* State of one strata_hook_add call while it walks the hook points. */
+typedef struct add_state {
+    strata_model *m;
+    const char *glob, *pattern;
+    int head;
+    strata_hook_fn fn;
+    void *user;
+    strata_hook_id id;
+    int matched;
+    int rc; /* first error; stops the walk */
+} add_state;
+
+static int visit_add(void *ctx, int k, int l)
+{
+    add_state *a = ctx;
+    strata_model *m = a->m;
+    char name[128];
+    strata_hook_name(k, l, name, sizeof name);
+    if (fnmatch(a->glob, name, 0) != 0) return 0;
+    if (a->head >= 0) {
+        int nh = (k == STRATA_HOOK_ATTN_K || k == STRATA_HOOK_ATTN_V || k == STRATA_HOOK_ATTN_ROT_K)
+                     ? m->cfg.n_kv_heads : m->cfg.n_heads;
+        if (KINDS[k].head_axis < 0) {
+            if (strpbrk(a->glob, "*?[")) return 0; /* a glob may span kinds without heads */
+            a->rc = st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': %s has no head axis", a->pattern, name);
+            return 1;
+        }
+        if (a->head >= nh) {
+            a->rc = st_seterr(&m->err, STRATA_ERR_RANGE, "hook '%s': head %d out of range (%s has %d heads)",
+                              a->pattern, a->head, name, nh);
+            return 1;
+        }
+    }
+    if (m->n_hooks == m->cap_hooks) {
+        int nc = m->cap_hooks ? 2 * m->cap_hooks : 32;
+        st_hook *nh = realloc(m->hooks, sizeof *nh * nc);
+        if (!nh) {
+            a->rc = st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
+            return 1;
+        }
+        m->hooks = nh;
+        m->cap_hooks = nc;
+    }
+    m->hooks[m->n_hooks++] = (st_hook){ a->id, k, l, a->head, a->fn, a->user };
+    a->matched++;
+    return 0;
+}
+
 strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_fn fn, void *user,
                               strata_hook_id *id)
 {
@@ -212,40 +281,14 @@ strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_
     char glob[256];
     memcpy(glob, pattern, bl);
     glob[bl] = 0;
-    int n_points = strata_model_n_hook_points(m), matched = 0, n0 = m->n_hooks;
-    strata_hook_id hid = m->next_hook_id;
-    for (int i = 0; i < n_points; i++) {
-        int k, l;
-        char name[128];
-        strata_model_hook_point(m, i, &k, &l, name, sizeof name);
-        if (fnmatch(glob, name, 0) != 0) continue;
-        if (head >= 0) {
-            int nh = (k == STRATA_HOOK_ATTN_K || k == STRATA_HOOK_ATTN_V || k == STRATA_HOOK_ATTN_ROT_K)
-                         ? m->cfg.n_kv_heads : m->cfg.n_heads;
-            if (KINDS[k].head_axis < 0) {
-                if (strpbrk(glob, "*?[")) continue; /* a glob may span kinds without heads */
-                m->n_hooks = n0;   /* all or nothing: drop this call's earlier matches */
-                return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': %s has no head axis", pattern, name);
-            }
-            if (head >= nh) {
-                m->n_hooks = n0;
-                return st_seterr(&m->err, STRATA_ERR_RANGE, "hook '%s': head %d out of range (%s has %d heads)",
-                                 pattern, head, name, nh);
-            }
-        }
-        if (m->n_hooks == m->cap_hooks) {
-            int nc = m->cap_hooks ? 2 * m->cap_hooks : 32;
-            st_hook *nh = realloc(m->hooks, sizeof *nh * nc);
-            if (!nh) {
-                m->n_hooks = n0;
-                return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
-            }
-            m->hooks = nh;
-            m->cap_hooks = nc;
-        }
-        m->hooks[m->n_hooks++] = (st_hook){ hid, k, l, head, fn, user };
-        matched++;
+    int n_points = strata_model_n_hook_points(m), n0 = m->n_hooks;
+    add_state st = { m, glob, pattern, head, fn, user, m->next_hook_id, 0, STRATA_OK };
+    for_each_point(m, visit_add, &st); /* one pass over the points: O(points) per call */
+    if (st.rc != STRATA_OK) {
+        m->n_hooks = n0; /* all or nothing: drop this call's earlier matches */
+        return st.rc;
     }
+    int matched = st.matched;
     if (!matched) {
         char ex[512];
         size_t o = 0;
@@ -258,9 +301,9 @@ strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_
                          "hook '%s' matches no hook point of this model (%d points, e.g. %s; "
                          "`strata info MODEL` lists them all)", pattern, n_points, ex);
     }
+    if (id) *id = m->next_hook_id;
     m->next_hook_id++;
     recount(m);
-    if (id) *id = hid;
     return STRATA_OK;
 }
 

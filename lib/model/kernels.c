@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NT(n) num_threads((n) > 0 ? (n) : omp_get_max_threads())
-#include <omp.h>
 
 /* One block of y = x . W^T + b: rows [r0, r1), output columns [c0, c1). */
 static void linear_block(const st_linear *lin, const float *x, int64_t ldx, int64_t r0, int64_t r1,
@@ -68,7 +66,7 @@ void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_
 void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int64_t N, int d,
                      float *y, float *scale, int n_threads)
 {
-#pragma omp parallel for NT(n_threads) schedule(static)
+#pragma omp parallel for num_threads(st_par_threads(n_threads, (double)N * d)) schedule(static)
     for (int64_t i = 0; i < N; i++) {
         const float *xr = x + i * d;
         float *yr = y + i * d;
@@ -108,7 +106,7 @@ void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_
             cs[(t * half + j) * 2] = cosf(ang);
             cs[(t * half + j) * 2 + 1] = sinf(ang);
         }
-#pragma omp parallel for NT(n_threads) schedule(static)
+#pragma omp parallel for num_threads(st_par_threads(n_threads, (double)B * T * n_heads * rot_dim)) schedule(static)
     for (int64_t bt = 0; bt < B * T; bt++) {
         int64_t t = bt % T;
         for (int h = 0; h < n_heads; h++) {
@@ -244,9 +242,11 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
     const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
     const float scale = 1.0f / sqrtf((float)dh);
     int nomem = 0;
+    /* element operations of one attention pass: scores, softmax and mix */
+    const int nt = st_par_threads(n_threads, (double)B * H * T * Tk * (2.0 * dh + 4));
     if (!probs) {
         const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
-#pragma omp parallel NT(n_threads) reduction(|:nomem)
+#pragma omp parallel num_threads(nt) reduction(|:nomem)
         {
             float *S = malloc(sizeof(float) * (size_t)(ATT_QB + 1) * Tk);
             nomem |= !S;
@@ -284,7 +284,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
      * Same blocks and the same sgemm calls as the fused path, so hooking a
      * pattern (and leaving it alone) changes no result, not even in the last bit. */
     const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
-#pragma omp parallel for collapse(3) NT(n_threads) schedule(dynamic)
+#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
     for (int64_t b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int64_t qb = 0; qb < nqb; qb++) {
@@ -303,7 +303,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
             }
     int rc = between ? between(cb_ctx, 0) : 0;
     if (rc) return rc;
-#pragma omp parallel NT(n_threads) reduction(|:nomem)
+#pragma omp parallel num_threads(nt) reduction(|:nomem)
     {
         float *tmp = malloc(sizeof(float) * (size_t)Tk);
         nomem |= !tmp;
@@ -315,7 +315,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
     if (nomem) return STRATA_ERR_NOMEM;
     rc = between ? between(cb_ctx, 1) : 0;
     if (rc) return rc;
-#pragma omp parallel for collapse(3) NT(n_threads) schedule(dynamic)
+#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
     for (int64_t b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int64_t qb = 0; qb < nqb; qb++) {

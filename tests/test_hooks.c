@@ -811,6 +811,26 @@ static void check_read_only(strata_model *m)
     for (int b = 0; b < B; b++)
         ck_assert_msg(!memcmp(l0 + (size_t)b * T * V, l1 + (size_t)b * T * V, sizeof(float) * lens[b] * V),
                       "sequence %d: logits changed when patterns were hooked", b);
+    /* Patterns are exactly 0 on masked keys and on padding rows, and each real
+     * row sums to 1 -- in layers with the scores hooked (whole-row softmax)
+     * and without (softmax of the visible prefix only). */
+    const int H = c->n_heads;
+    for (int l = 0; l < c->n_layers && l + 1 < MAXL; l++) {
+        const float *P = L_(p, l);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++) {
+                    const float *row = P + (((size_t)b * H + h) * T + t) * T;
+                    double sum = 0;
+                    for (int j = 0; j < T; j++) {
+                        if (t >= lens[b] || j > t)
+                            ck_assert_msg(row[j] == 0.0f, "layer %d b %d h %d t %d: pattern[%d] = %g, want 0",
+                                          l, b, h, t, j, row[j]);
+                        sum += row[j];
+                    }
+                    if (t < lens[b]) ck_assert_msg(fabs(sum - 1.0) < 1e-5, "row sum %g", sum);
+                }
+    }
     strata_hook_clear(m);
     cap_free(&p); cap_free(&sc); cap_free(&r);
     free(toks); free(l0); free(l1);

@@ -179,10 +179,11 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
             vb = kv->v[l];
             kv_bstride = (int64_t)kv->cap * kvd;
         }
-        int layer_probs = st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
+        const int scores_hooked = st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l);
+        const int layer_probs = scores_hooked || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
         struct attn_cb_ctx cbc = { m, run, l, w->probs, H, Tk };
         rc = st_attention(w->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, w->z,
-                          layer_probs ? w->probs : NULL, attn_between, &cbc, nt);
+                          layer_probs ? w->probs : NULL, scores_hooked, attn_between, &cbc, nt);
         if (rc) return rc;
         FIRE(STRATA_HOOK_ATTN_Z, l, w->z, 4, B, T, H, dh);
 

@@ -236,7 +236,8 @@ enum { ATT_QB = 64 };
 
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, float *probs, st_attn_cb between, void *cb_ctx, int n_threads)
+                 float *z, float *probs, int scores_hooked, st_attn_cb between, void *cb_ctx,
+                 int n_threads)
 {
     const int group = H / Hkv;
     const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
@@ -296,10 +297,11 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
                                 scale, q + (b * T + t0) * qrow + (int64_t)h * dh, (int)qrow,
                                 k + b * kv_bstride + (int64_t)(h / group) * dh, (int)kvrow, 0.0f, P + t0 * Tk,
                                 (int)Tk);
-                for (int64_t t = t0; t < t1; t++) {   /* causal mask; padding rows fully masked */
-                    const int64_t see = t < tv ? pos0 + t + 1 : 0;
-                    for (int64_t j = see; j < Tk; j++) P[t * Tk + j] = -INFINITY;
-                }
+                if (scores_hooked)   /* causal mask; padding rows fully masked */
+                    for (int64_t t = t0; t < t1; t++) {
+                        const int64_t see = t < tv ? pos0 + t + 1 : 0;
+                        for (int64_t j = see; j < Tk; j++) P[t * Tk + j] = -INFINITY;
+                    }
             }
     int rc = between ? between(cb_ctx, 0) : 0;
     if (rc) return rc;
@@ -308,8 +310,21 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
         float *tmp = malloc(sizeof(float) * (size_t)Tk);
         nomem |= !tmp;
 #pragma omp for schedule(static)
-        for (int64_t r = 0; r < B * H * T; r++)
-            if (tmp) softmax_row(probs + r * Tk, Tk, tmp);
+        for (int64_t r = 0; r < B * H * T; r++) {
+            if (!tmp) continue;
+            if (scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
+                softmax_row(probs + r * Tk, Tk, tmp);
+                continue;
+            }
+            /* Only the visible prefix: masked entries would come out as exact
+             * zeros and add 0 to the sum, so this equals the whole-row softmax
+             * bit for bit, at half the work and without writing the -inf. */
+            const int64_t b = r / (H * T), t = r % T;
+            const int64_t see = t < lengths[b] ? pos0 + t + 1 : 0;
+            float *row = probs + r * Tk;
+            if (see) softmax_row(row, see, tmp);
+            memset(row + see, 0, sizeof(float) * (size_t)(Tk - see));
+        }
         free(tmp);
     }
     if (nomem) return STRATA_ERR_NOMEM;

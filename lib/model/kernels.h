@@ -57,15 +57,21 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
  *   lengths [B]                    valid queries per sequence
  *   z       [B][T][H][dh]          output (zeros for t >= lengths[b])
  *   probs   [B][H][T][Tk] or NULL  Tk = pos0 + T; when given, scores are written
- *                                  there (scaled, -inf where masked) and
- *                                  `between` runs after the scores and after
- *                                  the softmax (hooks), else a fused kernel
+ *                                  there and `between` runs after the scores
+ *                                  and after the softmax (hooks), else a fused
+ *                                  kernel.  With scores_hooked the scores are
+ *                                  complete (-inf where masked) and softmax
+ *                                  reads whole rows; without, masked entries
+ *                                  are left unwritten until the softmax writes
+ *                                  the pattern (0 where masked) from each
+ *                                  row's visible prefix.
  * Scores are q.k / sqrt(dh); softmax is max-subtracted.  Returns the first
  * non-zero status of `between`. */
 typedef int (*st_attn_cb)(void *ctx, int phase /* 0 scores, 1 pattern */);
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, float *probs, st_attn_cb between, void *cb_ctx, int n_threads);
+                 float *z, float *probs, int scores_hooked, st_attn_cb between, void *cb_ctx,
+                 int n_threads);
 
 int32_t st_argmax(const float *x, int64_t n);
 

@@ -26,7 +26,11 @@ static inline int st_par_threads(int n_threads, double work)
     return n_threads > 0 ? n_threads : omp_get_max_threads();
 }
 
-/* y[N][ldy] (first n_out columns) = x[N][ldx] . W^T + b   (one OpenBLAS sgemm). */
+/* y[N][ldy] (first n_out columns) = x[N][ldx] . W^T + b.  Products under
+ * ~4 MFLOP are one sgemm on the calling thread; larger ones are split over
+ * the OpenMP threads (by rows when N >= 32 per thread, else by output
+ * columns in multiples of 16), each calling single-threaded sgemm (the
+ * forward sets OpenBLAS to one thread: one thread pool, see ARCHITECTURE). */
 void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_t N,
                        float *y, int64_t ldy, int n_threads);
 

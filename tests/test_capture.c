@@ -488,6 +488,88 @@ START_TEST(test_capture_bit_exact_positions)
 }
 END_TEST
 
+/* Rows written straight from the hook's view (float32, all positions): a
+ * [B,T,d] view, a [B,T,H,dh] view and a one-head view ([B,T,1,dh] with the
+ * full tensor's strides), padded batches, an empty document, a short last
+ * batch.  Every row equals what the test's own hook saw, bit for bit. */
+typedef struct seen_rows {
+    float *v;         /* [rows][width], kept positions only, in run order */
+    int64_t n, width;
+} seen_rows;
+
+static int see_rows_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    seen_rows *s = user;
+    int64_t a = t->shape[2], b = t->ndim == 4 ? t->shape[3] : 1;
+    int64_t sb = t->ndim == 4 ? t->strides[3] : 0;
+    s->width = a * b;
+    for (int rb = 0; rb < ctx->batch; rb++)
+        for (int q = 0; q < ctx->lengths[rb]; q++) {
+            s->v = realloc(s->v, sizeof(float) * (size_t)(s->n + 1) * (size_t)s->width);
+            float *o = s->v + s->n++ * s->width;
+            for (int64_t i = 0; i < a; i++)
+                for (int64_t j = 0; j < b; j++)
+                    o[i * b + j] = t->data[rb * t->strides[0] + q * t->strides[1] +
+                                           i * t->strides[2] + j * sb];
+        }
+    return 0;
+}
+
+START_TEST(test_capture_direct_rows)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    static const int32_t d0[] = { 1, 403, 407, 261, 378 }, d2[] = { 1, 317, 269 },
+                         d3[] = { 1, 298, 315, 421, 395, 317, 426 }, d4[] = { 1, 261, 378, 407 };
+    const int32_t *docs[5] = { d0, NULL, d2, d3, d4 };
+    const int64_t lens[5] = { 5, 0, 3, 7, 4 };
+    const char *names[3] = { "blocks.1.hook_resid_post", "blocks.1.attn.hook_z",
+                             "blocks.1.attn.hook_z[3]" };
+    seen_rows s[3] = { { 0 } };
+    strata_hook_id hid[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(strata_hook_add(m, names[i], see_rows_cb, &s[i], &hid[i]), STRATA_OK);
+    char path[1024];
+    snprintf(path, sizeof path, "%s", tu_tmpfile("direct.h5"));
+    strata_capture_opts opt = strata_capture_opts_default();
+    opt.hooks = "blocks.1.hook_resid_post,blocks.1.attn.hook_z,blocks.1.attn.hook_z[3]";
+    opt.batch = 2; /* {5, 0}, {3, 7}, {4} */
+    opt.mode = STRATA_CAPTURE_OVERWRITE;
+    strata_capture *c;
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(strata_capture_add_tokens(c, docs[i], lens[i]) == STRATA_OK, "%s",
+                      strata_capture_errmsg(c));
+    ck_assert_msg(strata_capture_finish(c) == STRATA_OK, "%s", strata_capture_errmsg(c));
+    strata_capture_free(c);
+    for (int i = 0; i < 3; i++) strata_hook_remove(m, hid[i]);
+    strata_acts *a;
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_OK);
+    ck_assert_int_eq(strata_acts_n_rows(a), 19);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s[i].n, 19);
+        ck_assert_int_eq(strata_acts_row_width(a, names[i]), s[i].width);
+        float *got = malloc(sizeof(float) * 19 * (size_t)s[i].width);
+        ck_assert_int_eq(strata_acts_read(a, names[i], 0, 19, got), STRATA_OK);
+        ck_assert_msg(memcmp(got, s[i].v, sizeof(float) * 19 * (size_t)s[i].width) == 0, "%s",
+                      names[i]);
+        if (i == 2) /* head 3 of hook_z */
+            for (int r = 0; r < 19; r++)
+                ck_assert(memcmp(got + r * s[2].width,
+                                 s[1].v + r * s[1].width + 3 * s[2].width,
+                                 sizeof(float) * (size_t)s[2].width) == 0);
+        free(got);
+    }
+    for (int i = 0; i < 3; i++) free(s[i].v);
+    int32_t tk[19];
+    ck_assert_int_eq(strata_acts_read_row_tokens(a, 0, 19, tk), STRATA_OK);
+    for (int d = 0, r = 0; d < 5; d++)
+        for (int q = 0; q < lens[d]; q++) ck_assert_int_eq(tk[r++], docs[d][q]);
+    strata_acts_close(a);
+    strata_model_free(m);
+}
+END_TEST
+
 START_TEST(test_capture_jsonl_labels_and_text)
 {
     strata_model *m = open_model("models/stories260K/hf");
@@ -748,6 +830,7 @@ int main(void)
     tcase_set_timeout(tm, 300);
     tcase_add_test(tm, test_capture_reference);
     tcase_add_test(tm, test_capture_bit_exact_positions);
+    tcase_add_test(tm, test_capture_direct_rows);
     tcase_add_test(tm, test_capture_jsonl_labels_and_text);
     tcase_add_test(tm, test_capture_bad_inputs);
     tcase_add_test(tm, test_capture_stop_and_resume);

@@ -5,6 +5,10 @@
  *   tokens  [B][T] padded with 0, lengths [B]
  *   each hook copies, for every kept position (b, t), one row into
  *   hook->buf [n_rows][width]; rows are ordered by document, then position.
+ *   Fast path (float32, all positions, rows contiguous in the view, not
+ *   scores/pattern): the hook writes its rows straight from the view into
+ *   the file (st_h5w_write_rows, past the committed rows), no copy; the
+ *   batch is committed by st_h5w_append as before.
  * Memory is one batch: tokens, per-token labels and the hook buffers. */
 #include <errno.h>
 #include <fnmatch.h>
@@ -34,6 +38,8 @@ typedef struct cap_hook {
     int32_t row_ndim;
     int64_t row_shape[ST_H5_MAX_ROW_DIMS];
     int64_t width;            /* elements per row */
+    int32_t direct_ok;        /* rows may go straight from the view to the file */
+    int64_t direct_rows;      /* rows of this batch written that way */
     float *buf;               /* [batch rows][width] */
 } cap_hook;
 
@@ -63,6 +69,7 @@ struct strata_capture {
     st_h5w *w;                /* NULL until the first document */
     int32_t has_text;         /* -1 unknown until the first document */
     int32_t finished, failed;
+    int32_t cb_failed;        /* a hook's direct write failed (message in err) */
     int64_t n_done;           /* documents already in a resumed file */
     int64_t seen;             /* documents offered in this session */
     int64_t docs_total;
@@ -161,6 +168,43 @@ static int capture_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     if (hi < 0) return 0;
     cap_hook *h = &c->hooks[hi];
     const int64_t *s = t->strides;
+    if (h->direct_ok && (t->ndim == 3 || t->ndim == 4)) {
+        /* Contiguous rows: write them from the view, no copy.  Runs of
+         * sequences whose rows follow each other in memory and in the file
+         * (full-length sequences) go in one write. */
+        int64_t a = t->shape[2], bdim = t->ndim == 4 ? t->shape[3] : 1;
+        int64_t sa = s[2], sb = t->ndim == 4 ? s[3] : 1;
+        if ((bdim == 1 || sb == 1) && (a == 1 || sa == bdim) && a * bdim == h->width &&
+            s[1] >= h->width) {
+            const float *seg = NULL;
+            int64_t seg_row = 0, seg_n = 0;
+            for (int rb = 0; rb <= ctx->batch; rb++) {
+                const float *src = NULL;
+                int64_t row = 0, L = 0;
+                if (rb < ctx->batch) {
+                    src = t->data + rb * s[0];
+                    row = c->row_base[c->run_doc[rb]];
+                    L = ctx->lengths[rb];
+                    if (seg_n && src == seg + seg_n * s[1] && row == seg_row + seg_n) {
+                        seg_n += L;
+                        continue;
+                    }
+                }
+                if (seg_n) {
+                    int rc = st_h5w_write_rows(c->w, hi, seg_row, seg_n, seg, s[1], &c->err);
+                    if (rc < 0) {
+                        c->cb_failed = rc;
+                        return 1;
+                    }
+                    h->direct_rows += seg_n;
+                }
+                seg = src;
+                seg_row = row;
+                seg_n = L;
+            }
+            return 0;
+        }
+    }
     for (int rb = 0; rb < ctx->batch; rb++) {
         int d = c->run_doc[rb];
         int64_t L = ctx->lengths[rb];
@@ -288,6 +332,8 @@ static int resolve_hooks(strata_capture *c, const char *spec)
             }
             h->width = 1;
             for (int d = 0; d < h->row_ndim; d++) h->width *= h->row_shape[d];
+            h->direct_ok = !h->kk && c->o.positions == STRATA_POS_ALL &&
+                           c->o.dtype == STRATA_DTYPE_F32;
         }
     }
     free(mark);
@@ -528,7 +574,13 @@ static int flush_batch(strata_capture *c)
         for (int r = 0; r < nrun; r++)
             memcpy(c->tok_pad + (size_t)r * T, c->docs[c->run_doc[r]].tokens,
                    sizeof(int32_t) * (size_t)c->lengths[r]);
+        for (int i = 0; i < c->n_hooks; i++) c->hooks[i].direct_rows = 0;
+        c->cb_failed = 0;
         rc = strata_run(c->m, c->tok_pad, c->lengths, nrun, NULL);
+        if (c->cb_failed < 0) {
+            c->failed = 1;
+            return c->cb_failed;
+        }
         if (rc < 0) return st_seterr(&c->err, rc, "forward pass failed: %s", strata_errmsg(c->m));
         for (int r = 0; r < nrun; r++) c->tokens_run += c->lengths[r];
     }
@@ -556,7 +608,8 @@ static int flush_batch(strata_capture *c)
         texts[d] = doc->text;
     }
     const float *acts[c->n_hooks + 1];
-    for (int i = 0; i < c->n_hooks; i++) acts[i] = c->hooks[i].buf;
+    for (int i = 0; i < c->n_hooks; i++)
+        acts[i] = nrun > 0 && c->hooks[i].direct_rows == nrows ? NULL : c->hooks[i].buf;
     st_h5w_batch b = {
         .n_docs = nb, .doc_ntok = doc_ntok, .doc_nrows = doc_nrows, .tokens = toks,
         .texts = c->has_text ? texts : NULL, .n_rows = nrows, .rows = c->rows, .acts = acts,

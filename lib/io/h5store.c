@@ -245,8 +245,12 @@ static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
     }
     if (H5Tis_variable_str(type) <= 0) /* (vlen data must be fill-initialised) */
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    /* Unfiltered fixed-size data: no chunk cache, so every H5Dwrite goes
+     * straight from the caller's buffer to the file (HDF5 bypasses the cache
+     * for chunks larger than it); filtered and vlen data need the cache. */
+    int direct = compress <= 0 && H5Tis_variable_str(type) <= 0;
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(dapl, 521, (size_t)4 << 20, 1.0);
+    H5Pset_chunk_cache(dapl, 521, direct ? 0 : (size_t)4 << 20, 1.0);
     hid_t ds = H5Dcreate2(parent, name, type, sp, H5P_DEFAULT, dcpl, dapl);
     H5Pclose(dapl);
     H5Pclose(dcpl);
@@ -259,6 +263,26 @@ static hid_t ds_open(hid_t parent, const char *name)
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     H5Pset_chunk_cache(dapl, 521, (size_t)4 << 20, 1.0);
     hid_t ds = H5Dopen2(parent, name, dapl);
+    H5Pclose(dapl);
+    return ds;
+}
+
+/* ds_open for the writer: like ds_create, no chunk cache for unfiltered,
+ * fixed-size data (writes go straight to the file). */
+static hid_t wds_open(hid_t parent, const char *name)
+{
+    hid_t ds = ds_open(parent, name);
+    if (ds < 0) return ds;
+    hid_t dcpl = H5Dget_create_plist(ds), type = H5Dget_type(ds);
+    int direct = dcpl >= 0 && type >= 0 && H5Pget_nfilters(dcpl) == 0 &&
+                 H5Tis_variable_str(type) <= 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (type >= 0) H5Tclose(type);
+    if (!direct) return ds;
+    H5Dclose(ds);
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 521, 0, 1.0);
+    ds = H5Dopen2(parent, name, dapl);
     H5Pclose(dapl);
     return ds;
 }
@@ -499,31 +523,31 @@ static int writer_open_handles(st_h5w *w, st_err *err)
     w->g_docs = H5Gopen2(w->file, "docs", H5P_DEFAULT);
     w->g_acts = H5Gopen2(w->file, "acts", H5P_DEFAULT);
     w->g_labels = H5Gopen2(w->file, "labels", H5P_DEFAULT);
-    w->ds_tokens = ds_open(w->file, "tokens");
-    w->ds_rows = ds_open(w->file, "rows");
+    w->ds_tokens = wds_open(w->file, "tokens");
+    w->ds_rows = wds_open(w->file, "rows");
     if (w->g_docs < 0 || w->g_acts < 0 || w->g_labels < 0 || w->ds_tokens < 0 || w->ds_rows < 0)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: missing /docs, /acts, /labels, /tokens or /rows",
                          w->path);
-    w->ds_offsets = ds_open(w->g_docs, "offsets");
-    w->ds_row_offsets = ds_open(w->g_docs, "row_offsets");
+    w->ds_offsets = wds_open(w->g_docs, "offsets");
+    w->ds_row_offsets = wds_open(w->g_docs, "row_offsets");
     if (w->ds_offsets < 0 || w->ds_row_offsets < 0)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: missing /docs/offsets or /docs/row_offsets",
                          w->path);
     if (w->has_text) {
-        w->ds_text = ds_open(w->g_docs, "text_bytes");
-        w->ds_text_offsets = ds_open(w->g_docs, "text_offsets");
+        w->ds_text = wds_open(w->g_docs, "text_bytes");
+        w->ds_text_offsets = wds_open(w->g_docs, "text_offsets");
         if (w->ds_text < 0 || w->ds_text_offsets < 0)
             return st_seterr(err, STRATA_ERR_FORMAT, "%s: missing /docs/text_bytes or /docs/text_offsets",
                              w->path);
     }
     for (int i = 0; i < w->n_hooks; i++) {
-        w->ds_acts[i] = ds_open(w->g_acts, w->hook_names[i]);
+        w->ds_acts[i] = wds_open(w->g_acts, w->hook_names[i]);
         if (w->ds_acts[i] < 0)
             return st_seterr(err, STRATA_ERR_FORMAT, "%s: missing /acts/%s", w->path,
                              w->hook_names[i]);
     }
     for (int i = 0; i < w->n_labels; i++) {
-        w->ds_labels[i] = ds_open(w->g_labels, w->label_names[i]);
+        w->ds_labels[i] = wds_open(w->g_labels, w->label_names[i]);
         if (w->ds_labels[i] < 0)
             return st_seterr(err, STRATA_ERR_FORMAT, "%s: missing /labels/%s", w->path,
                              w->label_names[i]);
@@ -846,6 +870,12 @@ int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
     for (int h = 0; h < w->n_hooks; h++) {
         const void *buf = b->acts[h];
         hid_t mt = H5T_NATIVE_FLOAT;
+        if (!buf) { /* rows already written by st_h5w_write_rows() */
+            if (ds_len(w->ds_acts[h]) < w->n_rows + b->n_rows)
+                return st_seterr(err, STRATA_ERR_STATE, "%s: rows of %s missing from the batch",
+                                 w->path, w->hook_names[h]);
+            continue;
+        }
         if (w->dtype == ST_H5_F16) {
             size_t n = (size_t)(b->n_rows * w->width[h]);
             uint16_t *hb = scratch(w, n * 2 + 1);
@@ -925,6 +955,47 @@ int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
         if (w->file < 0) return st_seterr(err, STRATA_ERR_IO, "%s: cannot reopen", w->path);
         ST_TRY(writer_open_handles(w, err));
     }
+    return STRATA_OK;
+}
+
+int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *src,
+                      int64_t stride, st_err *err)
+{
+    if (!w || w->file < 0) return st_seterr(err, STRATA_ERR_STATE, "activation store is closed");
+    if (h < 0 || h >= w->n_hooks || row0 < 0 || stride < w->width[h] || w->dtype != ST_H5_F32)
+        return st_seterr(err, STRATA_ERR_ARG, "st_h5w_write_rows: bad arguments");
+    if (n <= 0) return STRATA_OK;
+    hid_t ds = w->ds_acts[h];
+    hid_t fs = H5Dget_space(ds);
+    if (fs < 0) return st_seterr(err, STRATA_ERR_IO, "%s: cannot read the extent of %s", w->path,
+                                 w->hook_names[h]);
+    int rank = H5Sget_simple_extent_ndims(fs);
+    hsize_t dims[1 + ST_H5_MAX_ROW_DIMS], start[1 + ST_H5_MAX_ROW_DIMS] = {0},
+            count[1 + ST_H5_MAX_ROW_DIMS];
+    H5Sget_simple_extent_dims(fs, dims, NULL);
+    hsize_t end = (hsize_t)(w->n_rows + row0 + n);
+    if (dims[0] < end) {
+        H5Sclose(fs);
+        dims[0] = end;
+        if (H5Dset_extent(ds, dims) < 0 || (fs = H5Dget_space(ds)) < 0)
+            return st_seterr(err, STRATA_ERR_IO, "%s: cannot extend %s (disk full?)", w->path,
+                             w->hook_names[h]);
+    }
+    start[0] = (hsize_t)(w->n_rows + row0);
+    for (int i = 0; i < rank; i++) count[i] = dims[i];
+    count[0] = (hsize_t)n;
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    /* memory: [n][stride] floats, the first width of each row */
+    hsize_t mdims[2] = { (hsize_t)n, (hsize_t)stride }, mstart[2] = { 0, 0 },
+            mcount[2] = { (hsize_t)n, (hsize_t)w->width[h] };
+    hid_t ms = H5Screate_simple(2, mdims, NULL);
+    H5Sselect_hyperslab(ms, H5S_SELECT_SET, mstart, NULL, mcount, NULL);
+    herr_t rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, src);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (rc < 0)
+        return st_seterr(err, STRATA_ERR_IO, "%s: write failed for %s (disk full?)", w->path,
+                         w->hook_names[h]);
     return STRATA_OK;
 }
 

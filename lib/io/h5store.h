@@ -2,8 +2,8 @@
  * public (strata_acts_* in strata/capture.h) and lives in io/h5store.c too.
  *
  * Defines: st_h5w (opaque writer), st_h5w_spec, st_h5w_batch,
- * st_h5w_create(), st_h5w_resume(), st_h5w_append(), st_h5w_close(),
- * st_h5w_n_docs()/_n_rows()/_n_tokens().  (float16 conversion: util/half.h.)
+ * st_h5w_create(), st_h5w_resume(), st_h5w_append(), st_h5w_write_rows(),
+ * st_h5w_close(), st_h5w_n_docs()/_n_rows()/_n_tokens().  (float16 conversion: util/half.h.)
  *
  * Layout (docs/FORMAT.md is the user-facing description):
  *   /                    attrs format, format_version, model_name, model_arch,
@@ -20,11 +20,14 @@
  *
  * Crash safety: st_h5w_append() extends and writes every dataset, flushes
  * (H5Fflush), then rewrites the committed counts n_docs/n_rows/n_tokens and
- * flushes again.  The metadata cache runs with evictions disabled, so the file
- * on disk only changes inside those flushes; chunks and B-tree entries of
- * committed rows are never moved (file-space strategy NONE: freed space is
- * never reused).  Readers trust the committed counts, not the extents; a
- * resume truncates every dataset back to them.
+ * flushes again.  The metadata cache runs with evictions disabled, so the
+ * file's metadata on disk only changes inside those flushes.  Unfiltered
+ * datasets run without a chunk cache: their raw data goes to the file at
+ * H5Dwrite time, but only into rows past the committed counts (fill values
+ * are never written, so committed bytes are never rewritten).  Chunks and
+ * B-tree entries of committed rows are never moved (file-space strategy NONE:
+ * freed space is never reused).  Readers trust the committed counts, not the
+ * extents; a resume truncates every dataset back to them.
  */
 #ifndef STRATA_IO_H5STORE_H
 #define STRATA_IO_H5STORE_H
@@ -80,7 +83,16 @@ int st_h5w_create(const char *path, const st_h5w_spec *spec, int overwrite, st_h
  * STRATA_ERR_STATE if model, config, hooks, labels, positions or dtype differ.
  * Truncates every dataset to the committed counts. */
 int st_h5w_resume(const char *path, const st_h5w_spec *spec, st_h5w **out, st_err *err);
+/* Writes the batch (acts[h] == NULL: hook h's rows were already written by
+ * st_h5w_write_rows), flushes, then commits the counts and flushes again. */
 int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err);
+/* Writes n rows of hook h of the coming batch, at batch row row0 (file row
+ * n_rows + row0), straight from src: row r is the row width of floats at
+ * src + r * stride (stride >= width).  float32 files only.  Extends the
+ * dataset as needed; the rows count only once st_h5w_append() commits the
+ * batch (with acts[h] = NULL), so a crash before that loses nothing committed. */
+int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *src,
+                      int64_t stride, st_err *err);
 /* Closes; complete != 0 marks the file complete (after a final flush).
  * Also records n_truncated.  NULL is a no-op. */
 int st_h5w_close(st_h5w *w, int complete, int64_t n_truncated, st_err *err);

@@ -7,7 +7,10 @@
 #ifndef STRATA_CLI_H
 #define STRATA_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+#include "strata/capture.h"
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
 
@@ -35,5 +38,25 @@ CLI_COMMANDS(CLI_DECLARE)
 int cli_is_help(const char *arg);
 /* Parses "1,2,3" or "1 2 3" into a malloc'd array; returns count or -1. */
 int cli_parse_ids(const char *s, int **out);
+/* Parses a byte size "4096", "1.5k", "256M", "2GB" (K/M/G are powers of 1024,
+ * an optional trailing B); returns 0, or -1 unless it is a number > 0. */
+int cli_parse_size(const char *s, int64_t *out);
+/* Does name match one of the comma-separated fnmatch patterns in globs (or
+ * equal one of them: exact hook names may hold "[h]")? */
+int cli_match_any(const char *globs, const char *name);
+/* Writes s as a JSON string literal, every control character as \u00XX
+ * (cli_json_string in input.h writes \n and \t instead). */
+void cli_jstr(FILE *f, const char *s);
+/* Writes s with <, > and & escaped for SVG text. */
+void cli_svg_escape(FILE *f, const char *s);
+
+/* Opens a capture file; NULL after printing "strata <cmd>: <why>". */
+strata_acts *cli_open_acts(const char *cmd, const char *path);
+/* The hooks of acts that match the --hooks patterns glob, or without glob
+ * every hook stored as [R, d]: a calloc'd array of strdup'd names with room
+ * for every hook of the file (free each name and the array); *n = the count.
+ * When none is chosen, prints "strata <cmd>: <path>: no hook ..." with the
+ * file's hooks. */
+char **cli_select_hooks(const char *cmd, strata_acts *acts, const char *path, const char *glob, int *n);
 
 #endif

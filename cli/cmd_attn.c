@@ -315,14 +315,8 @@ int cmd_attn(int argc, char **argv)
         fprintf(stderr, "strata attn: --induction, --batch and --n-docs must be positive\n");
         return 2;
     }
-    strata_open_opts o = strata_open_opts_default();
-    o.n_threads = threads;
-    strata_model *m = NULL;
-    if (strata_model_open(path, &o, &m) != STRATA_OK) {
-        fprintf(stderr, "strata attn: %s\n", strata_errmsg(m));
-        strata_model_free(m);
-        return 1;
-    }
+    strata_model *m = cli_open_model("attn", path, threads);
+    if (!m) return 1;
     const strata_config *c = strata_model_config(m);
     if (max_tokens <= 0 || max_tokens > c->n_ctx) max_tokens = c->n_ctx;
     int status = 1;

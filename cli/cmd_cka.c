@@ -3,7 +3,6 @@
  * of the number of rows); a matrix as a table, JSON, or an SVG heat map.
  * Math: docs/GEOMETRY.md; options: docs/cli/cka.md. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,66 +34,6 @@ static void usage(void)
         "  --quiet           no progress on stderr\n");
 }
 
-static int parse_size(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0)) return -1;
-    double mul = 1;
-    switch (*end) {
-    case 'k': case 'K': mul = 1024.0; end++; break;
-    case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-    case 0: break;
-    default: return -1;
-    }
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end) return -1;
-    *out = (int64_t)(v * mul);
-    return 0;
-}
-
-static int match_any(const char *globs, const char *name)
-{
-    char buf[1024];
-    const char *p = globs;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len < sizeof buf) {
-            memcpy(buf, p, len);
-            buf[len] = 0;
-            if (len && (!strcmp(buf, name) || fnmatch(buf, name, 0) == 0)) return 1; /* exact names may hold [h] */
-        }
-        if (!e) break;
-        p = e + 1;
-    }
-    return 0;
-}
-
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void svg_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
-    }
-}
-
 /* Viridis, piecewise linear through 5 stops, v in [0, 1]. */
 static void viridis(double v, int rgb[3])
 {
@@ -120,7 +59,7 @@ static int write_svg(const char *path, const char *file, char **hooks, int m, co
                "font-family=\"sans-serif\" font-size=\"11\">\n", W < 520 ? 520 : W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"14\">linear CKA: ");
-    svg_escape(f, file);
+    cli_svg_escape(f, file);
     fputs("</text>\n", f);
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < m; j++) {
@@ -129,9 +68,9 @@ static int write_svg(const char *path, const char *file, char **hooks, int m, co
             viridis(v, c);
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\"><title>",
                     L + j * cell, T + i * cell, cell, cell, c[0], c[1], c[2]);
-            svg_escape(f, hooks[i]);
+            cli_svg_escape(f, hooks[i]);
             fputs(" / ", f);
-            svg_escape(f, hooks[j]);
+            cli_svg_escape(f, hooks[j]);
             fprintf(f, ": %.4f</title></rect>", v);
             if (cell >= 44)
                 fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">%.2f</text>",
@@ -139,11 +78,11 @@ static int write_svg(const char *path, const char *file, char **hooks, int m, co
         }
         fputs("\n", f);
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", L - 6, T + i * cell + cell / 2 + 4);
-        svg_escape(f, hooks[i]);
+        cli_svg_escape(f, hooks[i]);
         fputs("</text>\n", f);
         fprintf(f, "<text transform=\"translate(%d,%d) rotate(-60)\" text-anchor=\"end\">",
                 L + i * cell + cell / 2 + 4, T + m * cell + 8);
-        svg_escape(f, hooks[i]);
+        cli_svg_escape(f, hooks[i]);
         fputs("</text>\n", f);
     }
     /* colour bar 0..1 */
@@ -173,7 +112,7 @@ int cmd_cka(int argc, char **argv)
         else if (!strcmp(a, "--hooks")) { if (!(glob = NEXT())) return 2; }
         else if (!strcmp(a, "--mem-limit")) {
             if (!(v = NEXT())) return 2;
-            if (parse_size(v, &p.max_bytes)) { fprintf(stderr, "strata cka: bad --mem-limit '%s'\n", v); return 2; }
+            if (cli_parse_size(v, &p.max_bytes)) { fprintf(stderr, "strata cka: bad --mem-limit '%s'\n", v); return 2; }
         }
         else if (!strcmp(a, "--block-rows")) {
             if (!(v = NEXT())) return 2;
@@ -194,29 +133,13 @@ int cmd_cka(int argc, char **argv)
     if (!path) { fprintf(stderr, "strata cka: no activation file given (strata cka --help)\n"); return 2; }
     if (!isatty(2)) quiet = 1;
 
-    strata_acts *acts = NULL;
-    if (strata_acts_open(path, &acts) != STRATA_OK) {
-        fprintf(stderr, "strata cka: %s\n", strata_acts_errmsg(acts));
-        strata_acts_close(acts);
-        return 1;
-    }
-    const int nh = strata_acts_n_hooks(acts);
-    char **hooks = calloc((size_t)(nh > 0 ? nh : 1), sizeof *hooks);
-    int m = 0, status = 0;
-    for (int i = 0; i < nh; i++) {
-        const char *h = strata_acts_hook(acts, i);
-        int64_t shape[4];
-        int nd = strata_acts_hook_shape(acts, h, shape);
-        if (glob ? match_any(glob, h) : nd == 2) hooks[m++] = strdup(h);
-    }
+    strata_acts *acts = cli_open_acts("cka", path);
+    if (!acts) return 1;
+    int m = 0;
+    char **hooks = cli_select_hooks("cka", acts, path, glob, &m);
+    int status = m == 0;
     strata_cka *C = NULL;
-    if (m == 0) {
-        fprintf(stderr, "strata cka: %s: no hook %s (the file has:", path,
-                glob ? "matches --hooks" : "is stored as [R, d]");
-        for (int i = 0; i < nh && i < 12; i++) fprintf(stderr, " %s", strata_acts_hook(acts, i));
-        fprintf(stderr, "%s)\n", nh > 12 ? " ..." : "");
-        status = 1;
-    } else {
+    if (!status) {
         if (!quiet) fprintf(stderr, "strata cka: %d hooks, %lld rows ...", m, (long long)strata_acts_n_rows(acts));
         strata_status rc = strata_cka_fit_acts(acts, m, (const char *const *)hooks, &p, &C);
         if (!quiet) fprintf(stderr, "\r%-60s\r", "");
@@ -230,9 +153,9 @@ int cmd_cka(int argc, char **argv)
         const double *K = strata_cka_matrix(C);
         if (json) {
             printf("{\"file\": ");
-            jstr(stdout, path);
+            cli_jstr(stdout, path);
             printf(", \"n_rows\": %lld, \"hooks\": [", (long long)strata_cka_n_rows(C));
-            for (int i = 0; i < m; i++) { if (i) printf(", "); jstr(stdout, hooks[i]); }
+            for (int i = 0; i < m; i++) { if (i) printf(", "); cli_jstr(stdout, hooks[i]); }
             printf("],\n \"cka\": [");
             for (int i = 0; i < m; i++) {
                 printf("%s\n  [", i ? "," : "");

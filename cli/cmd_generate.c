@@ -32,14 +32,8 @@ int cmd_generate(int argc, char **argv)
     }
     if (!path) { fprintf(stderr, "strata generate: missing MODEL (see --help)\n"); return 2; }
     if (n_new < 1) { fprintf(stderr, "strata generate: -n must be >= 1\n"); return 2; }
-    strata_open_opts o = strata_open_opts_default();
-    o.n_threads = threads;
-    strata_model *m = NULL;
-    if (strata_model_open(path, &o, &m) != STRATA_OK) {
-        fprintf(stderr, "strata generate: %s\n", strata_errmsg(m));
-        strata_model_free(m);
-        return 1;
-    }
+    strata_model *m = cli_open_model("generate", path, threads);
+    if (!m) return 1;
     int32_t *ids;
     int n = cli_model_input(m, "generate", ids_arg, text, no_bos, &ids);
     if (n < 0) { strata_model_free(m); return 1; }

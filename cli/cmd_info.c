@@ -16,17 +16,6 @@ static const char *arch_name(int a)
     return a == STRATA_ARCH_GPT2 ? "gpt2" : a == STRATA_ARCH_NEOX ? "gpt_neox" : a == STRATA_ARCH_LLAMA ? "llama" : "?";
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static const char *shape_axes(int kind)
 {
     switch (kind) {
@@ -75,7 +64,7 @@ int cmd_info(int argc, char **argv)
     (void)gguf_meta; /* GGUF metadata is always listed now; --gguf kept for old scripts */
     if (json) {
         printf("{\"name\": ");
-        json_str(stdout, c->name);
+        cli_jstr(stdout, c->name);
         printf(", \"format\": \"%s\", \"arch\": \"%s\", \"d_model\": %d, \"n_layers\": %d, \"n_heads\": %d, "
                "\"n_kv_heads\": %d, \"d_head\": %d, \"d_mlp\": %d, \"vocab_size\": %d, \"n_ctx\": %d, "
                "\"n_params\": %lld, \"norm\": \"%s\", \"rope\": \"%s\", \"rotary_dim\": %d, "
@@ -85,9 +74,9 @@ int cmd_info(int argc, char **argv)
                (long long)strata_model_n_params(m), c->norm_kind == STRATA_NORM_RMS ? "rms" : "layer",
                c->rope == STRATA_ROPE_HALF ? "half" : c->rope == STRATA_ROPE_INTERLEAVED ? "interleaved" : "none",
                c->rotary_dim, c->parallel_residual ? "true" : "false", c->tied_embeddings ? "true" : "false");
-        json_str(stdout, strata_blas_corename());
+        cli_jstr(stdout, strata_blas_corename());
         printf(", \"blas_warning\": ");
-        if (warn) json_str(stdout, warn); else printf("null");
+        if (warn) cli_jstr(stdout, warn); else printf("null");
         printf(", \"hooks\": [");
         for (int i = 0; i < n; i++) {
             int kind, layer;

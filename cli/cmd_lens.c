@@ -74,14 +74,8 @@ int cmd_lens(int argc, char **argv)
     }
     if (!path) { fprintf(stderr, "strata lens: missing MODEL (see --help)\n"); return 2; }
     if (top < 1) { fprintf(stderr, "strata lens: --top must be >= 1\n"); return 2; }
-    strata_open_opts o = strata_open_opts_default();
-    o.n_threads = threads;
-    strata_model *m = NULL;
-    if (strata_model_open(path, &o, &m) != STRATA_OK) {
-        fprintf(stderr, "strata lens: %s\n", strata_errmsg(m));
-        strata_model_free(m);
-        return 1;
-    }
+    strata_model *m = cli_open_model("lens", path, threads);
+    if (!m) return 1;
     const strata_config *c = strata_model_config(m);
     if (top > c->vocab_size) top = c->vocab_size;
     int32_t *ids = NULL;

@@ -4,7 +4,6 @@
  * write-back of components and projections into the file (/pca/<hook>).
  * Math: docs/GEOMETRY.md; options: docs/cli/pca.md. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,47 +57,6 @@ static int parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
-/* Does name match one of the comma-separated fnmatch patterns in globs? */
-static int match_any(const char *globs, const char *name)
-{
-    char buf[1024];
-    const char *p = globs;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len < sizeof buf) {
-            memcpy(buf, p, len);
-            buf[len] = 0;
-            if (len && (!strcmp(buf, name) || fnmatch(buf, name, 0) == 0)) return 1; /* exact names may hold [h] */
-        }
-        if (!e) break;
-        p = e + 1;
-    }
-    return 0;
-}
-
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void svg_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
-    }
-}
-
 typedef struct pca_row {
     const char *hook;
     strata_pca *fit;
@@ -128,7 +86,7 @@ static int write_svg(const char *path, const char *file, const pca_row *r, int n
                "font-family=\"sans-serif\" font-size=\"11\">\n", W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"14\">PCA by hook: ", L);
-    svg_escape(f, file);
+    cli_svg_escape(f, file);
     fputs("</text>\n", f);
     for (int t = 0; t <= 4; t++) {
         double v = prhi * t / 4, u = t / 4.0;
@@ -146,7 +104,7 @@ static int write_svg(const char *path, const char *file, const pca_row *r, int n
     for (int i = 0; i < n; i++) {
         fprintf(f, "<text transform=\"translate(%.1f,%d) rotate(-60)\" text-anchor=\"end\">",
                 XS(i), T + PH + GAP + PH + 12);
-        svg_escape(f, r[i].hook);
+        cli_svg_escape(f, r[i].hook);
         fputs("</text>\n", f);
     }
     /* PR line */
@@ -235,30 +193,14 @@ int cmd_pca(int argc, char **argv)
     if (!path) { fprintf(stderr, "strata pca: no activation file given (strata pca --help)\n"); return 2; }
     if (!isatty(2)) quiet = 1;
 
-    strata_acts *acts = NULL;
-    if (strata_acts_open(path, &acts) != STRATA_OK) {
-        fprintf(stderr, "strata pca: %s\n", strata_acts_errmsg(acts));
-        strata_acts_close(acts);
-        return 1;
-    }
+    strata_acts *acts = cli_open_acts("pca", path);
+    if (!acts) return 1;
     const int nh = strata_acts_n_hooks(acts);
     const int64_t R = strata_acts_n_rows(acts);
     pca_row *rows = calloc((size_t)(nh > 0 ? nh : 1), sizeof *rows);
-    char **names = calloc((size_t)(nh > 0 ? nh : 1), sizeof *names);
-    int n = 0, status = 0;
-    for (int i = 0; i < nh; i++) {
-        const char *h = strata_acts_hook(acts, i);
-        int64_t shape[4];
-        int nd = strata_acts_hook_shape(acts, h, shape);
-        if (glob ? match_any(glob, h) : nd == 2) names[n++] = strdup(h);
-    }
-    if (n == 0) {
-        fprintf(stderr, "strata pca: %s: no hook %s (the file has:", path,
-                glob ? "matches --hooks" : "is stored as [R, d]");
-        for (int i = 0; i < nh && i < 12; i++) fprintf(stderr, " %s", strata_acts_hook(acts, i));
-        fprintf(stderr, "%s)\n", nh > 12 ? " ..." : "");
-        status = 1;
-    }
+    int n = 0;
+    char **names = cli_select_hooks("pca", acts, path, glob, &n);
+    int status = n == 0;
     for (int i = 0; i < n && !status; i++) {
         const char *h = names[i];
         int64_t d = strata_acts_row_width(acts, h);
@@ -290,13 +232,13 @@ int cmd_pca(int argc, char **argv)
 
     if (!status && json) {
         printf("{\"file\": ");
-        jstr(stdout, path);
+        cli_jstr(stdout, path);
         printf(", \"results\": [");
         for (int i = 0; i < n; i++) {
             const strata_pca *P = rows[i].fit;
             const int kk = strata_pca_k(P);
             printf("%s\n  {\"hook\": ", i ? "," : "");
-            jstr(stdout, rows[i].hook);
+            cli_jstr(stdout, rows[i].hook);
             printf(", \"n_rows\": %lld, \"dim\": %lld, \"k\": %d, \"solver\": \"%s\", ",
                    (long long)strata_pca_n_rows(P), (long long)strata_pca_dim(P), kk,
                    strata_pca_solver_used(P) == STRATA_PCA_RSVD ? "rsvd" : "cov");

@@ -49,26 +49,6 @@ static void usage(void)
         "  --quiet            no progress on stderr\n");
 }
 
-static int parse_size(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || v < 0) return -1;
-    double mul = 1;
-    switch (*end) {
-    case 'k': case 'K': mul = 1024.0; end++; break;
-    case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-    case 0: break;
-    default: return -1;
-    }
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end) return -1;
-    *out = (int64_t)(v * mul);
-    return 0;
-}
-
 static int parse_num(const char *s, double *out)
 {
     char *end;
@@ -86,34 +66,12 @@ static void jnum(FILE *f, const char *key, double v, int comma)
     if (comma) fputs(", ", f);
 }
 
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void progress(void *user, int i, int n, const char *hook)
 {
     if (!*(int *)user) fprintf(stderr, "\rstrata probe: [%d/%d] %-48s", i + 1, n, hook);
 }
 
 /* ---- SVG line chart: score by hook ---- */
-static void svg_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
-    }
-}
-
 static int write_svg(const char *path, const strata_probe_report *r, int n, const char *label, int ridge)
 {
     FILE *f = fopen(path, "w");
@@ -129,7 +87,7 @@ static int write_svg(const char *path, const strata_probe_report *r, int n, cons
 #define YS(v) (T + ph * (hi - (v)) / (hi - lo))
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n", W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"22\" font-size=\"14\">probe %s by hook: label ", L, ridge ? "R\xc2\xb2" : "accuracy");
-    svg_escape(f, label);
+    cli_svg_escape(f, label);
     fputs("</text>\n", f);
     for (int t = 0; t <= 5; t++) {
         double v = lo + (hi - lo) * t / 5;
@@ -138,7 +96,7 @@ static int write_svg(const char *path, const strata_probe_report *r, int n, cons
     }
     for (int i = 0; i < n; i++) {
         fprintf(f, "<text transform=\"translate(%.1f,%d) rotate(-60)\" text-anchor=\"end\">", XS(i), T + (int)ph + 12);
-        svg_escape(f, r[i].hook);
+        cli_svg_escape(f, r[i].hook);
         fputs("</text>\n", f);
     }
     struct { const char *name, *color, *dash; int which; } series[] = {
@@ -212,7 +170,7 @@ int cmd_probe(int argc, char **argv)
         else if (!strcmp(a, "--mem-limit")) {
             const char *s = NEXT();
             if (!s) return 2;
-            if (parse_size(s, &p.mem_limit) || p.mem_limit < 1024) { fprintf(stderr, "strata probe: --mem-limit: bad size '%s' (e.g. 256M)\n", s); return 2; }
+            if (cli_parse_size(s, &p.mem_limit) || p.mem_limit < 1024) { fprintf(stderr, "strata probe: --mem-limit: bad size '%s' (e.g. 256M)\n", s); return 2; }
         }
         else if (!strcmp(a, "--control")) p.control = 1;
         else if (!strcmp(a, "--shuffled")) p.shuffled = 1;
@@ -235,12 +193,8 @@ int cmd_probe(int argc, char **argv)
     }
     if (!(p.test_fraction > 0 && p.test_fraction < 1)) { fprintf(stderr, "strata probe: --test-fraction must be in (0,1)\n"); return 2; }
     if (!quiet && !isatty(2)) quiet = 1;
-    strata_acts *a = NULL;
-    if (strata_acts_open(path, &a)) {
-        fprintf(stderr, "strata probe: %s\n", strata_acts_errmsg(a));
-        strata_acts_close(a);
-        return 1;
-    }
+    strata_acts *a = cli_open_acts("probe", path);
+    if (!a) return 1;
     strata_probe_report *r = NULL;
     int n = 0;
     char err[1024] = "";
@@ -269,13 +223,13 @@ int cmd_probe(int argc, char **argv)
         free(y);
     }
     if (json) {
-        printf("{\"file\": "); jstr(stdout, path);
-        printf(", \"label\": "); jstr(stdout, label);
+        printf("{\"file\": "); cli_jstr(stdout, path);
+        printf(", \"label\": "); cli_jstr(stdout, label);
         printf(", \"results\": [");
         for (int i = 0; i < n; i++) {
             const strata_probe_report *q = &r[i];
             printf("%s\n  {\"hook\": ", i ? "," : "");
-            jstr(stdout, q->hook);
+            cli_jstr(stdout, q->hook);
             printf(", \"kind\": \"%s\", \"n_rows\": %lld, \"n_train\": %lld, \"n_test\": %lld, \"dim\": %lld, \"n_classes\": %d, ",
                    kind_str(q->kind), (long long)q->n_rows, (long long)q->n_train, (long long)q->n_test, (long long)q->dim, q->n_classes);
             jnum(stdout, "train_accuracy", q->train_accuracy, 1);

@@ -33,14 +33,8 @@ int cmd_run(int argc, char **argv)
     }
     if (!path) { fprintf(stderr, "strata run: missing MODEL (see --help)\n"); return 2; }
     if (top < 1) { fprintf(stderr, "strata run: --top must be >= 1\n"); return 2; }
-    strata_open_opts o = strata_open_opts_default();
-    o.n_threads = threads;
-    strata_model *m = NULL;
-    if (strata_model_open(path, &o, &m) != STRATA_OK) {
-        fprintf(stderr, "strata run: %s\n", strata_errmsg(m));
-        strata_model_free(m);
-        return 1;
-    }
+    strata_model *m = cli_open_model("run", path, threads);
+    if (!m) return 1;
     int32_t *ids;
     int n = cli_model_input(m, "run", ids_arg, text, no_bos, &ids);
     if (n < 0) { strata_model_free(m); return 1; }

@@ -1,5 +1,6 @@
 /* cli/common.c — helpers shared by subcommands. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,4 +35,96 @@ int cli_parse_ids(const char *s, int **out)
     }
     *out = ids;
     return n;
+}
+
+int cli_parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0)) return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1024.0; end++; break;
+    case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+    case 0: break;
+    default: return -1;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end) return -1;
+    *out = (int64_t)(v * mul);
+    return 0;
+}
+
+int cli_match_any(const char *globs, const char *name)
+{
+    char buf[1024];
+    const char *p = globs;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len < sizeof buf) {
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            if (len && (!strcmp(buf, name) || fnmatch(buf, name, 0) == 0)) return 1;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+void cli_jstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void cli_svg_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '&') fputs("&amp;", f);
+        else fputc(*s, f);
+    }
+}
+
+strata_acts *cli_open_acts(const char *cmd, const char *path)
+{
+    strata_acts *acts = NULL;
+    if (strata_acts_open(path, &acts) != STRATA_OK) {
+        fprintf(stderr, "strata %s: %s\n", cmd, strata_acts_errmsg(acts));
+        strata_acts_close(acts);
+        return NULL;
+    }
+    return acts;
+}
+
+char **cli_select_hooks(const char *cmd, strata_acts *acts, const char *path, const char *glob, int *n)
+{
+    const int nh = strata_acts_n_hooks(acts);
+    char **names = calloc((size_t)(nh > 0 ? nh : 1), sizeof *names);
+    int m = 0;
+    for (int i = 0; i < nh; i++) {
+        const char *h = strata_acts_hook(acts, i);
+        int64_t shape[4];
+        int nd = strata_acts_hook_shape(acts, h, shape);
+        if (glob ? cli_match_any(glob, h) : nd == 2) names[m++] = strdup(h);
+    }
+    if (m == 0) {
+        fprintf(stderr, "strata %s: %s: no hook %s (the file has:", cmd, path,
+                glob ? "matches --hooks" : "is stored as [R, d]");
+        for (int i = 0; i < nh && i < 12; i++) fprintf(stderr, " %s", strata_acts_hook(acts, i));
+        fprintf(stderr, "%s)\n", nh > 12 ? " ..." : "");
+    }
+    *n = m;
+    return names;
 }

@@ -28,6 +28,19 @@ void cli_json_token_text(FILE *f, strata_model *m, int32_t id)
     cli_json_string(f, piece);
 }
 
+strata_model *cli_open_model(const char *cmd, const char *path, int threads)
+{
+    strata_open_opts o = strata_open_opts_default();
+    o.n_threads = threads;
+    strata_model *m = NULL;
+    if (strata_model_open(path, &o, &m) != STRATA_OK) {
+        fprintf(stderr, "strata %s: %s\n", cmd, strata_errmsg(m));
+        strata_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 int cli_model_input(strata_model *m, const char *cmd, const char *ids_arg, const char *text,
                     int no_bos, int32_t **out)
 {

@@ -1,5 +1,5 @@
-/* cli/input.h — turning a command line's TEXT or --ids into token ids, and
- * printing token pieces (shared by run, generate, lens). */
+/* cli/input.h — opening a model, turning a command line's TEXT or --ids into
+ * token ids, and printing token pieces (shared by run, generate, lens, attn). */
 #ifndef STRATA_CLI_INPUT_H
 #define STRATA_CLI_INPUT_H
 
@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include "strata/model.h"
 
+/* Opens the model at path with default options and n_threads = threads (0:
+ * the library's default); NULL after printing "strata <cmd>: <why>". */
+strata_model *cli_open_model(const char *cmd, const char *path, int threads);
 /* ids_arg ("1,2,3") wins over text; text needs the model's tokenizer (BOS
  * added per the tokenizer's default unless no_bos).  Returns count >= 1 and a
  * malloc'd array, or -1 after printing "strata <cmd>: ..." to stderr. */

@@ -20,85 +20,6 @@
 #include "util/half.h"
 #include "testutil.h"
 
-/* Writes a minimal activation file in the docs/FORMAT.md layout with the
- * HDF5 C API (root attrs format/format_version/hooks/n_rows/complete, /tokens,
- * /rows, /acts/<hook> [n, width] chunked by `batch` rows), one hook per X[h]
- * ([n][width[h]]); dtype ST_H5_F16 stores IEEE binary16. */
-static void put_str_attr(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert(a >= 0 && H5Awrite(a, t, &v) >= 0);
-    H5Aclose(a); H5Sclose(sp); H5Tclose(t);
-}
-
-static void write_acts(const char *path, int nh, const char *const *names, const int64_t *width,
-                       const float *const *X, int64_t n, int dtype, int64_t batch)
-{
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert_msg(f >= 0, "cannot create %s", path);
-    put_str_attr(f, "format", "strata-activations");
-    put_str_attr(f, "format_version", "1.0");
-    {
-        hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-        hsize_t nn = (hsize_t)nh;
-        hid_t sp = H5Screate_simple(1, &nn, NULL);
-        hid_t a = H5Acreate2(f, "hooks", t, sp, H5P_DEFAULT, H5P_DEFAULT);
-        ck_assert(a >= 0 && H5Awrite(a, t, names) >= 0);
-        H5Aclose(a); H5Sclose(sp); H5Tclose(t);
-        sp = H5Screate(H5S_SCALAR);
-        a = H5Acreate2(f, "n_rows", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-        H5Awrite(a, H5T_NATIVE_INT64, &n);
-        H5Aclose(a); H5Sclose(sp);
-    }
-    hsize_t nr = (hsize_t)n;
-    int64_t *rows = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    int32_t *tok = calloc((size_t)(n ? n : 1), sizeof(int32_t));
-    for (int64_t i = 0; i < n; i++) rows[i] = i;
-    hid_t sp = H5Screate_simple(1, &nr, NULL);
-    hid_t ds = H5Dcreate2(f, "rows", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows);
-    H5Dclose(ds);
-    ds = H5Dcreate2(f, "tokens", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, tok);
-    H5Dclose(ds);
-    H5Sclose(sp);
-    free(rows); free(tok);
-    hid_t g = H5Gcreate2(f, "acts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t f16 = H5Tcopy(H5T_IEEE_F32LE);
-    H5Tset_fields(f16, 15, 10, 5, 0, 10);
-    H5Tset_precision(f16, 16);
-    H5Tset_size(f16, 2);
-    H5Tset_ebias(f16, 15);
-    for (int h = 0; h < nh; h++) {
-        hsize_t dims[2] = { (hsize_t)n, (hsize_t)width[h] };
-        hsize_t chunk[2] = { (hsize_t)(batch < n ? batch : n), (hsize_t)width[h] };
-        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-        H5Pset_chunk(dcpl, 2, chunk);
-        sp = H5Screate_simple(2, dims, NULL);
-        hid_t ft = dtype == ST_H5_F16 ? f16 : H5T_IEEE_F32LE;
-        ds = H5Dcreate2(g, names[h], ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-        ck_assert(ds >= 0);
-        if (dtype == ST_H5_F16) {
-            uint16_t *hv = malloc(sizeof(uint16_t) * (size_t)(n * width[h]));
-            for (int64_t i = 0; i < n * width[h]; i++) hv[i] = st_f32_to_f16(X[h][i]);
-            ck_assert(H5Dwrite(ds, f16, H5S_ALL, H5S_ALL, H5P_DEFAULT, hv) >= 0);
-            free(hv);
-        } else {
-            ck_assert(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, X[h]) >= 0);
-        }
-        H5Dclose(ds); H5Sclose(sp); H5Pclose(dcpl);
-    }
-    H5Tclose(f16);
-    H5Gclose(g);
-    ck_assert(H5Fclose(f) >= 0);
-}
-
 /* Relative closeness with a message. */
 #define ck_close(got, want, rtol) do { \
     double g_ = (got), w_ = (want); \
@@ -406,7 +327,7 @@ START_TEST(test_acts_stream_and_write_back)
     const char *names[1] = { "blocks.0.hook_resid_post" };
     int64_t width[1] = { d };
     const float *Xs[1] = { X };
-    write_acts(path, 1, names, width, Xs, n, ST_H5_F32, 700);
+    tu_write_acts(path, 1, names, width, Xs, n, ST_H5_F32, 700);
 
     strata_pca_params p;
     strata_pca_default_params(&p);
@@ -476,7 +397,7 @@ START_TEST(test_acts_float16)
     const char *names[1] = { "hook_embed" };
     int64_t width[1] = { d };
     const float *Xs[1] = { X };
-    write_acts(path, 1, names, width, Xs, n, ST_H5_F16, 300);
+    tu_write_acts(path, 1, names, width, Xs, n, ST_H5_F16, 300);
     strata_pca_params p;
     strata_pca_default_params(&p);
     p.k = 3;

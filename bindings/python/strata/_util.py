@@ -44,7 +44,23 @@ def raise_status(rc: int, msg: str, lib) -> None:
         raise error_for_status(rc, msg or lib.errstr(rc))
 
 
-class Handle:
+class Closeable:
+    """``with`` support and a finaliser for objects with an idempotent close()."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Handle(Closeable):
     """Base of wrappers over an owned C handle with a free function."""
 
     _free_name = ""
@@ -62,19 +78,27 @@ class Handle:
     def _errmsg(self) -> str:
         return _lib.cstr(getattr(self._lib, self._errmsg_name)(self._h)) if self._h else ""
 
+    def _check(self, rc: int) -> None:
+        if rc != 0:
+            raise error_for_status(rc, self._errmsg() or self._lib.errstr(rc))
+
+    def _close_on_error(self, rc: int) -> None:
+        """After the C call that made the handle: on a nonzero status, frees it
+        and raises the error (with the handle's message, read first)."""
+        if rc != 0:
+            msg = self._errmsg()
+            self.close()
+            raise error_for_status(rc, msg or self._lib.errstr(rc))
+
+    @classmethod
+    def _adopt(cls, lib, rc: int, h):
+        """Wraps the handle a C constructor returned with status rc (raising,
+        with the handle freed, when rc is an error)."""
+        obj = cls(lib, h)
+        obj._close_on_error(rc)
+        return obj
+
     def close(self) -> None:
         h, self._h = self._h, None
         if h:
             getattr(self._lib, self._free_name)(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass

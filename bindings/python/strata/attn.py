@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _lib
-from ._util import as_f32, as_i32
-from .errors import ClosedError, StoppedError, error_for_status
+from ._util import Handle, as_f32, as_i32
+from .errors import StoppedError, error_for_status
 
 __all__ = ["AttentionStats", "HeadStats", "induction_docs", "token_range", "class_name"]
 
@@ -59,7 +59,7 @@ class HeadStats:
                     _lib.cstr(lib.strata_attn_class_name(h.cls)), passed)
 
 
-class AttentionStats:
+class AttentionStats(Handle):
     """Accumulates per-(layer, head) attention statistics over a corpus.
 
     Attached to one model (a C hook on blocks.*.attn.hook_pattern): every
@@ -67,33 +67,22 @@ class AttentionStats:
     close().  Closing the model closes this object.
     """
 
+    _free_name = "strata_attn_stats_free"
+    _errmsg_name = "strata_attn_stats_errmsg"
+
     def __init__(self, model):
         lib = model._lib
         lib.need("strata_attn_stats_new")
-        self._lib, self._model, self._h = lib, model, None
+        super().__init__(lib, None)
+        self._model = model
         with model._lock:
             mh = model._enter_call()
             h = ctypes.c_void_p()
             rc = lib.strata_attn_stats_new(lib.strata_model_config(mh), ctypes.byref(h))
             self._h = h.value
-            if rc != 0:
-                msg = self._errmsg()
-                self.close()
-                raise error_for_status(rc, msg or lib.errstr(rc))
-            rc = lib.strata_attn_stats_attach(self._h, mh)
-            if rc != 0:
-                msg = self._errmsg()
-                self.close()
-                raise error_for_status(rc, msg or lib.errstr(rc))
+            self._close_on_error(rc)
+            self._close_on_error(lib.strata_attn_stats_attach(self._h, mh))
         model._dependents.add(self)
-
-    def _errmsg(self) -> str:
-        return _lib.cstr(self._lib.strata_attn_stats_errmsg(self._h)) if self._h else ""
-
-    def _handle(self):
-        if not self._h:
-            raise ClosedError("the AttentionStats is closed")
-        return self._h
 
     def _check(self, rc):
         if rc != 0:
@@ -110,21 +99,7 @@ class AttentionStats:
             if m._running and self._h:
                 from .errors import StateError
                 raise StateError("cannot close AttentionStats from inside a hook of its model")
-            h, self._h = self._h, None
-            if h:
-                self._lib.strata_attn_stats_free(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+            super().close()
 
     def set_induction(self, R: int, also_general: bool = False) -> None:
         """Mode for later documents: R == 0 ordinary; R >= 1 BOS + S + S with |S| = R."""

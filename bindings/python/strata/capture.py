@@ -53,10 +53,6 @@ class Activations(Handle):
         self.path = os.fsdecode(path)
         return self
 
-    def _check(self, rc):
-        if rc != 0:
-            raise error_for_status(rc, self._errmsg() or self._lib.errstr(rc))
-
     @property
     def n_rows(self) -> int:
         return int(self._lib.strata_acts_n_rows(self._handle()))
@@ -201,10 +197,7 @@ class Capture(Handle):
             rc = lib.strata_capture_open(mh, os.fsencode(path), ctypes.byref(o), ctypes.byref(h))
         self._h = h.value
         self.path = os.fsdecode(path)
-        if rc != 0:
-            msg = self._errmsg()
-            self.close()
-            raise error_for_status(rc, msg or lib.errstr(rc))
+        self._close_on_error(rc)
         model._dependents.add(self)
 
     def _model_closing(self, model):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _lib
-from ._util import as_i32, copy_array
-from .errors import ClosedError, error_for_status
+from ._util import Handle, as_i32, copy_array
+from .errors import error_for_status
 
 __all__ = ["Lens", "LensResult", "logit_lens"]
 
@@ -34,51 +34,27 @@ class LensResult:
     model_logits: np.ndarray
 
 
-class Lens:
+class Lens(Handle):
     """A logit lens over one model (borrowed; closing the model closes it)."""
+
+    _free_name = "strata_lens_free"
+    _errmsg_name = "strata_lens_errmsg"
 
     def __init__(self, model):
         lib = model._lib
         lib.need("strata_lens_new")
-        self._lib, self._model, self._h = lib, model, None
+        super().__init__(lib, None)
+        self._model = model
         with model._lock:
             mh = model._enter_call()
             h = ctypes.c_void_p()
             rc = lib.strata_lens_new(mh, ctypes.byref(h))
             self._h = h.value
-            if rc != 0:
-                msg = self._errmsg()
-                self.close()
-                raise error_for_status(rc, msg or lib.errstr(rc))
+            self._close_on_error(rc)
         model._dependents.add(self)
-
-    def _errmsg(self):
-        return _lib.cstr(self._lib.strata_lens_errmsg(self._h)) if self._h else ""
-
-    def _handle(self):
-        if not self._h:
-            raise ClosedError("the Lens is closed")
-        return self._h
 
     def _model_closing(self, model):
         self.close()
-
-    def close(self):
-        h, self._h = self._h, None
-        if h:
-            self._lib.strata_lens_free(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def run(self, tokens, top_k: int = 5) -> LensResult:
         """Runs one document (ids, include BOS; or text) and reads out every point."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _lib
+from ._util import Closeable
 from .cache import ActivationCache
 from .errors import (ArgumentError, ClosedError, StateError, StoppedError, UnsupportedError,
                      error_for_status)
@@ -109,7 +110,7 @@ class _HookScope:
         self.remove()
 
 
-class Model:
+class Model(Closeable):
     """An open transformer model (strata_model).
 
     Open with :meth:`Model.open`; release with :meth:`close` or a ``with``
@@ -183,19 +184,6 @@ class Model:
             if self._tokenizer is not None:
                 self._tokenizer._h = None
             self._lib.strata_model_free(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            if getattr(self, "_h", None):
-                self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         state = "closed" if not self._h else f"{self.config.arch}, {self.config.n_layers} layers"

@@ -69,10 +69,6 @@ class PCA(Handle):
         self.participation_ratio = float(L.strata_pca_participation_ratio(h))
         return self
 
-    def _check(self, rc):
-        if rc != 0:
-            raise error_for_status(rc, self._errmsg() or self._lib.errstr(rc))
-
     def transform(self, X) -> np.ndarray:
         """Projections (X - mean) V^T, float32 [n, k] (whitened if fit so)."""
         X = as_f32(X, 2, "X")
@@ -93,12 +89,7 @@ class PCA(Handle):
 
 
 def _finish(lib, rc, h) -> PCA:
-    p = PCA(lib, h.value)
-    if rc != 0:
-        msg = p._errmsg()
-        p.close()
-        raise error_for_status(rc, msg or lib.errstr(rc))
-    return p._load()
+    return PCA._adopt(lib, rc, h.value)._load()
 
 
 def fit(X, k: int = 10, *, center=True, whiten=False, solver="auto", seed=0, block_rows=0,
@@ -135,6 +126,16 @@ def participation_ratio(eigenvalues) -> float:
     return float(lib.strata_participation_ratio(a.ctypes.data, a.shape[0]))
 
 
+def _cka_params(lib, block_rows, max_bytes):
+    p = _lib.CkaParams()
+    lib.strata_cka_default_params(ctypes.byref(p))
+    if block_rows:
+        p.block_rows = int(block_rows)
+    if max_bytes:
+        p.max_bytes = int(max_bytes)
+    return p
+
+
 def _cka_result(lib, rc, h) -> np.ndarray:
     try:
         if rc != 0:
@@ -158,12 +159,7 @@ def cka(arrays, *, block_rows=0, max_bytes=0) -> np.ndarray:
         raise ArgumentError(f"all arrays need the same rows: {[x.shape[0] for x in Xs]}")
     ptrs = (ctypes.c_void_p * len(Xs))(*[x.ctypes.data for x in Xs])
     dims = (ctypes.c_int64 * len(Xs))(*[x.shape[1] for x in Xs])
-    p = _lib.CkaParams()
-    lib.strata_cka_default_params(ctypes.byref(p))
-    if block_rows:
-        p.block_rows = int(block_rows)
-    if max_bytes:
-        p.max_bytes = int(max_bytes)
+    p = _cka_params(lib, block_rows, max_bytes)
     h = ctypes.c_void_p()
     rc = lib.strata_cka_fit(len(Xs), ptrs, dims, n, ctypes.byref(p), ctypes.byref(h))
     return _cka_result(lib, rc, h)
@@ -175,12 +171,7 @@ def cka_acts(acts, hooks, *, block_rows=0, max_bytes=0) -> np.ndarray:
     lib.need("strata_cka_fit_acts")
     hooks = list(hooks)
     names = (ctypes.c_char_p * len(hooks))(*[h.encode() for h in hooks])
-    p = _lib.CkaParams()
-    lib.strata_cka_default_params(ctypes.byref(p))
-    if block_rows:
-        p.block_rows = int(block_rows)
-    if max_bytes:
-        p.max_bytes = int(max_bytes)
+    p = _cka_params(lib, block_rows, max_bytes)
     h = ctypes.c_void_p()
     rc = lib.strata_cka_fit_acts(acts._handle(), len(hooks), names, ctypes.byref(p),
                                  ctypes.byref(h))

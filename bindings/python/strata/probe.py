@@ -97,10 +97,6 @@ class Probe(Handle):
         self.n_train = int(L.strata_probe_n_train(h))
         return self
 
-    def _check(self, rc):
-        if rc != 0:
-            raise error_for_status(rc, self._errmsg() or self._lib.errstr(rc))
-
     def _X(self, X):
         X = as_f32(X, 2, "X")
         if X.shape[1] != self.dim:
@@ -150,12 +146,16 @@ class Probe(Handle):
 
 
 def _finish(lib, rc, h) -> Probe:
-    p = Probe(lib, h.value)
-    if rc != 0:
-        msg = p._errmsg()
-        p.close()
-        raise error_for_status(rc, msg or lib.errstr(rc))
-    return p._load()
+    return Probe._adopt(lib, rc, h.value)._load()
+
+
+def _xy(X, y):
+    """X as float32 [n, d] and y as float32 [n], with the same n."""
+    X = as_f32(X, 2, "X")
+    y = np.ascontiguousarray(y, np.float32).reshape(-1)
+    if y.shape[0] != X.shape[0]:
+        raise ArgumentError(f"X has {X.shape[0]} rows, y has {y.shape[0]}")
+    return X, y
 
 
 def fit(X, y, *, train=None, **kw) -> Probe:
@@ -165,10 +165,7 @@ def fit(X, y, *, train=None, **kw) -> Probe:
     """
     lib = _lib.load()
     lib.need("strata_probe_fit")
-    X = as_f32(X, 2, "X")
-    y = np.ascontiguousarray(y, np.float32).reshape(-1)
-    if y.shape[0] != X.shape[0]:
-        raise ArgumentError(f"X has {X.shape[0]} rows, y has {y.shape[0]}")
+    X, y = _xy(X, y)
     tr = None if train is None else np.ascontiguousarray(train, np.uint8).reshape(-1)
     p = params(**kw)
     h = ctypes.c_void_p()
@@ -244,10 +241,7 @@ def evaluate(X, y, *, tokens=None, **kw) -> ProbeReport:
     """
     lib = _lib.load()
     lib.need("strata_probe_evaluate")
-    X = as_f32(X, 2, "X")
-    y = np.ascontiguousarray(y, np.float32).reshape(-1)
-    if y.shape[0] != X.shape[0]:
-        raise ArgumentError(f"X has {X.shape[0]} rows, y has {y.shape[0]}")
+    X, y = _xy(X, y)
     t = None if tokens is None else as_i32(tokens, "tokens").reshape(-1)
     p = params(**kw)
     rep = _lib.ProbeReport()

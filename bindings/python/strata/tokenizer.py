@@ -15,12 +15,13 @@ import threading
 import numpy as np
 
 from . import _lib
+from ._util import Closeable
 from .errors import ClosedError, error_for_status
 
 __all__ = ["Tokenizer"]
 
 
-class Tokenizer:
+class Tokenizer(Closeable):
     """A BPE tokenizer (byte-level or SentencePiece-style with byte fallback).
 
     Thread-safety: calls on one Tokenizer are serialised by a lock.
@@ -59,18 +60,6 @@ class Tokenizer:
             if self._owner is None and self._h:
                 self._lib.strata_tokenizer_free(self._h)
             self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _err(self, rc: int, what: str):
         msg = _lib.cstr(self._lib.strata_tokenizer_errmsg(self._h))

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "input.h"
 #include "strata/capture.h"
 #include "strata/model.h"
 
@@ -131,14 +132,8 @@ int cmd_capture(int argc, char **argv)
     o.progress = on_progress;
     o.progress_user = &ps;
 
-    strata_open_opts mo = strata_open_opts_default();
-    mo.n_threads = threads;
-    strata_model *m = NULL;
-    if (strata_model_open(model, &mo, &m) != STRATA_OK) {
-        fprintf(stderr, "strata capture: %s\n", strata_errmsg(m));
-        strata_model_free(m);
-        return 1;
-    }
+    strata_model *m = cli_open_model("capture", model, threads);
+    if (!m) return 1;
     strata_capture *c = NULL;
     int rc = strata_capture_open(m, outp, &o, &c);
     ps.c = c;

@@ -19,7 +19,8 @@
 
 typedef struct st_workspace {
     float *x, *n, *q, *k, *v, *z, *a, *mo, *h1, *h2, *qkv, *scale, *probs, *result, *logits;
-    size_t cap[15];
+    float *rope;   /* [T][rotary_dim/2][2] cos, sin for this run's positions */
+    size_t cap[16];
 } st_workspace;
 
 static int ensure(strata_model *m, float **p, size_t *cap, size_t n)
@@ -37,7 +38,7 @@ void st_forward_release(strata_model *m)
     st_workspace *w = m->ws;
     if (!w) return;
     float **ps[] = { &w->x, &w->n, &w->q, &w->k, &w->v, &w->z, &w->a, &w->mo, &w->h1, &w->h2,
-                     &w->qkv, &w->scale, &w->probs, &w->result, &w->logits };
+                     &w->qkv, &w->scale, &w->probs, &w->result, &w->logits, &w->rope };
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free(*ps[i]);
     free(w);
     m->ws = NULL;
@@ -113,7 +114,10 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
     rc |= ensure(m, &w->scale, &w->cap[11], N);
     if (any_probs) rc |= ensure(m, &w->probs, &w->cap[12], B * H * T * Tk);
     if (any_result) rc |= ensure(m, &w->result, &w->cap[13], N * H * d);
+    if (c->rope != STRATA_ROPE_NONE) rc |= ensure(m, &w->rope, &w->cap[15], T * (c->rotary_dim / 2) * 2);
     if (rc) return STRATA_ERR_NOMEM;
+    /* one rotary table per run, shared by q and k of every layer */
+    if (c->rope != STRATA_ROPE_NONE) st_rope_table(w->rope, T, c->rotary_dim, c->rope_theta, run->pos0);
 
     /* ---- embeddings: x[b,t] = E[token] (+ P[pos0 + t]) ---- */
     float *x = w->x;
@@ -160,8 +164,8 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         FIRE(STRATA_HOOK_ATTN_K, l, w->k, 4, B, T, Hkv, dh);
         FIRE(STRATA_HOOK_ATTN_V, l, w->v, 4, B, T, Hkv, dh);
         if (c->rope != STRATA_ROPE_NONE) {
-            st_rope_apply(c->rope, w->q, B, T, H, dh, c->rotary_dim, c->rope_theta, run->pos0, nt);
-            st_rope_apply(c->rope, w->k, B, T, Hkv, dh, c->rotary_dim, c->rope_theta, run->pos0, nt);
+            st_rope_apply(c->rope, w->q, B, T, H, dh, c->rotary_dim, w->rope, nt);
+            st_rope_apply(c->rope, w->k, B, T, Hkv, dh, c->rotary_dim, w->rope, nt);
             FIRE(STRATA_HOOK_ATTN_ROT_Q, l, w->q, 4, B, T, H, dh);
             FIRE(STRATA_HOOK_ATTN_ROT_K, l, w->k, 4, B, T, Hkv, dh);
         }

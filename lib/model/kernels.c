@@ -91,14 +91,9 @@ void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int6
     }
 }
 
-void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_head, int rot_dim,
-                   float base, int pos0, int n_threads)
+void st_rope_table(float *cs, int64_t T, int rot_dim, float base, int pos0)
 {
-    int half = rot_dim / 2;
-    if (kind == STRATA_ROPE_NONE || half == 0) return;
-    /* cos/sin table [T][half] */
-    float *cs = malloc(sizeof(float) * 2 * (size_t)T * half);
-    if (!cs) return; /* cannot happen for sane sizes; caller sized buffers already */
+    const int half = rot_dim / 2;
     for (int64_t t = 0; t < T; t++)
         for (int j = 0; j < half; j++) {
             float freq = 1.0f / powf(base, (float)(2 * j) / (float)rot_dim);
@@ -106,6 +101,13 @@ void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_
             cs[(t * half + j) * 2] = cosf(ang);
             cs[(t * half + j) * 2 + 1] = sinf(ang);
         }
+}
+
+void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_head, int rot_dim,
+                   const float *cs, int n_threads)
+{
+    int half = rot_dim / 2;
+    if (kind == STRATA_ROPE_NONE || half == 0) return;
 #pragma omp parallel for num_threads(st_par_threads(n_threads, (double)B * T * n_heads * rot_dim)) schedule(static)
     for (int64_t bt = 0; bt < B * T; bt++) {
         int64_t t = bt % T;
@@ -121,7 +123,6 @@ void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_
             }
         }
     }
-    free(cs);
 }
 
 /* e^x in float32 for x already clamped to [-87, 88], branch-free so that

@@ -41,13 +41,17 @@ void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_
 void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int64_t N, int d,
                      float *y, float *scale, int n_threads);
 
-/* Rotates x[B][T][n_heads][d_head] in place; position of (b,t) is pos0 + t.
- * Only the first rot_dim dims of each head rotate, with theta_j = base^(-2j/rot_dim):
+/* cs[T][rot_dim/2][2] = cos, sin of (pos0 + t) * theta_j, theta_j = base^(-2j/rot_dim).
+ * Angles are computed in float32 as HF and llama2.c do.  One table per run. */
+void st_rope_table(float *cs, int64_t T, int rot_dim, float base, int pos0);
+
+/* Rotates x[B][T][n_heads][d_head] in place with the table cs of
+ * st_rope_table (row t = position pos0 + t).  Only the first rot_dim dims of
+ * each head rotate:
  *   STRATA_ROPE_HALF        pairs (j, j + rot_dim/2)   (HF rotate_half)
- *   STRATA_ROPE_INTERLEAVED pairs (2j, 2j + 1)         (Meta / GGUF llama)
- * Angles are computed in float32 as HF and llama2.c do. */
+ *   STRATA_ROPE_INTERLEAVED pairs (2j, 2j + 1)         (Meta / GGUF llama) */
 void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_head, int rot_dim,
-                   float base, int pos0, int n_threads);
+                   const float *cs, int n_threads);
 
 /* In place on x[n]:  gelu_new 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))), gelu 0.5x(1+erf(x/sqrt2)),
  * silu x/(1+e^-x), relu.  With up != NULL: x = act(x) * up (gated MLP). */

@@ -35,6 +35,11 @@ struct strata_attn_stats {
     int64_t *scr_idx;           /* [B*T] sort keys */
     uint8_t *scr_dup;           /* [B*T] has an earlier duplicate */
     int64_t scr_len;
+    struct st_attn_acc *scr_acc;  /* [pairs] running sums of the documents being sliced,
+                                     then [units] of one slice */
+    int64_t scr_acc_n;
+    int32_t open_layer;         /* document(s) whose slices are arriving: layer, */
+    int64_t open_b0, open_nb;   /* first batch row and count (open_nb 0: none) */
 };
 
 /* Running per-document sums of one head (st_attn_acc_row per query row). */

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "model/model_internal.h"
+#include "util/clones.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
 
@@ -88,11 +89,9 @@ void st_attn_dup_mask(const int32_t *tok, int L, int64_t *keys, uint8_t *has_dup
 
 /* Adds query row q (r[k*sk] = P[q,k], k <= q) to the running sums of acc.
  * has_dup_q: some k < q holds tok[q].  Row q = 0 only counts for nothing. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-/* One clone per ISA, chosen at load time (ifunc, by CPU feature): 8-wide
- * AVX2 where the CPU has it, the baseline SSE2 build elsewhere. */
-__attribute__((target_clones("avx2", "default")))
-#endif
+/* One clone per ISA, chosen at load time (util/clones.h): 16-wide AVX-512,
+ * 8-wide AVX2 + FMA or the baseline SSE2 build. */
+ST_CLONES
 void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
                      int has_dup_q, int R, int general)
 {
@@ -305,6 +304,7 @@ void strata_attn_stats_free(strata_attn_stats *s)
     free(s->scr_valid);
     free(s->scr_idx);
     free(s->scr_dup);
+    free(s->scr_acc);
     free(s);
 }
 
@@ -453,68 +453,118 @@ strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, con
     return STRATA_OK;
 }
 
-/* Hook on blocks.l.attn.hook_pattern: t is [B,H,T,T] (strided view). */
+/* In the pattern hook: record the error, drop the open documents, stop the run. */
+#define HOOK_FAIL(s, code, ...) \
+    ((s)->failed = 1, (s)->open_nb = 0, st_seterr(&(s)->err, (code), __VA_ARGS__), 1)
+
+enum { ACC_ROWS = 64 };   /* query rows per accumulation unit */
+
+/* Hook on blocks.l.attn.hook_pattern, registered with STRATA_HOOK_SLICES:
+ * t is [nb,nh,nq,Tk] (strided view) at batch row ctx->batch_offset, head
+ * ctx->head_offset, query row ctx->query_offset of the [B,H,T,T] pattern;
+ * the whole tensor when unsliced.  Slices arrive in order of batch row, head,
+ * query row, so the documents of a slice that starts at head 0, row 0 are
+ * "opened" (checks, duplicate masks, zeroed sums), their rows accumulate per
+ * (document, head), a head is finished with its last row and a document is
+ * folded into the corpus sums with its last head. */
 static int pattern_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
 {
     strata_attn_stats *s = user;
     if (s->failed) return 1;
-    const int B = ctx->batch, T = ctx->n_ctx, layer = ctx->layer;
-    if (ctx->pos_offset != 0) {
-        s->failed = 1;
-        st_seterr(&s->err, STRATA_ERR_UNSUPPORTED,
-                  "attn stats: pattern hook called with pos_offset %d (generation with a KV "
-                  "cache); run whole documents with strata_run instead",
-                  ctx->pos_offset);
-        return 1;
-    }
-    if (layer < 0 || layer >= s->n_layers || t->ndim != 4 || t->shape[0] != B ||
-        t->shape[2] < T || t->shape[3] < T) {
-        s->failed = 1;
-        st_seterr(&s->err, STRATA_ERR_FORMAT,
-                  "attn stats: %s: unexpected pattern view (layer %d, ndim %d)", ctx->name, layer,
-                  (int)t->ndim);
-        return 1;
-    }
-    const int H = (int)t->shape[1];
-    const int h0 = ctx->head >= 0 ? ctx->head : 0;
-    if (h0 + H > s->n_heads) {
-        s->failed = 1;
-        st_seterr(&s->err, STRATA_ERR_FORMAT, "attn stats: %s has %d heads, accumulator %d",
-                  ctx->name, h0 + H, s->n_heads);
-        return 1;
-    }
-    /* per-document checks and duplicate masks (shared by the heads) */
-    if (ensure_scratch(s, (int64_t)B * s->n_heads) || ensure_doc_scratch(s, (int64_t)B * T)) {
-        s->failed = 1;
-        st_seterr(&s->err, STRATA_ERR_NOMEM, "attn stats: out of memory");
-        return 1;
-    }
-    for (int b = 0; b < B; b++) {
-        const int32_t *tok = ctx->tokens + (int64_t)b * T;
-        int L = ctx->lengths[b];
-        if (s->ind_R > 0 && st_attn_check_induction(s, tok, L, s->ind_R, b) < 0) {
-            s->failed = 1;
-            return 1;
+    const int T = ctx->n_ctx, layer = ctx->layer, H = s->n_heads;
+    if (ctx->pos_offset != 0)
+        return HOOK_FAIL(s, STRATA_ERR_UNSUPPORTED,
+                         "attn stats: pattern hook called with pos_offset %d (generation with a KV "
+                         "cache); run whole documents with strata_run instead",
+                         ctx->pos_offset);
+    const int64_t nb = t->shape[0], nh = t->shape[1], nq = t->shape[2];
+    const int64_t b0 = ctx->batch_offset, h0 = ctx->head_offset, q0 = ctx->query_offset;
+    if (layer < 0 || layer >= s->n_layers || t->ndim != 4 || t->shape[3] < T || b0 < 0 ||
+        b0 + nb > ctx->batch || q0 < 0 || q0 + nq > T || h0 < 0 || h0 + nh > H)
+        return HOOK_FAIL(s, STRATA_ERR_FORMAT,
+                         "attn stats: %s: unexpected pattern view (layer %d, ndim %d, or a slice "
+                         "outside the run or the accumulator's %d heads)",
+                         ctx->name, layer, (int)t->ndim, H);
+    const int opens = h0 == 0 && q0 == 0;
+    if (!opens && (s->open_nb == 0 || s->open_layer != layer || b0 < s->open_b0 ||
+                   b0 + nb > s->open_b0 + s->open_nb))
+        return HOOK_FAIL(s, STRATA_ERR_STATE,
+                         "attn stats: %s: slice at batch row %lld, head %lld, query row %lld arrived "
+                         "before the start of its document",
+                         ctx->name, (long long)b0, (long long)h0, (long long)q0);
+    if (opens) {
+        if (ensure_scratch(s, nb * H) || ensure_doc_scratch(s, nb * T))
+            return HOOK_FAIL(s, STRATA_ERR_NOMEM, "attn stats: out of memory");
+        for (int64_t bb = 0; bb < nb; bb++) {
+            const int32_t *tok = ctx->tokens + (b0 + bb) * T;
+            const int L = ctx->lengths[b0 + bb];
+            if (s->ind_R > 0 && st_attn_check_induction(s, tok, L, s->ind_R, b0 + bb) < 0) {
+                s->failed = 1;
+                s->open_nb = 0;
+                return 1;
+            }
+            if (s->ind_general) st_attn_dup_mask(tok, L, s->scr_idx + bb * T, s->scr_dup + bb * T);
         }
-        if (s->ind_general) st_attn_dup_mask(tok, L, s->scr_idx + (int64_t)b * T,
-                                             s->scr_dup + (int64_t)b * T);
+        memset(s->scr_valid, 0, (size_t)(nb * H) * STRATA_ATTN_NSTAT);
+        s->open_layer = layer;
+        s->open_b0 = b0;
+        s->open_nb = nb;
     }
-    memset(s->scr_valid, 0, (size_t)B * s->n_heads * STRATA_ATTN_NSTAT);
-    const int64_t npair = (int64_t)B * H;
+    /* units: (document, head, block of ACC_ROWS query rows), each with its own sums */
+    const int64_t nchunk = (nq + ACC_ROWS - 1) / ACC_ROWS, units = nb * nh * nchunk;
+    const int64_t pairs = s->open_nb * H;
+    if (pairs + units > s->scr_acc_n) {
+        st_attn_acc *a = realloc(s->scr_acc, (size_t)(pairs + units) * sizeof *a);
+        if (!a) return HOOK_FAIL(s, STRATA_ERR_NOMEM, "attn stats: out of memory");
+        s->scr_acc = a;
+        s->scr_acc_n = pairs + units;
+    }
+    st_attn_acc *acc = s->scr_acc, *unit = s->scr_acc + pairs;   /* acc [open docs][H] */
     int64_t work = 0;
-    for (int b = 0; b < B; b++) work += (int64_t)ctx->lengths[b] * ctx->lengths[b] / 2;
-    work *= H;
+    for (int64_t bb = 0; bb < nb; bb++) work += (int64_t)ctx->lengths[b0 + bb] * nq / 2;
+    work *= nh;
 #pragma omp parallel for schedule(dynamic, 1) if (work > 200000)
-    for (int64_t pi = 0; pi < npair; pi++) {
-        const int b = (int)(pi / H), h = (int)(pi % H);
-        const float *p = t->data + b * t->strides[0] + h * t->strides[1];
-        const int32_t *tok = ctx->tokens + (int64_t)b * T;
-        const int64_t o = ((int64_t)b * s->n_heads + h0 + h) * STRATA_ATTN_NSTAT;
-        st_attn_head_doc(p, t->strides[2], t->strides[3], ctx->lengths[b], tok,
-                         s->ind_general ? s->scr_dup + (int64_t)b * T : NULL, s->ind_R,
-                         s->ind_general, s->scr_out + o, s->scr_valid + o);
+    for (int64_t u = 0; u < units; u++) {
+        const int64_t bb = u / (nh * nchunk), hh = u / nchunk % nh, c = u % nchunk;
+        const int64_t b = b0 + bb, ob = b - s->open_b0;
+        const int L = ctx->lengths[b];
+        const int R = s->ind_R >= 1 && L < 2 * s->ind_R + 1 ? 0 : s->ind_R; /* too short */
+        const int32_t *tok = ctx->tokens + b * T;
+        const uint8_t *dup = s->ind_general ? s->scr_dup + ob * T : NULL;
+        const float *p = t->data + bb * t->strides[0] + hh * t->strides[1];
+        st_attn_acc *a = &unit[u];
+        memset(a, 0, sizeof *a);
+        const int64_t r0 = q0 + c * ACC_ROWS, r1 = r0 + ACC_ROWS < q0 + nq ? r0 + ACC_ROWS : q0 + nq;
+        if (L >= 2)
+            for (int64_t q = r0; q < r1 && q < L; q++)
+                st_attn_acc_row(a, p + (q - q0) * t->strides[2], t->strides[3], (int)q, tok,
+                                dup ? dup[q] : 0, R, s->ind_general);
     }
-    fold(s, layer, B);
+    /* merge the units in a fixed order; finish heads whose last row came */
+    for (int64_t bb = 0; bb < nb; bb++)
+        for (int64_t hh = 0; hh < nh; hh++) {
+            const int64_t pi = (b0 + bb - s->open_b0) * H + h0 + hh;
+            st_attn_acc *a = &acc[pi];
+            if (q0 == 0) memset(a, 0, sizeof *a);
+            for (int64_t c = 0; c < nchunk; c++) {
+                const st_attn_acc *x = &unit[(bb * nh + hh) * nchunk + c];
+                for (int i = 0; i < STRATA_ATTN_NSTAT; i++) a->s[i] += x->s[i];
+                a->n_gen += x->n_gen;
+                a->n_dup += x->n_dup;
+                a->n_ind += x->n_ind;
+            }
+            if (q0 + nq == T)
+                st_attn_acc_finish(a, s->scr_out + pi * STRATA_ATTN_NSTAT,
+                                   s->scr_valid + pi * STRATA_ATTN_NSTAT);
+        }
+    if (h0 + nh == H && q0 + nq == T) {   /* the slice's documents are complete */
+        for (int64_t bb = 0; bb < nb; bb++) {
+            const int64_t pi = (b0 + bb - s->open_b0) * H;
+            st_attn_fold_doc(s, layer, s->scr_out + pi * STRATA_ATTN_NSTAT,
+                             s->scr_valid + pi * STRATA_ATTN_NSTAT);
+        }
+        if (b0 + nb == s->open_b0 + s->open_nb) s->open_nb = 0;
+    }
     return 0;
 }
 
@@ -529,7 +579,9 @@ strata_status strata_attn_stats_attach(strata_attn_stats *s, strata_model *m)
         return st_seterr(&s->err, STRATA_ERR_ARG,
                          "attn stats: model has %d layers x %d heads, accumulator %d x %d",
                          c->n_layers, c->n_heads, s->n_layers, s->n_heads);
-    int rc = strata_hook_add(m, "blocks.*.attn.hook_pattern", pattern_hook, s, &s->hook_id);
+    s->open_nb = 0;
+    int rc = strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", pattern_hook, s,
+                                STRATA_HOOK_SLICES, &s->hook_id);
     if (rc < 0)
         return st_seterr(&s->err, rc, "attn stats: cannot hook blocks.*.attn.hook_pattern: %s",
                          strata_errmsg(m));

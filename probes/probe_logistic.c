@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "probe_internal.h"
+#include "util/clones.h"
 
 typedef struct lg_ws {
     const pr_problem *pb;
@@ -79,9 +80,7 @@ static double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp
 /* Rows [i0,i1) of a block for one thread.  Compiled for AVX-512, AVX2+FMA
  * and baseline x86-64 (GCC target_clones: picked at load time), since the
  * library is not built with -march=native by default. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-#endif
+ST_CLONES
 static double lg_rows(const lg_ws *w, const float *X, int64_t r0, int64_t i0, int64_t i1,
                       float *gf, double *gd, double *rs)
 {

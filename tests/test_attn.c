@@ -7,6 +7,8 @@
  * 3. Bad input: R beyond the context, empty corpus, nothing hooked, broken
  *    induction documents.
  * 4. Patterns stored in a capture file give the same statistics.
+ * 4b. Slices: the accumulator takes patterns in slices (by sequences, heads
+ *    or 64 query rows) and gives bit for bit the result of whole tensors.
  * 5. stories260K (when ../shared is present): statistics computed in strata's
  *    forward pass equal those of reference.h5's patterns (llama2.c), and the
  *    random-document findings are pinned.
@@ -20,10 +22,12 @@
 
 #include "attn_internal.h"
 #include "io/h5store.h"
+#include "model/model_internal.h"
 #include "strata/attn.h"
 #include "strata/model.h"
 #include "test_attn_model.h"
 #include "testutil.h"
+#include "tiny_model.h"
 
 #define TOL 1e-6
 
@@ -577,6 +581,97 @@ START_TEST(test_model_bad)
 }
 END_TEST
 
+/* ------------------------------------------------------------- slices */
+
+/* Statistics of one corpus with the pattern handed over whole (a flagless
+ * hook on the same point forces that) and in slices of every kind.  The
+ * accumulator sums each head's rows in fixed blocks of 64 in both cases, so
+ * the results are equal bit for bit (compared with memcmp). */
+static int noop_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    (void)t; (void)ctx; (void)user;
+    return 0;
+}
+
+/* Keeps each layer's whole pattern [B,H,T,T] at user + layer * numel. */
+static int keep_pattern(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    size_t n = (size_t)(t->shape[0] * t->shape[1] * t->shape[2] * t->shape[3]);
+    memcpy((float *)user + (size_t)ctx->layer * n, t->data, n * sizeof(float));
+    return 0;
+}
+
+static void stats_of(strata_model *m, int R, const int32_t *tok, const int32_t *len, int B,
+                     int whole, strata_attn_head *out, int n)
+{
+    strata_attn_stats *s = NULL;
+    ck_assert_int_eq(strata_attn_stats_new(strata_model_config(m), &s), STRATA_OK);
+    if (R) ck_assert_int_eq(strata_attn_stats_set_induction(s, R, 1), STRATA_OK);
+    strata_hook_id id = -1;
+    if (whole) ck_assert_int_eq(strata_hook_add(m, "blocks.*.attn.hook_pattern", noop_hook, NULL, &id), STRATA_OK);
+    ck_assert_msg(strata_attn_stats_run(s, m, tok, len, B) == STRATA_OK, "%s", strata_attn_stats_errmsg(s));
+    if (whole) strata_hook_remove(m, id);
+    ck_assert_int_eq(strata_attn_stats_result(s, out, n), n);
+    strata_attn_stats_free(s);
+}
+
+START_TEST(test_sliced_equals_whole)
+{
+    enum { D = 32, L = 2, H = 4, V = 61, T = 128, B = 5, R = 63 };
+    tm_gpt2 *g = tm_gpt2_new(5, D, L, H, V, T);
+    const char *dir = tu_tmpfile("attn_tiny_gpt2");
+    ck_assert_int_eq(tm_gpt2_write(g, dir), 0);
+    tm_gpt2_free(g);
+    strata_model *m = NULL;
+    ck_assert_int_eq(strata_model_open(dir, NULL, &m), STRATA_OK);
+    int32_t tok[B * T], len[B] = { 128, 100, 65, 2, 1 }, itok[2 * (2 * R + 1)], ilen[2] = { 2 * R + 1, 2 * R + 1 };
+    tm_rng r = { 99 };
+    for (int i = 0; i < B * T; i++) tok[i] = (int32_t)(tm_next(&r) % 20);   /* repeats: duplicate score */
+    ck_assert_int_eq(strata_attn_induction_docs(3, 2, R, 0, 0, 1, V, itok), STRATA_OK);
+    strata_attn_head want[L * H], got[L * H], iwant[L * H], igot[L * H];
+    /* per-thread budgets -> 2 sequences | 3 heads | 64 query rows per slice */
+    const int64_t budgets[] = { 2 * H * T * T, 3 * T * T, 2 };
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(strata_model_set_threads(m, threads), STRATA_OK);
+        stats_of(m, 0, tok, len, B, 1, want, L * H);
+        stats_of(m, R, itok, ilen, 2, 1, iwant, L * H);
+        ck_assert(iwant[0].n_docs[STRATA_ATTN_IND] == 2);
+        for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+            m->attn_slice_floats = budgets[i] / threads;
+            stats_of(m, 0, tok, len, B, 0, got, L * H);
+            ck_assert_msg(!memcmp(got, want, sizeof got), "budget %lld, %d threads", (long long)budgets[i], threads);
+            stats_of(m, R, itok, ilen, 2, 0, igot, L * H);
+            ck_assert_msg(!memcmp(igot, iwant, sizeof igot), "induction: budget %lld", (long long)budgets[i]);
+        }
+        m->attn_slice_floats = 0;
+    }
+    /* and equal, to summation order, to feeding the captured patterns one
+     * document at a time (strata_attn_stats_add_pattern, another code path) */
+    float *pat = malloc(sizeof(float) * (size_t)L * B * H * T * T);
+    ck_assert_int_eq(strata_hook_add(m, "blocks.*.attn.hook_pattern", keep_pattern, pat, NULL), STRATA_OK);
+    ck_assert_int_eq(strata_run(m, tok, len, B, NULL), STRATA_OK);
+    strata_hook_clear(m);
+    strata_attn_stats *s = NULL;
+    ck_assert_int_eq(strata_attn_stats_new(strata_model_config(m), &s), STRATA_OK);
+    for (int l = 0; l < L; l++)
+        for (int b = 0; b < B; b++)
+            ck_assert_int_eq(strata_attn_stats_add_pattern(s, l, pat + (((size_t)l * B + b) * H) * T * T,
+                                                           (int64_t)T * T, T, 1, tok + b * T, len[b]),
+                             STRATA_OK);
+    ck_assert_int_eq(strata_attn_stats_result(s, got, L * H), L * H);
+    for (int i = 0; i < L * H; i++) {
+        const double a[] = { got[i].entropy, got[i].mean_distance, got[i].prev_token, got[i].first_token,
+                             got[i].self, got[i].duplicate };
+        const double w[] = { want[i].entropy, want[i].mean_distance, want[i].prev_token, want[i].first_token,
+                             want[i].self, want[i].duplicate };
+        for (int k = 0; k < 6; k++) ck_assert_double_eq_tol(a[k], w[k], 1e-9);
+    }
+    free(pat);
+    strata_attn_stats_free(s);
+    strata_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------- stories260K */
 
 /* Reads a whole float/int dataset of reference.h5 (HDF5 C API). */
@@ -685,6 +780,7 @@ static Suite *attn_suite(void)
     tcase_add_test(tm, test_model_heads);
     tcase_add_test(tm, test_model_induction);
     tcase_add_test(tm, test_model_bad);
+    tcase_add_test(tm, test_sliced_equals_whole);
     tcase_add_test(tm, test_stories);
     suite_add_tcase(su, tm);
     return su;

@@ -18,7 +18,10 @@
  * the algebra says (also for weight put on keys no query may see); hooks
  * that only read change no result, bit for bit; layers after the last hooked one are skipped without
  * changing anything; the callback context (shape, lengths, tokens,
- * pos_offset during generation).
+ * pos_offset during generation); hooks added with STRATA_HOOK_SLICES get
+ * scores/patterns in slices (by batch rows, by heads, by query rows) that
+ * arrive in order, cover the tensor exactly once and hold the values of the
+ * whole tensor bit for bit, with logits unchanged, on 1 and 2 threads.
  *
  * Tolerances: hand computations are in double against float32 results of
  * magnitude <= ~10: 1e-4 absolute.  Comparisons between two strata runs that
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model_internal.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
 #include "testutil.h"
@@ -847,6 +851,154 @@ START_TEST(read_only_hooks_change_nothing)
 }
 END_TEST
 
+/* ---------------- sliced scores/pattern hooks ---------------- */
+
+/* Reassembles slices into a whole [B,H,T,T] tensor per layer and checks the
+ * order (batch row, head, query row) and that no element arrives twice. */
+typedef struct slices {
+    float *full[TL];
+    unsigned char *seen[TL];
+    int64_t B, H, T;
+    int64_t last[TL];   /* (b*H + h)*T + q of the previous slice's start, -1 at first */
+    int n_calls, max_nb, max_nh, max_nq, min_nq;
+    int head_sel;       /* >= 0: the hook selects this head */
+} slices;
+
+static int slice_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    slices *s = user;
+    const int l = ctx->layer;
+    ck_assert(l >= 0 && l < TL);
+    ck_assert_int_eq(ctx->batch, s->B);
+    ck_assert_int_eq(ctx->n_ctx, s->T);
+    const int64_t b0 = ctx->batch_offset, h0 = ctx->head_offset, q0 = ctx->query_offset;
+    const int64_t nb = t->shape[0], nh = t->shape[1], nq = t->shape[2];
+    ck_assert_int_eq(t->shape[3], s->T);
+    ck_assert(b0 >= 0 && b0 + nb <= s->B && h0 >= 0 && h0 + nh <= s->H && q0 >= 0 && q0 + nq <= s->T);
+    if (s->head_sel >= 0) { ck_assert_int_eq(nh, 1); ck_assert_int_eq(h0, s->head_sel); ck_assert_int_eq(ctx->head, s->head_sel); }
+    if (nb > 1) { ck_assert(nh == s->H || s->head_sel >= 0); ck_assert_int_eq(nq, s->T); }
+    if (nh > 1) ck_assert_int_eq(nq, s->T);
+    const int64_t start = (b0 * s->H + h0) * s->T + q0;
+    ck_assert_msg(start > s->last[l], "layer %d: slice (%lld,%lld,%lld) out of order", l,
+                  (long long)b0, (long long)h0, (long long)q0);
+    s->last[l] = start;
+    int twice = 0;   /* (ck_assert per element would cost a pipe write each) */
+    for (int64_t bb = 0; bb < nb; bb++)
+        for (int64_t hh = 0; hh < nh; hh++)
+            for (int64_t qq = 0; qq < nq; qq++)
+                for (int64_t k = 0; k < s->T; k++) {
+                    size_t i = (((size_t)(b0 + bb) * s->H + h0 + hh) * s->T + q0 + qq) * s->T + k;
+                    twice |= s->seen[l][i];
+                    s->seen[l][i] = 1;
+                    s->full[l][i] = t->data[bb * t->strides[0] + hh * t->strides[1] +
+                                            qq * t->strides[2] + k * t->strides[3]];
+                }
+    ck_assert_msg(!twice, "layer %d: an element arrived twice", l);
+    s->n_calls++;
+    if (nb > s->max_nb) s->max_nb = (int)nb;
+    if (nh > s->max_nh) s->max_nh = (int)nh;
+    if (nq > s->max_nq) s->max_nq = (int)nq;
+    if (nq < s->min_nq) s->min_nq = (int)nq;
+    return 0;
+}
+
+static void slices_init(slices *s, int64_t B, int64_t H, int64_t T, int head_sel)
+{
+    memset(s, 0, sizeof *s);
+    s->B = B; s->H = H; s->T = T; s->head_sel = head_sel; s->min_nq = 1 << 30;
+    for (int l = 0; l < TL; l++) {
+        s->full[l] = calloc((size_t)(B * H * T * T), sizeof(float));
+        s->seen[l] = calloc((size_t)(B * H * T * T), 1);
+        s->last[l] = -1;
+    }
+}
+
+static void slices_free(slices *s)
+{
+    for (int l = 0; l < TL; l++) { free(s->full[l]); free(s->seen[l]); }
+}
+
+START_TEST(sliced_attention_hooks)
+{
+    strata_model *m = open_tiny(NULL);
+    enum { B = 3, T = 128, H = TH };
+    int32_t toks[B * T], lens[B] = { 128, 70, 1 };
+    make_tokens(toks, B, T, TV, 23);
+    const size_t nl = (size_t)B * T * TV, np = (size_t)B * H * T * T;
+    float *l0 = malloc(sizeof(float) * nl), *l1 = malloc(sizeof(float) * nl);
+    cap p = { 0 }, sc = { 0 };
+    add(m, "blocks.*.attn.hook_pattern", cap_fn, &p);       /* whole tensors (no flag) */
+    add(m, "blocks.*.attn.hook_attn_scores", cap_fn, &sc);
+    ck_assert_int_eq(strata_run(m, toks, lens, B, l0), STRATA_OK);
+    ck_assert_int_eq(p.shape[0], B);
+    strata_hook_clear(m);
+    /* per-thread budgets (floats) -> slices: 2 sequences | 1 sequence | 3 heads |
+     * 1 head | 64 query rows (a head of one sequence is T*T = 16384 floats) */
+    const int64_t budgets[] = { 2 * H * T * T, H * T * T, 3 * T * T, T * T, T * T - 2, 2 };   /* even: split over 1 or 2 threads */
+    const int want_nb[] = { 2, 1, 1, 1, 1, 1 }, want_nh[] = { H, H, 3, 1, 1, 1 };
+    const int want_nq[] = { T, T, T, T, 64, 64 };
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(strata_model_set_threads(m, threads), STRATA_OK);
+        for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+            m->attn_slice_floats = budgets[i] / threads;   /* total = budgets[i] */
+            slices ps, ss, hs;
+            slices_init(&ps, B, H, T, -1);
+            slices_init(&ss, B, H, T, -1);
+            slices_init(&hs, B, H, T, 2);
+            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", slice_fn, &ps,
+                                                STRATA_HOOK_SLICES, NULL), STRATA_OK);
+            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_attn_scores", slice_fn, &ss,
+                                                STRATA_HOOK_SLICES, NULL), STRATA_OK);
+            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern[2]", slice_fn, &hs,
+                                                STRATA_HOOK_SLICES, NULL), STRATA_OK);
+            ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);
+            ck_assert_msg(!memcmp(l0, l1, sizeof(float) * nl), "budget %lld: logits changed",
+                          (long long)budgets[i]);
+            ck_assert_int_eq(ps.max_nb, want_nb[i]);
+            ck_assert_int_eq(ps.max_nh, want_nh[i]);
+            ck_assert_int_eq(ps.max_nq, want_nq[i]);
+            for (int l = 0; l < TL; l++) {
+                size_t missed = 0;
+                for (size_t j = 0; j < np; j++) missed += !ps.seen[l][j] || !ss.seen[l][j];
+                ck_assert_msg(!missed, "layer %d: %zu elements in no slice", l, missed);
+                ck_assert_msg(!memcmp(ps.full[l], L_(p, l), sizeof(float) * np), "layer %d pattern", l);
+                ck_assert_msg(!memcmp(ss.full[l], L_(sc, l), sizeof(float) * np), "layer %d scores", l);
+                for (int b = 0; b < B; b++)   /* head 2 only */
+                    for (int t = 0; t < T; t++) {
+                        size_t o = (((size_t)b * H + 2) * T + t) * T;
+                        ck_assert(hs.seen[l][o]);
+                        ck_assert(!memcmp(hs.full[l] + o, L_(p, l) + o, sizeof(float) * T));
+                    }
+            }
+            strata_hook_clear(m);
+            slices_free(&ps); slices_free(&ss); slices_free(&hs);
+        }
+    }
+    /* a hook without the flag on the same point: every hook gets the whole tensor */
+    m->attn_slice_floats = 1;
+    slices ps;
+    slices_init(&ps, B, H, T, -1);
+    int n = 0;
+    ck_assert_int_eq(strata_hook_add_ex(m, "blocks.1.attn.hook_pattern", slice_fn, &ps,
+                                        STRATA_HOOK_SLICES, NULL), STRATA_OK);
+    add(m, "blocks.1.attn.hook_pattern", count_fn, &n);
+    ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);
+    ck_assert_int_eq(ps.n_calls, 1);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(ps.max_nb, B);
+    ck_assert(!memcmp(ps.full[1], L_(p, 1), sizeof(float) * np));
+    strata_hook_clear(m);
+    slices_free(&ps);
+    /* unknown flags are refused */
+    ck_assert_int_eq(strata_hook_add_ex(m, "blocks.1.attn.hook_pattern", count_fn, &n, 0x80, NULL),
+                     STRATA_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(m), "flags"));
+    cap_free(&p); cap_free(&sc);
+    free(l0); free(l1);
+    strata_model_free(m);
+}
+END_TEST
+
 /* With logits_out NULL, only layers up to the last hooked one run; values
  * are those of a full run.  ln_final/logits hooks force the whole stack. */
 START_TEST(partial_runs_skip_layers)
@@ -960,6 +1112,7 @@ Suite *hooks_suite(void)
     tcase_add_test(tc, result_sums_to_attn_out);
     tcase_add_test(tc, pattern_and_score_edits);
     tcase_add_test(tc, read_only_hooks_change_nothing);
+    tcase_add_test(tc, sliced_attention_hooks);
     tcase_add_test(tc, partial_runs_skip_layers);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("registration");

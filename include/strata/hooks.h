@@ -1,7 +1,8 @@
 /* strata/hooks.h — named hook points (TransformerLens names) and callbacks.
  *
  * Defines: strata_hook_kind (append-only enum), strata_hook_ctx,
- * strata_hook_fn, strata_hook_add(), strata_hook_remove(),
+ * strata_hook_fn, strata_hook_add(), strata_hook_add_ex() (flags such as
+ * STRATA_HOOK_SLICES), strata_hook_remove(),
  * strata_hook_clear(), strata_hook_kind_name(), strata_hook_name(),
  * strata_hook_parse().
  *
@@ -46,6 +47,23 @@
  *
  * Positions t >= lengths[b] are padding: their values are computed but mean
  * nothing, and no real position attends to them.
+ *
+ * Slices (opt-in, STRATA_HOOK_SLICES): [B,H,T,Tk] scores and patterns grow
+ * as B*H*T^2 (200 MB per layer at B=4, H=12, T=1024) and materialising them
+ * is a round trip through memory.  A hook registered with STRATA_HOOK_SLICES
+ * accepts views of part of the tensor instead; when every hook on a layer's
+ * hook_attn_scores and hook_pattern has the flag, the engine computes that
+ * layer's attention slice by slice (about 512 KB per thread, so each slice
+ * stays in cache) and fires the hooks once per slice.  A slice covers batch
+ * rows [ctx->batch_offset, + shape[0]), heads [ctx->head_offset, + shape[1])
+ * and query rows [ctx->query_offset, + shape[2]) with all Tk keys.  The slices of one
+ * hook point in one run cover the tensor exactly once, in order of batch row,
+ * then head, then query row (a slice of several batch rows covers all their
+ * heads and rows; one of several heads covers all their rows).  ctx->batch,
+ * n_ctx, lengths and tokens still describe the whole run.  Results are bit
+ * for bit those of the unsliced run.  For every other hook point, and
+ * whenever a hook without the flag shares the layer's scores or pattern, the
+ * view is the whole tensor and the offsets are 0.
  */
 #ifndef STRATA_HOOKS_H
 #define STRATA_HOOKS_H
@@ -104,7 +122,18 @@ typedef struct strata_hook_ctx {
     int32_t pos_offset;       /* absolute position of t=0 (non-zero while generating) */
     const int32_t *lengths;   /* [B] valid positions per sequence (relative to pos_offset) */
     const int32_t *tokens;    /* [B,T] input ids of this run */
+    /* Where the view starts in the whole tensor (all 0 unless the hook was
+     * added with STRATA_HOOK_SLICES; see "Slices" above). */
+    int32_t batch_offset;     /* first batch row of the view */
+    int32_t head_offset;      /* first head of the view (= head when a head is selected) */
+    int32_t query_offset;     /* first query row (scores/pattern) */
 } strata_hook_ctx;
+
+/* Flags of strata_hook_add_ex. */
+enum strata_hook_flags {
+    STRATA_HOOK_SLICES = 1    /* the callback accepts views of part of a
+                                 scores/pattern tensor (see "Slices" above) */
+};
 
 /* A hook sees `t` (a mutable view) and may read or overwrite its values in
  * place; it must not keep t->data after returning.  Return 0 to continue,
@@ -121,6 +150,9 @@ typedef int32_t strata_hook_id;
  * lists a few valid names).  *id (may be NULL) identifies the registration. */
 strata_status strata_hook_add(strata_model *m, const char *name_or_glob,
                               strata_hook_fn fn, void *user, strata_hook_id *id);
+/* strata_hook_add with flags (a set of strata_hook_flags; 0 = strata_hook_add). */
+strata_status strata_hook_add_ex(strata_model *m, const char *name_or_glob, strata_hook_fn fn,
+                                 void *user, uint32_t flags, strata_hook_id *id);
 strata_status strata_hook_remove(strata_model *m, strata_hook_id id);
 void strata_hook_clear(strata_model *m);
 

@@ -6,7 +6,8 @@
  * single-threaded sgemm per OpenMP thread, on its block of rows or columns).  Buffers
  * ([N = B*T] rows) live in a workspace reused across runs.  Optional tensors
  * (scores/patterns [B,H,T,Tk], per-head results [N,H,d], norm scales) are
- * only materialised when a hook asks for them.
+ * only materialised when a hook asks for them; scores/patterns in cache-sized
+ * slices when every hook on them takes slices (STRATA_HOOK_SLICES).
  */
 #include "model/forward.h"
 
@@ -54,16 +55,32 @@ void st_forward_release(strata_model *m)
         }                                                                                     \
     } while (0)
 
-struct attn_cb_ctx { strata_model *m; const st_run *run; int layer; float *probs; int64_t H, Tk; };
+struct attn_cb_ctx { strata_model *m; const st_run *run; int layer; int64_t Tk; };
 
-static int attn_between(void *p, int phase)
+/* Fires the scores (phase 0) or pattern (phase 1) hooks on one slice. */
+static int attn_between(void *p, int phase, const st_attn_slice *sl)
 {
     struct attn_cb_ctx *c = p;
-    const st_run *run = c->run;
     int kind = phase == 0 ? STRATA_HOOK_ATTN_SCORES : STRATA_HOOK_ATTN_PATTERN;
     if (!st_is_hooked(c->m, kind, c->layer)) return 0;
-    const int64_t shp[4] = { run->B, c->H, run->T, c->Tk };
-    return st_hook_fire(c->m, run, kind, c->layer, c->probs, 4, shp);
+    const int64_t shp[4] = { sl->nb, sl->nh, sl->nq, c->Tk };
+    const int32_t off[3] = { (int32_t)sl->b0, sl->h0, (int32_t)sl->q0 };
+    return st_hook_fire_slice(c->m, c->run, kind, c->layer, sl->p, shp, off);
+}
+
+/* Floats per scores/pattern slice when every hook on them takes slices:
+ * about 512 KB per thread, so a slice stays in the cores' L2. */
+enum { ST_ATTN_SLICE_FLOATS = 128 * 1024 };
+
+/* Slice extent for layer l's scores/pattern: cache-sized when every hook on
+ * both accepts slices, else the whole [B,H,T,Tk] tensor. */
+static st_attn_plan attn_plan(const strata_model *m, int l, int64_t B, int64_t T, int64_t Tk)
+{
+    int sliced = st_hooks_all_have(m, STRATA_HOOK_ATTN_SCORES, l, STRATA_HOOK_SLICES) &&
+                 st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_SLICES);
+    int nt = m->n_threads > 0 ? m->n_threads : omp_get_max_threads();
+    int64_t per_thread = m->attn_slice_floats > 0 ? m->attn_slice_floats : ST_ATTN_SLICE_FLOATS;
+    return st_attn_plan_slices(B, T, m->cfg.n_heads, Tk, sliced ? per_thread * nt : 0);
 }
 
 /* Last layer that must run: all of them if logits or final-norm hooks are
@@ -94,9 +111,13 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
                      st_is_hooked(m, STRATA_HOOK_LN_FINAL_NORMALIZED, -1);
     int last = last_needed_layer(m, need_final);
     const int64_t Tk = run->pos0 + T;
-    int any_probs = 0, any_result = 0;
+    int64_t probs_floats = 0;   /* the largest scores/pattern slice of any layer */
+    int any_result = 0;
     for (int l = 0; l <= last; l++) {
-        any_probs |= st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
+        if (st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l)) {
+            st_attn_plan p = attn_plan(m, l, B, T, Tk);
+            if (p.nb * p.nh * p.nq * Tk > probs_floats) probs_floats = p.nb * p.nh * p.nq * Tk;
+        }
         any_result |= st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l);
     }
     int rc = 0;
@@ -112,7 +133,7 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
     if (c->gated_mlp) rc |= ensure(m, &w->h2, &w->cap[9], N * F);
     if (c->arch == STRATA_ARCH_NEOX) rc |= ensure(m, &w->qkv, &w->cap[10], N * 3 * qd);
     rc |= ensure(m, &w->scale, &w->cap[11], N);
-    if (any_probs) rc |= ensure(m, &w->probs, &w->cap[12], B * H * T * Tk);
+    if (probs_floats) rc |= ensure(m, &w->probs, &w->cap[12], probs_floats);
     if (any_result) rc |= ensure(m, &w->result, &w->cap[13], N * H * d);
     if (c->rope != STRATA_ROPE_NONE) rc |= ensure(m, &w->rope, &w->cap[15], T * (c->rotary_dim / 2) * 2);
     if (rc) return STRATA_ERR_NOMEM;
@@ -185,9 +206,10 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         }
         const int scores_hooked = st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l);
         const int layer_probs = scores_hooked || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
-        struct attn_cb_ctx cbc = { m, run, l, w->probs, H, Tk };
+        struct attn_cb_ctx cbc = { m, run, l, Tk };
+        st_attn_plan plan = layer_probs ? attn_plan(m, l, B, T, Tk) : (st_attn_plan){ B, H, T };
         rc = st_attention(w->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, w->z,
-                          layer_probs ? w->probs : NULL, scores_hooked, attn_between, &cbc, nt);
+                          layer_probs ? w->probs : NULL, plan, scores_hooked, attn_between, &cbc, nt);
         if (rc) return rc;
         FIRE(STRATA_HOOK_ATTN_Z, l, w->z, 4, B, T, H, dh);
 

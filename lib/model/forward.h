@@ -1,7 +1,7 @@
 /* model/forward.h — the hooked forward pass shared by all architectures (internal).
  *
  * Defines: st_run (one call's batch geometry), st_kvcache, st_forward(),
- * st_hook_fire(), st_forward_release().
+ * st_hook_fire(), st_hook_fire_slice(), st_forward_release().
  */
 #ifndef STRATA_MODEL_FORWARD_H
 #define STRATA_MODEL_FORWARD_H
@@ -32,6 +32,12 @@ int st_forward(strata_model *m, const st_run *run, int logits_mode, float *logit
 /* Fires every hook registered on (kind, layer) with a view of data (shape[ndim]). */
 int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float *data, int ndim,
                  const int64_t *shape);
+/* The same for a slice of a [B,H,T,Tk] scores/pattern tensor: data holds
+ * shape[0..3] = [nb][nh][nq][Tk] starting at batch row off[0], head off[1],
+ * query row off[2] (see "Slices" in strata/hooks.h).  Only for hooks that
+ * all have STRATA_HOOK_SLICES, unless the slice is the whole tensor. */
+int st_hook_fire_slice(strata_model *m, const st_run *run, int kind, int layer, float *data,
+                       const int64_t shape[4], const int32_t off[3]);
 int st_hook_head_axis(int kind);
 void st_forward_release(strata_model *m);
 

@@ -229,6 +229,7 @@ typedef struct add_state {
     strata_hook_fn fn;
     void *user;
     strata_hook_id id;
+    uint32_t flags;
     int matched;
     int rc; /* first error; stops the walk */
 } add_state;
@@ -264,7 +265,7 @@ static int visit_add(void *ctx, int k, int l)
         m->hooks = nh;
         m->cap_hooks = nc;
     }
-    m->hooks[m->n_hooks++] = (st_hook){ a->id, k, l, a->head, a->fn, a->user };
+    m->hooks[m->n_hooks++] = (st_hook){ a->id, k, l, a->head, a->flags, a->fn, a->user };
     a->matched++;
     return 0;
 }
@@ -272,8 +273,17 @@ static int visit_add(void *ctx, int k, int l)
 strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_fn fn, void *user,
                               strata_hook_id *id)
 {
+    return strata_hook_add_ex(m, pattern, fn, user, 0, id);
+}
+
+strata_status strata_hook_add_ex(strata_model *m, const char *pattern, strata_hook_fn fn,
+                                 void *user, uint32_t flags, strata_hook_id *id)
+{
     if (!m) return STRATA_ERR_ARG;
     if (!pattern || !fn) return st_seterr(&m->err, STRATA_ERR_ARG, "hook name and callback must not be NULL");
+    if (flags & ~(uint32_t)STRATA_HOOK_SLICES)
+        return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': unknown flags 0x%x", pattern,
+                         (unsigned)(flags & ~(uint32_t)STRATA_HOOK_SLICES));
     size_t bl;
     int head;
     if (split_head(pattern, &bl, &head) < 0 || bl >= 256)
@@ -282,7 +292,7 @@ strata_status strata_hook_add(strata_model *m, const char *pattern, strata_hook_
     memcpy(glob, pattern, bl);
     glob[bl] = 0;
     int n_points = strata_model_n_hook_points(m), n0 = m->n_hooks;
-    add_state st = { m, glob, pattern, head, fn, user, m->next_hook_id, 0, STRATA_OK };
+    add_state st = { m, glob, pattern, head, fn, user, m->next_hook_id, flags, 0, STRATA_OK };
     for_each_point(m, visit_add, &st); /* one pass over the points: O(points) per call */
     if (st.rc != STRATA_OK) {
         m->n_hooks = n0; /* all or nothing: drop this call's earlier matches */
@@ -327,8 +337,19 @@ void strata_hook_clear(strata_model *m)
     recount(m);
 }
 
-int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float *data, int ndim,
-                 const int64_t *shape)
+int st_hooks_all_have(const strata_model *m, int kind, int layer, uint32_t flags)
+{
+    for (int i = 0; i < m->n_hooks; i++) {
+        const st_hook *h = &m->hooks[i];
+        if (h->kind == kind && h->layer == layer && (h->flags & flags) != flags) return 0;
+    }
+    return 1;
+}
+
+/* Fires the hooks of (kind, layer) on a view of data; off (NULL: the whole
+ * tensor) locates a scores/pattern slice: batch row, head, query row. */
+static int fire(strata_model *m, const st_run *run, int kind, int layer, float *data, int ndim,
+                const int64_t *shape, const int32_t *off)
 {
     if (!st_is_hooked(m, kind, layer)) return STRATA_OK;
     strata_tensor full = { .data = data, .ndim = ndim };
@@ -343,16 +364,21 @@ int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float 
     strata_hook_ctx ctx = {
         .name = name, .kind = kind, .layer = layer, .head = -1, .batch = run->B,
         .n_ctx = run->T, .pos_offset = run->pos0, .lengths = run->lengths, .tokens = run->tokens,
+        .batch_offset = off ? off[0] : 0, .query_offset = off ? off[2] : 0,
     };
+    const int h_off = off ? off[1] : 0;
     for (int i = 0; i < m->n_hooks; i++) {
         const st_hook *h = &m->hooks[i];
         if (h->kind != kind || h->layer != layer) continue;
         strata_tensor t = full;
         ctx.head = h->head;
+        ctx.head_offset = h_off;
         if (h->head >= 0) {
             int ax = KINDS[kind].head_axis;
-            t.data = data + (int64_t)h->head * full.strides[ax];
+            if (h->head < h_off || h->head >= h_off + full.shape[ax]) continue; /* not in this slice */
+            t.data = data + (int64_t)(h->head - h_off) * full.strides[ax];
             t.shape[ax] = 1;
+            ctx.head_offset = h->head;
         }
         if (h->fn(&t, &ctx, h->user) != 0) {
             st_seterr(&m->err, STRATA_STOPPED, "stopped by the hook on %s", name);
@@ -360,4 +386,16 @@ int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float 
         }
     }
     return STRATA_OK;
+}
+
+int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float *data, int ndim,
+                 const int64_t *shape)
+{
+    return fire(m, run, kind, layer, data, ndim, shape, NULL);
+}
+
+int st_hook_fire_slice(strata_model *m, const st_run *run, int kind, int layer, float *data,
+                       const int64_t shape[4], const int32_t off[3])
+{
+    return fire(m, run, kind, layer, data, 4, shape, off);
 }

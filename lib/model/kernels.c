@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clones.h"
+
 
 /* One block of y = x . W^T + b: rows [r0, r1), output columns [c0, c1). */
 static void linear_block(const st_linear *lin, const float *x, int64_t ldx, int64_t r0, int64_t r1,
@@ -200,28 +202,44 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
     }
 }
 
-/* Softmax of s[0..n) in place, max-subtracted; tmp has room for n floats.
- * Entries more than 87 below the row's max (e^-87 < 2e-38: -inf for masked
- * keys) become exactly 0; the rest use exp_f32_clamped, in loops that
- * vectorize.  A row whose entries are all -inf becomes all zeros. */
-static void softmax_row(float *s, int64_t n, float *tmp)
+/* Softmax of s[0..n) in place, max-subtracted.  Entries more than 87 below
+ * the row's max (e^-87 < 2e-38: -inf for masked keys) become exactly 0; the
+ * rest use exp_f32_clamped.  A row whose entries are all -inf becomes all
+ * zeros.  The sum runs in 16 float lanes by index (element j to lane
+ * j % 16, in order of j), then the lanes in double: vectorised, the same
+ * bits wherever the row lies in memory, and trailing zeros (masked keys)
+ * change nothing -- the fused, materialised, prefix and whole-row paths rely
+ * on both.
+ * Three passes: max, exp + sum, scale. */
+enum { SM_LANES = 16 };
+ST_CLONES
+static void softmax_row(float *s, int64_t n)
 {
     float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
     for (int64_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
     if (mx == -INFINITY) { memset(s, 0, sizeof(float) * (size_t)n); return; }
+    float lane[SM_LANES] = { 0 };
+    int64_t j = 0;
+    for (; j + SM_LANES <= n; j += SM_LANES) {
 #pragma omp simd
-    for (int64_t j = 0; j < n; j++) s[j] -= mx;
-#pragma omp simd
-    for (int64_t j = 0; j < n; j++) tmp[j] = s[j] < -87.0f ? -87.0f : s[j];
-#pragma omp simd
-    for (int64_t j = 0; j < n; j++) tmp[j] = exp_f32_clamped(tmp[j]);
-#pragma omp simd
-    for (int64_t j = 0; j < n; j++) s[j] = s[j] < -87.0f ? 0.0f : tmp[j];
+        for (int i = 0; i < SM_LANES; i++) {
+            const float x = s[j + i] - mx;
+            const float e = exp_f32_clamped(x < -87.0f ? -87.0f : x);
+            s[j + i] = x < -87.0f ? 0.0f : e;
+            lane[i] += s[j + i];
+        }
+    }
+    for (int i = 0; j + i < n; i++) {   /* tail: lanes by index too */
+        const float x = s[j + i] - mx;
+        s[j + i] = x < -87.0f ? 0.0f : exp_f32_clamped(x);
+        lane[i] += s[j + i];
+    }
     double sum = 0;
-    for (int64_t j = 0; j < n; j++) sum += s[j];
-    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < SM_LANES; i++) sum += lane[i];
+    const float inv = (float)(1.0 / sum);
 #pragma omp simd
-    for (int64_t j = 0; j < n; j++) s[j] *= inv;
+    for (int64_t k = 0; k < n; k++) s[k] *= inv;
 }
 
 /* Attention through sgemm, per (sequence b, head h, block of query rows):
@@ -235,10 +253,127 @@ static void softmax_row(float *s, int64_t n, float *tmp)
  * forward, 4x the time of the same work in sgemm.) */
 enum { ATT_QB = 64 };
 
+st_attn_plan st_attn_plan_slices(int64_t B, int64_t T, int H, int64_t Tk, int64_t budget)
+{
+    st_attn_plan p = { B, H, T };
+    const int64_t head = T * Tk;   /* floats of one head of one sequence */
+    if (budget <= 0 || B * H * head <= budget) return p;
+    if (H * head <= budget) {
+        p.nb = budget / (H * head);
+        return p;
+    }
+    p.nb = 1;
+    if (head <= budget) {
+        p.nh = (int)(budget / head);
+        return p;
+    }
+    p.nh = 1;
+    int64_t rows = budget / Tk / ATT_QB * ATT_QB;   /* whole ATT_QB blocks: same sgemm calls */
+    p.nq = rows < ATT_QB ? ATT_QB : rows;
+    if (p.nq > T) p.nq = T;
+    return p;
+}
+
+/* 1 if some x[0..n) is not +-0 (a branch-free OR over the bits: vectorises). */
+static int any_nonzero(const float *x, int64_t n)
+{
+    uint32_t acc = 0;
+#pragma omp simd reduction(| : acc)
+    for (int64_t j = 0; j < n; j++) {
+        uint32_t u;
+        memcpy(&u, &x[j], sizeof u);
+        acc |= u & 0x7fffffffu;
+    }
+    return acc != 0;
+}
+
+/* Scores -> between(0) -> softmax -> between(1) -> mix for one slice:
+ * P = sl->p [nb][nh][nq][Tk], row (b, h, t) of the whole tensor at
+ * ((b-b0)*nh + h-h0)*nq + t-q0.  Query rows go in ATT_QB blocks from q0 (a
+ * multiple of ATT_QB), with the same sgemm calls as the fused path, so
+ * hooking a pattern (and leaving it alone) changes no result, not even in
+ * the last bit, whatever the slicing. */
+static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, const float *v,
+                      int64_t kv_bstride, int64_t T, int H, int Hkv, int dh, int pos0,
+                      const int32_t *lengths, float *z, int scores_hooked, st_attn_cb between,
+                      void *cb_ctx, int n_threads)
+{
+    const int group = H / Hkv;
+    const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
+    const float scale = 1.0f / sqrtf((float)dh);
+    const int64_t nb = sl->nb, nq = sl->nq, b0 = sl->b0, q0 = sl->q0;
+    const int nh = sl->nh, h0 = sl->h0;
+    const int64_t nqb = (nq + ATT_QB - 1) / ATT_QB;
+    const int nt = st_par_threads(n_threads, (double)nb * nh * nq * Tk * (2.0 * dh + 4));
+#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
+    for (int64_t bb = 0; bb < nb; bb++)
+        for (int hh = 0; hh < nh; hh++)
+            for (int64_t qb = 0; qb < nqb; qb++) {
+                const int64_t b = b0 + bb, h = h0 + hh;
+                const int64_t t0 = q0 + qb * ATT_QB, t1 = t0 + ATT_QB < q0 + nq ? t0 + ATT_QB : q0 + nq;
+                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
+                float *P = sl->p + ((bb * nh + hh) * nq + t0 - q0) * Tk;   /* row t at P + (t-t0)*Tk */
+                if (tv > t0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(tv - t0), (int)(pos0 + tv), dh,
+                                scale, q + (b * T + t0) * qrow + h * dh, (int)qrow,
+                                k + b * kv_bstride + (h / group) * dh, (int)kvrow, 0.0f, P, (int)Tk);
+                if (scores_hooked)   /* causal mask; padding rows fully masked */
+                    for (int64_t t = t0; t < t1; t++) {
+                        const int64_t see = t < tv ? pos0 + t + 1 : 0;
+                        for (int64_t j = see; j < Tk; j++) P[(t - t0) * Tk + j] = -INFINITY;
+                    }
+            }
+    int rc = between ? between(cb_ctx, 0, sl) : 0;
+    if (rc) return rc;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t r = 0; r < nb * nh * nq; r++) {
+        if (scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
+            softmax_row(sl->p + r * Tk, Tk);
+            continue;
+        }
+        /* Only the visible prefix: masked entries would come out as exact
+         * zeros and add 0 to the sum, so this equals the whole-row softmax
+         * bit for bit, at half the work and without writing the -inf. */
+        const int64_t b = b0 + r / (nh * nq), t = q0 + r % nq;
+        const int64_t see = t < lengths[b] ? pos0 + t + 1 : 0;
+        float *row = sl->p + r * Tk;
+        if (see) softmax_row(row, see);
+        memset(row + see, 0, sizeof(float) * (size_t)(Tk - see));
+    }
+    rc = between ? between(cb_ctx, 1, sl) : 0;
+    if (rc) return rc;
+#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
+    for (int64_t bb = 0; bb < nb; bb++)
+        for (int hh = 0; hh < nh; hh++)
+            for (int64_t qb = 0; qb < nqb; qb++) {
+                const int64_t b = b0 + bb, h = h0 + hh;
+                const int64_t t0 = q0 + qb * ATT_QB, t1 = t0 + ATT_QB < q0 + nq ? t0 + ATT_QB : q0 + nq;
+                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
+                const float *P = sl->p + ((bb * nh + hh) * nq + t0 - q0) * Tk;
+                const float *vb = v + b * kv_bstride + (h / group) * dh;
+                float *zb = z + (b * T + t0) * qrow + h * dh;
+                if (tv > t0) {
+                    const int64_t nk = pos0 + tv;
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(tv - t0), dh, (int)nk, 1.0f,
+                                P, (int)Tk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
+                    for (int64_t t = t0; t < tv; t++)   /* weight a hook put on keys >= nk */
+                        if (any_nonzero(P + (t - t0) * Tk + nk, Tk - nk))
+                            for (int64_t j = nk; j < Tk; j++) {
+                                float w = P[(t - t0) * Tk + j];
+                                if (w == 0.0f) continue;
+                                for (int c = 0; c < dh; c++) zb[(t - t0) * qrow + c] += w * vb[j * kvrow + c];
+                            }
+                }
+                for (int64_t t = tv > t0 ? tv : t0; t < t1; t++)   /* padding rows: zeros */
+                    memset(zb + (t - t0) * qrow, 0, sizeof(float) * dh);
+            }
+    return 0;
+}
+
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, float *probs, int scores_hooked, st_attn_cb between, void *cb_ctx,
-                 int n_threads)
+                 float *z, float *probs, st_attn_plan plan, int scores_hooked, st_attn_cb between,
+                 void *cb_ctx, int n_threads)
 {
     const int group = H / Hkv;
     const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
@@ -250,7 +385,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
         const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
 #pragma omp parallel num_threads(nt) reduction(|:nomem)
         {
-            float *S = malloc(sizeof(float) * (size_t)(ATT_QB + 1) * Tk);
+            float *S = malloc(sizeof(float) * (size_t)ATT_QB * Tk);
             nomem |= !S;
 #pragma omp for collapse(3) schedule(dynamic)
             for (int64_t b = 0; b < B; b++)
@@ -266,11 +401,13 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)nk, dh, scale,
                                         q + (b * T + t0) * qrow + (int64_t)h * dh, (int)qrow, kb, (int)kvrow,
                                         0.0f, S, (int)nk);
-                            for (int64_t r = 0; r < nr; r++) {
+                            for (int64_t r = 0; r < nr; r++) {   /* causal: keys < see */
                                 float *sr = S + r * nk;
-                                const int64_t see = pos0 + t0 + r + 1;   /* causal: keys < see */
-                                for (int64_t j = see; j < nk; j++) sr[j] = -INFINITY;
-                                softmax_row(sr, nk, S + ATT_QB * Tk);
+                                const int64_t see = pos0 + t0 + r + 1;
+                                /* the visible prefix only: bit for bit the softmax of
+                                 * the row with -inf on masked keys (they give 0) */
+                                softmax_row(sr, see);
+                                memset(sr + see, 0, sizeof(float) * (size_t)(nk - see));
                             }
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, dh, (int)nk, 1.0f,
                                         S, (int)nk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
@@ -282,77 +419,17 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
         }
         return nomem ? STRATA_ERR_NOMEM : 0;
     }
-    /* Materialised path: scores -> hook -> softmax -> hook -> mix, probs [B][H][T][Tk].
-     * Same blocks and the same sgemm calls as the fused path, so hooking a
-     * pattern (and leaving it alone) changes no result, not even in the last bit. */
-    const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
-#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
-    for (int64_t b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int64_t qb = 0; qb < nqb; qb++) {
-                const int64_t t0 = qb * ATT_QB, t1 = t0 + ATT_QB < T ? t0 + ATT_QB : T;
-                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
-                float *P = probs + (b * H + h) * T * Tk;
-                if (tv > t0)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(tv - t0), (int)(pos0 + tv), dh,
-                                scale, q + (b * T + t0) * qrow + (int64_t)h * dh, (int)qrow,
-                                k + b * kv_bstride + (int64_t)(h / group) * dh, (int)kvrow, 0.0f, P + t0 * Tk,
-                                (int)Tk);
-                if (scores_hooked)   /* causal mask; padding rows fully masked */
-                    for (int64_t t = t0; t < t1; t++) {
-                        const int64_t see = t < tv ? pos0 + t + 1 : 0;
-                        for (int64_t j = see; j < Tk; j++) P[t * Tk + j] = -INFINITY;
-                    }
-            }
-    int rc = between ? between(cb_ctx, 0) : 0;
-    if (rc) return rc;
-#pragma omp parallel num_threads(nt) reduction(|:nomem)
-    {
-        float *tmp = malloc(sizeof(float) * (size_t)Tk);
-        nomem |= !tmp;
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < B * H * T; r++) {
-            if (!tmp) continue;
-            if (scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
-                softmax_row(probs + r * Tk, Tk, tmp);
-                continue;
-            }
-            /* Only the visible prefix: masked entries would come out as exact
-             * zeros and add 0 to the sum, so this equals the whole-row softmax
-             * bit for bit, at half the work and without writing the -inf. */
-            const int64_t b = r / (H * T), t = r % T;
-            const int64_t see = t < lengths[b] ? pos0 + t + 1 : 0;
-            float *row = probs + r * Tk;
-            if (see) softmax_row(row, see, tmp);
-            memset(row + see, 0, sizeof(float) * (size_t)(Tk - see));
-        }
-        free(tmp);
-    }
-    if (nomem) return STRATA_ERR_NOMEM;
-    rc = between ? between(cb_ctx, 1) : 0;
-    if (rc) return rc;
-#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
-    for (int64_t b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int64_t qb = 0; qb < nqb; qb++) {
-                const int64_t t0 = qb * ATT_QB, t1 = t0 + ATT_QB < T ? t0 + ATT_QB : T;
-                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
-                const float *P = probs + (b * H + h) * T * Tk;
-                const float *vb = v + b * kv_bstride + (int64_t)(h / group) * dh;
-                float *zb = z + (b * T + t0) * qrow + (int64_t)h * dh;
-                if (tv > t0) {
-                    const int64_t nk = pos0 + tv;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(tv - t0), dh, (int)nk, 1.0f,
-                                P + t0 * Tk, (int)Tk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
-                    for (int64_t t = t0; t < tv; t++)   /* weight a hook put on keys >= nk */
-                        for (int64_t j = nk; j < Tk; j++) {
-                            float w = P[t * Tk + j];
-                            if (w == 0.0f) continue;
-                            for (int c = 0; c < dh; c++) zb[(t - t0) * qrow + c] += w * vb[j * kvrow + c];
-                        }
-                }
-                for (int64_t t = tv > t0 ? tv : t0; t < t1; t++)   /* padding rows: zeros */
-                    memset(zb + (t - t0) * qrow, 0, sizeof(float) * dh);
+    /* Materialised path, one slice after the other (plan: whole tensor or
+     * cache-sized blocks), in order of batch row, head, query row. */
+    for (int64_t b0 = 0; b0 < B; b0 += plan.nb)
+        for (int h0 = 0; h0 < H; h0 += plan.nh)
+            for (int64_t q0 = 0; q0 < T; q0 += plan.nq) {
+                st_attn_slice sl = { b0, B - b0 < plan.nb ? B - b0 : plan.nb, h0,
+                                     H - h0 < plan.nh ? H - h0 : plan.nh, q0,
+                                     T - q0 < plan.nq ? T - q0 : plan.nq, probs };
+                int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z,
+                                    scores_hooked, between, cb_ctx, n_threads);
+                if (rc) return rc;
             }
     return 0;
 }

@@ -64,22 +64,38 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
  *                                  batch stride kv_bstride elements
  *   lengths [B]                    valid queries per sequence
  *   z       [B][T][H][dh]          output (zeros for t >= lengths[b])
- *   probs   [B][H][T][Tk] or NULL  Tk = pos0 + T; when given, scores are written
- *                                  there and `between` runs after the scores
- *                                  and after the softmax (hooks), else a fused
- *                                  kernel.  With scores_hooked the scores are
- *                                  complete (-inf where masked) and softmax
- *                                  reads whole rows; without, masked entries
- *                                  are left unwritten until the softmax writes
- *                                  the pattern (0 where masked) from each
- *                                  row's visible prefix.
+ *   probs   NULL: a fused kernel, no scores or pattern leave the cache.
+ *           Else room for one slice [nb][nh][nq][Tk] of the [B][H][T][Tk]
+ *           scores (Tk = pos0 + T; extent `plan`, whole tensor or cache-
+ *           sized); slices go in order of batch row, head, query row, and
+ *           for each `between` runs after the scores (phase 0) and after the
+ *           softmax (phase 1), i.e. the hooks.  With scores_hooked the scores
+ *           are complete (-inf where masked) and softmax reads whole rows;
+ *           without, masked entries are left unwritten until the softmax
+ *           writes the pattern (0 where masked) from each row's visible
+ *           prefix.
  * Scores are q.k / sqrt(dh); softmax is max-subtracted.  Returns the first
  * non-zero status of `between`. */
-typedef int (*st_attn_cb)(void *ctx, int phase /* 0 scores, 1 pattern */);
+typedef struct st_attn_plan {
+    int64_t nb;   /* batch rows per slice (> 1 only when nh = H and nq = T) */
+    int nh;       /* heads per slice (< H only when nb = 1) */
+    int64_t nq;   /* query rows per slice (< T only when nb = nh = 1; a multiple of 64) */
+} st_attn_plan;
+/* One slice: batch rows [b0, b0+nb), heads [h0, h0+nh), query rows [q0, q0+nq). */
+typedef struct st_attn_slice {
+    int64_t b0, nb;
+    int h0, nh;
+    int64_t q0, nq;
+    float *p;     /* [nb][nh][nq][Tk] */
+} st_attn_slice;
+/* Slice extent of at most `budget` floats (at least one block of 64 query
+ * rows of one head); budget <= 0: the whole tensor as one slice. */
+st_attn_plan st_attn_plan_slices(int64_t B, int64_t T, int H, int64_t Tk, int64_t budget);
+typedef int (*st_attn_cb)(void *ctx, int phase /* 0 scores, 1 pattern */, const st_attn_slice *sl);
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, float *probs, int scores_hooked, st_attn_cb between, void *cb_ctx,
-                 int n_threads);
+                 float *z, float *probs, st_attn_plan plan, int scores_hooked, st_attn_cb between,
+                 void *cb_ctx, int n_threads);
 
 int32_t st_argmax(const float *x, int64_t n);
 

@@ -70,6 +70,7 @@ struct st_wsource {
 typedef struct st_hook {
     strata_hook_id id;
     int32_t kind, layer, head;   /* head -1: all */
+    uint32_t flags;              /* strata_hook_flags */
     strata_hook_fn fn;
     void *user;
 } st_hook;
@@ -100,6 +101,8 @@ struct strata_model {
                                     index layer+1 (global points use layer -1) */
 
     struct st_workspace *ws;     /* forward buffers, reused across runs (forward.c) */
+    int64_t attn_slice_floats;   /* scores/pattern slice size per thread for sliced hooks
+                                    (0: the default, ~512 KB; tests set small values) */
 
     int32_t n_threads;
 };
@@ -117,6 +120,9 @@ static inline int st_is_hooked(const strata_model *m, int kind, int layer)
 {
     return m->hooked_at[kind * (m->cfg.n_layers + 1) + layer + 1] != 0;
 }
+/* 1 if every hook on (kind, layer) was added with all of `flags` (also when
+ * none is). */
+int st_hooks_all_have(const strata_model *m, int kind, int layer, uint32_t flags);
 
 /* Helpers for binders (model.c). */
 int st_bind_linear(strata_model *m, st_wsource *src, st_linear *lin, const char *wname,

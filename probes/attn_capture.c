@@ -209,7 +209,7 @@ strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *pa
                 for (int64_t r = 0; r < nr; r++) {
                     int q = (int)(rows[r0 + r] - t0);
                     st_attn_acc_row(&acc, buf + (r * p->nh + h) * p->W, 1, q, tok, dup[q],
-                                    s->ind_R, s->ind_general);
+                                    s->ind_R, s->ind_general, NULL);
                 }
                 st_attn_acc_finish(&acc, out + (int64_t)(p->head0 + h) * STRATA_ATTN_NSTAT,
                                    valid + (int64_t)(p->head0 + h) * STRATA_ATTN_NSTAT);

@@ -1,7 +1,7 @@
 /* probes/attn_internal.h — internals of the attention-statistics accumulator
  * (attn_stats.c, attn_capture.c) exposed to the tests.
  *
- * Defines: struct strata_attn_stats, st_attn_acc (+ _row, _finish), st_attn_head_doc(), st_attn_dup_mask(),
+ * Defines: struct strata_attn_stats, st_attn_acc (+ _row, _rows, _merge, _finish), st_attn_head_doc(), st_attn_dup_mask(),
  * st_attn_check_induction(), st_attn_fold_doc(), st_attn_fast_ln().
  */
 #ifndef STRATA_ATTN_INTERNAL_H
@@ -38,6 +38,8 @@ struct strata_attn_stats {
     struct st_attn_acc *scr_acc;  /* [pairs] running sums of the documents being sliced,
                                      then [units] of one slice */
     int64_t scr_acc_n;
+    uint32_t *stamp;            /* [vocab] last document (stamp_gen) holding each token */
+    uint32_t stamp_gen;
     int32_t open_layer;         /* document(s) whose slices are arriving: layer, */
     int64_t open_b0, open_nb;   /* first batch row and count (open_nb 0: none) */
 };
@@ -48,7 +50,16 @@ typedef struct st_attn_acc {
     int64_t n_gen, n_dup, n_ind;  /* rows behind the general / duplicate / induction sums */
 } st_attn_acc;
 void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
-                     int has_dup_q, int R, int general);
+                     int has_dup_q, int R, int general, const float *ent_q);
+/* Rows [qb, qe) of one head (row q at p + (q-qb)*sq; has_dup indexed by q;
+ * ent [qe-qb] or NULL), summed in float lanes across rows. */
+void st_attn_acc_rows(st_attn_acc *a, const float *p, int64_t sq, int64_t sk, int qb, int qe,
+                      const int32_t *tok, const uint8_t *has_dup, int R, int general,
+                      const float *ent);
+/* Query rows per accumulation block: the forward-pass hook and
+ * st_attn_head_doc both sum rows in these blocks and merge them in order. */
+enum { ST_ATTN_ACC_ROWS = 64 };
+void st_attn_acc_merge(st_attn_acc *dst, const st_attn_acc *src);
 void st_attn_acc_finish(const st_attn_acc *a, double out[STRATA_ATTN_NSTAT],
                         uint8_t valid[STRATA_ATTN_NSTAT]);
 

@@ -19,7 +19,9 @@
  *
  * Cost per head and document: one pass over the L(L+1)/2 causal entries,
  * with a branch- and division-free polynomial logarithm (fast_ln) so the loop
- * vectorises (AVX2 clone where the CPU has it).
+ * vectorises (AVX-512 / AVX2 clones where the CPU has them).  In the forward
+ * pass the engine hands over each row's entropy, computed during the softmax
+ * at one FMA per entry (ctx->row_entropy), and the pass needs no logarithm.
  */
 #include "attn_internal.h"
 
@@ -88,18 +90,34 @@ void st_attn_dup_mask(const int32_t *tok, int L, int64_t *keys, uint8_t *has_dup
 }
 
 /* Adds query row q (r[k*sk] = P[q,k], k <= q) to the running sums of acc.
- * has_dup_q: some k < q holds tok[q].  Row q = 0 only counts for nothing. */
+ * has_dup_q: some k < q holds tok[q].  ent_q: the row's entropy when the
+ * engine computed it during the softmax (then no logarithm here), or NULL.
+ * Row q = 0 only counts for nothing. */
 /* One clone per ISA, chosen at load time (util/clones.h): 16-wide AVX-512,
  * 8-wide AVX2 + FMA or the baseline SSE2 build. */
 ST_CLONES
 void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
-                     int has_dup_q, int R, int general)
+                     int has_dup_q, int R, int general, const float *ent_q)
 {
     if (general && q >= 1) {
         float e = 0, d = 0, u = 0;
         const int32_t tq = tok ? tok[q] : 0;
-        if (sk == 1) {
-            if (tok && has_dup_q) {
+        const int dup = tok && has_dup_q;
+        if (sk == 1 && ent_q) {
+            e = *ent_q;
+            if (dup) {
+#pragma omp simd reduction(+ : d, u)
+                for (int k = 0; k <= q; k++) {
+                    d += r[k] * (float)(q - k);
+                    u += (tok[k] == tq) ? r[k] : 0.0f; /* k == q included, removed below */
+                }
+                u -= r[q];
+            } else {
+#pragma omp simd reduction(+ : d)
+                for (int k = 0; k <= q; k++) d += r[k] * (float)(q - k);
+            }
+        } else if (sk == 1) {
+            if (dup) {
 #pragma omp simd reduction(+ : e, d, u)
                 for (int k = 0; k <= q; k++) {
                     float x = r[k];
@@ -119,10 +137,11 @@ void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const in
         } else {
             for (int k = 0; k <= q; k++) {
                 float x = r[(int64_t)k * sk];
-                e -= x * fast_ln(x);
+                if (!ent_q) e -= x * fast_ln(x);
                 d += x * (float)(q - k);
-                if (tok && has_dup_q && k < q && tok[k] == tq) u += x;
+                if (dup && k < q && tok[k] == tq) u += x;
             }
+            if (ent_q) e = *ent_q;
         }
         a->s[STRATA_ATTN_ENTROPY] += e;
         a->s[STRATA_ATTN_DISTANCE] += d;
@@ -130,13 +149,96 @@ void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const in
         a->s[STRATA_ATTN_FIRST] += r[0];
         a->s[STRATA_ATTN_SELFSCORE] += r[(int64_t)q * sk];
         a->n_gen++;
-        if (tok && has_dup_q) { a->s[STRATA_ATTN_DUP] += u; a->n_dup++; }
+        if (dup) { a->s[STRATA_ATTN_DUP] += u; a->n_dup++; }
     }
     /* induction: q in [R+1, 2R], key q-R+1 (the token after the earlier copy) */
     if (R >= 1 && q >= R + 1 && q <= 2 * R) {
         a->s[STRATA_ATTN_IND] += r[(int64_t)(q - R + 1) * sk];
         a->n_ind++;
     }
+}
+
+/* One row's contribution to the lanes: entry k goes to lane k % ACC_LANES
+ * (le: -x ln x, ld: x (q-k), lu: x [tok_k == tok_q]).  want_ln / want_dup
+ * are constants at each call, so each variant compiles to its own loop. */
+enum { ACC_LANES = 16 };
+static inline __attribute__((always_inline)) void
+row_lanes(const float *r, int q, const int32_t *tok, int want_ln, int want_dup, float *le,
+          float *ld, float *lu)
+{
+    const int n = q + 1;
+    const int32_t tq = want_dup ? tok[q] : 0;
+    int j = 0;
+    for (; j + ACC_LANES <= n; j += ACC_LANES) {
+#pragma omp simd
+        for (int i = 0; i < ACC_LANES; i++) {
+            const float x = r[j + i];
+            if (want_ln) le[i] -= x * fast_ln(x);
+            ld[i] += x * (float)(q - j - i);
+            if (want_dup) lu[i] += tok[j + i] == tq ? x : 0.0f;
+        }
+    }
+    for (int i = 0; j + i < n; i++) {
+        const float x = r[j + i];
+        if (want_ln) le[i] -= x * fast_ln(x);
+        ld[i] += x * (float)(q - j - i);
+        if (want_dup) lu[i] += tok[j + i] == tq ? x : 0.0f;
+    }
+}
+
+/* Rows [qb, qe) at once (row q at p + (q-qb)*sq, contiguous keys): the
+ * per-row sums stay in float lanes across the rows and are reduced once, not
+ * per row (a row of a few hundred entries is only ~20 vector steps).
+ * ent: [qe-qb] row entropies from the engine, or NULL (then fast_ln). */
+ST_CLONES
+void st_attn_acc_rows(st_attn_acc *a, const float *p, int64_t sq, int64_t sk, int qb, int qe,
+                      const int32_t *tok, const uint8_t *has_dup, int R, int general,
+                      const float *ent)
+{
+    if (sk != 1) {
+        for (int q = qb; q < qe; q++)
+            st_attn_acc_row(a, p + (int64_t)(q - qb) * sq, sk, q, tok, has_dup ? has_dup[q] : 0, R,
+                            general, ent ? ent + (q - qb) : NULL);
+        return;
+    }
+    float le[ACC_LANES] = { 0 }, ld[ACC_LANES] = { 0 }, lu[ACC_LANES] = { 0 };
+    double es = 0, uself = 0;
+    for (int q = qb; q < qe; q++) {
+        const float *r = p + (int64_t)(q - qb) * sq;
+        if (general && q >= 1) {
+            const int dup = tok && has_dup && has_dup[q];
+            if (ent) {
+                es += ent[q - qb];
+                if (dup) row_lanes(r, q, tok, 0, 1, le, ld, lu);
+                else row_lanes(r, q, tok, 0, 0, le, ld, lu);
+            } else {
+                if (dup) row_lanes(r, q, tok, 1, 1, le, ld, lu);
+                else row_lanes(r, q, tok, 1, 0, le, ld, lu);
+            }
+            a->s[STRATA_ATTN_PREV] += r[q - 1];
+            a->s[STRATA_ATTN_FIRST] += r[0];
+            a->s[STRATA_ATTN_SELFSCORE] += r[q];
+            a->n_gen++;
+            if (dup) { uself += r[q]; a->n_dup++; }   /* lu counted k == q too */
+        }
+        if (R >= 1 && q >= R + 1 && q <= 2 * R) {
+            a->s[STRATA_ATTN_IND] += r[q - R + 1];
+            a->n_ind++;
+        }
+    }
+    double e = es, d = 0, u = -uself;
+    for (int i = 0; i < ACC_LANES; i++) { e += le[i]; d += ld[i]; u += lu[i]; }
+    a->s[STRATA_ATTN_ENTROPY] += e;
+    a->s[STRATA_ATTN_DISTANCE] += d;
+    a->s[STRATA_ATTN_DUP] += u;
+}
+
+void st_attn_acc_merge(st_attn_acc *dst, const st_attn_acc *src)
+{
+    for (int i = 0; i < STRATA_ATTN_NSTAT; i++) dst->s[i] += src->s[i];
+    dst->n_gen += src->n_gen;
+    dst->n_dup += src->n_dup;
+    dst->n_ind += src->n_ind;
 }
 
 void st_attn_acc_finish(const st_attn_acc *a, double out[STRATA_ATTN_NSTAT],
@@ -162,10 +264,16 @@ void st_attn_head_doc(const float *p, int64_t sq, int64_t sk, int L, const int32
     st_attn_acc a;
     memset(&a, 0, sizeof a);
     if (R >= 1 && L < 2 * R + 1) R = 0; /* too short for the induction positions */
-    if (L >= 2)
-        for (int q = 0; q < L; q++)
-            st_attn_acc_row(&a, p + (int64_t)q * sq, sk, q, tok, has_dup ? has_dup[q] : 0, R,
-                            general);
+    /* in blocks of ST_ATTN_ACC_ROWS rows, merged in order: the grouping of the
+     * forward-pass hook, so both give the same sums */
+    for (int qb = 0; L >= 2 && qb < L; qb += ST_ATTN_ACC_ROWS) {
+        st_attn_acc u;
+        memset(&u, 0, sizeof u);
+        st_attn_acc_rows(&u, p + (int64_t)qb * sq, sq, sk, qb,
+                         qb + ST_ATTN_ACC_ROWS < L ? qb + ST_ATTN_ACC_ROWS : L, tok, has_dup, R,
+                         general, NULL);
+        st_attn_acc_merge(&a, &u);
+    }
     st_attn_acc_finish(&a, out, valid);
 }
 
@@ -305,6 +413,7 @@ void strata_attn_stats_free(strata_attn_stats *s)
     free(s->scr_idx);
     free(s->scr_dup);
     free(s->scr_acc);
+    free(s->stamp);
     free(s);
 }
 
@@ -457,7 +566,66 @@ strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, con
 #define HOOK_FAIL(s, code, ...) \
     ((s)->failed = 1, (s)->open_nb = 0, st_seterr(&(s)->err, (code), __VA_ARGS__), 1)
 
-enum { ACC_ROWS = 64 };   /* query rows per accumulation unit */
+
+/* has_dup as st_attn_dup_mask, in O(L) through a last-seen stamp per
+ * vocabulary entry (a sort per document and layer was ~2% of a forward
+ * pass); ids outside the vocabulary fall back to the sort. */
+static void dup_mask(strata_attn_stats *s, const int32_t *tok, int L, int64_t *keys,
+                     uint8_t *has_dup)
+{
+    const int32_t V = s->cfg.vocab_size;
+    if (V > 0 && !s->stamp) s->stamp = calloc((size_t)V, sizeof *s->stamp);
+    if (!s->stamp) {
+        st_attn_dup_mask(tok, L, keys, has_dup);
+        return;
+    }
+    if (++s->stamp_gen == 0) {   /* wrapped: forget every stamp */
+        memset(s->stamp, 0, (size_t)V * sizeof *s->stamp);
+        s->stamp_gen = 1;
+    }
+    for (int q = 0; q < L; q++) {
+        const int32_t t = tok[q];
+        if (t < 0 || t >= V) {
+            st_attn_dup_mask(tok, L, keys, has_dup);
+            return;
+        }
+        has_dup[q] = s->stamp[t] == s->stamp_gen;
+        s->stamp[t] = s->stamp_gen;
+    }
+}
+
+/* The accumulation units of one pattern slice (see pattern_hook). */
+typedef struct slice_units {
+    strata_attn_stats *s;
+    const strata_tensor *t;
+    const strata_hook_ctx *ctx;
+    st_attn_acc *unit;
+    const float *ent;
+    int64_t nh, nq, nchunk, b0, q0;
+} slice_units;
+
+/* Unit u = (document bb, head hh, block c of ST_ATTN_ACC_ROWS rows) of a slice. */
+static void acc_unit(const slice_units *w, int64_t u)
+{
+    const strata_attn_stats *s = w->s;
+    const strata_tensor *t = w->t;
+    const int64_t nh = w->nh, nq = w->nq, q0 = w->q0, T = w->ctx->n_ctx;
+    const int64_t bb = u / (nh * w->nchunk), hh = u / w->nchunk % nh, c = u % w->nchunk;
+    const int64_t b = w->b0 + bb, ob = b - s->open_b0;
+    const int L = w->ctx->lengths[b];
+    const int R = s->ind_R >= 1 && L < 2 * s->ind_R + 1 ? 0 : s->ind_R; /* too short */
+    const int32_t *tok = w->ctx->tokens + b * T;
+    const uint8_t *dup = s->ind_general ? s->scr_dup + ob * T : NULL;
+    const float *p = t->data + bb * t->strides[0] + hh * t->strides[1];
+    st_attn_acc *a = &w->unit[u];
+    memset(a, 0, sizeof *a);
+    const int64_t r0 = q0 + c * ST_ATTN_ACC_ROWS, r1 = r0 + ST_ATTN_ACC_ROWS < q0 + nq ? r0 + ST_ATTN_ACC_ROWS : q0 + nq;
+    const int64_t re = r1 < L ? r1 : L;
+    if (L >= 2 && re > r0)
+        st_attn_acc_rows(a, p + (r0 - q0) * t->strides[2], t->strides[2], t->strides[3], (int)r0,
+                         (int)re, tok, dup, R, s->ind_general,
+                         w->ent ? w->ent + (bb * nh + hh) * nq + (r0 - q0) : NULL);
+}
 
 /* Hook on blocks.l.attn.hook_pattern, registered with STRATA_HOOK_SLICES:
  * t is [nb,nh,nq,Tk] (strided view) at batch row ctx->batch_offset, head
@@ -503,15 +671,15 @@ static int pattern_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user
                 s->open_nb = 0;
                 return 1;
             }
-            if (s->ind_general) st_attn_dup_mask(tok, L, s->scr_idx + bb * T, s->scr_dup + bb * T);
+            if (s->ind_general) dup_mask(s, tok, L, s->scr_idx + bb * T, s->scr_dup + bb * T);
         }
         memset(s->scr_valid, 0, (size_t)(nb * H) * STRATA_ATTN_NSTAT);
         s->open_layer = layer;
         s->open_b0 = b0;
         s->open_nb = nb;
     }
-    /* units: (document, head, block of ACC_ROWS query rows), each with its own sums */
-    const int64_t nchunk = (nq + ACC_ROWS - 1) / ACC_ROWS, units = nb * nh * nchunk;
+    /* units: (document, head, block of ST_ATTN_ACC_ROWS query rows), each with its own sums */
+    const int64_t nchunk = (nq + ST_ATTN_ACC_ROWS - 1) / ST_ATTN_ACC_ROWS, units = nb * nh * nchunk;
     const int64_t pairs = s->open_nb * H;
     if (pairs + units > s->scr_acc_n) {
         st_attn_acc *a = realloc(s->scr_acc, (size_t)(pairs + units) * sizeof *a);
@@ -520,25 +688,16 @@ static int pattern_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user
         s->scr_acc_n = pairs + units;
     }
     st_attn_acc *acc = s->scr_acc, *unit = s->scr_acc + pairs;   /* acc [open docs][H] */
+    const float *ent = ctx->row_entropy;   /* entropies from the engine's softmax, or NULL */
     int64_t work = 0;
     for (int64_t bb = 0; bb < nb; bb++) work += (int64_t)ctx->lengths[b0 + bb] * nq / 2;
     work *= nh;
-#pragma omp parallel for schedule(dynamic, 1) if (work > 200000)
-    for (int64_t u = 0; u < units; u++) {
-        const int64_t bb = u / (nh * nchunk), hh = u / nchunk % nh, c = u % nchunk;
-        const int64_t b = b0 + bb, ob = b - s->open_b0;
-        const int L = ctx->lengths[b];
-        const int R = s->ind_R >= 1 && L < 2 * s->ind_R + 1 ? 0 : s->ind_R; /* too short */
-        const int32_t *tok = ctx->tokens + b * T;
-        const uint8_t *dup = s->ind_general ? s->scr_dup + ob * T : NULL;
-        const float *p = t->data + bb * t->strides[0] + hh * t->strides[1];
-        st_attn_acc *a = &unit[u];
-        memset(a, 0, sizeof *a);
-        const int64_t r0 = q0 + c * ACC_ROWS, r1 = r0 + ACC_ROWS < q0 + nq ? r0 + ACC_ROWS : q0 + nq;
-        if (L >= 2)
-            for (int64_t q = r0; q < r1 && q < L; q++)
-                st_attn_acc_row(a, p + (q - q0) * t->strides[2], t->strides[3], (int)q, tok,
-                                dup ? dup[q] : 0, R, s->ind_general);
+    const slice_units su = { s, t, ctx, unit, ent, nh, nq, nchunk, b0, q0 };
+    if (work > 200000) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int64_t u = 0; u < units; u++) acc_unit(&su, u);
+    } else {   /* no OpenMP region: slices are many and small */
+        for (int64_t u = 0; u < units; u++) acc_unit(&su, u);
     }
     /* merge the units in a fixed order; finish heads whose last row came */
     for (int64_t bb = 0; bb < nb; bb++)
@@ -546,13 +705,7 @@ static int pattern_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user
             const int64_t pi = (b0 + bb - s->open_b0) * H + h0 + hh;
             st_attn_acc *a = &acc[pi];
             if (q0 == 0) memset(a, 0, sizeof *a);
-            for (int64_t c = 0; c < nchunk; c++) {
-                const st_attn_acc *x = &unit[(bb * nh + hh) * nchunk + c];
-                for (int i = 0; i < STRATA_ATTN_NSTAT; i++) a->s[i] += x->s[i];
-                a->n_gen += x->n_gen;
-                a->n_dup += x->n_dup;
-                a->n_ind += x->n_ind;
-            }
+            for (int64_t c = 0; c < nchunk; c++) st_attn_acc_merge(a, &unit[(bb * nh + hh) * nchunk + c]);
             if (q0 + nq == T)
                 st_attn_acc_finish(a, s->scr_out + pi * STRATA_ATTN_NSTAT,
                                    s->scr_valid + pi * STRATA_ATTN_NSTAT);
@@ -581,7 +734,7 @@ strata_status strata_attn_stats_attach(strata_attn_stats *s, strata_model *m)
                          c->n_layers, c->n_heads, s->n_layers, s->n_heads);
     s->open_nb = 0;
     int rc = strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", pattern_hook, s,
-                                STRATA_HOOK_SLICES, &s->hook_id);
+                                STRATA_HOOK_SLICES | STRATA_HOOK_READONLY, &s->hook_id);
     if (rc < 0)
         return st_seterr(&s->err, rc, "attn stats: cannot hook blocks.*.attn.hook_pattern: %s",
                          strata_errmsg(m));

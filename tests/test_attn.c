@@ -645,8 +645,9 @@ START_TEST(test_sliced_equals_whole)
         }
         m->attn_slice_floats = 0;
     }
-    /* and equal, to summation order, to feeding the captured patterns one
-     * document at a time (strata_attn_stats_add_pattern, another code path) */
+    /* and equal, to summation order (entropy: to its two formulas), to feeding
+     * the captured patterns one document at a time
+     * (strata_attn_stats_add_pattern, another code path) */
     float *pat = malloc(sizeof(float) * (size_t)L * B * H * T * T);
     ck_assert_int_eq(strata_hook_add(m, "blocks.*.attn.hook_pattern", keep_pattern, pat, NULL), STRATA_OK);
     ck_assert_int_eq(strata_run(m, tok, len, B, NULL), STRATA_OK);
@@ -664,7 +665,12 @@ START_TEST(test_sliced_equals_whole)
                              got[i].self, got[i].duplicate };
         const double w[] = { want[i].entropy, want[i].mean_distance, want[i].prev_token, want[i].first_token,
                              want[i].self, want[i].duplicate };
-        for (int k = 0; k < 6; k++) ck_assert_double_eq_tol(a[k], w[k], 1e-9);
+        /* entropy: the forward pass uses the softmax's own entropy (float
+         * lanes, ln Z - sum e x / Z), the stored path fast_ln (<= 2e-7 per
+         * entry): they agree to float round-off of values ~3; the rest are
+         * the same float sums in another grouping */
+        ck_assert_double_eq_tol(a[0], w[0], 2e-6);
+        for (int k = 1; k < 6; k++) ck_assert_double_eq_tol(a[k], w[k], 1e-9);
     }
     free(pat);
     strata_attn_stats_free(s);

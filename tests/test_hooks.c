@@ -21,7 +21,8 @@
  * pos_offset during generation); hooks added with STRATA_HOOK_SLICES get
  * scores/patterns in slices (by batch rows, by heads, by query rows) that
  * arrive in order, cover the tensor exactly once and hold the values of the
- * whole tensor bit for bit, with logits unchanged, on 1 and 2 threads.
+ * whole tensor bit for bit, with logits unchanged, on 1 and 2 threads;
+ * pattern hooks get each row's entropy (checked against the view in double).
  *
  * Tolerances: hand computations are in double against float32 results of
  * magnitude <= ~10: 1e-4 absolute.  Comparisons between two strata runs that
@@ -922,57 +923,69 @@ START_TEST(sliced_attention_hooks)
 {
     strata_model *m = open_tiny(NULL);
     enum { B = 3, T = 128, H = TH };
-    int32_t toks[B * T], lens[B] = { 128, 70, 1 };
+    int32_t toks[B * T], lens[B] = { 128, 128, 128 };
     make_tokens(toks, B, T, TV, 23);
     const size_t nl = (size_t)B * T * TV, np = (size_t)B * H * T * T;
     float *l0 = malloc(sizeof(float) * nl), *l1 = malloc(sizeof(float) * nl);
     cap p = { 0 }, sc = { 0 };
-    add(m, "blocks.*.attn.hook_pattern", cap_fn, &p);       /* whole tensors (no flag) */
-    add(m, "blocks.*.attn.hook_attn_scores", cap_fn, &sc);
-    ck_assert_int_eq(strata_run(m, toks, lens, B, l0), STRATA_OK);
-    ck_assert_int_eq(p.shape[0], B);
-    strata_hook_clear(m);
     /* per-thread budgets (floats) -> slices: 2 sequences | 1 sequence | 3 heads |
      * 1 head | 64 query rows (a head of one sequence is T*T = 16384 floats) */
     const int64_t budgets[] = { 2 * H * T * T, H * T * T, 3 * T * T, T * T, T * T - 2, 2 };   /* even: split over 1 or 2 threads */
     const int want_nb[] = { 2, 1, 1, 1, 1, 1 }, want_nh[] = { H, H, 3, 1, 1, 1 };
     const int want_nq[] = { T, T, T, T, 64, 64 };
-    for (int threads = 1; threads <= 2; threads++) {
-        ck_assert_int_eq(strata_model_set_threads(m, threads), STRATA_OK);
-        for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
-            m->attn_slice_floats = budgets[i] / threads;   /* total = budgets[i] */
-            slices ps, ss, hs;
-            slices_init(&ps, B, H, T, -1);
-            slices_init(&ss, B, H, T, -1);
-            slices_init(&hs, B, H, T, 2);
-            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", slice_fn, &ps,
-                                                STRATA_HOOK_SLICES, NULL), STRATA_OK);
-            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_attn_scores", slice_fn, &ss,
-                                                STRATA_HOOK_SLICES, NULL), STRATA_OK);
-            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern[2]", slice_fn, &hs,
-                                                STRATA_HOOK_SLICES, NULL), STRATA_OK);
-            ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);
-            ck_assert_msg(!memcmp(l0, l1, sizeof(float) * nl), "budget %lld: logits changed",
-                          (long long)budgets[i]);
-            ck_assert_int_eq(ps.max_nb, want_nb[i]);
-            ck_assert_int_eq(ps.max_nh, want_nh[i]);
-            ck_assert_int_eq(ps.max_nq, want_nq[i]);
-            for (int l = 0; l < TL; l++) {
-                size_t missed = 0;
-                for (size_t j = 0; j < np; j++) missed += !ps.seen[l][j] || !ss.seen[l][j];
-                ck_assert_msg(!missed, "layer %d: %zu elements in no slice", l, missed);
-                ck_assert_msg(!memcmp(ps.full[l], L_(p, l), sizeof(float) * np), "layer %d pattern", l);
-                ck_assert_msg(!memcmp(ss.full[l], L_(sc, l), sizeof(float) * np), "layer %d scores", l);
-                for (int b = 0; b < B; b++)   /* head 2 only */
-                    for (int t = 0; t < T; t++) {
-                        size_t o = (((size_t)b * H + 2) * T + t) * T;
-                        ck_assert(hs.seen[l][o]);
-                        ck_assert(!memcmp(hs.full[l] + o, L_(p, l) + o, sizeof(float) * T));
+    /* full lengths first, then short ones: slice buffers still hold the
+     * earlier rows, which read-only hooks must not see (zeros are only
+     * rewritten where they may be missing) */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { lens[1] = 70; lens[2] = 1; }
+        m->attn_slice_floats = 0;
+        add(m, "blocks.*.attn.hook_pattern", cap_fn, &p);       /* whole tensors (no flag) */
+        add(m, "blocks.*.attn.hook_attn_scores", cap_fn, &sc);
+        ck_assert_int_eq(strata_run(m, toks, lens, B, l0), STRATA_OK);
+        ck_assert_int_eq(p.shape[0], B);
+        strata_hook_clear(m);
+        for (int threads = 1; threads <= 2; threads++) {
+            ck_assert_int_eq(strata_model_set_threads(m, threads), STRATA_OK);
+            for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++)
+                for (int ro = 0; ro < 2; ro++) {
+                    const uint32_t fl = STRATA_HOOK_SLICES | (ro ? STRATA_HOOK_READONLY : 0);
+                    m->attn_slice_floats = budgets[i] / threads;   /* total = budgets[i] */
+                    slices ps, ss, hs;
+                    slices_init(&ps, B, H, T, -1);
+                    slices_init(&ss, B, H, T, -1);
+                    slices_init(&hs, B, H, T, 2);
+                    ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", slice_fn, &ps, fl, NULL), STRATA_OK);
+                    if (!ro || i % 2)   /* read-only without scores: the zero-skipping path */
+                        ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_attn_scores", slice_fn, &ss,
+                                                            fl, NULL), STRATA_OK);
+                    ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern[2]", slice_fn, &hs, fl, NULL),
+                                     STRATA_OK);
+                    ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);
+                    ck_assert_msg(!memcmp(l0, l1, sizeof(float) * nl), "budget %lld: logits changed",
+                                  (long long)budgets[i]);
+                    ck_assert_int_eq(ps.max_nb, want_nb[i]);
+                    ck_assert_int_eq(ps.max_nh, want_nh[i]);
+                    ck_assert_int_eq(ps.max_nq, want_nq[i]);
+                    for (int l = 0; l < TL; l++) {
+                        size_t missed = 0;
+                        for (size_t j = 0; j < np; j++) missed += !ps.seen[l][j];
+                        ck_assert_msg(!missed, "layer %d: %zu elements in no slice", l, missed);
+                        ck_assert_msg(!memcmp(ps.full[l], L_(p, l), sizeof(float) * np),
+                                      "pass %d budget %lld ro %d: layer %d pattern", pass, (long long)budgets[i], ro, l);
+                        if (ss.n_calls)
+                            ck_assert_msg(!memcmp(ss.full[l], L_(sc, l), sizeof(float) * np), "layer %d scores", l);
+                        for (int b = 0; b < B; b++)   /* head 2 only */
+                            for (int t = 0; t < T; t++) {
+                                size_t o = (((size_t)b * H + 2) * T + t) * T;
+                                ck_assert(hs.seen[l][o]);
+                                ck_assert(!memcmp(hs.full[l] + o, L_(p, l) + o, sizeof(float) * T));
+                            }
                     }
-            }
-            strata_hook_clear(m);
-            slices_free(&ps); slices_free(&ss); slices_free(&hs);
+                    strata_hook_clear(m);
+                    slices_free(&ps); slices_free(&ss); slices_free(&hs);
+                }
         }
+        if (pass == 0) { cap_free(&p); cap_free(&sc); }
     }
     /* a hook without the flag on the same point: every hook gets the whole tensor */
     m->attn_slice_floats = 1;
@@ -994,6 +1007,65 @@ START_TEST(sliced_attention_hooks)
                      STRATA_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(strata_errmsg(m), "flags"));
     cap_free(&p); cap_free(&sc);
+    free(l0); free(l1);
+    strata_model_free(m);
+}
+END_TEST
+
+/* ctx->row_entropy of pattern hooks equals -sum p ln p of the view's rows
+ * computed here in double (sliced and whole, read-only or not), is NULL for
+ * a selected head and for scores hooks; read-only hooks change no result. */
+typedef struct ent_check { double worst; int rows, null_seen; } ent_check;
+
+static int entropy_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    ent_check *e = user;
+    if (!ctx->row_entropy) { e->null_seen++; return 0; }
+    for (int64_t b = 0; b < t->shape[0]; b++)
+        for (int64_t h = 0; h < t->shape[1]; h++)
+            for (int64_t q = 0; q < t->shape[2]; q++) {
+                const float *row = t->data + b * t->strides[0] + h * t->strides[1] + q * t->strides[2];
+                double hh = 0;
+                for (int64_t k = 0; k < t->shape[3]; k++) {
+                    double p = row[k * t->strides[3]];
+                    if (p > 0) hh -= p * log(p);
+                }
+                double got = ctx->row_entropy[(b * t->shape[1] + h) * t->shape[2] + q];
+                e->worst = fmax(e->worst, fabs(got - hh));
+                e->rows++;
+            }
+    return 0;
+}
+
+START_TEST(pattern_row_entropy)
+{
+    strata_model *m = open_tiny(NULL);
+    enum { B = 2, T = 100 };
+    int32_t toks[B * T], lens[B] = { 100, 37 };
+    make_tokens(toks, B, T, TV, 31);
+    float *l0 = malloc(sizeof(float) * B * T * TV), *l1 = malloc(sizeof(float) * B * T * TV);
+    ck_assert_int_eq(strata_run(m, toks, lens, B, l0), STRATA_OK);
+    const uint32_t flags[] = { 0, STRATA_HOOK_SLICES, STRATA_HOOK_READONLY,
+                               STRATA_HOOK_SLICES | STRATA_HOOK_READONLY };
+    for (int i = 0; i < 4; i++) {
+        m->attn_slice_floats = 2;   /* 64-row slices when sliced */
+        ent_check e = { 0 }, sel = { 0 }, sc = { 0 };
+        ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", entropy_fn, &e, flags[i], NULL), STRATA_OK);
+        ck_assert_int_eq(strata_hook_add_ex(m, "blocks.0.attn.hook_pattern[1]", entropy_fn, &sel, flags[i], NULL), STRATA_OK);
+        if (i == 3)   /* scores hooked too (read-only): whole-row softmax */
+            ck_assert_int_eq(strata_hook_add_ex(m, "blocks.2.attn.hook_attn_scores", entropy_fn, &sc, flags[i], NULL), STRATA_OK);
+        ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);
+        ck_assert_msg(!memcmp(l0, l1, sizeof(float) * B * T * TV), "flags %u: logits changed", flags[i]);
+        ck_assert_int_eq(e.null_seen, 0);
+        ck_assert_int_eq(e.rows, TL * B * TH * T);
+        /* float lanes vs double here, entropies <= ln 100 = 4.6 */
+        ck_assert_msg(e.worst < 2e-5, "flags %u: row entropy off by %g", flags[i], e.worst);
+        ck_assert_int_eq(sel.rows, 0);
+        ck_assert_int_ge(sel.null_seen, 1);
+        if (i == 3) { ck_assert_int_eq(sc.rows, 0); ck_assert_int_ge(sc.null_seen, 1); }
+        strata_hook_clear(m);
+    }
+    m->attn_slice_floats = 0;
     free(l0); free(l1);
     strata_model_free(m);
 }
@@ -1113,6 +1185,7 @@ Suite *hooks_suite(void)
     tcase_add_test(tc, pattern_and_score_edits);
     tcase_add_test(tc, read_only_hooks_change_nothing);
     tcase_add_test(tc, sliced_attention_hooks);
+    tcase_add_test(tc, pattern_row_entropy);
     tcase_add_test(tc, partial_runs_skip_layers);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("registration");

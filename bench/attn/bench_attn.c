@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         double e1 = now();
         strata_hook_remove(m, hid);
         if (r >= 0) te[r] = e1 - e0;
-        strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", empty_hook, NULL, STRATA_HOOK_SLICES, &hid);
+        strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", empty_hook, NULL, STRATA_HOOK_SLICES | STRATA_HOOK_READONLY, &hid);
         double s0 = now();
         if (strata_run(m, tok, len, B, logits) != STRATA_OK) return 1;
         double s1 = now();

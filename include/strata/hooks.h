@@ -127,12 +127,21 @@ typedef struct strata_hook_ctx {
     int32_t batch_offset;     /* first batch row of the view */
     int32_t head_offset;      /* first head of the view (= head when a head is selected) */
     int32_t query_offset;     /* first query row (scores/pattern) */
+    /* hook_pattern only (else NULL; NULL too when a head is selected): the
+     * entropy -sum_k P ln P (nats) of every row of the view,
+     * row_entropy[(b*shape[1] + h)*shape[2] + q] for view indices b, h, q,
+     * computed during the softmax (before any pattern hook ran; 0 for
+     * padding rows). */
+    const float *row_entropy;
 } strata_hook_ctx;
 
 /* Flags of strata_hook_add_ex. */
 enum strata_hook_flags {
-    STRATA_HOOK_SLICES = 1    /* the callback accepts views of part of a
+    STRATA_HOOK_SLICES = 1,   /* the callback accepts views of part of a
                                  scores/pattern tensor (see "Slices" above) */
+    STRATA_HOOK_READONLY = 2  /* the callback never writes through the view, so
+                                 the engine may skip work that only edits need
+                                 (writing through it anyway is undefined) */
 };
 
 /* A hook sees `t` (a mutable view) and may read or overwrite its values in

@@ -21,7 +21,10 @@
 typedef struct st_workspace {
     float *x, *n, *q, *k, *v, *z, *a, *mo, *h1, *h2, *qkv, *scale, *probs, *result, *logits;
     float *rope;   /* [T][rotary_dim/2][2] cos, sin for this run's positions */
-    size_t cap[16];
+    float *ent;    /* [slice rows] entropy of each pattern row, for pattern hooks */
+    int32_t *zero_from;   /* [probs rows] each probs row is 0 from this column on */
+    int64_t zf_rows, zf_Tk;   /* rows zero_from covers, for rows of zf_Tk floats */
+    size_t cap[17];
 } st_workspace;
 
 static int ensure(strata_model *m, float **p, size_t *cap, size_t n)
@@ -39,8 +42,9 @@ void st_forward_release(strata_model *m)
     st_workspace *w = m->ws;
     if (!w) return;
     float **ps[] = { &w->x, &w->n, &w->q, &w->k, &w->v, &w->z, &w->a, &w->mo, &w->h1, &w->h2,
-                     &w->qkv, &w->scale, &w->probs, &w->result, &w->logits, &w->rope };
+                     &w->qkv, &w->scale, &w->probs, &w->result, &w->logits, &w->rope, &w->ent };
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free(*ps[i]);
+    free(w->zero_from);
     free(w);
     m->ws = NULL;
 }
@@ -65,7 +69,8 @@ static int attn_between(void *p, int phase, const st_attn_slice *sl)
     if (!st_is_hooked(c->m, kind, c->layer)) return 0;
     const int64_t shp[4] = { sl->nb, sl->nh, sl->nq, c->Tk };
     const int32_t off[3] = { (int32_t)sl->b0, sl->h0, (int32_t)sl->q0 };
-    return st_hook_fire_slice(c->m, c->run, kind, c->layer, sl->p, shp, off);
+    return st_hook_fire_slice(c->m, c->run, kind, c->layer, sl->p, shp, off,
+                              phase == 1 ? sl->ent : NULL);
 }
 
 /* Floats per scores/pattern slice when every hook on them takes slices:
@@ -111,12 +116,14 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
                      st_is_hooked(m, STRATA_HOOK_LN_FINAL_NORMALIZED, -1);
     int last = last_needed_layer(m, need_final);
     const int64_t Tk = run->pos0 + T;
-    int64_t probs_floats = 0;   /* the largest scores/pattern slice of any layer */
+    int64_t probs_floats = 0, ent_floats = 0;   /* the largest slice of any layer */
     int any_result = 0;
     for (int l = 0; l <= last; l++) {
         if (st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l)) {
             st_attn_plan p = attn_plan(m, l, B, T, Tk);
             if (p.nb * p.nh * p.nq * Tk > probs_floats) probs_floats = p.nb * p.nh * p.nq * Tk;
+            if (st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) && p.nb * p.nh * p.nq > ent_floats)
+                ent_floats = p.nb * p.nh * p.nq;
         }
         any_result |= st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l);
     }
@@ -134,6 +141,17 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
     if (c->arch == STRATA_ARCH_NEOX) rc |= ensure(m, &w->qkv, &w->cap[10], N * 3 * qd);
     rc |= ensure(m, &w->scale, &w->cap[11], N);
     if (probs_floats) rc |= ensure(m, &w->probs, &w->cap[12], probs_floats);
+    if (ent_floats) rc |= ensure(m, &w->ent, &w->cap[16], ent_floats);
+    if (probs_floats && !rc && (w->zf_Tk != Tk || w->zf_rows != (int64_t)(w->cap[12] / Tk))) {
+        /* probs rows changed length or number: nothing is known to be zero */
+        const int64_t rows = (int64_t)(w->cap[12] / Tk);
+        int32_t *zf = realloc(w->zero_from, sizeof *zf * (size_t)rows);
+        if (!zf) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory (%lld rows)", (long long)rows);
+        for (int64_t r = 0; r < rows; r++) zf[r] = (int32_t)Tk;
+        w->zero_from = zf;
+        w->zf_rows = rows;
+        w->zf_Tk = Tk;
+    }
     if (any_result) rc |= ensure(m, &w->result, &w->cap[13], N * H * d);
     if (c->rope != STRATA_ROPE_NONE) rc |= ensure(m, &w->rope, &w->cap[15], T * (c->rotary_dim / 2) * 2);
     if (rc) return STRATA_ERR_NOMEM;
@@ -207,9 +225,16 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         const int scores_hooked = st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l);
         const int layer_probs = scores_hooked || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
         struct attn_cb_ctx cbc = { m, run, l, Tk };
-        st_attn_plan plan = layer_probs ? attn_plan(m, l, B, T, Tk) : (st_attn_plan){ B, H, T };
+        st_attn_io io = {
+            .probs = w->probs, .zero_from = w->zero_from, .scores_hooked = scores_hooked,
+            .between = attn_between, .cb_ctx = &cbc,
+            .ent = st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) ? w->ent : NULL,
+            .pattern_readonly = st_hooks_all_have(m, STRATA_HOOK_ATTN_SCORES, l, STRATA_HOOK_READONLY) &&
+                                st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_READONLY),
+        };
+        if (layer_probs) io.plan = attn_plan(m, l, B, T, Tk);
         rc = st_attention(w->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, w->z,
-                          layer_probs ? w->probs : NULL, plan, scores_hooked, attn_between, &cbc, nt);
+                          layer_probs ? &io : NULL, nt);
         if (rc) return rc;
         FIRE(STRATA_HOOK_ATTN_Z, l, w->z, 4, B, T, H, dh);
 

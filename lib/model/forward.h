@@ -35,9 +35,10 @@ int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float 
 /* The same for a slice of a [B,H,T,Tk] scores/pattern tensor: data holds
  * shape[0..3] = [nb][nh][nq][Tk] starting at batch row off[0], head off[1],
  * query row off[2] (see "Slices" in strata/hooks.h).  Only for hooks that
- * all have STRATA_HOOK_SLICES, unless the slice is the whole tensor. */
+ * all have STRATA_HOOK_SLICES, unless the slice is the whole tensor.
+ * row_entropy: [nb][nh][nq] for pattern hooks (ctx->row_entropy), or NULL. */
 int st_hook_fire_slice(strata_model *m, const st_run *run, int kind, int layer, float *data,
-                       const int64_t shape[4], const int32_t off[3]);
+                       const int64_t shape[4], const int32_t off[3], const float *row_entropy);
 int st_hook_head_axis(int kind);
 void st_forward_release(strata_model *m);
 

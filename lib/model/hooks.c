@@ -281,9 +281,10 @@ strata_status strata_hook_add_ex(strata_model *m, const char *pattern, strata_ho
 {
     if (!m) return STRATA_ERR_ARG;
     if (!pattern || !fn) return st_seterr(&m->err, STRATA_ERR_ARG, "hook name and callback must not be NULL");
-    if (flags & ~(uint32_t)STRATA_HOOK_SLICES)
+    const uint32_t known = STRATA_HOOK_SLICES | STRATA_HOOK_READONLY;
+    if (flags & ~known)
         return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': unknown flags 0x%x", pattern,
-                         (unsigned)(flags & ~(uint32_t)STRATA_HOOK_SLICES));
+                         (unsigned)(flags & ~known));
     size_t bl;
     int head;
     if (split_head(pattern, &bl, &head) < 0 || bl >= 256)
@@ -349,7 +350,7 @@ int st_hooks_all_have(const strata_model *m, int kind, int layer, uint32_t flags
 /* Fires the hooks of (kind, layer) on a view of data; off (NULL: the whole
  * tensor) locates a scores/pattern slice: batch row, head, query row. */
 static int fire(strata_model *m, const st_run *run, int kind, int layer, float *data, int ndim,
-                const int64_t *shape, const int32_t *off)
+                const int64_t *shape, const int32_t *off, const float *row_entropy)
 {
     if (!st_is_hooked(m, kind, layer)) return STRATA_OK;
     strata_tensor full = { .data = data, .ndim = ndim };
@@ -373,12 +374,14 @@ static int fire(strata_model *m, const st_run *run, int kind, int layer, float *
         strata_tensor t = full;
         ctx.head = h->head;
         ctx.head_offset = h_off;
+        ctx.row_entropy = row_entropy;
         if (h->head >= 0) {
             int ax = KINDS[kind].head_axis;
             if (h->head < h_off || h->head >= h_off + full.shape[ax]) continue; /* not in this slice */
             t.data = data + (int64_t)(h->head - h_off) * full.strides[ax];
             t.shape[ax] = 1;
             ctx.head_offset = h->head;
+            ctx.row_entropy = NULL;
         }
         if (h->fn(&t, &ctx, h->user) != 0) {
             st_seterr(&m->err, STRATA_STOPPED, "stopped by the hook on %s", name);
@@ -391,11 +394,11 @@ static int fire(strata_model *m, const st_run *run, int kind, int layer, float *
 int st_hook_fire(strata_model *m, const st_run *run, int kind, int layer, float *data, int ndim,
                  const int64_t *shape)
 {
-    return fire(m, run, kind, layer, data, ndim, shape, NULL);
+    return fire(m, run, kind, layer, data, ndim, shape, NULL, NULL);
 }
 
 int st_hook_fire_slice(strata_model *m, const st_run *run, int kind, int layer, float *data,
-                       const int64_t shape[4], const int32_t off[3])
+                       const int64_t shape[4], const int32_t off[3], const float *row_entropy)
 {
-    return fire(m, run, kind, layer, data, 4, shape, off);
+    return fire(m, run, kind, layer, data, 4, shape, off, row_entropy);
 }

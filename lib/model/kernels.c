@@ -209,37 +209,62 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
  * j % 16, in order of j), then the lanes in double: vectorised, the same
  * bits wherever the row lies in memory, and trailing zeros (masked keys)
  * change nothing -- the fused, materialised, prefix and whole-row paths rely
- * on both.
- * Three passes: max, exp + sum, scale. */
+ * on both.  Three passes: max, exp + sum, scale.
+ * ent (may be NULL) gets the row's entropy -sum p ln p (nats) at one more
+ * FMA per entry: with x_j = s_j - max, e_j = exp(x_j), Z = sum e_j,
+ * ln p_j = x_j - ln Z, so  H = ln Z - (sum e_j x_j) / Z  (0 for an all -inf row). */
 enum { SM_LANES = 16 };
 ST_CLONES
-static void softmax_row(float *s, int64_t n)
+static void softmax_row(float *s, int64_t n, float *ent)
 {
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
     for (int64_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    if (mx == -INFINITY) { memset(s, 0, sizeof(float) * (size_t)n); return; }
-    float lane[SM_LANES] = { 0 };
+    if (mx == -INFINITY) {
+        memset(s, 0, sizeof(float) * (size_t)n);
+        if (ent) *ent = 0.0f;
+        return;
+    }
+    float lane[SM_LANES] = { 0 }, xlane[SM_LANES] = { 0 };
     int64_t j = 0;
-    for (; j + SM_LANES <= n; j += SM_LANES) {
+    if (ent) {
+        for (; j + SM_LANES <= n; j += SM_LANES) {
 #pragma omp simd
-        for (int i = 0; i < SM_LANES; i++) {
-            const float x = s[j + i] - mx;
-            const float e = exp_f32_clamped(x < -87.0f ? -87.0f : x);
-            s[j + i] = x < -87.0f ? 0.0f : e;
-            lane[i] += s[j + i];
+            for (int i = 0; i < SM_LANES; i++) {
+                const float x = s[j + i] - mx, c = x < -87.0f ? -87.0f : x;
+                const float ex = exp_f32_clamped(c);   /* unconditionally: vectorises */
+                const float e = x < -87.0f ? 0.0f : ex;
+                s[j + i] = e;
+                lane[i] += e;
+                xlane[i] += e * c;
+            }
+        }
+    } else {
+        for (; j + SM_LANES <= n; j += SM_LANES) {
+#pragma omp simd
+            for (int i = 0; i < SM_LANES; i++) {
+                const float x = s[j + i] - mx;
+                const float e = exp_f32_clamped(x < -87.0f ? -87.0f : x);
+                s[j + i] = x < -87.0f ? 0.0f : e;
+                lane[i] += s[j + i];
+            }
         }
     }
     for (int i = 0; j + i < n; i++) {   /* tail: lanes by index too */
-        const float x = s[j + i] - mx;
-        s[j + i] = x < -87.0f ? 0.0f : exp_f32_clamped(x);
+        const float x = s[j + i] - mx, c = x < -87.0f ? -87.0f : x;
+        s[j + i] = x < -87.0f ? 0.0f : exp_f32_clamped(c);
         lane[i] += s[j + i];
+        xlane[i] += s[j + i] * c;
     }
-    double sum = 0;
-    for (int i = 0; i < SM_LANES; i++) sum += lane[i];
+    double sum = 0, xsum = 0;
+    for (int i = 0; i < SM_LANES; i++) { sum += lane[i]; xsum += xlane[i]; }
     const float inv = (float)(1.0 / sum);
 #pragma omp simd
     for (int64_t k = 0; k < n; k++) s[k] *= inv;
+    if (ent) {
+        const double h = (double)logf((float)sum) - xsum / sum;   /* logf: ~3x cheaper, 1 ulp */
+        *ent = h > 0 ? (float)h : 0.0f;   /* round-off can dip below 0 for a one-hot row */
+    }
 }
 
 /* Attention through sgemm, per (sequence b, head h, block of query rows):
@@ -293,87 +318,152 @@ static int any_nonzero(const float *x, int64_t n)
  * multiple of ATT_QB), with the same sgemm calls as the fused path, so
  * hooking a pattern (and leaving it alone) changes no result, not even in
  * the last bit, whatever the slicing. */
+typedef struct slice_job {
+    const st_attn_slice *sl;
+    const st_attn_io *io;
+    const float *q, *k, *v;
+    float *z;
+    const int32_t *lengths;
+    int64_t kv_bstride, T, Tk, kvrow, qrow, nqb;
+    int group, dh, pos0;
+    float scale;
+} slice_job;
+
+/* Query block u = ((bb * nh) + hh) * nqb + qb of the slice: rows [t0, t1),
+ * of which [t0, tv) are real; P points at row t0 of the slice. */
+typedef struct slice_block { int64_t b, h, t0, t1, tv; float *P; } slice_block;
+
+static slice_block block_of(const slice_job *j, int64_t u)
+{
+    const st_attn_slice *sl = j->sl;
+    const int64_t bb = u / (sl->nh * j->nqb), hh = u / j->nqb % sl->nh, qb = u % j->nqb;
+    slice_block k;
+    k.b = sl->b0 + bb;
+    k.h = sl->h0 + hh;
+    k.t0 = sl->q0 + qb * ATT_QB;
+    k.t1 = k.t0 + ATT_QB < sl->q0 + sl->nq ? k.t0 + ATT_QB : sl->q0 + sl->nq;
+    const int64_t len = j->lengths[k.b];
+    k.tv = k.t1 < len ? k.t1 : (len > k.t0 ? len : k.t0);
+    k.P = sl->p + ((bb * sl->nh + hh) * sl->nq + k.t0 - sl->q0) * j->Tk;   /* row t at P + (t-t0)*Tk */
+    return k;
+}
+
+/* Scores of one block (and the causal mask when a scores hook looks). */
+static void job_scores(const slice_job *j, int64_t u)
+{
+    const slice_block k = block_of(j, u);
+    if (k.tv > k.t0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(k.tv - k.t0), (int)(j->pos0 + k.tv), j->dh,
+                    j->scale, j->q + (k.b * j->T + k.t0) * j->qrow + k.h * j->dh, (int)j->qrow,
+                    j->k + k.b * j->kv_bstride + (k.h / j->group) * j->dh, (int)j->kvrow, 0.0f, k.P,
+                    (int)j->Tk);
+    if (j->io->scores_hooked)   /* causal mask; padding rows fully masked */
+        for (int64_t t = k.t0; t < k.t1; t++) {
+            const int64_t see = t < k.tv ? j->pos0 + t + 1 : 0;
+            for (int64_t c = see; c < j->Tk; c++) k.P[(t - k.t0) * j->Tk + c] = -INFINITY;
+        }
+}
+
+/* Softmax of slice row r = ((bb * nh) + hh) * nq + (t - q0). */
+static void job_softmax(const slice_job *j, int64_t r)
+{
+    const st_attn_slice *sl = j->sl;
+    float *row = sl->p + r * j->Tk, *ent = sl->ent ? sl->ent + r : NULL;
+    if (j->io->scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
+        softmax_row(row, j->Tk, ent);
+        if (j->io->zero_from) j->io->zero_from[(row - j->io->probs) / j->Tk] = (int32_t)j->Tk;
+        return;
+    }
+    /* Only the visible prefix: masked entries would come out as exact zeros
+     * and add 0 to the sum, so this equals the whole-row softmax bit for
+     * bit, at half the work and without writing the -inf. */
+    const int64_t b = sl->b0 + r / (sl->nh * sl->nq), t = sl->q0 + r % sl->nq;
+    const int64_t len = j->lengths[b], see = t < len ? j->pos0 + t + 1 : 0;
+    if (see) softmax_row(row, see, ent);
+    else if (ent) *ent = 0.0f;
+    /* zeros on [see, Tk).  With zero_from, only where they may be missing:
+     * up to what the scores sgemm wrote (the block's keys [0, pos0 + tv))
+     * or what was there before (not zero from zero_from[r] on). */
+    int64_t dirty = j->Tk;
+    int32_t *zf = j->io->zero_from ? j->io->zero_from + (row - j->io->probs) / j->Tk : NULL;
+    if (zf) {
+        const int64_t t0 = t - (t - sl->q0) % ATT_QB, t1 = t0 + ATT_QB < len ? t0 + ATT_QB : len;
+        const int64_t written = t < len ? j->pos0 + t1 : 0;
+        dirty = *zf > written ? *zf : written;
+        *zf = (int32_t)see;
+    }
+    if (dirty > see) memset(row + see, 0, sizeof(float) * (size_t)(dirty - see));
+}
+
+/* z of one block = P . V (plus weight a hook put on keys no query of the
+ * block may see; read-only hooks put none). */
+static void job_mix(const slice_job *j, int64_t u)
+{
+    const slice_block k = block_of(j, u);
+    const int64_t Tk = j->Tk, kvrow = j->kvrow, qrow = j->qrow;
+    const float *vb = j->v + k.b * j->kv_bstride + (k.h / j->group) * j->dh;
+    float *zb = j->z + (k.b * j->T + k.t0) * qrow + k.h * j->dh;
+    if (k.tv > k.t0) {
+        const int64_t nk = j->pos0 + k.tv;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(k.tv - k.t0), j->dh, (int)nk, 1.0f,
+                    k.P, (int)Tk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
+        for (int64_t t = k.t0; t < k.tv && !j->io->pattern_readonly; t++)
+            if (any_nonzero(k.P + (t - k.t0) * Tk + nk, Tk - nk))
+                for (int64_t c = nk; c < Tk; c++) {
+                    float w = k.P[(t - k.t0) * Tk + c];
+                    if (w == 0.0f) continue;
+                    for (int e = 0; e < j->dh; e++) zb[(t - k.t0) * qrow + e] += w * vb[c * kvrow + e];
+                }
+    }
+    for (int64_t t = k.tv > k.t0 ? k.tv : k.t0; t < k.t1; t++)   /* padding rows: zeros */
+        memset(zb + (t - k.t0) * qrow, 0, sizeof(float) * j->dh);
+}
+
+/* fn(j, 0..n-1) on nt threads; a plain loop on one (a slice is small and
+ * there are many: an OpenMP region per phase cost ~1 us each). */
+static void run_units(void (*fn)(const slice_job *, int64_t), const slice_job *j, int64_t n,
+                      int nt, int64_t chunk)
+{
+    if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic, chunk)
+        for (int64_t u = 0; u < n; u++) fn(j, u);
+    } else {
+        for (int64_t u = 0; u < n; u++) fn(j, u);
+    }
+}
+
 static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, const float *v,
                       int64_t kv_bstride, int64_t T, int H, int Hkv, int dh, int pos0,
-                      const int32_t *lengths, float *z, int scores_hooked, st_attn_cb between,
-                      void *cb_ctx, int n_threads)
+                      const int32_t *lengths, float *z, const st_attn_io *io, int n_threads)
 {
-    const int group = H / Hkv;
-    const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
-    const float scale = 1.0f / sqrtf((float)dh);
-    const int64_t nb = sl->nb, nq = sl->nq, b0 = sl->b0, q0 = sl->q0;
-    const int nh = sl->nh, h0 = sl->h0;
-    const int64_t nqb = (nq + ATT_QB - 1) / ATT_QB;
-    const int nt = st_par_threads(n_threads, (double)nb * nh * nq * Tk * (2.0 * dh + 4));
-#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
-    for (int64_t bb = 0; bb < nb; bb++)
-        for (int hh = 0; hh < nh; hh++)
-            for (int64_t qb = 0; qb < nqb; qb++) {
-                const int64_t b = b0 + bb, h = h0 + hh;
-                const int64_t t0 = q0 + qb * ATT_QB, t1 = t0 + ATT_QB < q0 + nq ? t0 + ATT_QB : q0 + nq;
-                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
-                float *P = sl->p + ((bb * nh + hh) * nq + t0 - q0) * Tk;   /* row t at P + (t-t0)*Tk */
-                if (tv > t0)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(tv - t0), (int)(pos0 + tv), dh,
-                                scale, q + (b * T + t0) * qrow + h * dh, (int)qrow,
-                                k + b * kv_bstride + (h / group) * dh, (int)kvrow, 0.0f, P, (int)Tk);
-                if (scores_hooked)   /* causal mask; padding rows fully masked */
-                    for (int64_t t = t0; t < t1; t++) {
-                        const int64_t see = t < tv ? pos0 + t + 1 : 0;
-                        for (int64_t j = see; j < Tk; j++) P[(t - t0) * Tk + j] = -INFINITY;
-                    }
-            }
-    int rc = between ? between(cb_ctx, 0, sl) : 0;
-    if (rc) return rc;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t r = 0; r < nb * nh * nq; r++) {
-        if (scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
-            softmax_row(sl->p + r * Tk, Tk);
-            continue;
-        }
-        /* Only the visible prefix: masked entries would come out as exact
-         * zeros and add 0 to the sum, so this equals the whole-row softmax
-         * bit for bit, at half the work and without writing the -inf. */
-        const int64_t b = b0 + r / (nh * nq), t = q0 + r % nq;
-        const int64_t see = t < lengths[b] ? pos0 + t + 1 : 0;
-        float *row = sl->p + r * Tk;
-        if (see) softmax_row(row, see);
-        memset(row + see, 0, sizeof(float) * (size_t)(Tk - see));
+    const int64_t Tk = pos0 + T;
+    const slice_job j = {
+        .sl = sl, .io = io, .q = q, .k = k, .v = v, .z = z, .lengths = lengths,
+        .kv_bstride = kv_bstride, .T = T, .Tk = Tk, .kvrow = (int64_t)Hkv * dh,
+        .qrow = (int64_t)H * dh, .nqb = (sl->nq + ATT_QB - 1) / ATT_QB, .group = H / Hkv,
+        .dh = dh, .pos0 = pos0, .scale = 1.0f / sqrtf((float)dh),
+    };
+    const int64_t blocks = sl->nb * sl->nh * j.nqb, rows = sl->nb * sl->nh * sl->nq;
+    const int nt = st_par_threads(n_threads, (double)rows * Tk * (2.0 * dh + 4));
+    int32_t *zf = io->zero_from ? io->zero_from + (sl->p - io->probs) / Tk : NULL;
+    run_units(job_scores, &j, blocks, nt, 1);
+    int rc = io->between ? io->between(io->cb_ctx, 0, sl) : 0;
+    if (rc) {   /* stopped: the rows hold scores now */
+        for (int64_t r = 0; zf && r < rows; r++) zf[r] = (int32_t)Tk;
+        return rc;
     }
-    rc = between ? between(cb_ctx, 1, sl) : 0;
+    run_units(job_softmax, &j, rows, nt, 16);
+    rc = io->between ? io->between(io->cb_ctx, 1, sl) : 0;
+    if (!io->pattern_readonly)   /* a hook may have written anywhere */
+        for (int64_t r = 0; zf && r < rows; r++) zf[r] = (int32_t)Tk;
     if (rc) return rc;
-#pragma omp parallel for collapse(3) num_threads(nt) schedule(dynamic)
-    for (int64_t bb = 0; bb < nb; bb++)
-        for (int hh = 0; hh < nh; hh++)
-            for (int64_t qb = 0; qb < nqb; qb++) {
-                const int64_t b = b0 + bb, h = h0 + hh;
-                const int64_t t0 = q0 + qb * ATT_QB, t1 = t0 + ATT_QB < q0 + nq ? t0 + ATT_QB : q0 + nq;
-                const int64_t tv = t1 < lengths[b] ? t1 : (lengths[b] > t0 ? lengths[b] : t0);
-                const float *P = sl->p + ((bb * nh + hh) * nq + t0 - q0) * Tk;
-                const float *vb = v + b * kv_bstride + (h / group) * dh;
-                float *zb = z + (b * T + t0) * qrow + h * dh;
-                if (tv > t0) {
-                    const int64_t nk = pos0 + tv;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(tv - t0), dh, (int)nk, 1.0f,
-                                P, (int)Tk, vb, (int)kvrow, 0.0f, zb, (int)qrow);
-                    for (int64_t t = t0; t < tv; t++)   /* weight a hook put on keys >= nk */
-                        if (any_nonzero(P + (t - t0) * Tk + nk, Tk - nk))
-                            for (int64_t j = nk; j < Tk; j++) {
-                                float w = P[(t - t0) * Tk + j];
-                                if (w == 0.0f) continue;
-                                for (int c = 0; c < dh; c++) zb[(t - t0) * qrow + c] += w * vb[j * kvrow + c];
-                            }
-                }
-                for (int64_t t = tv > t0 ? tv : t0; t < t1; t++)   /* padding rows: zeros */
-                    memset(zb + (t - t0) * qrow, 0, sizeof(float) * dh);
-            }
+    run_units(job_mix, &j, blocks, nt, 1);
     return 0;
 }
 
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, float *probs, st_attn_plan plan, int scores_hooked, st_attn_cb between,
-                 void *cb_ctx, int n_threads)
+                 float *z, const st_attn_io *io, int n_threads)
 {
     const int group = H / Hkv;
     const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
@@ -381,7 +471,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
     int nomem = 0;
     /* element operations of one attention pass: scores, softmax and mix */
     const int nt = st_par_threads(n_threads, (double)B * H * T * Tk * (2.0 * dh + 4));
-    if (!probs) {
+    if (!io) {
         const int64_t nqb = (T + ATT_QB - 1) / ATT_QB;
 #pragma omp parallel num_threads(nt) reduction(|:nomem)
         {
@@ -406,7 +496,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
                                 const int64_t see = pos0 + t0 + r + 1;
                                 /* the visible prefix only: bit for bit the softmax of
                                  * the row with -inf on masked keys (they give 0) */
-                                softmax_row(sr, see);
+                                softmax_row(sr, see, NULL);
                                 memset(sr + see, 0, sizeof(float) * (size_t)(nk - see));
                             }
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, dh, (int)nk, 1.0f,
@@ -421,14 +511,15 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
     }
     /* Materialised path, one slice after the other (plan: whole tensor or
      * cache-sized blocks), in order of batch row, head, query row. */
+    const st_attn_plan plan = io->plan;
     for (int64_t b0 = 0; b0 < B; b0 += plan.nb)
         for (int h0 = 0; h0 < H; h0 += plan.nh)
             for (int64_t q0 = 0; q0 < T; q0 += plan.nq) {
                 st_attn_slice sl = { b0, B - b0 < plan.nb ? B - b0 : plan.nb, h0,
                                      H - h0 < plan.nh ? H - h0 : plan.nh, q0,
-                                     T - q0 < plan.nq ? T - q0 : plan.nq, probs };
-                int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z,
-                                    scores_hooked, between, cb_ctx, n_threads);
+                                     T - q0 < plan.nq ? T - q0 : plan.nq, io->probs, io->ent };
+                int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, io,
+                                    n_threads);
                 if (rc) return rc;
             }
     return 0;

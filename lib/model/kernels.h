@@ -64,16 +64,16 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
  *                                  batch stride kv_bstride elements
  *   lengths [B]                    valid queries per sequence
  *   z       [B][T][H][dh]          output (zeros for t >= lengths[b])
- *   probs   NULL: a fused kernel, no scores or pattern leave the cache.
- *           Else room for one slice [nb][nh][nq][Tk] of the [B][H][T][Tk]
- *           scores (Tk = pos0 + T; extent `plan`, whole tensor or cache-
- *           sized); slices go in order of batch row, head, query row, and
- *           for each `between` runs after the scores (phase 0) and after the
- *           softmax (phase 1), i.e. the hooks.  With scores_hooked the scores
- *           are complete (-inf where masked) and softmax reads whole rows;
- *           without, masked entries are left unwritten until the softmax
- *           writes the pattern (0 where masked) from each row's visible
- *           prefix.
+ *   io      NULL: a fused kernel, no scores or pattern leave the cache.
+ *           Else io->probs has room for one slice [nb][nh][nq][Tk] of the
+ *           [B][H][T][Tk] scores (Tk = pos0 + T; extent io->plan, the whole
+ *           tensor or cache-sized); slices go in order of batch row, head,
+ *           query row, and for each io->between runs after the scores
+ *           (phase 0) and after the softmax (phase 1), i.e. the hooks.  With
+ *           scores_hooked the scores are complete (-inf where masked) and
+ *           softmax reads whole rows; without, masked entries are left
+ *           unwritten until the softmax writes the pattern (0 where masked)
+ *           from each row's visible prefix.
  * Scores are q.k / sqrt(dh); softmax is max-subtracted.  Returns the first
  * non-zero status of `between`. */
 typedef struct st_attn_plan {
@@ -87,15 +87,31 @@ typedef struct st_attn_slice {
     int h0, nh;
     int64_t q0, nq;
     float *p;     /* [nb][nh][nq][Tk] */
+    float *ent;   /* [nb][nh][nq] entropy of each pattern row (nats), or NULL */
 } st_attn_slice;
 /* Slice extent of at most `budget` floats (at least one block of 64 query
  * rows of one head); budget <= 0: the whole tensor as one slice. */
 st_attn_plan st_attn_plan_slices(int64_t B, int64_t T, int H, int64_t Tk, int64_t budget);
 typedef int (*st_attn_cb)(void *ctx, int phase /* 0 scores, 1 pattern */, const st_attn_slice *sl);
+/* What the materialised path exposes, and to whom. */
+typedef struct st_attn_io {
+    float *probs;           /* one slice of scores/pattern */
+    float *ent;             /* one slice of row entropies, or NULL (not computed) */
+    st_attn_plan plan;
+    int scores_hooked;      /* scores must be complete (-inf where masked) for a hook */
+    int pattern_readonly;   /* no hook writes scores or pattern: skip looking for
+                               weight on keys a query may not see */
+    int32_t *zero_from;     /* NULL, or per row of the probs buffer (row r at
+                               probs + r*Tk): the row is 0 from this column on,
+                               left so by earlier slices (Tk: nothing known).
+                               Lets the softmax skip rewriting zeros that are
+                               there already when all hooks are read-only. */
+    st_attn_cb between;
+    void *cb_ctx;
+} st_attn_io;
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, float *probs, st_attn_plan plan, int scores_hooked, st_attn_cb between,
-                 void *cb_ctx, int n_threads);
+                 float *z, const st_attn_io *io, int n_threads);
 
 int32_t st_argmax(const float *x, int64_t n);
 

@@ -12,6 +12,10 @@ import numpy as np
 
 method, path, n, d, k = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 X = np.fromfile(path, dtype=np.float32).reshape(n, d)
+# One pass over the array before the timer (bench_strata.c does the same): on
+# this VM the first read of freshly read()-filled pages is ~12x slower than
+# the next, which would time the hypervisor, not the PCA.
+X.sum(dtype=np.float64)
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()
 if method.startswith("sklearn"):

@@ -208,7 +208,8 @@ int st_hooks_init(strata_model *m)
 {
     size_t n = (size_t)STRATA_HOOK_KIND_COUNT * (m->cfg.n_layers + 1);
     m->hooked_at = calloc(n, 1);
-    if (!m->hooked_at) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
+    m->point_names = calloc(n, ST_HOOK_NAME_MAX);
+    if (!m->hooked_at || !m->point_names) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
     return STRATA_OK;
 }
 
@@ -360,8 +361,9 @@ static int fire(strata_model *m, const st_run *run, int kind, int layer, float *
         full.strides[i] = i < ndim ? stride : 0;
         if (i < ndim) stride *= shape[i];
     }
-    char name[128];
-    strata_hook_name(kind, layer, name, sizeof name);
+    /* the name, written once per point (sliced attention fires per slice) */
+    char *name = m->point_names + (size_t)(kind * (m->cfg.n_layers + 1) + layer + 1) * ST_HOOK_NAME_MAX;
+    if (!name[0]) strata_hook_name(kind, layer, name, ST_HOOK_NAME_MAX);
     strata_hook_ctx ctx = {
         .name = name, .kind = kind, .layer = layer, .head = -1, .batch = run->B,
         .n_ctx = run->T, .pos_offset = run->pos0, .lengths = run->lengths, .tokens = run->tokens,

@@ -131,6 +131,7 @@ void strata_model_free(strata_model *m)
     free(m->layers);
     free(m->hooks);
     free(m->hooked_at);
+    free(m->point_names);
     free(m);
 }
 

@@ -66,6 +66,8 @@ struct st_wsource {
     void (*close)(st_wsource *s);  /* releases mmaps and owned buffers */
 };
 
+enum { ST_HOOK_NAME_MAX = 64 };   /* "blocks.{l}.attn.hook_attn_scores" fits for any l */
+
 /* One registered hook. */
 typedef struct st_hook {
     strata_hook_id id;
@@ -99,6 +101,8 @@ struct strata_model {
     strata_hook_id next_hook_id;
     uint8_t *hooked_at;          /* [KIND_COUNT][n_layers+1]: count of hooks at (kind, layer),
                                     index layer+1 (global points use layer -1) */
+    char *point_names;           /* [KIND_COUNT][n_layers+1][ST_HOOK_NAME_MAX] names, filled
+                                    when a point first fires ("" until then) */
 
     struct st_workspace *ws;     /* forward buffers, reused across runs (forward.c) */
     int64_t attn_slice_floats;   /* scores/pattern slice size per thread for sliced hooks

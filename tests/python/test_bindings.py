@@ -271,6 +271,32 @@ def test_hook_context_and_several_hooks(model):
     assert pos == [(0, 3), (3, 1), (4, 1)]
 
 
+@needs_stories
+def test_pattern_row_entropy(model):
+    """ctx.row_entropy (from the engine's softmax) equals -sum p ln p of the
+    pattern computed with numpy in float64; None for other hooks."""
+    got = []
+
+    def rec(x, ctx):
+        p = np.asarray(x, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
+        got.append((ctx.row_entropy, h, ctx.lengths))
+
+    none = []
+    with model.hooks({"blocks.*.attn.hook_pattern": rec,
+                      "blocks.0.attn.hook_pattern[2]": lambda x, c: none.append(c.row_entropy),
+                      "hook_embed": lambda x, c: none.append(c.row_entropy)}):
+        model.run([[1, 403, 407, 260, 100, 13], [1, 5, 9]])
+    assert len(got) == model.config.n_layers and none == [None, None]
+    for ent, h, lens in got:
+        assert ent.shape == h.shape == (2, model.config.n_heads, 6)
+        for b, n in enumerate(lens):   # padding rows are 0 in both
+            # float32 lanes vs float64 here; entropies <= ln 6
+            np.testing.assert_allclose(ent[b, :, :n], h[b, :, :n], atol=2e-6)
+            assert np.all(ent[b, :, n:] == 0)
+
+
 # ------------------------------------------------------------------ errors
 
 @needs_stories

@@ -74,7 +74,9 @@ class HookCtx(Structure):
     """strata_hook_ctx (hooks.h)."""
     _fields_ = [("name", c_char_p), ("kind", c_int32), ("layer", c_int32), ("head", c_int32),
                 ("batch", c_int32), ("n_ctx", c_int32), ("pos_offset", c_int32),
-                ("lengths", c_void_p), ("tokens", c_void_p)]
+                ("lengths", c_void_p), ("tokens", c_void_p),
+                ("batch_offset", c_int32), ("head_offset", c_int32), ("query_offset", c_int32),
+                ("row_entropy", c_void_p)]
 
 
 class ProbeParams(Structure):

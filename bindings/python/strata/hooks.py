@@ -65,10 +65,14 @@ class HookContext:
         pos_offset: absolute position of t = 0 (non-zero while generating).
         lengths: int32 [B] valid positions per sequence (a copy).
         tokens: int32 [B, T] input ids of this call (a copy).
+        row_entropy: float32 [B, H, T] entropy (nats) of every pattern row,
+            computed during the softmax; ``hook_pattern`` hooks on all heads
+            only, else None (a copy).
         model: the Model being run.
 
-    ``lengths`` and ``tokens`` are read from the engine on first access and
-    only while the hook runs; read them inside the hook if you need them.
+    ``lengths``, ``tokens`` and ``row_entropy`` are read from the engine on
+    first access and only while the hook runs; read them inside the hook if
+    you need them.
     """
 
     __slots__ = ("name", "kind", "layer", "head", "batch", "n_ctx", "pos_offset", "model",
@@ -109,6 +113,16 @@ class HookContext:
             self._tokens = np.ctypeslib.as_array(
                 (ctypes.c_int32 * n).from_address(c.tokens)).reshape(self.batch, self.n_ctx).copy()
         return self._tokens
+
+    @property
+    def row_entropy(self) -> np.ndarray | None:
+        c = self._ctx()
+        if not c.row_entropy:
+            return None
+        H = self.model.config.n_heads   # Python hooks always see whole tensors
+        n = self.batch * H * self.n_ctx
+        return np.ctypeslib.as_array((ctypes.c_float * n).from_address(c.row_entropy)).reshape(
+            self.batch, H, self.n_ctx).copy()
 
     @property
     def hook_name(self) -> str:

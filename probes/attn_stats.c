@@ -18,7 +18,7 @@
  * corpus score is sum / number of contributing documents.
  *
  * Cost per head and document: one pass over the L(L+1)/2 causal entries,
- * with a branch- and division-free polynomial logarithm (fast_ln) so the loop
+ * with a branch- and division-free polynomial logarithm (st_fast_ln, util/fastmath.h) so the loop
  * vectorises (AVX-512 / AVX2 clones where the CPU has them).  In the forward
  * pass the engine hands over each row's entropy, computed during the softmax
  * at one FMA per entry (ctx->row_entropy), and the pass needs no logarithm.
@@ -31,42 +31,13 @@
 
 #include "model/model_internal.h"
 #include "util/clones.h"
+#include "util/fastmath.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
 
 /* ---------------------------------------------------------------- math */
 
-/* Natural log for x >= 0 without a branch, a division or a libm call.
- * x = m 2^e with m in [1,2) read off the IEEE-754 bits; m > sqrt(2) is
- * halved (e+1) so t = m - 1 lies in [sqrt(1/2)-1, sqrt(2)-1]; then
- * ln(1+t) = t + t^2 Q(t) with Q a degree-6 least-squares polynomial fitted on
- * 4000 Chebyshev nodes of that interval (max abs error 1.5e-7, checked in
- * tests/test_attn.c against log()).  Total error <= 1 float ulp of the result
- * plus ~2e-7 (|ln x| ~ 69 at 1e-30 has ulp 7.6e-6).
- * x = 0 gives about -88 and subnormals a wrong but finite value; both are
- * multiplied by x itself in x ln x, so the product is (close to) 0 as it
- * should be. */
-static inline __attribute__((always_inline)) float fast_ln(float x)
-{
-    union { float f; uint32_t u; } v = { x }, mv;
-    int32_t e = (int32_t)((v.u >> 23) & 0xffu) - 127;
-    mv.u = (v.u & 0x007fffffu) | 0x3f800000u;
-    float m = mv.f;
-    int32_t big = m > 1.41421356f;
-    m = m * (1.0f - 0.5f * (float)big);
-    e += big;
-    const float t = m - 1.0f;
-    float q = -0.10434419835736959f;
-    q = q * t + 0.16080349017187043f;
-    q = q * t - 0.17102106937367728f;
-    q = q * t + 0.1991821156470991f;
-    q = q * t - 0.24983448199906808f;
-    q = q * t + 0.3333435455480681f;
-    q = q * t - 0.5000008560041166f;
-    return (float)e * 0.693147180559945f + (t + t * t * q);
-}
-
-float st_attn_fast_ln(float x) { return fast_ln(x); }
+float st_attn_fast_ln(float x) { return st_fast_ln(x); }
 
 /* has_dup[q] = 1 iff some k < q has tok[k] == tok[q].  O(L log L): sort the
  * keys (token << 32 | position); a position has an earlier duplicate iff its
@@ -121,7 +92,7 @@ void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const in
 #pragma omp simd reduction(+ : e, d, u)
                 for (int k = 0; k <= q; k++) {
                     float x = r[k];
-                    e -= x * fast_ln(x);
+                    e -= x * st_fast_ln(x);
                     d += x * (float)(q - k);
                     u += (tok[k] == tq) ? x : 0.0f; /* k == q included, removed below */
                 }
@@ -130,14 +101,14 @@ void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const in
 #pragma omp simd reduction(+ : e, d)
                 for (int k = 0; k <= q; k++) {
                     float x = r[k];
-                    e -= x * fast_ln(x);
+                    e -= x * st_fast_ln(x);
                     d += x * (float)(q - k);
                 }
             }
         } else {
             for (int k = 0; k <= q; k++) {
                 float x = r[(int64_t)k * sk];
-                if (!ent_q) e -= x * fast_ln(x);
+                if (!ent_q) e -= x * st_fast_ln(x);
                 d += x * (float)(q - k);
                 if (dup && k < q && tok[k] == tq) u += x;
             }
@@ -173,23 +144,27 @@ row_lanes(const float *r, int q, const int32_t *tok, int want_ln, int want_dup, 
 #pragma omp simd
         for (int i = 0; i < ACC_LANES; i++) {
             const float x = r[j + i];
-            if (want_ln) le[i] -= x * fast_ln(x);
+            if (want_ln) le[i] -= x * st_fast_ln(x);
             ld[i] += x * (float)(q - j - i);
             if (want_dup) lu[i] += tok[j + i] == tq ? x : 0.0f;
         }
     }
-    for (int i = 0; j + i < n; i++) {
-        const float x = r[j + i];
-        if (want_ln) le[i] -= x * fast_ln(x);
-        ld[i] += x * (float)(q - j - i);
-        if (want_dup) lu[i] += tok[j + i] == tq ? x : 0.0f;
+    if (j < n) {   /* the tail as one masked step (entries past the row read as 0) */
+#pragma omp simd
+        for (int i = 0; i < ACC_LANES; i++) {
+            const int in = j + i < n;
+            const float x = in ? r[j + i] : 0.0f;
+            if (want_ln) le[i] -= x * st_fast_ln(x);
+            ld[i] += x * (float)(q - j - i);
+            if (want_dup) lu[i] += (in && tok[j + i] == tq) ? x : 0.0f;
+        }
     }
 }
 
 /* Rows [qb, qe) at once (row q at p + (q-qb)*sq, contiguous keys): the
  * per-row sums stay in float lanes across the rows and are reduced once, not
  * per row (a row of a few hundred entries is only ~20 vector steps).
- * ent: [qe-qb] row entropies from the engine, or NULL (then fast_ln). */
+ * ent: [qe-qb] row entropies from the engine, or NULL (then st_fast_ln). */
 ST_CLONES
 void st_attn_acc_rows(st_attn_acc *a, const float *p, int64_t sq, int64_t sk, int qb, int qe,
                       const int32_t *tok, const uint8_t *has_dup, int R, int general,

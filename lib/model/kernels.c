@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/clones.h"
+#include "util/fastmath.h"
 
 
 /* One block of y = x . W^T + b: rows [r0, r1), output columns [c0, c1). */
@@ -250,11 +251,17 @@ static void softmax_row(float *s, int64_t n, float *ent)
             }
         }
     }
-    for (int i = 0; j + i < n; i++) {   /* tail: lanes by index too */
-        const float x = s[j + i] - mx, c = x < -87.0f ? -87.0f : x;
-        s[j + i] = x < -87.0f ? 0.0f : exp_f32_clamped(c);
-        lane[i] += s[j + i];
-        xlane[i] += s[j + i] * c;
+    if (j < n) {   /* the tail, lanes by index too, as one masked step (adds +-0 elsewhere) */
+#pragma omp simd
+        for (int i = 0; i < SM_LANES; i++) {
+            const int in = j + i < n;
+            const float x = (in ? s[j + i] : mx) - mx, c = x < -87.0f ? -87.0f : x;
+            const float ex = exp_f32_clamped(c);
+            const float e = in && !(x < -87.0f) ? ex : 0.0f;
+            if (in) s[j + i] = e;
+            lane[i] += e;
+            xlane[i] += e * c;
+        }
     }
     double sum = 0, xsum = 0;
     for (int i = 0; i < SM_LANES; i++) { sum += lane[i]; xsum += xlane[i]; }
@@ -262,7 +269,7 @@ static void softmax_row(float *s, int64_t n, float *ent)
 #pragma omp simd
     for (int64_t k = 0; k < n; k++) s[k] *= inv;
     if (ent) {
-        const double h = (double)logf((float)sum) - xsum / sum;   /* logf: ~3x cheaper, 1 ulp */
+        const double h = (double)st_fast_ln((float)sum) - xsum / sum;   /* |error| < 3e-7 */
         *ent = h > 0 ? (float)h : 0.0f;   /* round-off can dip below 0 for a one-hot row */
     }
 }
@@ -364,35 +371,40 @@ static void job_scores(const slice_job *j, int64_t u)
         }
 }
 
-/* Softmax of slice row r = ((bb * nh) + hh) * nq + (t - q0). */
-static void job_softmax(const slice_job *j, int64_t r)
+/* Softmax of the rows of block u (see block_of): indices by increment, no
+ * division per row. */
+static void job_softmax(const slice_job *j, int64_t u)
 {
+    const slice_block k = block_of(j, u);
     const st_attn_slice *sl = j->sl;
-    float *row = sl->p + r * j->Tk, *ent = sl->ent ? sl->ent + r : NULL;
-    if (j->io->scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
-        softmax_row(row, j->Tk, ent);
-        if (j->io->zero_from) j->io->zero_from[(row - j->io->probs) / j->Tk] = (int32_t)j->Tk;
-        return;
+    const st_attn_io *io = j->io;
+    const int64_t Tk = j->Tk, r0 = (k.P - sl->p) / Tk;   /* slice row of t0 */
+    int32_t *zf = io->zero_from ? io->zero_from + (k.P - io->probs) / Tk : NULL;
+    for (int64_t t = k.t0; t < k.t1; t++) {
+        const int64_t i = t - k.t0;
+        float *row = k.P + i * Tk, *ent = sl->ent ? sl->ent + r0 + i : NULL;
+        if (io->scores_hooked) {   /* a hook may have rewritten masked scores: whole row */
+            softmax_row(row, Tk, ent);
+            if (zf) zf[i] = (int32_t)Tk;
+            continue;
+        }
+        /* Only the visible prefix: masked entries would come out as exact
+         * zeros and add 0 to the sum, so this equals the whole-row softmax bit
+         * for bit, at half the work and without writing the -inf. */
+        const int64_t see = t < k.tv ? j->pos0 + t + 1 : 0;
+        if (see) softmax_row(row, see, ent);
+        else if (ent) *ent = 0.0f;
+        /* zeros on [see, Tk).  With zero_from, only where they may be missing:
+         * up to what the scores sgemm wrote (the block's keys [0, pos0 + tv))
+         * or what was there before (not zero from zf[i] on). */
+        int64_t dirty = Tk;
+        if (zf) {
+            const int64_t written = t < k.tv ? j->pos0 + k.tv : 0;
+            dirty = zf[i] > written ? zf[i] : written;
+            zf[i] = (int32_t)see;
+        }
+        if (dirty > see) memset(row + see, 0, sizeof(float) * (size_t)(dirty - see));
     }
-    /* Only the visible prefix: masked entries would come out as exact zeros
-     * and add 0 to the sum, so this equals the whole-row softmax bit for
-     * bit, at half the work and without writing the -inf. */
-    const int64_t b = sl->b0 + r / (sl->nh * sl->nq), t = sl->q0 + r % sl->nq;
-    const int64_t len = j->lengths[b], see = t < len ? j->pos0 + t + 1 : 0;
-    if (see) softmax_row(row, see, ent);
-    else if (ent) *ent = 0.0f;
-    /* zeros on [see, Tk).  With zero_from, only where they may be missing:
-     * up to what the scores sgemm wrote (the block's keys [0, pos0 + tv))
-     * or what was there before (not zero from zero_from[r] on). */
-    int64_t dirty = j->Tk;
-    int32_t *zf = j->io->zero_from ? j->io->zero_from + (row - j->io->probs) / j->Tk : NULL;
-    if (zf) {
-        const int64_t t0 = t - (t - sl->q0) % ATT_QB, t1 = t0 + ATT_QB < len ? t0 + ATT_QB : len;
-        const int64_t written = t < len ? j->pos0 + t1 : 0;
-        dirty = *zf > written ? *zf : written;
-        *zf = (int32_t)see;
-    }
-    if (dirty > see) memset(row + see, 0, sizeof(float) * (size_t)(dirty - see));
 }
 
 /* z of one block = P . V (plus weight a hook put on keys no query of the
@@ -452,7 +464,7 @@ static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, c
         for (int64_t r = 0; zf && r < rows; r++) zf[r] = (int32_t)Tk;
         return rc;
     }
-    run_units(job_softmax, &j, rows, nt, 16);
+    run_units(job_softmax, &j, blocks, nt, 1);
     rc = io->between ? io->between(io->cb_ctx, 1, sl) : 0;
     if (!io->pattern_readonly)   /* a hook may have written anywhere */
         for (int64_t r = 0; zf && r < rows; r++) zf[r] = (int32_t)Tk;

@@ -106,7 +106,7 @@ struct strata_model {
 
     struct st_workspace *ws;     /* forward buffers, reused across runs (forward.c) */
     int64_t attn_slice_floats;   /* scores/pattern slice size per thread for sliced hooks
-                                    (0: the default, ~512 KB; tests set small values) */
+                                    (0: the default, ~128 KB; tests set small values) */
 
     int32_t n_threads;
 };

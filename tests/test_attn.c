@@ -637,7 +637,7 @@ START_TEST(test_sliced_equals_whole)
         stats_of(m, R, itok, ilen, 2, 1, iwant, L * H);
         ck_assert(iwant[0].n_docs[STRATA_ATTN_IND] == 2);
         for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
-            m->attn_slice_floats = budgets[i] / threads;
+            m->attn_slice_floats = budgets[i];   /* per slice: each thread computes its own */
             stats_of(m, 0, tok, len, B, 0, got, L * H);
             ck_assert_msg(!memcmp(got, want, sizeof got), "budget %lld, %d threads", (long long)budgets[i], threads);
             stats_of(m, R, itok, ilen, 2, 0, igot, L * H);

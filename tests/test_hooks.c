@@ -903,6 +903,14 @@ static int slice_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     return 0;
 }
 
+static int stop_third_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    int *n = user;
+    (void)t;
+    ck_assert_int_eq(ctx->query_offset, (*n % 2) * 64);   /* slices in order */
+    return ++*n == 3;
+}
+
 static void slices_init(slices *s, int64_t B, int64_t H, int64_t T, int head_sel)
 {
     memset(s, 0, sizeof *s);
@@ -949,13 +957,17 @@ START_TEST(sliced_attention_hooks)
             for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++)
                 for (int ro = 0; ro < 2; ro++) {
                     const uint32_t fl = STRATA_HOOK_SLICES | (ro ? STRATA_HOOK_READONLY : 0);
-                    m->attn_slice_floats = budgets[i] / threads;   /* total = budgets[i] */
+                    const int scores = !ro || i % 2;   /* read-only without scores: the zero-skipping path */
+                    /* a slice holds budgets[i] floats: with scores hooked, slices go one
+                     * after the other and the threads share one (per-thread budget x
+                     * threads); without, each thread computes its own slices */
+                    m->attn_slice_floats = scores ? budgets[i] / threads : budgets[i];
                     slices ps, ss, hs;
                     slices_init(&ps, B, H, T, -1);
                     slices_init(&ss, B, H, T, -1);
                     slices_init(&hs, B, H, T, 2);
                     ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", slice_fn, &ps, fl, NULL), STRATA_OK);
-                    if (!ro || i % 2)   /* read-only without scores: the zero-skipping path */
+                    if (scores)
                         ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_attn_scores", slice_fn, &ss,
                                                             fl, NULL), STRATA_OK);
                     ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern[2]", slice_fn, &hs, fl, NULL),
@@ -1002,6 +1014,18 @@ START_TEST(sliced_attention_hooks)
     ck_assert(!memcmp(ps.full[1], L_(p, 1), sizeof(float) * np));
     strata_hook_clear(m);
     slices_free(&ps);
+    /* a sliced hook that stops the run at its third slice, with slices computed
+     * in parallel: exactly three calls, in order, and STRATA_STOPPED */
+    ck_assert_int_eq(strata_model_set_threads(m, 2), STRATA_OK);
+    m->attn_slice_floats = 2;   /* 64-row slices: 3 x 4 x 2 per layer */
+    int stop_calls = 0;
+    ck_assert_int_eq(strata_hook_add_ex(m, "blocks.0.attn.hook_pattern", stop_third_fn, &stop_calls,
+                                        STRATA_HOOK_SLICES | STRATA_HOOK_READONLY, NULL), STRATA_OK);
+    ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_STOPPED);
+    ck_assert_int_eq(stop_calls, 3);
+    strata_hook_clear(m);
+    ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);   /* and runs again */
+    m->attn_slice_floats = 0;
     /* unknown flags are refused */
     ck_assert_int_eq(strata_hook_add_ex(m, "blocks.1.attn.hook_pattern", count_fn, &n, 0x80, NULL),
                      STRATA_ERR_ARG);

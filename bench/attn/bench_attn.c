@@ -1,7 +1,7 @@
 /* bench/attn/bench_attn.c — cost of computing every attention-head statistic
  * during a forward pass, relative to the plain forward pass.
  *
- * usage: bench_attn MODEL [T] [B] [reps] [threads]
+ * usage: bench_attn MODEL [T] [B] [reps] [threads] [wall]
  *   plain : strata_run(tokens [B][T], logits) with no hook
  *   empty : the same with an empty hook on blocks.*.attn.hook_pattern (what
  *           the engine pays to expose the whole [B,H,T,T] pattern)
@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "strata/attn.h"
@@ -23,10 +24,12 @@
 
 /* CPU time of the whole process (all threads): robust on a shared, loaded
  * machine, where wall time mostly measures the neighbours. */
+static clockid_t clock_id = CLOCK_PROCESS_CPUTIME_ID;   /* "wall" argument: CLOCK_MONOTONIC */
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    clock_gettime(clock_id, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -50,6 +53,7 @@ int main(int argc, char **argv)
     }
     int T = argc > 2 ? atoi(argv[2]) : 256, B = argc > 3 ? atoi(argv[3]) : 8;
     int reps = argc > 4 ? atoi(argv[4]) : 15, threads = argc > 5 ? atoi(argv[5]) : 0;
+    if (argc > 6 && !strcmp(argv[6], "wall")) clock_id = CLOCK_MONOTONIC;
     strata_open_opts o = strata_open_opts_default();
     o.n_threads = threads;
     strata_model *m = NULL;

@@ -59,7 +59,9 @@
  * and query rows [ctx->query_offset, + shape[2]) with all Tk keys.  The slices of one
  * hook point in one run cover the tensor exactly once, in order of batch row,
  * then head, then query row (a slice of several batch rows covers all their
- * heads and rows; one of several heads covers all their rows).  ctx->batch,
+ * heads and rows; one of several heads covers all their rows), one call at a
+ * time; with several threads the slices are computed in parallel and a hook
+ * may be called from an engine thread other than the caller's.  ctx->batch,
  * n_ctx, lengths and tokens still describe the whole run.  Results are bit
  * for bit those of the unsliced run.  For every other hook point, and
  * whenever a hook without the flag shares the layer's scores or pattern, the

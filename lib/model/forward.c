@@ -80,14 +80,21 @@ static int attn_between(void *p, int phase, const st_attn_slice *sl)
 enum { ST_ATTN_SLICE_FLOATS = 32 * 1024 };
 
 /* Slice extent for layer l's scores/pattern: cache-sized when every hook on
- * both accepts slices, else the whole [B,H,T,Tk] tensor. */
-static st_attn_plan attn_plan(const strata_model *m, int l, int64_t B, int64_t T, int64_t Tk)
+ * both accepts slices, else the whole [B,H,T,Tk] tensor.  *regions: how many
+ * slices the buffers hold -- one per thread when slices may run in parallel
+ * (sliced, no scores hook), else 1. */
+static st_attn_plan attn_plan(const strata_model *m, int l, int64_t B, int64_t T, int64_t Tk,
+                              int *regions)
 {
     int sliced = st_hooks_all_have(m, STRATA_HOOK_ATTN_SCORES, l, STRATA_HOOK_SLICES) &&
                  st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_SLICES);
     int nt = m->n_threads > 0 ? m->n_threads : omp_get_max_threads();
     int64_t per_thread = m->attn_slice_floats > 0 ? m->attn_slice_floats : ST_ATTN_SLICE_FLOATS;
-    return st_attn_plan_slices(B, T, m->cfg.n_heads, Tk, sliced ? per_thread * nt : 0);
+    const int parallel = sliced && !st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) && nt > 1;
+    *regions = parallel ? nt : 1;
+    /* slices in parallel: one per thread; one after the other: nt threads share one */
+    return st_attn_plan_slices(B, T, m->cfg.n_heads, Tk,
+                               sliced ? per_thread * (parallel ? 1 : nt) : 0);
 }
 
 /* Last layer that must run: all of them if logits or final-norm hooks are
@@ -122,10 +129,11 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
     int any_result = 0;
     for (int l = 0; l <= last; l++) {
         if (st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l)) {
-            st_attn_plan p = attn_plan(m, l, B, T, Tk);
-            if (p.nb * p.nh * p.nq * Tk > probs_floats) probs_floats = p.nb * p.nh * p.nq * Tk;
-            if (st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) && p.nb * p.nh * p.nq > ent_floats)
-                ent_floats = p.nb * p.nh * p.nq;
+            int regions;
+            st_attn_plan p = attn_plan(m, l, B, T, Tk, &regions);
+            const int64_t rows = p.nb * p.nh * p.nq * regions;
+            if (rows * Tk > probs_floats) probs_floats = rows * Tk;
+            if (st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) && rows > ent_floats) ent_floats = rows;
         }
         any_result |= st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l);
     }
@@ -234,7 +242,7 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
             .pattern_readonly = st_hooks_all_have(m, STRATA_HOOK_ATTN_SCORES, l, STRATA_HOOK_READONLY) &&
                                 st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_READONLY),
         };
-        if (layer_probs) io.plan = attn_plan(m, l, B, T, Tk);
+        if (layer_probs) io.plan = attn_plan(m, l, B, T, Tk, &io.regions);
         rc = st_attention(w->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, w->z,
                           layer_probs ? &io : NULL, nt);
         if (rc) return rc;

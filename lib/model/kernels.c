@@ -444,17 +444,46 @@ static void run_units(void (*fn)(const slice_job *, int64_t), const slice_job *j
     }
 }
 
+static slice_job make_job(const st_attn_slice *sl, const st_attn_io *io, const float *q,
+                          const float *k, const float *v, int64_t kv_bstride, int64_t T, int H,
+                          int Hkv, int dh, int pos0, const int32_t *lengths, float *z)
+{
+    const slice_job j = {
+        .sl = sl, .io = io, .q = q, .k = k, .v = v, .z = z, .lengths = lengths,
+        .kv_bstride = kv_bstride, .T = T, .Tk = pos0 + T, .kvrow = (int64_t)Hkv * dh,
+        .qrow = (int64_t)H * dh, .nqb = (sl->nq + ATT_QB - 1) / ATT_QB, .group = H / Hkv,
+        .dh = dh, .pos0 = pos0, .scale = 1.0f / sqrtf((float)dh),
+    };
+    return j;
+}
+
+/* Slice si of the plan (si = (ib * n_h + ih) * n_q + iq), in buffers p/ent. */
+static st_attn_slice slice_at(const st_attn_plan *plan, int64_t si, int64_t n_h, int64_t n_q,
+                              int64_t B, int H, int64_t T, float *p, float *ent)
+{
+    const int64_t b0 = si / (n_h * n_q) * plan->nb, q0 = si % n_q * plan->nq;
+    const int h0 = (int)(si / n_q % n_h) * plan->nh;
+    st_attn_slice sl = { b0, B - b0 < plan->nb ? B - b0 : plan->nb, h0,
+                         H - h0 < plan->nh ? H - h0 : plan->nh, q0,
+                         T - q0 < plan->nq ? T - q0 : plan->nq, p, ent };
+    return sl;
+}
+
+/* After the pattern hooks: unless all are read-only, a hook may have
+ * written anywhere, so no zero is known any more. */
+static void forget_zeros(const st_attn_slice *sl, const st_attn_io *io, int64_t Tk)
+{
+    if (!io->zero_from || io->pattern_readonly) return;
+    int32_t *zf = io->zero_from + (sl->p - io->probs) / Tk;
+    for (int64_t r = 0; r < sl->nb * sl->nh * sl->nq; r++) zf[r] = (int32_t)Tk;
+}
+
 static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, const float *v,
                       int64_t kv_bstride, int64_t T, int H, int Hkv, int dh, int pos0,
                       const int32_t *lengths, float *z, const st_attn_io *io, int n_threads)
 {
     const int64_t Tk = pos0 + T;
-    const slice_job j = {
-        .sl = sl, .io = io, .q = q, .k = k, .v = v, .z = z, .lengths = lengths,
-        .kv_bstride = kv_bstride, .T = T, .Tk = Tk, .kvrow = (int64_t)Hkv * dh,
-        .qrow = (int64_t)H * dh, .nqb = (sl->nq + ATT_QB - 1) / ATT_QB, .group = H / Hkv,
-        .dh = dh, .pos0 = pos0, .scale = 1.0f / sqrtf((float)dh),
-    };
+    const slice_job j = make_job(sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z);
     const int64_t blocks = sl->nb * sl->nh * j.nqb, rows = sl->nb * sl->nh * sl->nq;
     const int nt = st_par_threads(n_threads, (double)rows * Tk * (2.0 * dh + 4));
     int32_t *zf = io->zero_from ? io->zero_from + (sl->p - io->probs) / Tk : NULL;
@@ -466,8 +495,7 @@ static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, c
     }
     run_units(job_softmax, &j, blocks, nt, 1);
     rc = io->between ? io->between(io->cb_ctx, 1, sl) : 0;
-    if (!io->pattern_readonly)   /* a hook may have written anywhere */
-        for (int64_t r = 0; zf && r < rows; r++) zf[r] = (int32_t)Tk;
+    forget_zeros(sl, io, Tk);
     if (rc) return rc;
     run_units(job_mix, &j, blocks, nt, 1);
     return 0;
@@ -521,20 +549,64 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
         }
         return nomem ? STRATA_ERR_NOMEM : 0;
     }
-    /* Materialised path, one slice after the other (plan: whole tensor or
-     * cache-sized blocks), in order of batch row, head, query row. */
+    /* Materialised path: slices (plan: the whole tensor or cache-sized
+     * blocks) in order of batch row, head, query row. */
     const st_attn_plan plan = io->plan;
-    for (int64_t b0 = 0; b0 < B; b0 += plan.nb)
-        for (int h0 = 0; h0 < H; h0 += plan.nh)
-            for (int64_t q0 = 0; q0 < T; q0 += plan.nq) {
-                st_attn_slice sl = { b0, B - b0 < plan.nb ? B - b0 : plan.nb, h0,
-                                     H - h0 < plan.nh ? H - h0 : plan.nh, q0,
-                                     T - q0 < plan.nq ? T - q0 : plan.nq, io->probs, io->ent };
-                int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, io,
-                                    n_threads);
-                if (rc) return rc;
+    const int64_t n_b = (B + plan.nb - 1) / plan.nb, n_h = (H + plan.nh - 1) / plan.nh;
+    const int64_t n_q = (T + plan.nq - 1) / plan.nq, n_sl = n_b * n_h * n_q;
+    int ntc = io->regions < nt ? io->regions : nt;
+    if (io->scores_hooked || n_sl < 2) ntc = 1;
+    if (ntc > n_sl) ntc = (int)n_sl;
+    if (ntc <= 1) {   /* one slice after the other, threads inside each */
+        for (int64_t si = 0; si < n_sl; si++) {
+            st_attn_slice sl = slice_at(&plan, si, n_h, n_q, B, H, T, io->probs, io->ent);
+            int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, io,
+                                n_threads);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    /* Several slices at once, one per thread in its own region of probs/ent;
+     * the pattern hooks run in slice order, one at a time (omp ordered), while
+     * the other threads compute their next slices.  (Scores hooks would need a
+     * second ordered step: that case takes the path above.) */
+    const int64_t region = plan.nb * plan.nh * plan.nq;   /* rows of one slice */
+    int rc = 0, stop = 0;
+#pragma omp parallel num_threads(ntc)
+    {
+        const int tid = omp_get_thread_num();
+        float *p = io->probs + (int64_t)tid * region * Tk;
+        float *ent = io->ent ? io->ent + (int64_t)tid * region : NULL;
+#pragma omp for ordered schedule(static, 1)
+        for (int64_t si = 0; si < n_sl; si++) {
+            st_attn_slice sl = slice_at(&plan, si, n_h, n_q, B, H, T, p, ent);
+            const slice_job j = make_job(&sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z);
+            const int64_t blocks = sl.nb * sl.nh * j.nqb;
+            int stopped;
+#pragma omp atomic read
+            stopped = stop;
+            if (!stopped) {
+                run_units(job_scores, &j, blocks, 1, 1);
+                run_units(job_softmax, &j, blocks, 1, 1);
             }
-    return 0;
+#pragma omp ordered
+            {
+                if (!stop) {
+                    int r = io->between ? io->between(io->cb_ctx, 1, &sl) : 0;
+                    forget_zeros(&sl, io, Tk);
+                    if (r) {
+                        rc = r;
+#pragma omp atomic write
+                        stop = 1;
+                    }
+                }
+            }
+#pragma omp atomic read
+            stopped = stop;
+            if (!stopped) run_units(job_mix, &j, blocks, 1, 1);
+        }
+    }
+    return rc;
 }
 
 int32_t st_argmax(const float *x, int64_t n)

@@ -69,7 +69,8 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
  *           [B][H][T][Tk] scores (Tk = pos0 + T; extent io->plan, the whole
  *           tensor or cache-sized); slices go in order of batch row, head,
  *           query row, and for each io->between runs after the scores
- *           (phase 0) and after the softmax (phase 1), i.e. the hooks.  With
+ *           (phase 0) and after the softmax (phase 1), i.e. the hooks (one
+ *           call at a time, in slice order, maybe from an OpenMP thread).  With
  *           scores_hooked the scores are complete (-inf where masked) and
  *           softmax reads whole rows; without, masked entries are left
  *           unwritten until the softmax writes the pattern (0 where masked)
@@ -106,6 +107,9 @@ typedef struct st_attn_io {
                                left so by earlier slices (Tk: nothing known).
                                Lets the softmax skip rewriting zeros that are
                                there already when all hooks are read-only. */
+    int regions;            /* probs/ent hold this many slices, one per thread: with
+                               several threads, slices then run in parallel and the
+                               pattern hooks in slice order (not with scores hooked) */
     st_attn_cb between;
     void *cb_ctx;
 } st_attn_io;

@@ -903,6 +903,29 @@ static int slice_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     return 0;
 }
 
+/* Digest of every pattern entry a hook sees: its sum and a position-weighted
+ * sum (absolute batch row, head, query row, key), in double -- equal up to
+ * summation order when the views hold the same values at the same places. */
+typedef struct gen_log { int calls, steps; double sum, weighted; } gen_log;
+
+static int gen_log_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    gen_log *g = user;
+    g->calls++;
+    if (ctx->pos_offset > 0) g->steps++;
+    for (int64_t b = 0; b < t->shape[0]; b++)
+        for (int64_t h = 0; h < t->shape[1]; h++)
+            for (int64_t q = 0; q < t->shape[2]; q++)
+                for (int64_t k = 0; k < t->shape[3]; k++) {
+                    double v = t->data[b * t->strides[0] + h * t->strides[1] + q * t->strides[2] + k * t->strides[3]];
+                    double pos = ((((double)(ctx->batch_offset + b) * 16 + ctx->head_offset + h) * 4096 +
+                                   ctx->pos_offset + ctx->query_offset + q) * 4096 + k) * (ctx->layer + 1);
+                    g->sum += v;
+                    g->weighted += v * pos;
+                }
+    return 0;
+}
+
 static int stop_third_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
 {
     int *n = user;
@@ -1025,6 +1048,30 @@ START_TEST(sliced_attention_hooks)
     ck_assert_int_eq(stop_calls, 3);
     strata_hook_clear(m);
     ck_assert_int_eq(strata_run(m, toks, lens, B, l1), STRATA_OK);   /* and runs again */
+    m->attn_slice_floats = 0;
+    /* generation (KV cache, pos_offset > 0, Tk > T): sliced read-only hooks see
+     * the same patterns and the same tokens come out, on 1 and 2 threads */
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(strata_model_set_threads(m, threads), STRATA_OK);
+        int32_t out0[12], out1[12];
+        gen_log g0 = { 0 }, g1 = { 0 };
+        m->attn_slice_floats = 0;
+        add(m, "blocks.*.attn.hook_pattern", gen_log_fn, &g0);
+        ck_assert_int_eq(strata_generate(m, toks, 70, 12, out0), STRATA_OK);
+        strata_hook_clear(m);
+        m->attn_slice_floats = 2;   /* 64-row slices of the 70-token prompt, then 1-row steps */
+        ck_assert_int_eq(strata_hook_add_ex(m, "blocks.*.attn.hook_pattern", gen_log_fn, &g1,
+                                            STRATA_HOOK_SLICES | STRATA_HOOK_READONLY, NULL), STRATA_OK);
+        ck_assert_int_eq(strata_generate(m, toks, 70, 12, out1), STRATA_OK);
+        strata_hook_clear(m);
+        ck_assert(!memcmp(out0, out1, sizeof out0));
+        ck_assert(g1.calls > g0.calls && g1.steps > g0.steps);   /* slices, also per step */
+        /* same values at the same places; the digests add in another order */
+        ck_assert_msg(fabs(g0.sum - g1.sum) <= 1e-12 * fabs(g0.sum) &&
+                      fabs(g0.weighted - g1.weighted) <= 1e-12 * fabs(g0.weighted),
+                      "pattern digests differ: %.17g %.17g / %.17g %.17g", g0.sum, g1.sum,
+                      g0.weighted, g1.weighted);
+    }
     m->attn_slice_floats = 0;
     /* unknown flags are refused */
     ck_assert_int_eq(strata_hook_add_ex(m, "blocks.1.attn.hook_pattern", count_fn, &n, 0x80, NULL),

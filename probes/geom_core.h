@@ -94,9 +94,9 @@ typedef struct geom_block {
     double *bmean;     /* [W] column mean of D over the block */
     double *shift;     /* [W] subtracted from every row when centring */
     int have_shift;
-    int64_t n_chunks;  /* row chunks of GEOM_CHUNK_ROWS converted in parallel */
-    double *pacc;      /* [n_chunks][W] per-chunk column sums (fixed order: the
-                          result does not depend on the thread count) */
+    int64_t n_chunks;  /* row chunks of GEOM_CHUNK_ROWS */
+    double *pacc;      /* [n_chunks][W] per-chunk column sums, added in chunk order
+                          (the same sums as when chunks were converted in parallel) */
     float *fbuf;       /* [cap_rows][max width] staging for the provider */
 } geom_block;
 

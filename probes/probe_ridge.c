@@ -18,6 +18,16 @@
 #include <string.h>
 
 #include "probe_internal.h"
+#include "util/clones.h"
+
+/* o = x - cm (AVX-512 / AVX2 / baseline clones: one of the two passes over X). */
+ST_CLONES
+static void centre_row(const float *restrict x, const float *restrict cm, float *restrict o,
+                       int64_t d)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < d; j++) o[j] = x[j] - cm[j];
+}
 
 int pr_ridge_fit(const pr_problem *pb, const strata_probe_params *p, double *w, double *b,
                  st_err *err)
@@ -33,7 +43,7 @@ int pr_ridge_fit(const pr_problem *pb, const strata_probe_params *p, double *w, 
     if (m == 0) return st_seterr(err, STRATA_ERR_ARG, "no training rows with a label");
     ybar = icpt ? ybar / (double)m : 0;
     double *A = calloc((size_t)(d * d), sizeof *A), *c = calloc((size_t)d, sizeof *c);
-    const int64_t CB = B < 2048 ? B : 2048; /* centred sub-block: stays in cache for ssyrk */
+    const int64_t CB = B < 1024 ? B : 1024; /* centred sub-block: stays in cache for ssyrk */
     float *Af = calloc((size_t)(d * d), sizeof *Af), *Xc = malloc(sizeof(float) * (size_t)(CB * d));
     float *cf = malloc(sizeof(float) * (size_t)d), *r = malloc(sizeof(float) * (size_t)CB);
     float *cm = malloc(sizeof(float) * (size_t)d);
@@ -53,9 +63,7 @@ int pr_ridge_fit(const pr_problem *pb, const strata_probe_params *p, double *w, 
             int64_t k = 0; /* compact up to CB used rows, centred, into Xc */
             for (; i < nb && k < CB; i++) {
                 if (!pr_use(pb, r0 + i)) continue;
-                const float *x = X + i * d;
-                float *o = Xc + k * d;
-                for (int64_t j = 0; j < d; j++) o[j] = x[j] - cm[j];
+                centre_row(X + i * d, cm, Xc + k * d, d);
                 r[k++] = (float)(pb->y[r0 + i] - ybar);
             }
             if (!k) continue;
@@ -76,13 +84,22 @@ int pr_ridge_fit(const pr_problem *pb, const strata_probe_params *p, double *w, 
     if (pending)
         for (int64_t a = 0; a < d; a++)
             for (int64_t q = a; q < d; q++) A[a * d + q] += Af[a * d + q];
-    /* standardised system, upper triangle */
-    for (int64_t a = 0; a < d; a++) {
-        for (int64_t q = a; q < d; q++) A[a * d + q] /= pb->sd[a] * pb->sd[q];
-        A[a * d + a] += p->alpha;
-        w[a] = c[a] / pb->sd[a];
+    /* standardised system, upper triangle: A_aq / (sd_a sd_q) by reciprocals */
+    double *isd = malloc(sizeof *isd * (size_t)d);
+    if (!isd) {
+        rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (ridge, d=%lld)", (long long)d);
+        goto done;
     }
-    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)d, 1, A, (lapack_int)d, w, 1);
+    for (int64_t a = 0; a < d; a++) isd[a] = 1.0 / pb->sd[a];
+    for (int64_t a = 0; a < d; a++) {
+        for (int64_t q = a; q < d; q++) A[a * d + q] *= isd[a] * isd[q];
+        A[a * d + a] += p->alpha;
+        w[a] = c[a] * isd[a];
+    }
+    free(isd);
+    /* Row-major upper = column-major lower: LAPACK's own layout, no transposed copy. */
+    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)d, 1, A, (lapack_int)d, w,
+                                    (lapack_int)d);
     if (info != 0) {
         rc = st_seterr(err, STRATA_ERR_NUMERIC,
                        "ridge: X^T X + alpha I is not positive definite (LAPACKE_dposv info %d); "

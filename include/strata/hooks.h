@@ -55,10 +55,10 @@
  * hook_attn_scores and hook_pattern has the flag, the engine computes that
  * layer's attention slice by slice (128 KB on one thread, 1 MB per thread on
  * several: each slice stays in cache) and fires the hooks once per slice.  A
- * slice covers batch
- * rows [ctx->batch_offset, + shape[0]), heads [ctx->head_offset, + shape[1])
- * and query rows [ctx->query_offset, + shape[2]) with all Tk keys.  The slices of one
- * hook point in one run cover the tensor exactly once, in order of batch row,
+ * slice covers batch rows [ctx->batch_offset, + shape[0]), heads
+ * [ctx->head_offset, + shape[1]) and query rows [ctx->query_offset,
+ * + shape[2]) with all Tk keys.  The slices of one hook point in one run
+ * cover the tensor exactly once, in order of batch row,
  * then head, then query row (a slice of several batch rows covers all their
  * heads and rows; one of several heads covers all their rows), one call at a
  * time; with several threads the slices are computed in parallel and a hook

@@ -208,8 +208,8 @@ strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *pa
                 memset(&acc, 0, sizeof acc);
                 for (int64_t r = 0; r < nr; r++) {
                     int q = (int)(rows[r0 + r] - t0);
-                    st_attn_acc_row(&acc, buf + (r * p->nh + h) * p->W, 1, q, tok, dup[q],
-                                    s->ind_R, s->ind_general, NULL);
+                    st_attn_acc_rows(&acc, buf + (r * p->nh + h) * p->W, p->W, 1, q, q + 1, tok,
+                                     dup, s->ind_R, s->ind_general, NULL);
                 }
                 st_attn_acc_finish(&acc, out + (int64_t)(p->head0 + h) * STRATA_ATTN_NSTAT,
                                    valid + (int64_t)(p->head0 + h) * STRATA_ATTN_NSTAT);

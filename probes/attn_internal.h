@@ -1,7 +1,7 @@
 /* probes/attn_internal.h — internals of the attention-statistics accumulator
  * (attn_stats.c, attn_capture.c) exposed to the tests.
  *
- * Defines: struct strata_attn_stats, st_attn_acc (+ _row, _rows, _merge, _finish), st_attn_head_doc(), st_attn_dup_mask(),
+ * Defines: struct strata_attn_stats, st_attn_acc (+ _rows, _merge, _finish), st_attn_head_doc(), st_attn_dup_mask(),
  * st_attn_check_induction(), st_attn_fold_doc(), st_attn_fast_ln().
  */
 #ifndef STRATA_ATTN_INTERNAL_H
@@ -44,13 +44,11 @@ struct strata_attn_stats {
     int64_t open_b0, open_nb;   /* first batch row and count (open_nb 0: none) */
 };
 
-/* Running per-document sums of one head (st_attn_acc_row per query row). */
+/* Running per-document sums of one head (st_attn_acc_rows). */
 typedef struct st_attn_acc {
     double s[STRATA_ATTN_NSTAT];
     int64_t n_gen, n_dup, n_ind;  /* rows behind the general / duplicate / induction sums */
 } st_attn_acc;
-void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
-                     int has_dup_q, int R, int general, const float *ent_q);
 /* Rows [qb, qe) of one head (row q at p + (q-qb)*sq; has_dup indexed by q;
  * ent [qe-qb] or NULL), summed in float lanes across rows. */
 void st_attn_acc_rows(st_attn_acc *a, const float *p, int64_t sq, int64_t sk, int qb, int qe,

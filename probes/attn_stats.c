@@ -60,60 +60,25 @@ void st_attn_dup_mask(const int32_t *tok, int L, int64_t *keys, uint8_t *has_dup
         if ((keys[i] >> 32) == (keys[i - 1] >> 32)) has_dup[keys[i] & 0xffffffff] = 1;
 }
 
-/* Adds query row q (r[k*sk] = P[q,k], k <= q) to the running sums of acc.
- * has_dup_q: some k < q holds tok[q].  ent_q: the row's entropy when the
- * engine computed it during the softmax (then no logarithm here), or NULL.
- * Row q = 0 only counts for nothing. */
-/* One clone per ISA, chosen at load time (util/clones.h): 16-wide AVX-512,
- * 8-wide AVX2 + FMA or the baseline SSE2 build. */
-ST_CLONES
-void st_attn_acc_row(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
-                     int has_dup_q, int R, int general, const float *ent_q)
+/* Adds query row q (r[k*sk] = P[q,k], k <= q, keys with any stride) to the
+ * running sums of acc: the general loop behind st_attn_acc_rows for strided
+ * keys.  has_dup_q: some k < q holds tok[q].  ent_q: the row's entropy from
+ * the engine's softmax (then no logarithm here), or NULL.  Row q = 0 counts
+ * only for induction. */
+static void acc_row_strided(st_attn_acc *a, const float *r, int64_t sk, int q, const int32_t *tok,
+                            int has_dup_q, int R, int general, const float *ent_q)
 {
     if (general && q >= 1) {
         float e = 0, d = 0, u = 0;
         const int32_t tq = tok ? tok[q] : 0;
         const int dup = tok && has_dup_q;
-        if (sk == 1 && ent_q) {
-            e = *ent_q;
-            if (dup) {
-#pragma omp simd reduction(+ : d, u)
-                for (int k = 0; k <= q; k++) {
-                    d += r[k] * (float)(q - k);
-                    u += (tok[k] == tq) ? r[k] : 0.0f; /* k == q included, removed below */
-                }
-                u -= r[q];
-            } else {
-#pragma omp simd reduction(+ : d)
-                for (int k = 0; k <= q; k++) d += r[k] * (float)(q - k);
-            }
-        } else if (sk == 1) {
-            if (dup) {
-#pragma omp simd reduction(+ : e, d, u)
-                for (int k = 0; k <= q; k++) {
-                    float x = r[k];
-                    e -= x * st_fast_ln(x);
-                    d += x * (float)(q - k);
-                    u += (tok[k] == tq) ? x : 0.0f; /* k == q included, removed below */
-                }
-                u -= r[q];
-            } else {
-#pragma omp simd reduction(+ : e, d)
-                for (int k = 0; k <= q; k++) {
-                    float x = r[k];
-                    e -= x * st_fast_ln(x);
-                    d += x * (float)(q - k);
-                }
-            }
-        } else {
-            for (int k = 0; k <= q; k++) {
-                float x = r[(int64_t)k * sk];
-                if (!ent_q) e -= x * st_fast_ln(x);
-                d += x * (float)(q - k);
-                if (dup && k < q && tok[k] == tq) u += x;
-            }
-            if (ent_q) e = *ent_q;
+        for (int k = 0; k <= q; k++) {
+            float x = r[(int64_t)k * sk];
+            if (!ent_q) e -= x * st_fast_ln(x);
+            d += x * (float)(q - k);
+            if (dup && k < q && tok[k] == tq) u += x;
         }
+        if (ent_q) e = *ent_q;
         a->s[STRATA_ATTN_ENTROPY] += e;
         a->s[STRATA_ATTN_DISTANCE] += d;
         a->s[STRATA_ATTN_PREV] += r[(int64_t)(q - 1) * sk];
@@ -172,7 +137,7 @@ void st_attn_acc_rows(st_attn_acc *a, const float *p, int64_t sq, int64_t sk, in
 {
     if (sk != 1) {
         for (int q = qb; q < qe; q++)
-            st_attn_acc_row(a, p + (int64_t)(q - qb) * sq, sk, q, tok, has_dup ? has_dup[q] : 0, R,
+            acc_row_strided(a, p + (int64_t)(q - qb) * sq, sk, q, tok, has_dup ? has_dup[q] : 0, R,
                             general, ent ? ent + (q - qb) : NULL);
         return;
     }
@@ -471,25 +436,6 @@ int st_attn_check_induction(strata_attn_stats *s, const int32_t *tok, int L, int
     return STRATA_OK;
 }
 
-/* Folds scr_out/scr_valid for `pairs` = n_docs*H (doc-major) into layer's sums. */
-static void fold(strata_attn_stats *s, int layer, int n_docs)
-{
-    const int H = s->n_heads;
-    for (int d = 0; d < n_docs; d++) {
-        int counted = 0;
-        for (int h = 0; h < H; h++) {
-            const double *o = s->scr_out + ((int64_t)d * H + h) * STRATA_ATTN_NSTAT;
-            const uint8_t *v = s->scr_valid + ((int64_t)d * H + h) * STRATA_ATTN_NSTAT;
-            double *sum = s->sum + ((int64_t)layer * H + h) * STRATA_ATTN_NSTAT;
-            int64_t *cnt = s->cnt + ((int64_t)layer * H + h) * STRATA_ATTN_NSTAT;
-            for (int i = 0; i < STRATA_ATTN_NSTAT; i++)
-                if (v[i]) { sum[i] += o[i]; cnt[i]++; counted = 1; }
-        }
-        if (counted) s->docs_layer[layer]++;
-    }
-    s->n_patterns++;
-}
-
 void st_attn_fold_doc(strata_attn_stats *s, int layer, const double *out, const uint8_t *valid)
 {
     const int H = s->n_heads;
@@ -533,7 +479,7 @@ strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, con
         st_attn_head_doc(pattern + (int64_t)h * sh, sq, sk, len, tokens, dup, s->ind_R,
                          s->ind_general, s->scr_out + (int64_t)h * STRATA_ATTN_NSTAT,
                          s->scr_valid + (int64_t)h * STRATA_ATTN_NSTAT);
-    fold(s, layer, 1);
+    st_attn_fold_doc(s, layer, s->scr_out, s->scr_valid);
     return STRATA_OK;
 }
 

@@ -49,10 +49,8 @@ int geom_block_init(geom_block *b, const geom_src *s, int n_sel, const int *sel,
     b->D = malloc(sizeof *b->D * (size_t)cap * (size_t)W);
     b->bmean = malloc(sizeof *b->bmean * (size_t)W);
     b->shift = calloc((size_t)W, sizeof *b->shift);
-    b->n_chunks = (cap + GEOM_CHUNK_ROWS - 1) / GEOM_CHUNK_ROWS;
-    b->pacc = malloc(sizeof *b->pacc * (size_t)b->n_chunks * (size_t)W);
     b->fbuf = malloc(sizeof *b->fbuf * (size_t)cap * (size_t)wmax);
-    if (!b->D || !b->bmean || !b->shift || !b->pacc || !b->fbuf) goto nomem;
+    if (!b->D || !b->bmean || !b->shift || !b->fbuf) goto nomem;
     return STRATA_OK;
 nomem:
     geom_block_free(b);
@@ -64,7 +62,7 @@ nomem:
 void geom_block_free(geom_block *b)
 {
     if (!b) return;
-    free(b->sel); free(b->off); free(b->D); free(b->bmean); free(b->shift); free(b->pacc); free(b->fbuf);
+    free(b->sel); free(b->off); free(b->D); free(b->bmean); free(b->shift); free(b->fbuf);
     memset(b, 0, sizeof *b);
 }
 
@@ -114,26 +112,16 @@ int geom_block_load(geom_block *b, const geom_src *s, int64_t row0, int64_t n, i
             for (int64_t r = 0; r < n; r++) acc_row(rows + (size_t)r * (size_t)w, sh, w);
             for (int64_t j = 0; j < w; j++) sh[j] /= (double)n;
         }
-        /* Conversion in fixed chunks of GEOM_CHUNK_ROWS rows, chunk sums added
-         * in chunk order.  On one thread on purpose: it is memory-bound, and
-         * OpenMP workers left spinning after it slowed the multi-threaded
-         * dsyrk that follows by ~13% (two thread pools on the same cores;
-         * 100k x 768 PCA: 0.88 s with 2 OpenMP threads, 0.77 s with 1). */
-        const int64_t nch = (n + GEOM_CHUNK_ROWS - 1) / GEOM_CHUNK_ROWS;
-        for (int64_t c = 0; c < nch; c++) {
-            double *acc = b->pacc + (size_t)c * (size_t)W;
-            memset(acc, 0, sizeof *acc * (size_t)w);
-            const int64_t r1 = (c + 1) * GEOM_CHUNK_ROWS < n ? (c + 1) * GEOM_CHUNK_ROWS : n;
-            for (int64_t r = c * GEOM_CHUNK_ROWS; r < r1; r++) {
-                const float *x = rows + (size_t)r * (size_t)w;
-                double *d = b->D + (size_t)r * (size_t)W + (size_t)off;
-                if (center) conv_row_shift(x, sh, d, acc, w);
-                else conv_row(x, d, acc, w);
-            }
-        }
-        for (int64_t c = 0; c < nch; c++) {
-            const double *acc = b->pacc + (size_t)c * (size_t)W;
-            for (int64_t j = 0; j < w; j++) bm[j] += acc[j];
+        /* Conversion and column sums in one pass, on one thread on purpose:
+         * it is memory-bound, and OpenMP workers left spinning after it slowed
+         * the multi-threaded dsyrk that follows by ~13% (two thread pools on
+         * the same cores; 100k x 768 PCA: 0.88 s with 2 OpenMP threads, 0.77 s
+         * with 1). */
+        for (int64_t r = 0; r < n; r++) {
+            const float *x = rows + (size_t)r * (size_t)w;
+            double *d = b->D + (size_t)r * (size_t)W + (size_t)off;
+            if (center) conv_row_shift(x, sh, d, bm, w);
+            else conv_row(x, d, bm, w);
         }
         /* A sum of at most block_rows finite values (each |x - shift| < 2^129)
          * cannot overflow a double, so a non-finite column sum means a

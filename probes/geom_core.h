@@ -37,7 +37,6 @@
 #include "util/err.h"
 
 #define GEOM_DEFAULT_BLOCK_ROWS 4096
-#define GEOM_CHUNK_ROWS 256
 
 /* ---------------- row-block provider ---------------- */
 
@@ -94,9 +93,6 @@ typedef struct geom_block {
     double *bmean;     /* [W] column mean of D over the block */
     double *shift;     /* [W] subtracted from every row when centring */
     int have_shift;
-    int64_t n_chunks;  /* row chunks of GEOM_CHUNK_ROWS */
-    double *pacc;      /* [n_chunks][W] per-chunk column sums, added in chunk order
-                          (the same sums as when chunks were converted in parallel) */
     float *fbuf;       /* [cap_rows][max width] staging for the provider */
 } geom_block;
 

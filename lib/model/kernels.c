@@ -469,11 +469,11 @@ static st_attn_slice slice_at(const st_attn_plan *plan, int64_t si, int64_t n_h,
     return sl;
 }
 
-/* After the pattern hooks: unless all are read-only, a hook may have
- * written anywhere, so no zero is known any more. */
+/* No zero is known any more in the slice's rows (a hook that may write has
+ * seen them, or a stopped run left scores there). */
 static void forget_zeros(const st_attn_slice *sl, const st_attn_io *io, int64_t Tk)
 {
-    if (!io->zero_from || io->pattern_readonly) return;
+    if (!io->zero_from) return;
     int32_t *zf = io->zero_from + (sl->p - io->probs) / Tk;
     for (int64_t r = 0; r < sl->nb * sl->nh * sl->nq; r++) zf[r] = (int32_t)Tk;
 }
@@ -486,16 +486,15 @@ static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, c
     const slice_job j = make_job(sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z);
     const int64_t blocks = sl->nb * sl->nh * j.nqb, rows = sl->nb * sl->nh * sl->nq;
     const int nt = st_par_threads(n_threads, (double)rows * Tk * (2.0 * dh + 4));
-    int32_t *zf = io->zero_from ? io->zero_from + (sl->p - io->probs) / Tk : NULL;
     run_units(job_scores, &j, blocks, nt, 1);
     int rc = io->between ? io->between(io->cb_ctx, 0, sl) : 0;
     if (rc) {   /* stopped: the rows hold scores now */
-        for (int64_t r = 0; zf && r < rows; r++) zf[r] = (int32_t)Tk;
+        forget_zeros(sl, io, Tk);
         return rc;
     }
     run_units(job_softmax, &j, blocks, nt, 1);
     rc = io->between ? io->between(io->cb_ctx, 1, sl) : 0;
-    forget_zeros(sl, io, Tk);
+    if (!io->pattern_readonly) forget_zeros(sl, io, Tk);
     if (rc) return rc;
     run_units(job_mix, &j, blocks, nt, 1);
     return 0;
@@ -577,7 +576,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
         const int tid = omp_get_thread_num();
         float *p = io->probs + (int64_t)tid * region * Tk;
         float *ent = io->ent ? io->ent + (int64_t)tid * region : NULL;
-#pragma omp for ordered schedule(static, 1)
+#pragma omp for ordered schedule(dynamic, 1)
         for (int64_t si = 0; si < n_sl; si++) {
             st_attn_slice sl = slice_at(&plan, si, n_h, n_q, B, H, T, p, ent);
             const slice_job j = make_job(&sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z);
@@ -593,7 +592,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
             {
                 if (!stop) {
                     int r = io->between ? io->between(io->cb_ctx, 1, &sl) : 0;
-                    forget_zeros(&sl, io, Tk);
+                    if (!io->pattern_readonly) forget_zeros(&sl, io, Tk);
                     if (r) {
                         rc = r;
 #pragma omp atomic write

@@ -84,6 +84,7 @@ typedef struct prep {
     double *xmean, *xsd;      /* [d] true statistics of the training rows */
     double *mu, *sd;          /* [d] scaling used by the solver */
     float *buf;
+    pr_ridge_gram gram;       /* ridge: normal equations + statistics, one pass */
     int n_const;
     int64_t n_used;
 } prep;
@@ -92,6 +93,7 @@ static void prep_free(prep *q)
 {
     free(q->cls); free(q->classes); free(q->cw); free(q->xmean); free(q->xsd);
     free(q->mu); free(q->sd); free(q->buf);
+    pr_ridge_gram_free(&q->gram);
     memset(q, 0, sizeof *q);
 }
 
@@ -159,7 +161,16 @@ static int prep_init(prep *q, const strata_probe_source *src, const float *y,
         return st_seterr(err, STRATA_ERR_NOMEM, "out of memory (block of %lld x %lld)",
                          (long long)q->src.block_rows, (long long)d);
     q->pb.buf = q->buf;
-    if ((rc = pr_stats(&q->pb, q->xmean, q->xsd, &q->n_const, &q->n_used, err))) return rc;
+    if (p->kind == STRATA_PROBE_RIDGE) {
+        /* the normal equations come with the statistics: no separate pass */
+        if ((rc = pr_ridge_gram_build(&q->pb, &q->gram, err))) return rc;
+        memcpy(q->xmean, q->gram.mean, sizeof(double) * (size_t)d);
+        memcpy(q->xsd, q->gram.var, sizeof(double) * (size_t)d);
+        q->n_const = pr_sd_from_var(q->xmean, q->xsd, d);
+        q->n_used = q->gram.n;
+    } else if ((rc = pr_stats(&q->pb, q->xmean, q->xsd, &q->n_const, &q->n_used, err))) {
+        return rc;
+    }
     /* With an intercept the solver always works on centred features: the
      * intercept is unpenalised, so centring only reparameterises (same
      * optimum in raw space) but removes the ill-conditioning that a large
@@ -175,9 +186,10 @@ static int prep_init(prep *q, const strata_probe_source *src, const float *y,
     return STRATA_OK;
 }
 
-/* Fills probe from a prepared problem; theta [P] in/out for warm starts. */
+/* Fills probe from a prepared problem; theta [P] in/out for warm starts.
+ * last: no later fit uses q (ridge may factor its normal equations in place). */
 static int fit_prepared(prep *q, const strata_probe_params *p, double *theta, int warm,
-                        strata_probe *pr)
+                        int last, strata_probe *pr)
 {
     st_err *err = &pr->err;
     int64_t d = q->src.dim;
@@ -202,7 +214,7 @@ static int fit_prepared(prep *q, const strata_probe_params *p, double *theta, in
         rc = pr_logistic_fit(&q->pb, p, theta, warm, &it, &conv, &pr->loss, err);
         pr->n_iter = it; pr->converged = conv;
     } else if (p->kind == STRATA_PROBE_RIDGE) {
-        rc = pr_ridge_fit(&q->pb, p, theta, theta + d, err);
+        rc = pr_ridge_solve(&q->gram, &q->pb, p, last, theta, theta + d, err);
         pr->converged = 1;
     } else {
         rc = pr_diffmean_fit(&q->pb, theta, theta + (int64_t)no * d, err);
@@ -241,7 +253,7 @@ strata_status strata_probe_fit_source(const strata_probe_source *src, const floa
     if (rc == STRATA_OK) {
         double *theta = calloc((size_t)n_params(&q, p), sizeof *theta);
         if (!theta) rc = st_seterr(&pr->err, STRATA_ERR_NOMEM, "out of memory");
-        else rc = fit_prepared(&q, p, theta, 0, pr);
+        else rc = fit_prepared(&q, p, theta, 0, 1, pr);
         free(theta);
     }
     prep_free(&q);
@@ -280,7 +292,7 @@ strata_status strata_probe_fit_path(const strata_probe_source *src, const float 
     for (int i = 0; i < n_values && rc == STRATA_OK; i++) {
         strata_probe_params pi = *p;
         if (p->kind == STRATA_PROBE_RIDGE) pi.alpha = values[i]; else pi.C = values[i];
-        rc = fit_prepared(&q, &pi, theta, i > 0, out[i]);
+        rc = fit_prepared(&q, &pi, theta, i > 0, i == n_values - 1, out[i]);
     }
     if (rc) /* make the failure readable on every handle */
         for (int i = 1; i < n_values; i++)

@@ -3,7 +3,8 @@
  * Defines: struct strata_probe (the fitted probe), pr_problem (a prepared
  * training problem: row source + labels + train mask + feature scaling),
  * block reading (pr_read), feature statistics (pr_stats, probe_stats.c),
- * the solvers (pr_logistic_fit, pr_ridge_fit, pr_diffmean_fit), the seeded
+ * the solvers (pr_logistic_fit, pr_ridge_gram_build + pr_ridge_solve,
+ * pr_diffmean_fit), the seeded
  * RNG (pr_rng_*, probe_split.c), class discovery (pr_classes) and
  * pr_set_msg().
  *
@@ -18,6 +19,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "strata/probe.h"
 #include "util/err.h"
@@ -66,12 +68,29 @@ static inline int pr_use(const pr_problem *pb, int64_t i)
 int pr_read(const strata_probe_source *src, float *buf, int64_t row0, int64_t n,
             const float **rows, st_err *err);
 
+/* 1 if x is Inf or NaN: all exponent bits set. Branch-free, so loops that OR
+ * it over a row stay one vector loop (an isfinite() early exit did not). */
+static inline uint32_t pr_nonfinite_bit(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
 /* One pass: mean and std (ddof 0, double) of each feature over the rows
  * with use[i] (NULL = pr_use(pb)); sd < 1e-12 * (1+|mu|) counts as constant
  * and gets sd = 1.  Fails with STRATA_ERR_NUMERIC on NaN/Inf in ANY row
  * read (all rows are scanned).  mu, sd [d]; *n_const; *n_used. */
 int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t *n_used,
              st_err *err);
+/* 1 if every x[0..d) is finite (branch-free exponent test). */
+int pr_row_finite(const float *x, int64_t d);
+/* STRATA_ERR_NUMERIC naming row and the first non-finite feature of x. */
+int pr_nonfinite_error(const float *x, int64_t row, st_err *err);
+/* sd [d] holds variances on entry, standard deviations on return; one that
+ * is below 1e-12 * (1 + |mu|) counts as constant and becomes 1.  Returns the
+ * number of constant features. */
+int pr_sd_from_var(const double *mu, double *sd, int64_t d);
 
 /* Classes: distinct non-NaN values of y over rows with (train == NULL ||
  * train[i]), ascending, into *values (malloc'd [K]); cls [n] = index or -1
@@ -82,9 +101,23 @@ int pr_classes(const float *y, int64_t n, const uint8_t *train, double **values,
 /* theta [P] in/out (warm start when warm != 0, else zeros). */
 int pr_logistic_fit(const pr_problem *pb, const strata_probe_params *p, double *theta,
                     int warm, int *n_iter, int *converged, double *loss, st_err *err);
-/* w [d], *b in standardised coordinates. */
-int pr_ridge_fit(const pr_problem *pb, const strata_probe_params *p, double *w, double *b,
-                 st_err *err);
+/* Ridge normal equations of the training rows, built in one pass that also
+ * yields the feature statistics (so ridge needs no pr_stats pass) and, being
+ * independent of alpha, serves a whole regularisation path. */
+typedef struct pr_ridge_gram {
+    int64_t d, n;          /* features; rows used (labelled training rows) */
+    double *A;             /* [d][d] upper triangle: sum_i (x_i - m)(x_i - m)^T */
+    double *c;             /* [d] sum_i (x_i - m)(y_i - ybar) */
+    double *mean, *var;    /* [d] m and the variances (ddof 0) */
+    double ybar;
+} pr_ridge_gram;
+/* Fails with STRATA_ERR_NUMERIC on NaN/Inf in any row read (as pr_stats). */
+int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err);
+void pr_ridge_gram_free(pr_ridge_gram *g);
+/* w [d], *b in the solver's coordinates (x - mu) / sd, from pb->mu, pb->sd.
+ * consume != 0 factors g->A in place (then g->A is freed and NULL). */
+int pr_ridge_solve(pr_ridge_gram *g, const pr_problem *pb, const strata_probe_params *p,
+                   int consume, double *w, double *b, st_err *err);
 /* W [n_out][d], b [n_out] in raw coordinates (diffmean ignores standardising). */
 int pr_diffmean_fit(const pr_problem *pb, double *W, double *b, st_err *err);
 

@@ -1,16 +1,31 @@
-/* probes/probe_ridge.c — ridge regression for a continuous target, by the
- * normal equations, streamed.
+/* probes/probe_ridge.c — ridge regression for a continuous target by the
+ * normal equations: one streamed pass builds them together with the feature
+ * statistics, then one Cholesky solve per alpha.
  *
- *     min_w,b  ||y - X w - b||^2 + alpha ||w||^2         (sklearn Ridge)
- * With an intercept, centre: m = mean of the training rows of X, ybar of y;
- *     A = sum_i (x_i - m)(x_i - m)^T   [d][d],   c = sum_i (x_i - m)(y_i - ybar)  [d]
- * In standardised coordinates (D = diag(sd)): A~ = D^-1 A D^-1, c~ = D^-1 c,
- *     (A~ + alpha I) w~ = c~           (Cholesky, LAPACKE_dposv)
- *     b~ = ybar - sum_j ((m_j - mu_j) / sd_j) w~_j
- * (without an intercept m = 0, ybar = 0, b = 0).
- * A is accumulated by blocks: each centred block goes through ssyrk into a
- * float buffer that is flushed into the double A every >= 4096 rows, so no
- * float sum runs over more than a few thousand rows.  Memory O(d^2 + block). */
+ *     min_w,b  ||y - Z w - b||^2 + alpha ||w||^2,   Z = (X - mu) / sd
+ * (sklearn Ridge on Z; mu = 0, sd = 1 without standardising; b = 0 without
+ * an intercept).
+ *
+ * Pass over the n used rows, with s a shift (the mean of up to 256 early
+ * rows, so x - s is about as small as x - m):
+ *     As = sum_i (x_i - s)(x_i - s)^T  [d][d],   S1 = sum_i (x_i - s)  [d],
+ *     Cs = sum_i (x_i - s) r_i  [d],   r_i = y_i - ybar,   R = sum_i r_i (~0)
+ * then, with delta = S1 / n (m = s + delta is the mean):
+ *     A = As - n delta delta^T = sum (x - m)(x - m)^T,   c = Cs - R delta,
+ *     var_j = A_jj / n.
+ * An uncentred X^T X would cancel n m m^T against the spread and lose the
+ * float digits of features whose mean is far above their sd; the shift
+ * leaves only the small delta to remove, in double.
+ * As goes through ssyrk per chunk of <= 1024 shifted rows (in cache) into a
+ * float buffer that is added into the double A every >= 4096 rows, so no
+ * float sum runs over more than a few thousand rows.
+ *
+ * Solve, around p = m (intercept) or p = mu (no intercept), e = m - p:
+ *     A_p = A + n e e^T = sum (x - p)(x - p)^T,
+ *     c_p = c + n ybar e = sum (x - p)(y - ybar_p)   (ybar_p = ybar or 0),
+ *     (D^-1 A_p D^-1 + alpha I) w = D^-1 c_p        (LAPACK dposv, D = diag(sd))
+ *     b = ybar - sum_j (m_j - mu_j) / sd_j w_j  with an intercept, else 0.
+ * Memory: A (d^2 doubles) + the float buffer (d^2) + one chunk (1024 x d). */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -20,96 +35,225 @@
 #include "probe_internal.h"
 #include "util/clones.h"
 
-/* o = x - cm (AVX-512 / AVX2 / baseline clones: one of the two passes over X). */
+enum { RIDGE_SHIFT_ROWS = 256, RIDGE_CHUNK = 1024, RIDGE_FLUSH_ROWS = 4096 };
+
+/* o = x - s and sum += o; returns 1 if every x_j is finite. */
 ST_CLONES
-static void centre_row(const float *restrict x, const float *restrict cm, float *restrict o,
-                       int64_t d)
+static int shift_row(const float *restrict x, const float *restrict s, float *restrict o,
+                     float *restrict sum, int64_t d)
 {
-#pragma omp simd
-    for (int64_t j = 0; j < d; j++) o[j] = x[j] - cm[j];
+    uint32_t bad = 0;
+#pragma omp simd reduction(| : bad)
+    for (int64_t j = 0; j < d; j++) {
+        bad |= pr_nonfinite_bit(x[j]);
+        const float v = x[j] - s[j];
+        o[j] = v;
+        sum[j] += v;
+    }
+    return !bad;
 }
 
-int pr_ridge_fit(const pr_problem *pb, const strata_probe_params *p, double *w, double *b,
-                 st_err *err)
+/* A += Af, Af = 0 (one row of the upper triangle). */
+ST_CLONES
+static void flush_row(double *restrict A, float *restrict Af, int64_t n)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) {
+        A[j] += Af[j];
+        Af[j] = 0;
+    }
+}
+
+/* out = (in + f e) * g isd  elementwise: one row of a rank-1-updated,
+ * scaled upper triangle.  out may equal in. */
+ST_CLONES
+static void update_row(double *out, const double *in, const double *e, const double *isd,
+                       double f, double g, int64_t n)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) out[j] = (in[j] + f * e[j]) * (g * isd[j]);
+}
+
+/* y += f x (one row of a rank-1 update of the upper triangle). */
+ST_CLONES
+static void axpy_row(double *restrict y, const double *restrict x, double f, int64_t n)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) y[j] += f * x[j];
+}
+
+static void flush_all(double *A, float *Af, int64_t d)
+{
+    for (int64_t a = 0; a < d; a++) flush_row(A + a * d + a, Af + a * d + a, d - a);
+}
+
+/* s = mean of the first RIDGE_SHIFT_ROWS used finite rows of this block, in
+ * double; returns 0 when the block has none (look again in the next one). */
+static int pick_shift(const pr_problem *pb, const float *X, int64_t r0, int64_t nb, int64_t d,
+                      double *acc, float *s)
+{
+    int64_t cnt = 0;
+    memset(acc, 0, sizeof *acc * (size_t)d);
+    for (int64_t i = 0; i < nb && cnt < RIDGE_SHIFT_ROWS; i++) {
+        const float *x = X + i * d;
+        if (!pr_use(pb, r0 + i) || !pr_row_finite(x, d)) continue;
+        for (int64_t j = 0; j < d; j++) acc[j] += x[j];
+        cnt++;
+    }
+    if (!cnt) return 0;
+    for (int64_t j = 0; j < d; j++) s[j] = (float)(acc[j] / (double)cnt);
+    return 1;
+}
+
+void pr_ridge_gram_free(pr_ridge_gram *g)
+{
+    free(g->A); free(g->c); free(g->mean); free(g->var);
+    memset(g, 0, sizeof *g);
+}
+
+int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err)
 {
     const strata_probe_source *src = pb->src;
     int64_t d = src->dim, n = src->n_rows, B = src->block_rows;
-    if (!(p->alpha >= 0) || !isfinite(p->alpha))
-        return st_seterr(err, STRATA_ERR_ARG, "params.alpha must be >= 0 (got %g)", p->alpha);
-    int icpt = p->fit_intercept;
+    memset(g, 0, sizeof *g);
     double ybar = 0;
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) if (pr_use(pb, i)) { ybar += pb->y[i]; m++; }
     if (m == 0) return st_seterr(err, STRATA_ERR_ARG, "no training rows with a label");
-    ybar = icpt ? ybar / (double)m : 0;
-    double *A = calloc((size_t)(d * d), sizeof *A), *c = calloc((size_t)d, sizeof *c);
-    const int64_t CB = B < 1024 ? B : 1024; /* centred sub-block: stays in cache for ssyrk */
-    float *Af = calloc((size_t)(d * d), sizeof *Af), *Xc = malloc(sizeof(float) * (size_t)(CB * d));
-    float *cf = malloc(sizeof(float) * (size_t)d), *r = malloc(sizeof(float) * (size_t)CB);
-    float *cm = malloc(sizeof(float) * (size_t)d);
+    ybar /= (double)m;
+    if (d > ((int64_t)1 << 28))
+        return st_seterr(err, STRATA_ERR_NOMEM, "ridge: d=%lld is too wide for a d x d system", (long long)d);
+    const int64_t CB = B < RIDGE_CHUNK ? B : RIDGE_CHUNK;
+    size_t dd = (size_t)(d * d);
+    g->d = d; g->n = m; g->ybar = ybar;
+    g->A = malloc(sizeof(double) * dd);
+    g->c = calloc((size_t)d, sizeof(double));
+    g->mean = malloc(sizeof(double) * (size_t)d);
+    g->var = malloc(sizeof(double) * (size_t)d);
+    float *ws = malloc(sizeof(float) * (dd + (size_t)(CB * d))); /* Af [d][d], Xc [CB][d] */
+    float *small = malloc(sizeof(float) * (size_t)(3 * d + CB));      /* s, sumf, cf [d]; r [CB] */
+    double *S1 = calloc((size_t)d, sizeof *S1);
     int rc = STRATA_OK;
-    if (!A || !c || !Af || !Xc || !cf || !r || !cm) {
+    if (!g->A || !g->c || !g->mean || !g->var || !ws || !small || !S1) {
         rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (ridge normal equations, d=%lld)",
                        (long long)d);
         goto done;
     }
-    for (int64_t j = 0; j < d; j++) cm[j] = icpt ? (float)pb->xmean[j] : 0.0f;
+    float *Af = ws, *Xc = ws + dd;
+    float *s = small, *sumf = small + d, *cf = small + 2 * d, *r = small + 3 * d;
+    memset(g->A, 0, sizeof(double) * dd);
+    memset(Af, 0, sizeof(float) * dd);
+    memset(s, 0, sizeof(float) * (size_t)(2 * d));
+    double R = 0;
+    int have_shift = 0;
     int64_t pending = 0;
     for (int64_t r0 = 0; r0 < n; r0 += B) {
         int64_t nb = n - r0 < B ? n - r0 : B;
         const float *X;
         if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) goto done;
+        if (!have_shift) have_shift = pick_shift(pb, X, r0, nb, d, g->mean, s);
         for (int64_t i = 0; i < nb;) {
-            int64_t k = 0; /* compact up to CB used rows, centred, into Xc */
+            int64_t k = 0; /* up to CB used rows, shifted, into Xc */
             for (; i < nb && k < CB; i++) {
-                if (!pr_use(pb, r0 + i)) continue;
-                centre_row(X + i * d, cm, Xc + k * d, d);
-                r[k++] = (float)(pb->y[r0 + i] - ybar);
+                const float *x = X + i * d;
+                if (!pr_use(pb, r0 + i)) {
+                    if (!pr_row_finite(x, d)) { rc = pr_nonfinite_error(x, r0 + i, err); goto done; }
+                    continue;
+                }
+                if (!shift_row(x, s, Xc + k * d, sumf, d)) {
+                    rc = pr_nonfinite_error(x, r0 + i, err);
+                    goto done;
+                }
+                r[k] = (float)(pb->y[r0 + i] - ybar);
+                R += r[k++];
             }
             if (!k) continue;
-            /* Af (upper) += Xc^T Xc ; c += Xc^T r */
+            /* Af (upper) += Xc^T Xc ; Cs += Xc^T r ; S1 += sum of the rows */
             cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)k, 1.0f, Xc, (int)d,
                         1.0f, Af, (int)d);
             cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)d, 1.0f, Xc, (int)d, r, 1, 0.0f, cf, 1);
-            for (int64_t j = 0; j < d; j++) c[j] += cf[j];
-            pending += k;
-        }
-        if (pending >= 4096 || r0 + nb >= n) {
-            for (int64_t a = 0; a < d; a++)
-                for (int64_t q = a; q < d; q++) A[a * d + q] += Af[a * d + q];
-            memset(Af, 0, sizeof *Af * (size_t)(d * d));
-            pending = 0;
+            for (int64_t j = 0; j < d; j++) {
+                g->c[j] += cf[j];
+                S1[j] += sumf[j];
+                sumf[j] = 0;
+            }
+            if ((pending += k) >= RIDGE_FLUSH_ROWS) { flush_all(g->A, Af, d); pending = 0; }
         }
     }
-    if (pending)
-        for (int64_t a = 0; a < d; a++)
-            for (int64_t q = a; q < d; q++) A[a * d + q] += Af[a * d + q];
-    /* standardised system, upper triangle: A_aq / (sd_a sd_q) by reciprocals */
-    double *isd = malloc(sizeof *isd * (size_t)d);
-    if (!isd) {
+    if (pending) flush_all(g->A, Af, d);
+    /* remove the shift: A -= n delta delta^T, c -= R delta (delta in g->mean
+     * first, then m = s + delta) */
+    double *delta = g->mean;
+    for (int64_t j = 0; j < d; j++) delta[j] = S1[j] / (double)m;
+    for (int64_t a = 0; a < d; a++)
+        axpy_row(g->A + a * d + a, delta + a, -(double)m * delta[a], d - a);
+    for (int64_t j = 0; j < d; j++) {
+        g->c[j] -= R * delta[j];
+        const double ajj = g->A[j * d + j];
+        if (!isfinite(ajj)) {
+            rc = st_seterr(err, STRATA_ERR_NUMERIC, "ridge: feature %lld: the sum of squares "
+                           "overflows float32 (activations too large)", (long long)j);
+            goto done;
+        }
+        g->var[j] = ajj / (double)m;
+        g->mean[j] = (double)s[j] + delta[j];
+    }
+done:
+    free(ws); free(small); free(S1);
+    if (rc) pr_ridge_gram_free(g);
+    return rc;
+}
+
+int pr_ridge_solve(pr_ridge_gram *g, const pr_problem *pb, const strata_probe_params *p,
+                   int consume, double *w, double *b, st_err *err)
+{
+    if (!(p->alpha >= 0) || !isfinite(p->alpha))
+        return st_seterr(err, STRATA_ERR_ARG, "params.alpha must be >= 0 (got %g)", p->alpha);
+    if (!g->A) return st_seterr(err, STRATA_ERR_STATE, "ridge: normal equations already used");
+    const int64_t d = g->d;
+    const double n = (double)g->n;
+    const int icpt = p->fit_intercept;
+    double *M = consume ? g->A : malloc(sizeof(double) * (size_t)(d * d));
+    double *e = malloc(sizeof *e * (size_t)d), *isd = malloc(sizeof *isd * (size_t)d);
+    int rc = STRATA_OK;
+    if (!M || !e || !isd) {
         rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (ridge, d=%lld)", (long long)d);
         goto done;
     }
-    for (int64_t a = 0; a < d; a++) isd[a] = 1.0 / pb->sd[a];
-    for (int64_t a = 0; a < d; a++) {
-        for (int64_t q = a; q < d; q++) A[a * d + q] *= isd[a] * isd[q];
-        A[a * d + a] += p->alpha;
-        w[a] = c[a] * isd[a];
+    for (int64_t j = 0; j < d; j++) {
+        isd[j] = 1.0 / pb->sd[j];
+        e[j] = icpt ? 0 : g->mean[j] - pb->mu[j];
     }
-    free(isd);
-    /* Row-major upper = column-major lower: LAPACK's own layout, no transposed copy. */
-    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)d, 1, A, (lapack_int)d, w,
-                                    (lapack_int)d);
+    /* upper triangle of D^-1 (A + n e e^T) D^-1 + alpha I; rhs D^-1 c_p */
+    for (int64_t a = 0; a < d; a++) {
+        update_row(M + a * d + a, g->A + a * d + a, e + a, isd + a, n * e[a], isd[a], d - a);
+        M[a * d + a] += p->alpha;
+        w[a] = (g->c[a] + n * g->ybar * e[a]) * isd[a];
+    }
+    /* Row-major upper = column-major lower: LAPACK's own layout, no transposed
+     * copy.  The _work variant skips LAPACKE's O(d^2) NaN scan (M is finite
+     * when the diagonal sums of squares are, checked in the pass; w is
+     * checked below).  A float Cholesky with refinement in double (dsposv)
+     * measured no faster at d = 768: its refinement reads M in double. */
+    lapack_int info = LAPACKE_dposv_work(LAPACK_COL_MAJOR, 'L', (lapack_int)d, 1, M, (lapack_int)d,
+                                         w, (lapack_int)d);
     if (info != 0) {
         rc = st_seterr(err, STRATA_ERR_NUMERIC,
-                       "ridge: X^T X + alpha I is not positive definite (LAPACKE_dposv info %d); "
+                       "ridge: X^T X + alpha I is not positive definite (LAPACK dposv info %d); "
                        "use alpha > 0 (got %g)", (int)info, p->alpha);
         goto done;
     }
-    double bb = ybar;
-    if (icpt) for (int64_t j = 0; j < d; j++) bb -= (pb->xmean[j] - pb->mu[j]) / pb->sd[j] * w[j];
+    for (int64_t j = 0; j < d; j++)
+        if (!isfinite(w[j])) {
+            rc = st_seterr(err, STRATA_ERR_NUMERIC, "ridge: the solution is not finite (feature %lld); "
+                           "features with tiny variance? try alpha > 0 or standardize = 0", (long long)j);
+            goto done;
+        }
+    double bb = g->ybar;
+    for (int64_t j = 0; j < d; j++) bb -= (g->mean[j] - pb->mu[j]) * isd[j] * w[j];
     *b = icpt ? bb : 0;
 done:
-    free(A); free(c); free(Af); free(Xc); free(cf); free(r); free(cm);
+    if (consume) g->A = NULL;
+    free(M); free(e); free(isd);
     return rc;
 }

@@ -49,18 +49,13 @@ int64_t pr_auto_block(int64_t d, int64_t mem_limit, int in_memory)
     return b < 1 ? 1 : b;
 }
 
-/* 1 if every x[0..d) is finite: an OR over the exponent bits, branch-free,
- * so it vectorises (an isfinite() test with an early exit did not). */
+/* 1 if every x[0..d) is finite. */
 ST_CLONES
-static int row_finite(const float *x, int64_t d)
+int pr_row_finite(const float *x, int64_t d)
 {
     uint32_t bad = 0;
 #pragma omp simd reduction(| : bad)
-    for (int64_t j = 0; j < d; j++) {
-        uint32_t u;
-        memcpy(&u, &x[j], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
+    for (int64_t j = 0; j < d; j++) bad |= pr_nonfinite_bit(x[j]);
     return !bad;
 }
 
@@ -74,6 +69,25 @@ static void row_moments(const float *x, const double *c, double *s1, double *s2,
         s1[j] += v;
         s2[j] += v * v;
     }
+}
+
+int pr_nonfinite_error(const float *x, int64_t row, st_err *err)
+{
+    int64_t j = 0;
+    while (isfinite(x[j])) j++;
+    return st_seterr(err, STRATA_ERR_NUMERIC, "activations are not finite: row %lld, feature %lld is %g",
+                     (long long)row, (long long)j, (double)x[j]);
+}
+
+int pr_sd_from_var(const double *mu, double *sd, int64_t d)
+{
+    int nc = 0;
+    for (int64_t j = 0; j < d; j++) {
+        double s = sd[j] > 0 ? sqrt(sd[j]) : 0;
+        if (!(s > 1e-12 * (1 + fabs(mu[j])))) { s = 1; nc++; }
+        sd[j] = s;
+    }
+    return nc;
 }
 
 int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t *n_used,
@@ -92,12 +106,8 @@ int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t
         if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) break;
         for (int64_t i = 0; i < nb; i++) {
             const float *x = X + i * d;
-            if (!row_finite(x, d)) {
-                int64_t j = 0;
-                while (isfinite(x[j])) j++;
-                rc = st_seterr(err, STRATA_ERR_NUMERIC,
-                               "activations are not finite: row %lld, feature %lld is %g",
-                               (long long)(r0 + i), (long long)j, (double)x[j]);
+            if (!pr_row_finite(x, d)) {
+                rc = pr_nonfinite_error(x, r0 + i, err);
                 break;
             }
             if (!pr_use(pb, r0 + i)) continue;
@@ -109,12 +119,11 @@ int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t
     int nc = 0;
     if (rc == STRATA_OK) {
         for (int64_t j = 0; j < d; j++) {
-            double mean1 = m ? s1[j] / (double)m : 0, var = m ? s2[j] / (double)m - mean1 * mean1 : 0;
+            double mean1 = m ? s1[j] / (double)m : 0;
             mu[j] = c[j] + mean1;
-            double s = var > 0 ? sqrt(var) : 0;
-            if (!(s > 1e-12 * (1 + fabs(mu[j])))) { s = 1; nc++; }
-            sd[j] = s;
+            sd[j] = m ? s2[j] / (double)m - mean1 * mean1 : 0; /* variance, then: */
         }
+        nc = pr_sd_from_var(mu, sd, d);
     }
     free(s1); free(s2); free(c);
     if (n_const) *n_const = nc;

@@ -319,6 +319,63 @@ START_TEST(test_streaming_equals_memory_and_path)
 }
 END_TEST
 
+/* Ridge builds its normal equations once per problem: a path over alpha
+ * must equal one fit per alpha (in memory, in one block), and a NaN in a
+ * held-out row must still be reported, naming the row and the feature. */
+START_TEST(test_ridge_path_and_bad_rows)
+{
+    enum { N = 600, D = 8 };
+    static float X[N * D], y[N], yr[N];
+    static uint8_t train[N];
+    make_data(X, y, N, D, 3, 5);
+    for (int i = 0; i < N; i++) {
+        yr[i] = X[i * D + 1] * 2 - X[i * D + 3] + 0.3f * y[i] + 40;
+        train[i] = i % 3 != 0;
+    }
+    copy_src cs = { X, D, 0 };
+    strata_probe_source src = { N, D, 7, copy_read, &cs };
+    double alphas[3] = { 0.01, 1.0, 100.0 };
+    for (int stdz = 0; stdz < 2; stdz++) {
+        strata_probe_params p = params(STRATA_PROBE_RIDGE, stdz);
+        strata_probe *path[3];
+        ck_assert_int_eq(strata_probe_fit_path(&src, yr, train, &p, alphas, 3, path), STRATA_OK);
+        for (int k = 0; k < 3; k++) {
+            strata_probe *one = NULL;
+            p.alpha = alphas[k];
+            ck_assert_int_eq(strata_probe_fit(X, N, D, yr, train, &p, &one), STRATA_OK);
+            ck_assert(tu_check_close("ridge path coef", strata_probe_coef(path[k]), strata_probe_coef(one), D, 1e-5));
+            ck_assert(tu_check_close("ridge path intercept", strata_probe_intercept(path[k]), strata_probe_intercept(one), 1, 1e-5));
+            ck_assert_int_eq(strata_probe_n_train(path[k]), N - N / 3);
+            strata_probe_free(one);
+        }
+        /* more penalty, smaller weights */
+        double n0 = 0, n2 = 0;
+        for (int j = 0; j < D; j++) {
+            n0 += fabs(strata_probe_coef(path[0])[j]);
+            n2 += fabs(strata_probe_coef(path[2])[j]);
+        }
+        ck_assert(n2 < n0);
+        for (int k = 0; k < 3; k++) strata_probe_free(path[k]);
+    }
+    strata_probe_params p = params(STRATA_PROBE_RIDGE, 1);
+    strata_probe *pr = NULL;
+    X[9 * D + 4] = NAN; /* row 9 is held out (9 % 3 == 0) */
+    ck_assert_int_eq(strata_probe_fit(X, N, D, yr, train, &p, &pr), STRATA_ERR_NUMERIC);
+    ck_assert_msg(strstr(strata_probe_errmsg(pr), "row 9, feature 4"), "%s", strata_probe_errmsg(pr));
+    strata_probe_free(pr);
+    X[9 * D + 4] = 0;
+    X[301 * D + 7] = -INFINITY; /* a training row, streamed in blocks of 7 */
+    ck_assert_int_eq(strata_probe_fit_source(&src, yr, train, &p, &pr), STRATA_ERR_NUMERIC);
+    ck_assert_msg(strstr(strata_probe_errmsg(pr), "row 301, feature 7"), "%s", strata_probe_errmsg(pr));
+    strata_probe_free(pr);
+    /* finite values whose squares overflow float32 */
+    X[301 * D + 7] = 3e30f;
+    ck_assert_int_eq(strata_probe_fit(X, N, D, yr, NULL, &p, &pr), STRATA_ERR_NUMERIC);
+    ck_assert_msg(strstr(strata_probe_errmsg(pr), "feature 7"), "%s", strata_probe_errmsg(pr));
+    strata_probe_free(pr);
+}
+END_TEST
+
 START_TEST(test_evaluate_and_selectivity)
 {
     enum { N = 2000, D = 8 };
@@ -529,6 +586,7 @@ static Suite *probe_suite(void)
     tcase_add_test(tc, test_metrics_by_hand);
     tcase_add_test(tc, test_split_kfold_control);
     tcase_add_test(tc, test_streaming_equals_memory_and_path);
+    tcase_add_test(tc, test_ridge_path_and_bad_rows);
     tcase_add_test(tc, test_evaluate_and_selectivity);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_save_load);

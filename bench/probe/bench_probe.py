@@ -3,6 +3,9 @@
 accuracy.  N=20,000 rows, d=768 (the GPT-2-small width): binary and 10-class
 logistic regression (C=1, lbfgs, no standardisation: the same objective) and
 Ridge (alpha=1).  Data: Gaussian class blobs (test accuracy ~0.8-0.9).
+Two more ridge rows: scikit-learn given float32 input (what a user holding
+float32 activations gets: its solver then runs in float32), and a path of
+five alphas (strata_probe_fit_path, one X^T X for all) against five refits.
 
 usage: bench_probe.py [--lib build/libstrata.so] [--reps 3] [--json]
 Run twice to compare BLAS kernels:
@@ -35,7 +38,40 @@ def load(path):
     L.strata_probe_predict.argtypes = [C.c_void_p, C.c_void_p, C.c_int64, C.c_void_p]
     L.strata_probe_free.argtypes = [C.c_void_p]
     L.strata_probe_n_iter.argtypes = [C.c_void_p]
+    L.strata_probe_fit_path.argtypes = [C.POINTER(Source), C.c_void_p, C.c_void_p,
+                                        C.POINTER(Params), C.c_void_p, C.c_int, C.c_void_p]
     return L
+
+
+READ_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_int64, C.c_int64, C.c_void_p,
+                      C.POINTER(C.c_void_p), C.c_char_p, C.c_size_t)
+
+
+class Source(C.Structure):
+    _fields_ = [("n_rows", C.c_int64), ("dim", C.c_int64), ("block_rows", C.c_int64),
+                ("read", READ_FN), ("user", C.c_void_p)]
+
+
+def strata_ridge_path(L, X, y, alphas):
+    """Zero-copy source over X [n][d]; returns (probe handles, seconds)."""
+    base, d = X.ctypes.data, X.shape[1]
+
+    def read(user, row0, n, buf, rows, err, err_len):
+        rows[0] = base + row0 * d * 4
+        return 0
+    cb = READ_FN(read)
+    src = Source(X.shape[0], d, X.shape[0], cb, None)
+    p = Params()
+    L.strata_probe_default_params(C.byref(p))
+    p.kind, p.standardize = 1, 0
+    vals = np.ascontiguousarray(alphas, np.float64)
+    hs = (C.c_void_p * len(alphas))()
+    t = time.perf_counter()
+    rc = L.strata_probe_fit_path(C.byref(src), y.ctypes.data, None, C.byref(p), vals.ctypes.data,
+                                 len(alphas), hs)
+    t = time.perf_counter() - t
+    assert rc == 0, L.strata_probe_errmsg(hs[0])
+    return list(hs), t
 
 
 def strata_fit(L, X, y, kind, tol):
@@ -54,6 +90,55 @@ def strata_fit(L, X, y, kind, tol):
 def strata_predict(L, h, X):
     out = np.zeros(X.shape[0], np.float32)
     assert L.strata_probe_predict(h, X.ctypes.data, X.shape[0], out.ctypes.data) == 0
+    return out
+
+
+def r2(y, p):
+    return float(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+
+
+def ridge_extra_rows(L, rng, n, d, reps):
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = X @ rng.normal(size=d) * 0.05 + rng.normal(size=n)
+    ntr = n * 4 // 5
+    Xtr, Xte, ytr, yte = X[:ntr], X[ntr:], y[:ntr], y[ntr:]
+    ytr32 = np.ascontiguousarray(ytr, np.float32)
+    alphas = [0.01, 0.1, 1.0, 10.0, 100.0]
+    X64 = Xtr.astype(np.float64)
+    out = []
+    # alpha = 1, scikit-learn on float32 input
+    ts, tk = [], []
+    for _ in range(reps):
+        m = Ridge(alpha=1.0)
+        t = time.perf_counter()
+        m.fit(Xtr, ytr32)
+        tk.append(time.perf_counter() - t)
+        h, t = strata_fit(L, Xtr, ytr32, 1, 1e-4)
+        ts.append(t)
+        pred = strata_predict(L, h, Xte)
+        L.strata_probe_free(h)
+    out.append({"task": "ridge-f32sk", "n_train": ntr, "d": d, "strata_s": min(ts),
+                "sklearn_s": min(tk), "speedup": min(tk) / min(ts), "strata_score": r2(yte, pred),
+                "sklearn_score": r2(yte, m.predict(Xte)), "strata_iter": 1, "sklearn_iter": 0})
+    # five alphas: one strata path vs five scikit-learn refits (float64 and float32 input)
+    for name, Xk, yk in (("path5", X64, ytr), ("path5-f32sk", Xtr, ytr32)):
+        ts, tk = [], []
+        for _ in range(reps):
+            t = time.perf_counter()
+            for al in alphas:
+                m = Ridge(alpha=al).fit(Xk, yk)
+                if al == 1.0:
+                    pk = m.predict(Xte)
+            tk.append(time.perf_counter() - t)
+            hs, t = strata_ridge_path(L, Xtr, ytr32, alphas)
+            ts.append(t)
+            pred = strata_predict(L, hs[2], Xte)
+            for h in hs:
+                L.strata_probe_free(h)
+        out.append({"task": name, "n_train": ntr, "d": d, "strata_s": min(ts),
+                    "sklearn_s": min(tk), "speedup": min(tk) / min(ts),
+                    "strata_score": r2(yte, pred), "sklearn_score": r2(yte, pk),
+                    "strata_iter": len(alphas), "sklearn_iter": len(alphas)})
     return out
 
 
@@ -102,6 +187,7 @@ def main():
         rows.append({"task": task, "n_train": ntr, "d": d, "strata_s": min(ts), "sklearn_s": min(tk),
                      "speedup": min(tk) / min(ts), "strata_score": acc_s, "sklearn_score": acc_k,
                      "strata_iter": it, "sklearn_iter": int(np.max(getattr(m, "n_iter_", [0]) or 0))})
+    rows += ridge_extra_rows(L, rng, n, d, a.reps)
     env = {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)")}
     if a.json:

@@ -64,10 +64,11 @@ def lib():
     return L
 
 
-def fit(L, X, y, kind=0, Cval=1.0, alpha=1.0, standardize=0, train=None):
+def fit(L, X, y, kind=0, Cval=1.0, alpha=1.0, standardize=0, train=None, fit_intercept=1):
     p = Params()
     L.strata_probe_default_params(C.byref(p))
     p.kind, p.C, p.alpha, p.standardize, p.tol = kind, Cval, alpha, standardize, 1e-8
+    p.fit_intercept = fit_intercept
     X = np.ascontiguousarray(X, np.float32)
     y = np.ascontiguousarray(y, np.float32)
     h = C.c_void_p()
@@ -132,6 +133,59 @@ def test_ridge_matches_sklearn(lib, alpha):
     ref = Ridge(alpha=alpha).fit(X.astype(np.float64), t)
     check_coef(W[0], ref.coef_, RIDGE_RTOL, "ridge coef")
     check_coef(b, np.array([ref.intercept_]), RIDGE_RTOL, "ridge intercept")
+
+
+def ridge_data(n, d, seed, offset=0.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3, size=d) + offset * rng.normal(size=d)
+    X = X.astype(np.float32)
+    t = X.astype(np.float64) @ rng.normal(size=d) + rng.normal(size=n) + 3
+    return X, t
+
+
+def test_ridge_large_feature_means(lib):
+    # Means 1e3 times the spread (residual-stream outlier dimensions): an
+    # uncentred X^T X in float32 would lose these digits; the shifted pass
+    # must match sklearn (float64) as closely as for centred data.
+    X, t = ridge_data(3000, 24, seed=11, offset=1000.0)
+    tr = np.arange(len(t)) % 4 != 0
+    W, b = fit(lib, X, t, kind=1, alpha=2.0, train=tr)
+    ref = Ridge(alpha=2.0).fit(X[tr].astype(np.float64), t[tr])
+    check_coef(W[0], ref.coef_, RIDGE_RTOL, "ridge coef, large means")
+    # the intercept absorbs sum_j m_j w_j ~ 1e3 * |w|: compare relative to that
+    assert abs(b[0] - ref.intercept_) <= RIDGE_RTOL * max(1.0, float(np.abs(X.mean(0)) @ np.abs(ref.coef_)))
+
+
+def test_ridge_standardized_matches_pipeline(lib):
+    X, t = ridge_data(2500, 20, seed=12, offset=5.0)
+    X[:, 2] *= 40
+    W, b = fit(lib, X, t, kind=1, alpha=5.0, standardize=1)
+    sc = StandardScaler().fit(X.astype(np.float64))
+    ref = Ridge(alpha=5.0).fit(sc.transform(X.astype(np.float64)), t)
+    check_coef(W[0] * sc.scale_, ref.coef_, RIDGE_RTOL, "standardised ridge coef")
+    bref = ref.intercept_ - (ref.coef_ / sc.scale_) @ sc.mean_
+    check_coef(b, np.array([bref]), RIDGE_RTOL, "standardised ridge intercept (raw space)")
+
+
+@pytest.mark.parametrize("standardize", [0, 1])
+def test_ridge_without_intercept(lib, standardize):
+    # fit_intercept = 0: y ~ z w with z = x (raw) or z = (x - mean) / sd
+    # (StandardScaler then Ridge(fit_intercept=False)); raw-space intercept
+    # is then 0, or -mean . coef.
+    X, t = ridge_data(2000, 16, seed=13, offset=2.0)
+    W, b = fit(lib, X, t, kind=1, alpha=1.5, standardize=standardize, fit_intercept=0)
+    X64 = X.astype(np.float64)
+    if standardize:
+        sc = StandardScaler().fit(X64)
+        ref = Ridge(alpha=1.5, fit_intercept=False).fit(sc.transform(X64), t)
+        coef = ref.coef_ / sc.scale_
+        icpt = -coef @ sc.mean_
+    else:
+        ref = Ridge(alpha=1.5, fit_intercept=False).fit(X64, t)
+        coef, icpt = ref.coef_, 0.0
+    check_coef(W[0], coef, RIDGE_RTOL, f"ridge coef, no intercept, standardize={standardize}")
+    check_coef(b, np.array([icpt]), RIDGE_RTOL, "ridge intercept, no intercept")
+    assert np.allclose(X64 @ W[0] + b[0], X64 @ coef + icpt, rtol=1e-4, atol=1e-3 * np.abs(t).max())
 
 
 def cli():

@@ -65,21 +65,47 @@ typedef struct lg_ws {
 } lg_ws;
 
 #define LG_FUSED_MAX 16
-
-static double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 #define LG_FLUSH 256
+#define LG_RB 4 /* rows per step of the fused kernel */
 
-/* Fused row kernel, OpenMP over rows: for each used row x (in L1),
- * z_k = W'_k.x + b'_k, the loss, r_k = s_i dl/dz_k, then G'_k += r_k x.
- * One parallel region per block instead of two BLAS calls: BLAS level-2 /
- * skinny level-3 calls on small blocks spend their time in thread
- * hand-offs (measured 4x slower with 2 threads on a loaded machine), while
- * this kernel streams X once per evaluation.  Float partial sums are
- * flushed into double every LG_FLUSH rows; threads own their accumulators
- * (static schedule: the same thread count gives the same result). */
-/* Rows [i0,i1) of a block for one thread.  Compiled for AVX-512, AVX2+FMA
- * and baseline x86-64 (GCC target_clones: picked at load time), since the
- * library is not built with -march=native by default. */
+/* One row's loss s * l and residuals r_k = s * dl/dz_k (rf in float for the
+ * gradient product; rs += r in double for the intercept).  Logits
+ * z_k = zf_k + b_k in double, c the class, s the row weight / S.  rf may
+ * alias zf (each z_k is read before r_k is written).
+ *   binary: with e = exp(-|z|), softplus(z) = max(z,0) + log1p(e) and
+ *           sigmoid(z) = 1/(1+e) (z >= 0) or e/(1+e): one exp, no overflow;
+ *   softmax: max-subtracted log-sum-exp. */
+static double row_loss(const float *zf, const float *b, int no, int c, double s, float *rf,
+                       double *rs)
+{
+    if (no == 1) {
+        double z = (double)zf[0] + b[0], e = exp(-fabs(z));
+        double p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+        double r = s * (p - c);
+        rf[0] = (float)r;
+        rs[0] += r;
+        return s * ((z > 0 ? z : 0) + log1p(e) - c * z);
+    }
+    double m = -INFINITY, se = 0;
+    for (int k = 0; k < no; k++) if ((double)zf[k] + b[k] > m) m = (double)zf[k] + b[k];
+    for (int k = 0; k < no; k++) se += exp((double)zf[k] + b[k] - m);
+    double lse = m + log(se);
+    double loss = s * (lse - ((double)zf[c] + b[c]));
+    for (int k = 0; k < no; k++) {
+        double r = s * (exp((double)zf[k] + b[k] - lse) - (k == c));
+        rf[k] = (float)r;
+        rs[k] += r;
+    }
+    return loss;
+}
+
+/* Rows [i0,i1) of a block for one thread, LG_RB used rows per step: the
+ * logits of the LG_RB rows take LG_RB independent accumulators (one FMA
+ * chain per dot product is latency bound) and share each load of W'_k, and
+ * G'_k += sum_r r_rk x_r loads and stores G'_k once per step.  A short last
+ * step repeats its first row with residual 0.  Compiled for AVX-512, AVX2+FMA
+ * and baseline x86-64 (util/clones.h), since the library is not built with
+ * -march=native by default. */
 ST_CLONES
 static double lg_rows(const lg_ws *w, const float *X, int64_t r0, int64_t i0, int64_t i1,
                       float *gf, double *gd, double *rs)
@@ -87,45 +113,46 @@ static double lg_rows(const lg_ws *w, const float *X, int64_t r0, int64_t i0, in
     const pr_problem *pb = w->pb;
     const int no = w->n_out;
     const int64_t d = w->d;
-    double loss = 0, z[LG_FUSED_MAX];
-    float rf[LG_FUSED_MAX];
+    double loss = 0;
+    float rf[LG_RB][LG_FUSED_MAX];
     int pending = 0;
-    for (int64_t i = i0; i < i1; i++) {
-        if (!pr_use(pb, r0 + i)) continue;
-        const float *x = X + i * d;
+    int64_t i = i0;
+    for (;;) {
+        int64_t idx[LG_RB];
+        int m = 0;
+        for (; i < i1 && m < LG_RB; i++)
+            if (pr_use(pb, r0 + i)) idx[m++] = i;
+        if (!m) break;
+        const float *x0 = X + idx[0] * d;
+        const float *x1 = m > 1 ? X + idx[1] * d : x0;
+        const float *x2 = m > 2 ? X + idx[2] * d : x0;
+        const float *x3 = m > 3 ? X + idx[3] * d : x0;
+        float zr[LG_RB][LG_FUSED_MAX];
         for (int k = 0; k < no; k++) {
             const float *wk = w->Weff + k * d;
-            float acc = 0;
-#pragma omp simd reduction(+ : acc)
-            for (int64_t j = 0; j < d; j++) acc += wk[j] * x[j];
-            z[k] = (double)acc + w->beff[k];
-        }
-        int c = pb->cls[r0 + i];
-        double s = pb->cw[c] / w->S;
-        if (no == 1) {
-            double zz = z[0], yv = c;
-            loss += s * (softplus(zz) - yv * zz);
-            double p = zz >= 0 ? 1 / (1 + exp(-zz)) : exp(zz) / (1 + exp(zz));
-            rf[0] = (float)(s * (p - yv));
-            rs[0] += s * (p - yv);
-        } else {
-            double m = z[0], se = 0;
-            for (int k = 1; k < no; k++) if (z[k] > m) m = z[k];
-            for (int k = 0; k < no; k++) se += exp(z[k] - m);
-            double lse = m + log(se);
-            loss += s * (lse - z[c]);
-            for (int k = 0; k < no; k++) {
-                double r = exp(z[k] - lse) - (k == c);
-                rf[k] = (float)(s * r);
-                rs[k] += s * r;
+            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+            for (int64_t j = 0; j < d; j++) {
+                a0 += wk[j] * x0[j];
+                a1 += wk[j] * x1[j];
+                a2 += wk[j] * x2[j];
+                a3 += wk[j] * x3[j];
             }
+            zr[0][k] = a0, zr[1][k] = a1, zr[2][k] = a2, zr[3][k] = a3;
+        }
+        for (int r = 0; r < LG_RB; r++) {
+            if (r >= m) { for (int k = 0; k < no; k++) rf[r][k] = 0; continue; }
+            int c = pb->cls[r0 + idx[r]];
+            loss += row_loss(zr[r], w->beff, no, c, pb->cw[c] / w->S, rf[r], rs);
         }
         for (int k = 0; k < no; k++) {
-            float *g = gf + k * d, r = rf[k];
+            float *g = gf + k * d;
+            const float q0 = rf[0][k], q1 = rf[1][k], q2 = rf[2][k], q3 = rf[3][k];
 #pragma omp simd
-            for (int64_t j = 0; j < d; j++) g[j] += r * x[j];
+            for (int64_t j = 0; j < d; j++)
+                g[j] += q0 * x0[j] + q1 * x1[j] + q2 * x2[j] + q3 * x3[j];
         }
-        if (++pending == LG_FLUSH) {
+        if ((pending += m) >= LG_FLUSH) {
             for (int64_t j = 0; j < no * d; j++) { gd[j] += gf[j]; gf[j] = 0; }
             pending = 0;
         }
@@ -189,52 +216,21 @@ static int lg_eval(lg_ws *w, const double *theta, double *f_out, double *grad, s
         int rc = pr_read(src, pb->buf, r0, nb, &X, err);
         if (rc) return rc;
         if (w->Gtf) { loss += lg_block_fused(w, X, r0, nb); continue; }
+        /* more than LG_FUSED_MAX classes: Z [nb][no] = X [nb][d] . Weff^T */
         float *Z = w->Z;
-        /* Z [nb][no] = X [nb][d] . Weff^T */
-        if (no == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.0f, X, (int)d,
-                        w->Weff, 1, 0.0f, Z, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, no, (int)d, 1.0f, X,
-                        (int)d, w->Weff, (int)d, 0.0f, Z, no);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, no, (int)d, 1.0f, X,
+                    (int)d, w->Weff, (int)d, 0.0f, Z, no);
         double blk_loss = 0;
         for (int64_t i = 0; i < nb; i++) {
             float *z = Z + i * no;
             if (!pr_use(pb, r0 + i)) { for (int k = 0; k < no; k++) z[k] = 0; continue; }
             int c = pb->cls[r0 + i];
-            double s = pb->cw[c] / w->S;
-            if (no == 1) {
-                double zz = (double)z[0] + w->beff[0];
-                double yv = c; /* 0 or 1 */
-                blk_loss += s * (softplus(zz) - yv * zz);
-                double p = zz >= 0 ? 1 / (1 + exp(-zz)) : exp(zz) / (1 + exp(zz));
-                z[0] = (float)(s * (p - yv));
-                w->rsum[0] += s * (p - yv);
-            } else {
-                double m = -INFINITY;
-                for (int k = 0; k < no; k++) {
-                    double zz = (double)z[k] + w->beff[k];
-                    if (zz > m) m = zz;
-                }
-                double se = 0;
-                for (int k = 0; k < no; k++) se += exp((double)z[k] + w->beff[k] - m);
-                double lse = m + log(se);
-                blk_loss += s * (lse - ((double)z[c] + w->beff[c]));
-                for (int k = 0; k < no; k++) {
-                    double r = exp((double)z[k] + w->beff[k] - lse) - (k == c);
-                    z[k] = (float)(s * r);
-                    w->rsum[k] += s * r;
-                }
-            }
+            blk_loss += row_loss(z, w->beff, no, c, pb->cw[c] / w->S, z, w->rsum);
         }
         loss += blk_loss;
         /* Gb [no][d] = Z^T [no][nb] . X [nb][d] */
-        if (no == 1)
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)nb, (int)d, 1.0f, X, (int)d, Z, 1, 0.0f,
-                        w->Gb, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, (int)d, (int)nb, 1.0f, Z, no,
-                        X, (int)d, 0.0f, w->Gb, (int)d);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, (int)d, (int)nb, 1.0f, Z, no,
+                    X, (int)d, 0.0f, w->Gb, (int)d);
         for (int64_t j = 0; j < no * d; j++) w->Gd[j] += w->Gb[j];
     }
     if (w->Gtf) /* reduce the per-thread accumulators (fixed order) */

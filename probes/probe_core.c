@@ -163,9 +163,7 @@ static int prep_init(prep *q, const strata_probe_source *src, const float *y,
     q->pb.buf = q->buf;
     if (p->kind == STRATA_PROBE_RIDGE) {
         /* the normal equations come with the statistics: no separate pass */
-        if ((rc = pr_ridge_gram_build(&q->pb, &q->gram, err))) return rc;
-        memcpy(q->xmean, q->gram.mean, sizeof(double) * (size_t)d);
-        memcpy(q->xsd, q->gram.var, sizeof(double) * (size_t)d);
+        if ((rc = pr_ridge_gram_build(&q->pb, &q->gram, q->xmean, q->xsd, err))) return rc;
         q->n_const = pr_sd_from_var(q->xmean, q->xsd, d);
         q->n_used = q->gram.n;
     } else if ((rc = pr_stats(&q->pb, q->xmean, q->xsd, &q->n_const, &q->n_used, err))) {

@@ -108,13 +108,15 @@ typedef struct pr_ridge_gram {
     int64_t d, n;          /* features; rows used (labelled training rows) */
     double *A;             /* [d][d] upper triangle: sum_i (x_i - m)(x_i - m)^T */
     double *c;             /* [d] sum_i (x_i - m)(y_i - ybar) */
-    double *mean, *var;    /* [d] m and the variances (ddof 0) */
     double ybar;
 } pr_ridge_gram;
-/* Fails with STRATA_ERR_NUMERIC on NaN/Inf in any row read (as pr_stats). */
-int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err);
+/* Also writes mean [d] (m) and var [d] (ddof 0) of the used rows.  Fails
+ * with STRATA_ERR_NUMERIC on NaN/Inf in any row read (as pr_stats). */
+int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, double *mean, double *var,
+                        st_err *err);
 void pr_ridge_gram_free(pr_ridge_gram *g);
-/* w [d], *b in the solver's coordinates (x - mu) / sd, from pb->mu, pb->sd.
+/* w [d], *b in the solver's coordinates (x - mu) / sd, from pb->mu, pb->sd
+ * and the mean pb->xmean.
  * consume != 0 factors g->A in place (then g->A is freed and NULL). */
 int pr_ridge_solve(pr_ridge_gram *g, const pr_problem *pb, const strata_probe_params *p,
                    int consume, double *w, double *b, st_err *err);

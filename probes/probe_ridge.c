@@ -107,11 +107,12 @@ static int pick_shift(const pr_problem *pb, const float *X, int64_t r0, int64_t 
 
 void pr_ridge_gram_free(pr_ridge_gram *g)
 {
-    free(g->A); free(g->c); free(g->mean); free(g->var);
+    free(g->A); free(g->c);
     memset(g, 0, sizeof *g);
 }
 
-int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err)
+int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, double *mean, double *var,
+                        st_err *err)
 {
     const strata_probe_source *src = pb->src;
     int64_t d = src->dim, n = src->n_rows, B = src->block_rows;
@@ -128,13 +129,11 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err)
     g->d = d; g->n = m; g->ybar = ybar;
     g->A = malloc(sizeof(double) * dd);
     g->c = calloc((size_t)d, sizeof(double));
-    g->mean = malloc(sizeof(double) * (size_t)d);
-    g->var = malloc(sizeof(double) * (size_t)d);
     float *ws = malloc(sizeof(float) * (dd + (size_t)(CB * d))); /* Af [d][d], Xc [CB][d] */
     float *small = malloc(sizeof(float) * (size_t)(3 * d + CB));      /* s, sumf, cf [d]; r [CB] */
     double *S1 = calloc((size_t)d, sizeof *S1);
     int rc = STRATA_OK;
-    if (!g->A || !g->c || !g->mean || !g->var || !ws || !small || !S1) {
+    if (!g->A || !g->c || !ws || !small || !S1) {
         rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (ridge normal equations, d=%lld)",
                        (long long)d);
         goto done;
@@ -151,7 +150,7 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err)
         int64_t nb = n - r0 < B ? n - r0 : B;
         const float *X;
         if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) goto done;
-        if (!have_shift) have_shift = pick_shift(pb, X, r0, nb, d, g->mean, s);
+        if (!have_shift) have_shift = pick_shift(pb, X, r0, nb, d, mean, s);
         for (int64_t i = 0; i < nb;) {
             int64_t k = 0; /* up to CB used rows, shifted, into Xc */
             for (; i < nb && k < CB; i++) {
@@ -181,9 +180,9 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err)
         }
     }
     if (pending) flush_all(g->A, Af, d);
-    /* remove the shift: A -= n delta delta^T, c -= R delta (delta in g->mean
+    /* remove the shift: A -= n delta delta^T, c -= R delta (delta in mean
      * first, then m = s + delta) */
-    double *delta = g->mean;
+    double *delta = mean;
     for (int64_t j = 0; j < d; j++) delta[j] = S1[j] / (double)m;
     for (int64_t a = 0; a < d; a++)
         axpy_row(g->A + a * d + a, delta + a, -(double)m * delta[a], d - a);
@@ -195,8 +194,8 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, st_err *err)
                            "overflows float32 (activations too large)", (long long)j);
             goto done;
         }
-        g->var[j] = ajj / (double)m;
-        g->mean[j] = (double)s[j] + delta[j];
+        var[j] = ajj / (double)m;
+        mean[j] = (double)s[j] + delta[j];
     }
 done:
     free(ws); free(small); free(S1);
@@ -222,7 +221,7 @@ int pr_ridge_solve(pr_ridge_gram *g, const pr_problem *pb, const strata_probe_pa
     }
     for (int64_t j = 0; j < d; j++) {
         isd[j] = 1.0 / pb->sd[j];
-        e[j] = icpt ? 0 : g->mean[j] - pb->mu[j];
+        e[j] = icpt ? 0 : pb->xmean[j] - pb->mu[j];
     }
     /* upper triangle of D^-1 (A + n e e^T) D^-1 + alpha I; rhs D^-1 c_p */
     for (int64_t a = 0; a < d; a++) {
@@ -250,7 +249,7 @@ int pr_ridge_solve(pr_ridge_gram *g, const pr_problem *pb, const strata_probe_pa
             goto done;
         }
     double bb = g->ybar;
-    for (int64_t j = 0; j < d; j++) bb -= (g->mean[j] - pb->mu[j]) * isd[j] * w[j];
+    for (int64_t j = 0; j < d; j++) bb -= (pb->xmean[j] - pb->mu[j]) * isd[j] * w[j];
     *b = icpt ? bb : 0;
 done:
     if (consume) g->A = NULL;

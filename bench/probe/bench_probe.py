@@ -5,7 +5,8 @@ logistic regression (C=1, lbfgs, no standardisation: the same objective) and
 Ridge (alpha=1).  Data: Gaussian class blobs (test accuracy ~0.8-0.9).
 Two more ridge rows: scikit-learn given float32 input (what a user holding
 float32 activations gets: its solver then runs in float32), and a path of
-five alphas (strata_probe_fit_path, one X^T X for all) against five refits.
+five alphas (strata_probe_fit_path, one X^T X for all) against five refits,
+all on the ridge task's data.
 
 usage: bench_probe.py [--lib build/libstrata.so] [--reps 3] [--json]
 Run twice to compare BLAS kernels:
@@ -97,11 +98,9 @@ def r2(y, p):
     return float(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum())
 
 
-def ridge_extra_rows(L, rng, n, d, reps):
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    y = X @ rng.normal(size=d) * 0.05 + rng.normal(size=n)
-    ntr = n * 4 // 5
-    Xtr, Xte, ytr, yte = X[:ntr], X[ntr:], y[:ntr], y[ntr:]
+def ridge_extra_rows(L, Xtr, Xte, ytr, yte, reps):
+    """On the ridge task's data: scikit-learn given float32, and the path."""
+    ntr, d = Xtr.shape
     ytr32 = np.ascontiguousarray(ytr, np.float32)
     alphas = [0.01, 0.1, 1.0, 10.0, 100.0]
     X64 = Xtr.astype(np.float64)
@@ -165,6 +164,8 @@ def main():
             y = X @ rng.normal(size=d) * 0.05 + rng.normal(size=n)
         ntr = n * 4 // 5
         Xtr, Xte, ytr, yte = X[:ntr], X[ntr:], y[:ntr], y[ntr:]
+        if not K:
+            ridge_split = (Xtr, Xte, ytr, yte)
         X64 = Xtr.astype(np.float64)
         ts, tk = [], []
         for _ in range(a.reps):
@@ -182,12 +183,11 @@ def main():
         if K:
             acc_s, acc_k = float((pred == yte).mean()), float((pk == yte).mean())
         else:
-            r2 = lambda p: 1 - ((yte - p) ** 2).sum() / ((yte - yte.mean()) ** 2).sum()  # noqa
-            acc_s, acc_k = float(r2(pred)), float(r2(pk))
+            acc_s, acc_k = r2(yte, pred), r2(yte, pk)
         rows.append({"task": task, "n_train": ntr, "d": d, "strata_s": min(ts), "sklearn_s": min(tk),
                      "speedup": min(tk) / min(ts), "strata_score": acc_s, "sklearn_score": acc_k,
                      "strata_iter": it, "sklearn_iter": int(np.max(getattr(m, "n_iter_", [0]) or 0))})
-    rows += ridge_extra_rows(L, rng, n, d, a.reps)
+    rows += ridge_extra_rows(L, *ridge_split, a.reps)
     env = {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)")}
     if a.json:

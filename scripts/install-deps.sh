@@ -13,4 +13,4 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential cmake pkg-config \
     libhdf5-dev libopenblas-dev liblapacke-dev check libjansson-dev libpcre2-dev \
-    python3 python3-numpy python3-h5py python3-pytest python3-sklearn
+    python3 python3-venv python3-numpy python3-h5py python3-pytest python3-sklearn

@@ -7,11 +7,13 @@
 #   MODEL   HF model directory or .gguf (default ../shared/models/stories260K/hf)
 #   CORPUS  text file, one document per line (default examples/stories.txt)
 # Set STRATA_SKIP_INSTALL=1 to skip the apt step on a machine that already has the packages.
+# Output goes to results/main-job/ (outside build/, which .ci/run deletes); STRATA_RESULTS=DIR
+# picks another folder.
 set -eu
 cd "$(dirname "$0")/.."
 MODEL=${1:-../shared/models/stories260K/hf}
 CORPUS=${2:-examples/stories.txt}
-OUT=build/main-job
+OUT=${STRATA_RESULTS:-results/main-job}
 if [ "${STRATA_SKIP_INSTALL:-0}" != 1 ]; then scripts/install-deps.sh; fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)" --target strata_cli

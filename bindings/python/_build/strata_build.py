@@ -3,8 +3,17 @@
 Why not setuptools: pip builds in an isolated environment and would download
 setuptools first, which fails offline.  This backend has no requirements, so
 ``pip install bindings/python`` works without network access.  It packs
-strata/*.py (and a libstrata.so* placed next to them, if any) into a wheel;
-``pip install -e`` gets a .pth file pointing at this directory.
+strata/*.py and the C library into a wheel; ``pip install -e`` gets a .pth
+file pointing at this directory.
+
+Which library is bundled (first hit):
+  * ``--config-settings library=PATH``: that file; ``library=none``: none (the
+    installed package then finds an installed libstrata at run time, see
+    strata/_lib.py);
+  * a ``libstrata.so*`` already placed in strata/;
+  * the CMake build of this checkout, ``<repository>/build/libstrata.so``.
+A wheel with a library is tagged for this platform (py3-none-linux_x86_64),
+one without is pure Python (py3-none-any).
 """
 
 import base64
@@ -12,6 +21,8 @@ import hashlib
 import io
 import os
 import re
+import sys
+import sysconfig
 import tarfile
 import zipfile
 
@@ -34,22 +45,56 @@ def _metadata():
             "Description-Content-Type: text/markdown\n\n" + readme)
 
 
-def _package_files():
+def _package_files(with_library=True):
     pkg = os.path.join(HERE, NAME)
     for fn in sorted(os.listdir(pkg)):
-        if fn.endswith(".py") or fn.startswith("libstrata.so") or fn == "py.typed":
+        if fn.endswith(".py") or fn == "py.typed" or (with_library and
+                                                     fn.startswith("libstrata.so")):
             yield os.path.join(pkg, fn), f"{NAME}/{fn}"
 
 
-def _write_wheel(wheel_directory, files):
-    """files: [(arcname, bytes)]; returns the wheel's file name."""
+def _library_to_bundle(config_settings):
+    """(path, arcname) of the libstrata to put into the wheel, or None."""
+    choice = (config_settings or {}).get("library")
+    if choice == "none":
+        return None
+    if choice:
+        if not os.path.isfile(choice):
+            raise FileNotFoundError(f"strata_build: --config-settings library={choice}: "
+                                    "no such file")
+        path = choice
+    else:
+        pkg = os.path.join(HERE, NAME)
+        if any(fn.startswith("libstrata.so") for fn in os.listdir(pkg)):
+            return None          # already among the package files
+        path = os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "libstrata.so")
+        if not os.path.exists(path):
+            sys.stderr.write("strata_build: no libstrata.so bundled (none at "
+                             f"{path}); the package will look for an installed one\n")
+            return None
+    real = os.path.realpath(path)
+    m = re.search(r"libstrata\.so\.(\d+)", os.path.basename(real))
+    arc = f"{NAME}/libstrata.so.{m.group(1)}" if m else f"{NAME}/libstrata.so"
+    sys.stderr.write(f"strata_build: bundling {real} as {arc}\n")
+    return real, arc
+
+
+def _platform_tag():
+    return re.sub(r"[-.]", "_", sysconfig.get_platform())
+
+
+def _write_wheel(wheel_directory, files, platform=False):
+    """files: [(arcname, bytes)]; platform: the wheel holds a compiled library.
+    Returns the wheel's file name."""
     ver = _version()
     distinfo = f"{NAME}-{ver}.dist-info"
-    wheel_name = f"{NAME}-{ver}-py3-none-any.whl"
+    tag = f"py3-none-{_platform_tag()}" if platform else "py3-none-any"
+    wheel_name = f"{NAME}-{ver}-{tag}.whl"
+    purelib = "false" if platform else "true"
     files = list(files) + [
         (f"{distinfo}/METADATA", _metadata().encode()),
-        (f"{distinfo}/WHEEL", b"Wheel-Version: 1.0\nGenerator: strata_build\n"
-                              b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+        (f"{distinfo}/WHEEL", (f"Wheel-Version: 1.0\nGenerator: strata_build\n"
+                               f"Root-Is-Purelib: {purelib}\nTag: {tag}\n").encode()),
     ]
     record = []
     with zipfile.ZipFile(os.path.join(wheel_directory, wheel_name), "w",
@@ -76,11 +121,17 @@ def get_requires_for_build_editable(config_settings=None):
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    bundle = _library_to_bundle(config_settings)
+    no_lib = (config_settings or {}).get("library") == "none"
     files = []
-    for path, arc in _package_files():
+    for path, arc in _package_files(with_library=not no_lib):
         with open(path, "rb") as f:
             files.append((arc, f.read()))
-    return _write_wheel(wheel_directory, files)
+    if bundle:
+        with open(bundle[0], "rb") as f:
+            files.append((bundle[1], f.read()))
+    platform = any(arc.startswith(f"{NAME}/libstrata") for arc, _ in files)
+    return _write_wheel(wheel_directory, files, platform)
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
@@ -93,7 +144,7 @@ def build_sdist(sdist_directory, config_settings=None):
     with tarfile.open(os.path.join(sdist_directory, name), "w:gz") as t:
         for rel in ["pyproject.toml", "README.md", "_build/strata_build.py"]:
             t.add(os.path.join(HERE, rel), f"{base}/{rel}")
-        for path, arc in _package_files():
+        for path, arc in _package_files(with_library=False):
             t.add(path, f"{base}/{arc}")
         pkg_info = _metadata().encode()
         ti = tarfile.TarInfo(f"{base}/PKG-INFO")

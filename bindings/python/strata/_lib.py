@@ -7,7 +7,13 @@ Where the library is looked for, in this order (the first hit wins):
    loaded, that is an error, not a silent fallback);
 2. next to this package: ``strata/libstrata.so*`` (copy or symlink the
    library there to make a self-contained install);
-3. the system loader: ``ctypes.util.find_library("strata")`` (an installed
+3. when the package is imported from a source checkout (``PYTHONPATH`` or
+   ``pip install -e``): that checkout's ``build/libstrata.so``;
+4. an install prefix: ``<prefix>/lib*/libstrata.so.N`` for the Python
+   environment's prefix (``sys.prefix``: a virtualenv or conda env), the user
+   base (``~/.local``) and ``/usr/local`` -- where ``cmake --install build
+   --prefix <prefix>`` puts it;
+5. the system loader: ``ctypes.util.find_library("strata")`` (an installed
    ``libstrata.so.0`` in a directory the dynamic linker searches, e.g. after
    ``cmake --install`` and ``ldconfig``, or through ``LD_LIBRARY_PATH``).
 
@@ -29,6 +35,9 @@ import ctypes
 import ctypes.util
 import glob
 import os
+import re
+import site
+import sys
 import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int,
                     c_int32, c_int64, c_size_t, c_uint64, c_void_p)
@@ -414,9 +423,31 @@ def _candidates():
                     glob.glob(os.path.join(here, "libstrata*.dylib")) +
                     glob.glob(os.path.join(here, "strata*.dll"))):
         yield "package directory", p
+    # running from a source checkout (PYTHONPATH=bindings/python or pip install -e): the
+    # CMake build folder of that checkout, repository/build/libstrata.so
+    tree = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(here))), "build",
+                        "libstrata.so")
+    if os.path.basename(os.path.dirname(here)) == "python" and os.path.exists(tree):
+        yield "source checkout build", tree
+    for prefix in _install_prefixes():
+        for p in sorted(glob.glob(os.path.join(prefix, "lib*", "libstrata.so.*")) +
+                        glob.glob(os.path.join(prefix, "lib", "*-linux-gnu", "libstrata.so.*"))):
+            if re.search(r"libstrata\.so\.\d+$", p):   # the SONAME file, not .so.X.Y.Z twice
+                yield "install prefix", p
     found = ctypes.util.find_library("strata")
     if found:
         yield "system loader", found
+
+
+def _install_prefixes():
+    """Where `cmake --install build --prefix P` is usually pointed: the Python environment's
+    own prefix (a virtualenv or conda env), the user base (~/.local) and /usr/local, in that
+    order; each only once."""
+    seen = []
+    for p in (sys.prefix, getattr(site, "USER_BASE", None), "/usr/local"):
+        if p and os.path.isdir(p) and os.path.realpath(p) not in seen:
+            seen.append(os.path.realpath(p))
+            yield p
 
 
 def load() -> Lib:

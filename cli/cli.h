@@ -36,10 +36,29 @@ CLI_COMMANDS(CLI_DECLARE)
 
 /* Shared helpers (cli/common.c). */
 int cli_is_help(const char *arg);
+
+/* Checked numeric options: every number on the command line goes through one
+ * of these (never atoi/strtol/strtod directly).  The whole string must be the
+ * number: no leading blanks, no trailing characters ("3abc", "1e12" for an
+ * integer), no overflow, and the value must lie in [lo, hi]; doubles must also
+ * be finite.  Each prints "strata <cmd>: <opt>: '<s>' is not <what> in
+ * [lo, hi]" (or names the overflow / trailing characters) to stderr and
+ * returns -1; 0 on success, *out untouched on error. */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+int cli_parse_i64(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_parse_f64(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+/* Upper bounds of the numeric options (sane limits, far above any real use;
+ * the library checks what depends on the model, e.g. n_ctx). */
+#define CLI_MAX_THREADS 1024          /* --threads (0 = all cores) */
+#define CLI_MAX_BATCH 65536           /* --batch: documents per forward pass */
+#define CLI_MAX_TOKENS (1 << 20)      /* generate -n, attn --induction R */
+#define CLI_MAX_DOCS (1 << 20)        /* attn --n-docs */
+#define CLI_MAX_BLOCK_ROWS (1 << 24)  /* --block-rows of streamed analyses */
 /* Parses "1,2,3" or "1 2 3" into a malloc'd array; returns count or -1. */
 int cli_parse_ids(const char *s, int **out);
 /* Parses a byte size "4096", "1.5k", "256M", "2GB" (K/M/G are powers of 1024,
- * an optional trailing B); returns 0, or -1 unless it is a number > 0. */
+ * an optional trailing B); returns 0, or -1 unless it is a finite number > 0
+ * whose byte count fits in int64. */
 int cli_parse_size(const char *s, int64_t *out);
 /* Does name match one of the comma-separated fnmatch patterns in globs (or
  * equal one of them: exact hook names may hold "[h]")? */

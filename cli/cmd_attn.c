@@ -284,17 +284,41 @@ int cmd_attn(int argc, char **argv)
         else if (!strcmp(a, "--capture") && more) capture = argv[++i];
         else if (!strcmp(a, "--csv") && more) csv = argv[++i];
         else if (!strcmp(a, "--plot") && more) plot = argv[++i];
-        else if (!strcmp(a, "--induction") && more) R = atoi(argv[++i]);
-        else if (!strcmp(a, "--seed") && more) { seed = strtoull(argv[++i], NULL, 10); seed_given = 1; }
-        else if (!strcmp(a, "--n-docs") && more) n_rand = atoi(argv[++i]);
-        else if (!strcmp(a, "--batch") && more) batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--max-tokens") && more) max_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--token-range") && more) {
-            if (sscanf(argv[++i], "%d:%d", &lo, &hi) != 2 || lo < 0 || hi <= lo) {
-                fprintf(stderr, "strata attn: --token-range wants LO:HI with 0 <= LO < HI\n");
+        else if (!strcmp(a, "--induction") && more) {
+            if (cli_parse_int("attn", a, argv[++i], 1, CLI_MAX_TOKENS, &R)) return 2;
+        } else if (!strcmp(a, "--seed") && more) {
+            int64_t s;
+            if (cli_parse_i64("attn", a, argv[++i], 0, INT64_MAX, &s)) return 2;
+            seed = (unsigned long long)s;
+            seed_given = 1;
+        } else if (!strcmp(a, "--n-docs") && more) {
+            if (cli_parse_int("attn", a, argv[++i], 1, CLI_MAX_DOCS, &n_rand)) return 2;
+        } else if (!strcmp(a, "--batch") && more) {
+            if (cli_parse_int("attn", a, argv[++i], 1, CLI_MAX_BATCH, &batch)) return 2;
+        } else if (!strcmp(a, "--max-tokens") && more) {
+            if (cli_parse_int("attn", a, argv[++i], 1, INT32_MAX, &max_tokens)) return 2;
+        } else if (!strcmp(a, "--threads") && more) {
+            if (cli_parse_int("attn", a, argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(a, "--token-range") && more) {
+            /* LO:HI, each a checked integer */
+            const char *v = argv[++i], *colon = strchr(v, ':');
+            char los[32];
+            int l = 0, h = 0;
+            if (!colon || (size_t)(colon - v) >= sizeof los) {
+                fprintf(stderr, "strata attn: --token-range: '%s' is not LO:HI\n", v);
                 return 2;
             }
+            memcpy(los, v, (size_t)(colon - v));
+            los[colon - v] = 0;
+            if (cli_parse_int("attn", "--token-range LO", los, 0, INT32_MAX - 1, &l) ||
+                cli_parse_int("attn", "--token-range HI", colon + 1, 1, INT32_MAX, &h))
+                return 2;
+            if (h <= l) {
+                fprintf(stderr, "strata attn: --token-range wants LO:HI with 0 <= LO < HI (got '%s')\n", v);
+                return 2;
+            }
+            lo = l;
+            hi = h;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "strata attn: unknown or incomplete option %s (see --help)\n", a);
             return 2;

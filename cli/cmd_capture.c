@@ -95,11 +95,9 @@ int cmd_capture(int argc, char **argv)
             else if (!strcmp(v, "first")) o.positions = STRATA_POS_FIRST;
             else { fprintf(stderr, "strata capture: --positions must be all, last or first\n"); return 2; }
         } else if (!strcmp(a, "--batch") && has) {
-            o.batch = atoi(argv[++i]);
-            if (o.batch < 1) { fprintf(stderr, "strata capture: --batch must be >= 1\n"); return 2; }
+            if (cli_parse_int("capture", a, argv[++i], 1, CLI_MAX_BATCH, &o.batch)) return 2;
         } else if (!strcmp(a, "--max-tokens") && has) {
-            o.max_tokens = atoi(argv[++i]);
-            if (o.max_tokens < 1) { fprintf(stderr, "strata capture: --max-tokens must be >= 1\n"); return 2; }
+            if (cli_parse_int("capture", a, argv[++i], 1, INT32_MAX, &o.max_tokens)) return 2;
         } else if (!strcmp(a, "--dtype") && has) {
             const char *v = argv[++i];
             if (!strcmp(v, "f32") || !strcmp(v, "float32")) o.dtype = STRATA_DTYPE_F32;
@@ -110,7 +108,9 @@ int cmd_capture(int argc, char **argv)
         else if (!strcmp(a, "--resume")) o.mode = o.mode == STRATA_CAPTURE_OVERWRITE ? -1 : STRATA_CAPTURE_RESUME;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
         else if (!strcmp(a, "--no-bos")) no_bos = 1;
-        else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && has) {
+            if (cli_parse_int("capture", a, argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        }
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "strata capture: unknown or incomplete option %s (see --help)\n", a);
             return 2;

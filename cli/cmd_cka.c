@@ -116,11 +116,7 @@ int cmd_cka(int argc, char **argv)
         }
         else if (!strcmp(a, "--block-rows")) {
             if (!(v = NEXT())) return 2;
-            char *end;
-            errno = 0;
-            long long x = strtoll(v, &end, 10);
-            if (end == v || *end || errno || x < 1) { fprintf(stderr, "strata cka: bad --block-rows '%s'\n", v); return 2; }
-            p.block_rows = x;
+            if (cli_parse_i64("cka", a, v, 1, CLI_MAX_BLOCK_ROWS, &p.block_rows)) return 2;
         }
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--plot")) { if (!(plot = NEXT())) return 2; }

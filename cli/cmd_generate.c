@@ -23,15 +23,17 @@ int cmd_generate(int argc, char **argv)
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--no-bos")) no_bos = 1;
         else if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
-        else if (!strcmp(argv[i], "-n") && i + 1 < argc) n_new = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
+            if (cli_parse_int("generate", "-n", argv[++i], 1, CLI_MAX_TOKENS, &n_new)) return 2;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (cli_parse_int("generate", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        }
         else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, "strata generate: unknown or incomplete option %s\n", argv[i]); return 2; }
         else if (!path) path = argv[i];
         else if (!text) text = argv[i];
         else { fprintf(stderr, "strata generate: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata generate: missing MODEL (see --help)\n"); return 2; }
-    if (n_new < 1) { fprintf(stderr, "strata generate: -n must be >= 1\n"); return 2; }
     strata_model *m = cli_open_model("generate", path, threads);
     if (!m) return 1;
     int32_t *ids;

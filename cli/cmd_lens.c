@@ -63,8 +63,11 @@ int cmd_lens(int argc, char **argv)
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--no-bos")) no_bos = 1;
         else if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
-        else if (!strcmp(argv[i], "--top") && i + 1 < argc) top = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--top") && i + 1 < argc) {
+            if (cli_parse_int("lens", "--top", argv[++i], 1, INT32_MAX, &top)) return 2;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (cli_parse_int("lens", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        }
         else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "strata lens: unknown or incomplete option %s (see --help)\n", argv[i]);
             return 2;
@@ -73,7 +76,6 @@ int cmd_lens(int argc, char **argv)
         else { fprintf(stderr, "strata lens: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata lens: missing MODEL (see --help)\n"); return 2; }
-    if (top < 1) { fprintf(stderr, "strata lens: --top must be >= 1\n"); return 2; }
     strata_model *m = cli_open_model("lens", path, threads);
     if (!m) return 1;
     const strata_config *c = strata_model_config(m);

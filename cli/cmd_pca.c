@@ -47,16 +47,6 @@ static void usage(void)
         "  --quiet              no progress on stderr\n");
 }
 
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno) return -1;
-    *out = v;
-    return 0;
-}
-
 typedef struct pca_row {
     const char *hook;
     strata_pca *fit;
@@ -161,7 +151,7 @@ int cmd_pca(int argc, char **argv)
         else if (!strcmp(a, "--hooks")) { if (!(glob = NEXT())) return 2; }
         else if (!strcmp(a, "-k") || !strcmp(a, "--k")) {
             if (!(v = NEXT())) return 2;
-            if (parse_i64(v, &k) || k < 1 || k > 1000000) { fprintf(stderr, "strata pca: bad -k '%s'\n", v); return 2; }
+            if (cli_parse_i64("pca", a, v, 1, STRATA_PCA_MAX_K, &k)) return 2;
         }
         else if (!strcmp(a, "--solver")) {
             if (!(v = NEXT())) return 2;
@@ -173,7 +163,11 @@ int cmd_pca(int argc, char **argv)
         else if (!strcmp(a, "--seed") || !strcmp(a, "--iters") || !strcmp(a, "--oversample") ||
                  !strcmp(a, "--block-rows")) {
             if (!(v = NEXT())) return 2;
-            if (parse_i64(v, &x) || x < 0 || x > 0x7fffffff) { fprintf(stderr, "strata pca: bad %s '%s'\n", a, v); return 2; }
+            int64_t lo = 0, hi = INT64_MAX;
+            if (!strcmp(a, "--iters")) hi = STRATA_PCA_MAX_ITERS;
+            else if (!strcmp(a, "--oversample")) hi = STRATA_PCA_MAX_OVERSAMPLE;
+            else if (!strcmp(a, "--block-rows")) { lo = 1; hi = CLI_MAX_BLOCK_ROWS; }
+            if (cli_parse_i64("pca", a, v, lo, hi, &x)) return 2;
             if (!strcmp(a, "--seed")) p.seed = (uint64_t)x;
             else if (!strcmp(a, "--iters")) p.rsvd_iters = (int32_t)x;
             else if (!strcmp(a, "--oversample")) p.rsvd_oversample = (int32_t)x;

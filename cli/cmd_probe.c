@@ -3,6 +3,7 @@
  * the layer-by-layer table; JSON, CSV and an SVG line chart on request.
  * Definitions: docs/PROBES.md; options: docs/cli/probe.md. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +48,6 @@ static void usage(void)
         "  --csv F            write the table as CSV\n"
         "  --plot F.svg       line chart: score by hook (and control, CV, shuffled)\n"
         "  --quiet            no progress on stderr\n");
-}
-
-static int parse_num(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return end == s || *end || errno || !isfinite(*out) ? -1 : 0;
 }
 
 static const char *kind_str(int k) { return k == 1 ? "ridge" : k == 2 ? "diffmean" : "logistic"; }
@@ -139,7 +132,6 @@ int cmd_probe(int argc, char **argv)
         const char *a = argv[i];
         if (cli_is_help(a)) { usage(); return 0; }
 #define NEXT() (i + 1 < argc ? argv[++i] : (fprintf(stderr, "strata probe: %s needs a value\n", a), (char *)NULL))
-        double v;
         if (!strcmp(a, "--label")) { if (!(label = NEXT())) return 2; }
         else if (!strcmp(a, "--hooks")) { if (!(glob = NEXT())) return 2; }
         else if (!strcmp(a, "--kind")) {
@@ -153,19 +145,26 @@ int cmd_probe(int argc, char **argv)
         else if (!strcmp(a, "--C") || !strcmp(a, "--alpha") || !strcmp(a, "--tol") || !strcmp(a, "--test-fraction")) {
             const char *s = NEXT();
             if (!s) return 2;
-            if (parse_num(s, &v) || v < 0) { fprintf(stderr, "strata probe: %s: bad number '%s'\n", a, s); return 2; }
+            double v;
+            if (!strcmp(a, "--test-fraction")) {
+                if (cli_parse_f64("probe", a, s, 0, 1, &v)) return 2;
+            } else if (cli_parse_f64("probe", a, s, 0, DBL_MAX, &v)) return 2;
             if (!strcmp(a, "--C")) p.C = v; else if (!strcmp(a, "--alpha")) p.alpha = v;
             else if (!strcmp(a, "--tol")) p.tol = v; else p.test_fraction = v;
         }
         else if (!strcmp(a, "--cv") || !strcmp(a, "--seed") || !strcmp(a, "--max-iter")) {
             const char *s = NEXT();
             if (!s) return 2;
-            if (parse_num(s, &v) || v < 0 || v != floor(v)) { fprintf(stderr, "strata probe: %s: bad integer '%s'\n", a, s); return 2; }
             if (!strcmp(a, "--cv")) {
-                if (v == 1 || v > 127) { fprintf(stderr, "strata probe: --cv must be 0 or 2..127\n"); return 2; }
-                p.cv_folds = (int)v;
-            } else if (!strcmp(a, "--seed")) p.seed = (uint64_t)v;
-            else p.max_iter = (int)v;
+                int v;
+                if (cli_parse_int("probe", a, s, 0, 127, &v)) return 2;
+                if (v == 1) { fprintf(stderr, "strata probe: --cv must be 0 or 2..127 (got 1)\n"); return 2; }
+                p.cv_folds = v;
+            } else if (!strcmp(a, "--seed")) {
+                int64_t v;
+                if (cli_parse_i64("probe", a, s, 0, INT64_MAX, &v)) return 2;
+                p.seed = (uint64_t)v;
+            } else if (cli_parse_int("probe", a, s, 0, STRATA_PROBE_MAX_ITER, &p.max_iter)) return 2;
         }
         else if (!strcmp(a, "--mem-limit")) {
             const char *s = NEXT();

@@ -24,15 +24,17 @@ int cmd_run(int argc, char **argv)
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--no-bos")) no_bos = 1;
         else if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
-        else if (!strcmp(argv[i], "--top") && i + 1 < argc) top = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--top") && i + 1 < argc) {
+            if (cli_parse_int("run", "--top", argv[++i], 1, INT32_MAX, &top)) return 2;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (cli_parse_int("run", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        }
         else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, "strata run: unknown or incomplete option %s\n", argv[i]); return 2; }
         else if (!path) path = argv[i];
         else if (!text) text = argv[i];
         else { fprintf(stderr, "strata run: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata run: missing MODEL (see --help)\n"); return 2; }
-    if (top < 1) { fprintf(stderr, "strata run: --top must be >= 1\n"); return 2; }
     strata_model *m = cli_open_model("run", path, threads);
     if (!m) return 1;
     int32_t *ids;

@@ -1,6 +1,8 @@
 /* cli/common.c — helpers shared by subcommands. */
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,77 @@
 int cli_is_help(const char *arg)
 {
     return !strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help");
+}
+
+/* The first character of a number strtoll/strtod would read: a digit, or a
+ * sign or point followed by one (no blanks, no "inf"/"nan" words). */
+static int starts_number(const char *s, int allow_point)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (*p == '+' || *p == '-') p++;
+    if (allow_point && *p == '.') p++;
+    return isdigit(*p);
+}
+
+int cli_parse_i64(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end = NULL;
+    long long v = 0;
+    if (starts_number(s, 0)) {
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == ERANGE) {
+            fprintf(stderr, "strata %s: %s: '%s' overflows (want an integer in [%lld, %lld])\n", cmd,
+                    opt, s, (long long)lo, (long long)hi);
+            return -1;
+        }
+        if (*end) {
+            fprintf(stderr, "strata %s: %s: '%s' has trailing characters '%s' (want an integer in "
+                            "[%lld, %lld])\n", cmd, opt, s, end, (long long)lo, (long long)hi);
+            return -1;
+        }
+    }
+    if (!end || v < lo || v > hi) {
+        fprintf(stderr, "strata %s: %s: '%s' is not an integer in [%lld, %lld]\n", cmd, opt, s,
+                (long long)lo, (long long)hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out)
+{
+    int64_t v;
+    if (cli_parse_i64(cmd, opt, s, lo, hi, &v)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse_f64(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double v = 0;
+    if (starts_number(s, 1)) {
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno == ERANGE && fabs(v) > 1) { /* underflow to 0 or a subnormal is fine */
+            fprintf(stderr, "strata %s: %s: '%s' overflows (want a number in [%g, %g])\n", cmd, opt, s,
+                    lo, hi);
+            return -1;
+        }
+        if (*end) {
+            fprintf(stderr, "strata %s: %s: '%s' has trailing characters '%s' (want a number in "
+                            "[%g, %g])\n", cmd, opt, s, end, lo, hi);
+            return -1;
+        }
+    }
+    if (!end || !isfinite(v) || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "strata %s: %s: '%s' is not a number in [%g, %g]\n", cmd, opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int cli_parse_ids(const char *s, int **out)
@@ -40,9 +113,10 @@ int cli_parse_ids(const char *s, int **out)
 int cli_parse_size(const char *s, int64_t *out)
 {
     char *end;
+    if (!starts_number(s, 1)) return -1;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0)) return -1;
+    if (end == s || errno || !isfinite(v) || !(v > 0)) return -1;
     double mul = 1;
     switch (*end) {
     case 'k': case 'K': mul = 1024.0; end++; break;
@@ -52,7 +126,7 @@ int cli_parse_size(const char *s, int64_t *out)
     default: return -1;
     }
     if (*end == 'B' || *end == 'b') end++;
-    if (*end) return -1;
+    if (*end || !(v * mul >= 1 && v * mul < 9.2e18)) return -1;
     *out = (int64_t)(v * mul);
     return 0;
 }

@@ -184,6 +184,12 @@ int pca_fit_src(strata_pca *P, const geom_src *s)
                          (long long)(center ? (n > 0 ? n - 1 : 0) : n));
     if (p->solver < STRATA_PCA_AUTO || p->solver > STRATA_PCA_RSVD)
         return st_seterr(&P->err, STRATA_ERR_ARG, "%s: unknown solver %d", name, (int)p->solver);
+    if (p->rsvd_iters < 0 || p->rsvd_iters > STRATA_PCA_MAX_ITERS)
+        return st_seterr(&P->err, STRATA_ERR_ARG, "%s: rsvd_iters = %d; allowed 0..%d", name,
+                         (int)p->rsvd_iters, STRATA_PCA_MAX_ITERS);
+    if (p->rsvd_oversample < 0 || p->rsvd_oversample > STRATA_PCA_MAX_OVERSAMPLE)
+        return st_seterr(&P->err, STRATA_ERR_ARG, "%s: rsvd_oversample = %d; allowed 0..%d", name,
+                         (int)p->rsvd_oversample, STRATA_PCA_MAX_OVERSAMPLE);
     P->n_rows = n;
     P->d = d;
     P->k = p->k;

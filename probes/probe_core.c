@@ -108,6 +108,9 @@ static int prep_init(prep *q, const strata_probe_source *src, const float *y,
                          (long long)src->n_rows, (long long)src->dim);
     if (p->kind < STRATA_PROBE_LOGISTIC || p->kind > STRATA_PROBE_DIFFMEAN)
         return st_seterr(err, STRATA_ERR_ARG, "probe fit: unknown params.kind %d", (int)p->kind);
+    if (p->max_iter < 0 || p->max_iter > STRATA_PROBE_MAX_ITER)
+        return st_seterr(err, STRATA_ERR_ARG, "probe fit: max_iter = %d; allowed 0..%d",
+                         (int)p->max_iter, STRATA_PROBE_MAX_ITER);
     int64_t n = src->n_rows, d = src->dim;
     q->src = *src;
     if (q->src.block_rows < 1) q->src.block_rows = pr_auto_block(d, p->mem_limit, src->read == arr_read);

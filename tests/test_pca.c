@@ -302,6 +302,28 @@ START_TEST(test_degenerate)
     ck_assert_msg(strstr(strata_pca_errmsg(P), "-inf") && strstr(strata_pca_errmsg(P), "row 4, column 0"),
                   "%s", strata_pca_errmsg(P));
     strata_pca_free(P);
+    /* Unbounded RSVD work is refused up front (issue: --iters 10^9 ran for
+     * minutes). */
+    X[4][0] = 1;
+    p.block_rows = 0;
+    p.k = 2;
+    p.solver = STRATA_PCA_RSVD;
+    p.rsvd_iters = STRATA_PCA_MAX_ITERS + 1;
+    ck_assert_int_eq(strata_pca_fit(&X[0][0], 5, 4, &p, &P), STRATA_ERR_ARG);
+    ck_assert_msg(strstr(strata_pca_errmsg(P), "rsvd_iters"), "%s", strata_pca_errmsg(P));
+    strata_pca_free(P);
+    p.rsvd_iters = 4;
+    p.rsvd_oversample = STRATA_PCA_MAX_OVERSAMPLE + 1;
+    ck_assert_int_eq(strata_pca_fit(&X[0][0], 5, 4, &p, &P), STRATA_ERR_ARG);
+    ck_assert_msg(strstr(strata_pca_errmsg(P), "rsvd_oversample"), "%s", strata_pca_errmsg(P));
+    strata_pca_free(P);
+    p.rsvd_oversample = -1;
+    ck_assert_int_eq(strata_pca_fit(&X[0][0], 5, 4, &p, &P), STRATA_ERR_ARG);
+    strata_pca_free(P);
+    p.rsvd_oversample = 10;
+    ck_assert_int_eq(strata_pca_fit(&X[0][0], 5, 4, &p, &P), STRATA_OK);
+    strata_pca_free(P);
+    p.solver = STRATA_PCA_AUTO;
     /* NULL-safety. */
     strata_pca_free(NULL);
     ck_assert_int_eq(strata_pca_fit(NULL, 5, 4, &p, &P), STRATA_ERR_ARG);

@@ -57,6 +57,12 @@ typedef enum strata_pca_solver {
     STRATA_PCA_RSVD = 2   /* randomized subspace iteration (wide data) */
 } strata_pca_solver;
 
+/* Limits the fit checks up front (STRATA_ERR_ARG beyond them): enough for any
+ * real use, small enough that a typo cannot run for hours. */
+#define STRATA_PCA_MAX_K 1000000
+#define STRATA_PCA_MAX_ITERS 100
+#define STRATA_PCA_MAX_OVERSAMPLE 10000
+
 typedef struct strata_pca_params {
     int32_t k;               /* components to keep (>= 1); default 10 */
     int32_t center;          /* 1 (default): subtract the mean; 0: raw second moment */

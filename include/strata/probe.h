@@ -64,6 +64,9 @@ typedef enum strata_probe_class_weight {
     STRATA_PROBE_CW_BALANCED = 1 /* n / (K * count_k), as sklearn "balanced" */
 } strata_probe_class_weight;
 
+/* Most L-BFGS iterations a fit accepts (STRATA_ERR_ARG beyond). */
+#define STRATA_PROBE_MAX_ITER 1000000
+
 typedef struct strata_probe_params {
     int32_t kind;            /* strata_probe_kind; default LOGISTIC */
     double C;                /* logistic inverse L2 strength (sklearn C); default 1.0 */
@@ -75,7 +78,8 @@ typedef struct strata_probe_params {
     int32_t class_weight;    /* strata_probe_class_weight; default NONE */
     const float *class_weights; /* optional [n_classes] explicit weights
                                    (overrides class_weight); borrowed */
-    int32_t max_iter;        /* L-BFGS iterations; default 1000 */
+    int32_t max_iter;        /* L-BFGS iterations; default 1000 (0 -> 1000), at most
+                                STRATA_PROBE_MAX_ITER */
     double tol;              /* stop when max|grad| of the mean-scaled objective
                                 (objective / (C * sum s_i)) <= tol; default 1e-6 */
     int32_t lbfgs_m;         /* L-BFGS memory (pairs kept); default 10 */

@@ -27,12 +27,19 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
     X(cka,      "linear CKA similarity between hooks") \
     X(attn,     "attention-head statistics (prev-token, sink, induction, ...)") \
     X(lens,     "logit lens: next-token predictions from every layer") \
-    X(sweep,    "capture + probe sweep in one step") \
+    X(eval,     "score prompt/answer tasks (exact match, log-prob) or text loss") \
+    X(sweep,    "measures and transitions across checkpoints and model sizes") \
     X(report,   "HTML/SVG report of a sweep")
 
 #define CLI_DECLARE(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
+
+/* Checked numeric options (CONTRACTS.md; cli/common.c): print
+ * "strata <cmd>: <opt>: '<s>' is not ..." and return -1, else 0. */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+int cli_parse_i64(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_parse_f64(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 /* Shared helpers (cli/common.c). */
 int cli_is_help(const char *arg);

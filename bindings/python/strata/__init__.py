@@ -21,7 +21,8 @@ from .cache import ActivationCache, act_name
 from .hooks import HookContext
 from .model import Model, ModelConfig
 from .tokenizer import Tokenizer
-from . import attn, capture, lens, pca, probe  # noqa: E402
+from . import attn, capture, evaluate, lens, pca, probe  # noqa: E402
+from .evaluate import EvalResult, Transition, eval_task, text_loss, transition
 from .attn import AttentionStats, HeadStats
 from .capture import Activations, Capture
 from .lens import Lens, LensResult, logit_lens
@@ -42,7 +43,8 @@ from . import _lib  # noqa: E402
 __all__ = [
     "Model", "ModelConfig", "ActivationCache", "HookContext", "Tokenizer", "act_name",
     "library", "library_version", "Activations", "Capture", "AttentionStats", "HeadStats",
-    "Lens", "LensResult", "logit_lens", "attn", "capture", "lens", "pca", "probe",
+    "Lens", "LensResult", "logit_lens", "EvalResult", "Transition", "eval_task", "text_loss",
+    "transition", "evaluate", "attn", "capture", "lens", "pca", "probe",
     "StrataError", "ArgumentError", "ClosedError", "ExistsError", "FormatError",
     "HookReturnError", "LibraryNotFoundError", "NoMemoryError", "NotFoundError",
     "NumericError", "StateError", "StoppedError", "StrataIOError", "StrataRangeError",

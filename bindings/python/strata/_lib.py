@@ -372,6 +372,11 @@ _OPTIONAL = {
     "strata_attn_token_range": (None, [POINTER(Config), I32P, I32P]),
     "strata_attn_induction_docs": (c_int, [c_uint64, c_int, c_int, c_int32, c_int32, c_int32,
                                            c_int32, P]),
+    # eval.h, transition.h (struct layouts in evaluate.py)
+    "strata_eval_task": (c_int, [P, P, P, P, P, c_int64, P, P, c_char_p, ctypes.c_size_t]),
+    "strata_eval_text_loss": (c_int, [P, P, P, c_int, c_int, POINTER(c_double), POINTER(c_int64),
+                                      c_char_p, ctypes.c_size_t]),
+    "strata_transition_stats": (c_int, [P, P, c_int, c_int, P, c_char_p, ctypes.c_size_t]),
 }
 
 

@@ -35,12 +35,6 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
 
-/* Checked numeric options (CONTRACTS.md; cli/common.c): print
- * "strata <cmd>: <opt>: '<s>' is not ..." and return -1, else 0. */
-int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
-int cli_parse_i64(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
-int cli_parse_f64(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
-
 /* Shared helpers (cli/common.c). */
 int cli_is_help(const char *arg);
 

@@ -46,7 +46,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--text-file") && i + 1 < argc) text = argv[++i];
         else if (!strcmp(a, "--tokens-file") && i + 1 < argc) tokens_file = argv[++i];
         else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (cli_parse_int("eval", "--threads", argv[++i], 0, 1024, &threads)) return 2;
+            if (cli_parse_int("eval", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
         } else if (a[0] == '-' && a[1]) { fprintf(stderr, "strata eval: unknown or incomplete option %s\n", a); return 2; }
         else if (!path) path = a;
         else { fprintf(stderr, "strata eval: unexpected argument %s\n", a); return 2; }

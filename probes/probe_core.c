@@ -22,7 +22,7 @@ void strata_probe_default_params(strata_probe_params *p)
     p->standardize = 1;
     p->class_weight = STRATA_PROBE_CW_NONE;
     p->max_iter = 1000;
-    p->tol = 1e-6;
+    p->tol = 1e-4;   /* scikit-learn LogisticRegression default, same scaling */
     p->lbfgs_m = 10;
     p->test_fraction = 0.2;
     p->seed = 0;

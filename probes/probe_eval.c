@@ -2,6 +2,12 @@
  * stratified hold-out, k-fold CV, control task + selectivity, shuffled-label
  * baseline, metrics; all through the row-block provider.
  *
+ * Splits: stratified by row, or -- when params.groups is given and either
+ * params.group = DOC or (AUTO) every group's rows share one label -- by
+ * group: GroupShuffleSplit hold-out and GroupKFold CV, so rows of one
+ * document never sit on both sides.  Baselines: the majority class of the
+ * training rows scored on the test rows; selectivity on balanced accuracy.
+ *
  * Memory: the fits stream X; the evaluation keeps O(n) per-row state
  * (labels, class index, split, fold, one score per output) — never O(n d).
  * Passes over X per evaluation: 1 (stats) + fit passes + 1 (scores) for the
@@ -126,6 +132,29 @@ static int fit_score(evalctx *c, const float *y, const uint8_t *train, const uin
     return STRATA_OK;
 }
 
+/* The hold-out split in use: grouped (GroupShuffleSplit) or stratified by row. */
+static int holdout(const int32_t *cls, int64_t n, const strata_probe_params *p, int grouped,
+                   uint8_t *test)
+{
+    return grouped ? strata_probe_group_split(cls, p->groups, n, p->test_fraction, p->seed, test)
+                   : strata_probe_split(cls, n, p->test_fraction, p->seed, test);
+}
+
+/* Test accuracy of always predicting the most frequent class of the training
+ * rows (ties: the smaller class index). */
+static double majority_score(const int32_t *cls, const uint8_t *train, const uint8_t *test,
+                             int64_t n, int K)
+{
+    int64_t *cnt = calloc((size_t)K, sizeof *cnt), hit = 0, tot = 0;
+    if (!cnt) return NAN;
+    for (int64_t i = 0; i < n; i++) if (train[i] && cls[i] >= 0) cnt[cls[i]]++;
+    int best = 0;
+    for (int k = 1; k < K; k++) if (cnt[k] > cnt[best]) best = k;
+    for (int64_t i = 0; i < n; i++) if (test[i]) { tot++; hit += cls[i] == best; }
+    free(cnt);
+    return tot ? (double)hit / (double)tot : NAN;
+}
+
 strata_status strata_probe_evaluate_source(const strata_probe_source *src0, const float *y,
                                            const int32_t *tokens,
                                            const strata_probe_params *p,
@@ -146,6 +175,7 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src0, cons
     rep->train_accuracy = rep->test_accuracy = rep->balanced_accuracy = rep->macro_f1 = NAN;
     rep->auroc = rep->log_loss = rep->train_r2 = rep->test_r2 = NAN;
     rep->cv_score = rep->cv_std = rep->control_score = rep->selectivity = rep->shuffled_score = NAN;
+    rep->majority_accuracy = rep->cv_balanced_accuracy = rep->control_balanced_accuracy = NAN;
     if (p->control && !tokens) { pr_set_msg(errbuf, err_len, "control task needs the token id of each row"); return STRATA_ERR_ARG; }
     if (!(p->test_fraction > 0 && p->test_fraction < 1)) { pr_set_msg(errbuf, err_len, "params.test_fraction must be in (0,1)"); return STRATA_ERR_ARG; }
     strata_probe_source s = *src0;
@@ -177,11 +207,26 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src0, cons
     for (int64_t i = 0; i < n; i++) labelled += cls[i] >= 0;
     rep->n_rows = labelled;
     rep->n_classes = c.clf ? K : 0;
+    /* the split: by group (document) or by row */
+    int grouped = 0;
+    int64_t n_groups = 0;
+    if (p->group < STRATA_PROBE_GROUP_AUTO || p->group > STRATA_PROBE_GROUP_DOC) { rc = st_seterr(&err, STRATA_ERR_ARG, "params.group = %d is not auto (0), row (1) or doc (2)", p->group); goto done; }
+    if (p->group == STRATA_PROBE_GROUP_DOC && !p->groups) { rc = st_seterr(&err, STRATA_ERR_ARG, "grouping by document needs the document of each row (params.groups)"); goto done; }
+    if (p->groups && p->group != STRATA_PROBE_GROUP_ROW) {
+        int constant = 0;
+        if ((rc = pr_group_info(y, p->groups, n, &n_groups, &constant))) { st_seterr(&err, rc, "out of memory (groups)"); goto done; }
+        grouped = p->group == STRATA_PROBE_GROUP_DOC || constant;
+    }
+    if (grouped && n_groups < 2) { rc = st_seterr(&err, STRATA_ERR_ARG, "a split by document needs at least 2 documents with labelled rows (have %lld)", (long long)n_groups); goto done; }
+    if (grouped && p->cv_folds > 1 && n_groups < p->cv_folds) { rc = st_seterr(&err, STRATA_ERR_ARG, "%d-fold CV by document needs at least %d documents with labelled rows (have %lld); use fewer folds or split by row", p->cv_folds, p->cv_folds, (long long)n_groups); goto done; }
+    rep->grouped = grouped;
+    rep->n_groups = grouped ? n_groups : 0;
     c.scores = malloc(sizeof(float) * (size_t)(n * (c.clf && K > 2 ? K : 1)));
     if (!c.scores) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory (scores)"); goto done; }
-    if ((rc = strata_probe_split(cls, n, p->test_fraction, p->seed, test))) { st_seterr(&err, rc, "split failed"); goto done; }
+    if ((rc = holdout(cls, n, p, grouped, test))) { st_seterr(&err, rc, "split failed"); goto done; }
     for (int64_t i = 0; i < n; i++) { train[i] = cls[i] >= 0 && !test[i]; rep->n_train += train[i]; rep->n_test += test[i]; }
     if (rep->n_test == 0) { rc = st_seterr(&err, STRATA_ERR_ARG, "too few labelled rows (%lld) for a test split", (long long)labelled); goto done; }
+    if (c.clf) rep->majority_accuracy = majority_score(cls, train, test, n, K);
     /* main fit */
     double t0 = now_s(), te, tr;
     if ((rc = fit_score(&c, y, train, test, &te, &tr, c.clf ? rep : NULL, &main_pr, &err))) goto done;
@@ -194,23 +239,28 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src0, cons
     if (p->cv_folds > 1) {
         fold = malloc((size_t)n);
         if (!fold) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory"); goto done; }
-        if ((rc = strata_probe_kfold(cls, n, p->cv_folds, p->seed, fold))) { st_seterr(&err, rc, "cv_folds must be in 2..127"); goto done; }
-        double sum = 0, sum2 = 0;
+        rc = grouped ? strata_probe_group_kfold(cls, p->groups, n, p->cv_folds, fold)
+                     : strata_probe_kfold(cls, n, p->cv_folds, p->seed, fold);
+        if (rc) { st_seterr(&err, rc, "cv_folds must be in 2..127"); goto done; }
+        double sum = 0, sum2 = 0, bsum = 0;
         for (int f = 0; f < p->cv_folds; f++) {
             for (int64_t i = 0; i < n; i++) { train[i] = fold[i] >= 0 && fold[i] != f; test[i] = fold[i] == f; }
             double sc;
-            if ((rc = fit_score(&c, y, train, test, &sc, NULL, NULL, NULL, &err))) {
+            strata_probe_report fr;
+            if ((rc = fit_score(&c, y, train, test, &sc, NULL, c.clf ? &fr : NULL, NULL, &err))) {
                 st_seterr(&err, rc, "cv fold %d: %s", f, err.msg[0] ? err.msg : "failed");
                 goto done;
             }
             sum += sc; sum2 += sc * sc;
+            if (c.clf) bsum += fr.balanced_accuracy;
         }
         rep->cv_folds = p->cv_folds;
         rep->cv_score = sum / p->cv_folds;
+        if (c.clf) rep->cv_balanced_accuracy = bsum / p->cv_folds;
         double var = sum2 / p->cv_folds - rep->cv_score * rep->cv_score;
         rep->cv_std = var > 0 ? sqrt(var) : 0;
         /* restore the hold-out split */
-        strata_probe_split(cls, n, p->test_fraction, p->seed, test);
+        holdout(cls, n, p, grouped, test);
         for (int64_t i = 0; i < n; i++) train[i] = cls[i] >= 0 && !test[i];
     }
     /* control task and shuffled labels: same split, same probe kind */
@@ -221,7 +271,7 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src0, cons
         if (which == 0) rc = strata_probe_control_labels(y, tokens, n, p->seed, yc);
         else rc = strata_probe_shuffle_labels(y, n, p->seed, yc);
         if (rc) { st_seterr(&err, rc, "making %s labels failed", which ? "shuffled" : "control"); goto done; }
-        double sc;
+        double sc, bal = NAN;
         /* a control task may collapse to one class on the training rows
          * (few token types): then the trivial classifier scores the share of
          * that value among the test rows */
@@ -230,14 +280,32 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src0, cons
         for (int64_t i = 0; i < n && one; i++)
             if (train[i] && yc[i] == yc[i]) { if (first != first) first = yc[i]; else if (yc[i] != first) one = 0; }
         if (c.clf && one) {
-            int64_t hit = 0, tot = 0;
-            for (int64_t i = 0; i < n; i++) if (test[i] && yc[i] == yc[i]) { tot++; hit += yc[i] == first; }
-            sc = tot ? (double)hit / (double)tot : NAN;
-        } else if ((rc = fit_score(&c, yc, train, test, &sc, NULL, NULL, NULL, &err))) {
-            st_seterr(&err, rc, "%s task: %s", which ? "shuffled" : "control", err.msg);
-            goto done;
+            int64_t m = 0;
+            int32_t kf = -1;
+            for (int k = 0; k < K; k++) if ((float)classes[k] == first) kf = k;
+            for (int64_t i = 0; i < n; i++)
+                if (test[i] && yc[i] == yc[i]) {
+                    int32_t kc = -1;
+                    for (int k = 0; k < K; k++) if ((float)classes[k] == yc[i]) kc = k;
+                    c.yt[m] = kc >= 0 ? kc : K; c.pred[m] = kf >= 0 ? kf : K; m++;
+                }
+            sc = strata_metric_accuracy(c.yt, c.pred, m);
+            bal = strata_metric_balanced_accuracy(c.yt, c.pred, m, K + 1);
+        } else {
+            strata_probe_report cr;
+            if ((rc = fit_score(&c, yc, train, test, &sc, NULL, c.clf ? &cr : NULL, NULL, &err))) {
+                st_seterr(&err, rc, "%s task: %s", which ? "shuffled" : "control", err.msg);
+                goto done;
+            }
+            if (c.clf) bal = cr.balanced_accuracy;
         }
-        if (which == 0) { rep->control_score = sc; rep->selectivity = main_score - sc; }
+        if (which == 0) {
+            rep->control_score = sc;
+            rep->control_balanced_accuracy = bal;
+            /* selectivity on balanced accuracy: with imbalanced labels plain
+             * accuracy rewards predicting the majority class */
+            rep->selectivity = c.clf ? rep->balanced_accuracy - bal : main_score - sc;
+        }
         else rep->shuffled_score = sc;
     }
 done:

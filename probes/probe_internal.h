@@ -95,6 +95,10 @@ int pr_sd_from_var(const double *mu, double *sd, int64_t d);
 /* Classes: distinct non-NaN values of y over rows with (train == NULL ||
  * train[i]), ascending, into *values (malloc'd [K]); cls [n] = index or -1
  * (rows whose value is not a training class, or NaN, get -1). */
+/* Groups holding labelled rows (y not NaN) -> *n_groups; *constant = 1 when
+ * every group's labelled rows share one label value (document-level labels). */
+int pr_group_info(const float *y, const int64_t *groups, int64_t n, int64_t *n_groups,
+                  int *constant);
 int pr_classes(const float *y, int64_t n, const uint8_t *train, double **values, int *K,
                int32_t *cls, st_err *err);
 

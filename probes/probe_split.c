@@ -3,7 +3,8 @@
  *
  * The RNG is xoshiro256** (Blackman & Vigna) seeded by splitmix64, so a
  * seed gives the same split on every platform.  Splits are by row index:
- * they never touch X, only the class index of each row (O(n) bytes). */
+ * they never touch X, only the class index of each row (O(n) bytes).
+ * Grouped variants keep every group (document) on one side. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,5 +110,124 @@ strata_status strata_probe_kfold(const int32_t *cls, int64_t n, int k, uint64_t 
     int64_t c = 0;
     for (int64_t i = 0; i < start[K]; i++) fold[idx[i]] = (int8_t)(c++ % k);
     free(idx); free(start);
+    return STRATA_OK;
+}
+
+/* Dense group index of every labelled row: gi [n] (-1 unlabelled), sizes
+ * [G] (labelled rows per group), G; groups numbered in ascending id order. */
+typedef struct grp_row { int64_t id, row; } grp_row;
+
+static int cmp_grp_row(const void *a, const void *b)
+{
+    const grp_row *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int dense_groups(const int32_t *cls, const int64_t *groups, int64_t n, int64_t *gi,
+                        int64_t **sizes_out, int64_t *G_out)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) m += cls[i] >= 0;
+    grp_row *v = malloc(sizeof *v * (size_t)(m ? m : 1));
+    int64_t *sizes = malloc(sizeof *sizes * (size_t)(m ? m : 1));
+    if (!v || !sizes) { free(v); free(sizes); return STRATA_ERR_NOMEM; }
+    m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        gi[i] = -1;
+        if (cls[i] >= 0) { v[m].id = groups[i]; v[m].row = i; m++; }
+    }
+    qsort(v, (size_t)m, sizeof *v, cmp_grp_row);
+    int64_t G = 0;
+    for (int64_t j = 0; j < m; j++) {
+        if (j == 0 || v[j].id != v[j - 1].id) sizes[G++] = 0;
+        gi[v[j].row] = G - 1;
+        sizes[G - 1]++;
+    }
+    free(v);
+    *sizes_out = sizes; *G_out = G;
+    return STRATA_OK;
+}
+
+strata_status strata_probe_group_split(const int32_t *cls, const int64_t *groups, int64_t n,
+                                       double test_fraction, uint64_t seed, uint8_t *test)
+{
+    if (!cls || !groups || !test || n < 0 || !(test_fraction > 0 && test_fraction < 1))
+        return STRATA_ERR_ARG;
+    int64_t *gi = malloc(sizeof *gi * (size_t)(n ? n : 1)), *sizes = NULL, G = 0;
+    if (!gi) return STRATA_ERR_NOMEM;
+    int rc = dense_groups(cls, groups, n, gi, &sizes, &G);
+    if (rc) { free(gi); return rc; }
+    if (G < 2) { free(gi); free(sizes); return STRATA_ERR_ARG; }
+    int64_t nt = (int64_t)ceil(test_fraction * (double)G - 1e-9);
+    if (nt < 1) nt = 1;
+    if (nt > G - 1) nt = G - 1;
+    /* seeded Fisher-Yates over the group indices; the first nt are test */
+    int64_t *perm = malloc(sizeof *perm * (size_t)G);
+    uint8_t *is_test = calloc((size_t)G, 1);
+    if (!perm || !is_test) { free(gi); free(sizes); free(perm); free(is_test); return STRATA_ERR_NOMEM; }
+    for (int64_t g = 0; g < G; g++) perm[g] = g;
+    pr_rng r;
+    pr_rng_seed(&r, seed);
+    for (int64_t i = G - 1; i > 0; i--) {
+        int64_t j = (int64_t)pr_rng_below(&r, (uint64_t)i + 1);
+        int64_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+    }
+    for (int64_t g = 0; g < nt; g++) is_test[perm[g]] = 1;
+    for (int64_t i = 0; i < n; i++) test[i] = gi[i] >= 0 && is_test[gi[i]];
+    free(gi); free(sizes); free(perm); free(is_test);
+    return STRATA_OK;
+}
+
+strata_status strata_probe_group_kfold(const int32_t *cls, const int64_t *groups, int64_t n,
+                                       int k, int8_t *fold)
+{
+    if (!cls || !groups || !fold || n < 0 || k < 2 || k > 127) return STRATA_ERR_ARG;
+    int64_t *gi = malloc(sizeof *gi * (size_t)(n ? n : 1)), *sizes = NULL, G = 0;
+    if (!gi) return STRATA_ERR_NOMEM;
+    int rc = dense_groups(cls, groups, n, gi, &sizes, &G);
+    if (rc) { free(gi); return rc; }
+    if (G < k) { free(gi); free(sizes); return STRATA_ERR_ARG; }
+    /* order: size descending, ties larger index first -- sklearn's
+     * np.argsort(sizes)[::-1] with a stable ascending sort; as (id, row)
+     * pairs sorted ascending by (-size, -g) */
+    grp_row *order = malloc(sizeof *order * (size_t)G);
+    int8_t *gfold = malloc((size_t)G);
+    if (!order || !gfold) { free(gi); free(sizes); free(order); free(gfold); return STRATA_ERR_NOMEM; }
+    for (int64_t g = 0; g < G; g++) { order[g].id = -sizes[g]; order[g].row = -g; }
+    qsort(order, (size_t)G, sizeof *order, cmp_grp_row);
+    int64_t load[128] = {0};
+    for (int64_t j = 0; j < G; j++) {
+        int64_t g = -order[j].row;
+        int best = 0;
+        for (int f = 1; f < k; f++) if (load[f] < load[best]) best = f;
+        gfold[g] = (int8_t)best;
+        load[best] += sizes[g];
+    }
+    for (int64_t i = 0; i < n; i++) fold[i] = gi[i] >= 0 ? gfold[gi[i]] : -1;
+    free(gi); free(sizes); free(order); free(gfold);
+    return STRATA_OK;
+}
+
+int pr_group_info(const float *y, const int64_t *groups, int64_t n, int64_t *n_groups,
+                  int *constant)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) m += y[i] == y[i];
+    grp_row *v = malloc(sizeof *v * (size_t)(m ? m : 1));
+    if (!v) return STRATA_ERR_NOMEM;
+    m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (y[i] == y[i]) { v[m].id = groups[i]; v[m].row = i; m++; }
+    qsort(v, (size_t)m, sizeof *v, cmp_grp_row);
+    int64_t G = 0;
+    int same = 1;
+    for (int64_t j = 0; j < m; j++) {
+        if (j == 0 || v[j].id != v[j - 1].id) G++;
+        else if (y[v[j].row] != y[v[j - 1].row]) same = 0;
+    }
+    free(v);
+    *n_groups = G;
+    *constant = same && G > 0;
     return STRATA_OK;
 }

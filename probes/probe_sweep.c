@@ -97,11 +97,26 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
     int64_t R = strata_acts_n_rows(a);
     float *y = malloc(sizeof *y * (size_t)(R ? R : 1));
     int32_t *tok = p->control ? malloc(sizeof *tok * (size_t)(R ? R : 1)) : NULL;
+    int64_t *docs = NULL;
     strata_probe_report *rep = calloc((size_t)nm, sizeof *rep);
     int rc = STRATA_OK;
     if (!y || !rep || (p->control && !tok)) { rc = STRATA_ERR_NOMEM; pr_set_msg(err, err_len, "out of memory (labels)"); goto fail; }
     if ((rc = strata_acts_read_label(a, label, 0, R, y))) { pr_set_msg(err, err_len, strata_acts_errmsg(a)); goto fail; }
     if (tok && (rc = strata_acts_read_row_tokens(a, 0, R, tok))) { pr_set_msg(err, err_len, strata_acts_errmsg(a)); goto fail; }
+    /* the document of every row, for splits by document (unless asked to
+     * split by row, or the caller supplied its own groups) */
+    strata_probe_params pg = *p;
+    if (!p->groups && p->group != STRATA_PROBE_GROUP_ROW && R > 0) {
+        if (!(docs = malloc(sizeof *docs * (size_t)R))) { rc = STRATA_ERR_NOMEM; pr_set_msg(err, err_len, "out of memory (documents)"); goto fail; }
+        if ((rc = strata_acts_read_row_docs(a, 0, R, docs))) {
+            snprintf(m, sizeof m, "documents of the rows (needed to split by document; "
+                     "split by row instead to go on): %s", strata_acts_errmsg(a));
+            pr_set_msg(err, err_len, m);
+            goto fail;
+        }
+        pg.groups = docs;
+    }
+    p = &pg;
     for (int k = 0; k < nm; k++) {
         const char *h = strata_acts_hook(a, sel[k]);
         if (progress) progress(user, k, nm, h);
@@ -134,10 +149,10 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
             goto fail;
         }
     }
-    free(sel); free(y); free(tok);
+    free(sel); free(y); free(tok); free(docs);
     *out = rep; *n_out = nm;
     return STRATA_OK;
 fail:
-    free(sel); free(y); free(tok); free(rep);
+    free(sel); free(y); free(tok); free(docs); free(rep);
     return rc;
 }

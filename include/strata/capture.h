@@ -54,6 +54,11 @@ strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t r
                                      float *out);
 /* Token id at each of rows [row0, row0+n) (tokens[rows[i]]); for control tasks. */
 strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out);
+/* Committed document count D (root attribute n_docs; -1 if absent). */
+int64_t strata_acts_n_docs(const strata_acts *a);
+/* Document index (0..D-1) of each of rows [row0, row0+n), from /docs/row_offsets
+ * (checked: starts at 0, never decreases, ends at n_rows); for grouped splits. */
+strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
 
 /* ---------------- writer / capture driver ----------------
  *

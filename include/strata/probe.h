@@ -67,6 +67,17 @@ typedef enum strata_probe_class_weight {
 /* Most L-BFGS iterations a fit accepts (STRATA_ERR_ARG beyond). */
 #define STRATA_PROBE_MAX_ITER 1000000
 
+/* How the evaluation splits rows into train / test and CV folds. */
+typedef enum strata_probe_group {
+    STRATA_PROBE_GROUP_AUTO = 0, /* by group when params.groups is given and the
+                                    labelled rows of every group share one label
+                                    (document-level labels); else by row */
+    STRATA_PROBE_GROUP_ROW = 1,  /* stratified by row (rows independent) */
+    STRATA_PROBE_GROUP_DOC = 2   /* every group (document) whole on one side:
+                                    hold-out as sklearn GroupShuffleSplit, CV as
+                                    GroupKFold; needs params.groups */
+} strata_probe_group;
+
 typedef struct strata_probe_params {
     int32_t kind;            /* strata_probe_kind; default LOGISTIC */
     double C;                /* logistic inverse L2 strength (sklearn C); default 1.0 */
@@ -92,6 +103,10 @@ typedef struct strata_probe_params {
     int32_t control;         /* 1: Hewitt & Liang control task + selectivity */
     int32_t shuffled;        /* 1: shuffled-label baseline */
     uint64_t seed;           /* every split and random label; default 0 */
+    int32_t group;           /* strata_probe_group; default AUTO */
+    const int64_t *groups;   /* optional [n] group (document) id of each row;
+                                borrowed; the sweep fills it from the capture
+                                file's /docs/row_offsets */
 } strata_probe_params;
 
 void strata_probe_default_params(strata_probe_params *p);
@@ -193,10 +208,19 @@ typedef struct strata_probe_report {
     int32_t cv_folds;            /* 0 when no CV */
     double cv_score, cv_std;     /* mean and std (ddof 0) over folds */
     double control_score;        /* NaN unless params.control */
-    double selectivity;          /* test score - control test score */
+    double selectivity;          /* classification: balanced_accuracy - control
+                                    balanced accuracy; ridge: test R^2 - control R^2 */
     double shuffled_score;       /* NaN unless params.shuffled */
     int32_t n_iter, converged, n_constant_features;
     double fit_seconds;          /* the main train/test fit */
+    /* baselines and the split in use */
+    double majority_accuracy;    /* test accuracy of always predicting the training
+                                    rows' most frequent class (NaN for ridge); the
+                                    balanced accuracy of that predictor is 1/K */
+    double cv_balanced_accuracy; /* mean over folds (NaN without CV or for ridge) */
+    double control_balanced_accuracy; /* NaN unless params.control (classification) */
+    int32_t grouped;             /* 1: splits kept every group (document) whole */
+    int64_t n_groups;            /* groups with labelled rows (0 when not grouped) */
 } strata_probe_report;
 
 /* Train/test (and CV, control, shuffled) on in-memory data.  tokens [n]
@@ -241,6 +265,19 @@ strata_status strata_probe_split(const int32_t *cls, int64_t n, double test_frac
  * rows are shuffled and dealt round-robin. */
 strata_status strata_probe_kfold(const int32_t *cls, int64_t n, int k, uint64_t seed,
                                  int8_t *fold);
+/* Grouped hold-out, scikit-learn GroupShuffleSplit(n_splits=1) meaning:
+ * of the G groups holding labelled rows (cls >= 0), ceil(test_fraction * G)
+ * (clamped to 1..G-1) chosen by a seeded shuffle are test; test [n] = 1 for
+ * their labelled rows, else 0.  groups [n]: any int64 id per row.  Needs G >= 2. */
+strata_status strata_probe_group_split(const int32_t *cls, const int64_t *groups, int64_t n,
+                                       double test_fraction, uint64_t seed, uint8_t *test);
+/* Grouped k-fold, scikit-learn GroupKFold meaning: groups in decreasing order
+ * of labelled rows (ties: larger id first, as sklearn's reversed stable
+ * argsort), each assigned to the fold with
+ * the fewest rows so far (ties: lowest fold).  fold [n] in 0..k-1, -1 for
+ * unlabelled rows.  Needs G >= k groups.  Deterministic (no seed), as sklearn. */
+strata_status strata_probe_group_kfold(const int32_t *cls, const int64_t *groups, int64_t n,
+                                       int k, int8_t *fold);
 /* Hewitt & Liang (2019) control task: every token type gets one label drawn
  * (seeded, by a hash of seed and token id, so independent of row order)
  * from the empirical distribution of y over the labelled rows;

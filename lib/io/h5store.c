@@ -1433,3 +1433,58 @@ strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t 
     free(coord);
     return st;
 }
+
+int64_t strata_acts_n_docs(const strata_acts *a) { return a ? a->n_docs : -1; }
+
+strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
+{
+    if (!a || (n > 0 && !out)) return STRATA_ERR_ARG;
+    ST_TRY(check_range(a, "rows", row0, n));
+    if (n == 0) return STRATA_OK;
+    if (a->n_docs < 1)
+        return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: no committed document count n_docs",
+                         a->path);
+    hid_t ds = ds_open(a->file, "docs/row_offsets");
+    if (ds < 0)
+        return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: missing /docs/row_offsets", a->path);
+    int64_t D = a->n_docs;
+    int st = STRATA_OK;
+    int64_t *ro = NULL;
+    if (ds_len(ds) < D + 1) {
+        st = st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /docs/row_offsets has %lld entries, "
+                       "fewer than n_docs + 1 = %lld", a->path, (long long)ds_len(ds),
+                       (long long)(D + 1));
+        goto done;
+    }
+    if (!(ro = malloc(sizeof *ro * (size_t)(D + 1)))) {
+        st = st_seterr(&a->err, STRATA_ERR_NOMEM, "out of memory (%lld documents)", (long long)D);
+        goto done;
+    }
+    hid_t ms;
+    hid_t fs = select_rows(ds, 0, D + 1, &ms, NULL);
+    herr_t rc = H5Dread(ds, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, ro);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (rc < 0) { st = st_seterr(&a->err, STRATA_ERR_IO, "%s: read of /docs/row_offsets failed", a->path); goto done; }
+    /* untrusted file: offsets must start at 0, never decrease and end at n_rows */
+    for (int64_t d = 0; d < D && st == STRATA_OK; d++)
+        if (ro[d + 1] < ro[d])
+            st = st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /docs/row_offsets decreases at "
+                           "document %lld", a->path, (long long)d);
+    if (st == STRATA_OK && (ro[0] != 0 || ro[D] != a->n_rows))
+        st = st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /docs/row_offsets spans [%lld, %lld), "
+                       "not the committed rows [0, %lld)", a->path, (long long)ro[0],
+                       (long long)ro[D], (long long)a->n_rows);
+    if (st == STRATA_OK) {
+        int64_t d = 0;
+        while (ro[d + 1] <= row0) d++;   /* document holding row0 (ro[D] = n_rows > row0) */
+        for (int64_t k = 0; k < n; k++) {
+            while (ro[d + 1] <= row0 + k) d++;
+            out[k] = d;
+        }
+    }
+done:
+    free(ro);
+    H5Dclose(ds);
+    return st;
+}

@@ -220,7 +220,7 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src0, cons
     if (grouped && n_groups < 2) { rc = st_seterr(&err, STRATA_ERR_ARG, "a split by document needs at least 2 documents with labelled rows (have %lld)", (long long)n_groups); goto done; }
     if (grouped && p->cv_folds > 1 && n_groups < p->cv_folds) { rc = st_seterr(&err, STRATA_ERR_ARG, "%d-fold CV by document needs at least %d documents with labelled rows (have %lld); use fewer folds or split by row", p->cv_folds, p->cv_folds, (long long)n_groups); goto done; }
     rep->grouped = grouped;
-    rep->n_groups = grouped ? n_groups : 0;
+    rep->n_groups = n_groups;
     c.scores = malloc(sizeof(float) * (size_t)(n * (c.clf && K > 2 ? K : 1)));
     if (!c.scores) { rc = st_seterr(&err, STRATA_ERR_NOMEM, "out of memory (scores)"); goto done; }
     if ((rc = holdout(cls, n, p, grouped, test))) { st_seterr(&err, rc, "split failed"); goto done; }

@@ -106,7 +106,8 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
     /* the document of every row, for splits by document (unless asked to
      * split by row, or the caller supplied its own groups) */
     strata_probe_params pg = *p;
-    if (!p->groups && p->group != STRATA_PROBE_GROUP_ROW && R > 0) {
+    if (!p->groups && p->group != STRATA_PROBE_GROUP_ROW && R > 0 &&
+        (p->group == STRATA_PROBE_GROUP_DOC || strata_acts_n_docs(a) >= 1)) {
         if (!(docs = malloc(sizeof *docs * (size_t)R))) { rc = STRATA_ERR_NOMEM; pr_set_msg(err, err_len, "out of memory (documents)"); goto fail; }
         if ((rc = strata_acts_read_row_docs(a, 0, R, docs))) {
             snprintf(m, sizeof m, "documents of the rows (needed to split by document; "

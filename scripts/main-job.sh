@@ -24,6 +24,7 @@ build/strata info "$MODEL" | head -4
 echo "== capture: hook_embed and every blocks.*.hook_resid_post"
 build/strata capture "$MODEL" --hooks 'hook_embed,blocks.*.hook_resid_post' \
     --jsonl "$OUT/corpus.jsonl" --out "$OUT/acts.h5" --overwrite --quiet
-echo "== probe: in_quote, logistic regression, 5-fold CV, control task"
-build/strata probe "$OUT/acts.h5" --label in_quote --cv 5 --control --plot "$OUT/probe.svg"
-echo "(plot: $OUT/probe.svg, activations: $OUT/acts.h5)"
+echo "== probe: in_quote, logistic regression, split by document (5-fold GroupKFold), control task"
+build/strata probe "$OUT/acts.h5" --label in_quote --group doc --cv 5 --control \
+    --plot "$OUT/probe.svg" --csv "$OUT/probe.csv"
+echo "(plot: $OUT/probe.svg, table: $OUT/probe.csv, activations: $OUT/acts.h5)"

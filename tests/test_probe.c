@@ -376,6 +376,41 @@ START_TEST(test_ridge_path_and_bad_rows)
 }
 END_TEST
 
+/* Splits by group: every group on one side; GroupKFold loads by hand. */
+START_TEST(test_group_splits)
+{
+    enum { N = 60 };
+    int32_t cls[N];
+    int64_t g[N];
+    uint8_t test[N];
+    int8_t fold[N];
+    /* groups 100..105 with sizes 5,6,...,10 rows interleaved: sizes 5..10 sum to 45;
+     * the last 15 rows unlabelled */
+    int sizes[6] = { 5, 6, 7, 8, 9, 10 }, r = 0;
+    for (int k = 0; k < 6; k++) for (int j = 0; j < sizes[k]; j++) { g[r] = 100 + k; cls[r] = (r % 3 == 0); r++; }
+    for (; r < N; r++) { g[r] = 100 + r % 6; cls[r] = -1; }
+    ck_assert_int_eq(strata_probe_group_kfold(cls, g, N, 3, fold), STRATA_OK);
+    /* by hand: sizes 10,9,8 fill folds 0,1,2 (loads 10,9,8); 7 -> fold 2 (15);
+     * 6 -> fold 1 (loads 10,15,15); 5 -> fold 0 (10 < 15) */
+    int expect_of_size[11] = { 0 };
+    expect_of_size[10] = 0; expect_of_size[9] = 1; expect_of_size[8] = 2;
+    expect_of_size[7] = 2; expect_of_size[6] = 1; expect_of_size[5] = 0;
+    for (int i = 0; i < N; i++) {
+        if (cls[i] < 0) { ck_assert_int_eq(fold[i], -1); continue; }
+        ck_assert_int_eq(fold[i], expect_of_size[sizes[g[i] - 100]]);
+    }
+    ck_assert_int_eq(strata_probe_group_kfold(cls, g, N, 7, fold), STRATA_ERR_ARG); /* 6 groups < 7 */
+    ck_assert_int_eq(strata_probe_group_split(cls, g, N, 0.25, 9, test), STRATA_OK);
+    int in_test[6] = { 0 }, in_train[6] = { 0 }, nt = 0;
+    for (int i = 0; i < N; i++) {
+        if (cls[i] < 0) { ck_assert_int_eq(test[i], 0); continue; }
+        if (test[i]) in_test[g[i] - 100] = 1; else in_train[g[i] - 100] = 1;
+    }
+    for (int k = 0; k < 6; k++) { ck_assert(!(in_test[k] && in_train[k])); nt += in_test[k]; }
+    ck_assert_int_eq(nt, 2); /* ceil(0.25 * 6) */
+}
+END_TEST
+
 START_TEST(test_evaluate_and_selectivity)
 {
     enum { N = 2000, D = 8 };
@@ -394,7 +429,10 @@ START_TEST(test_evaluate_and_selectivity)
     ck_assert_msg(rep.test_accuracy > 0.75, "test acc %g", rep.test_accuracy);
     ck_assert(rep.cv_folds == 4 && fabs(rep.cv_score - rep.test_accuracy) < 0.06 && rep.cv_std < 0.05);
     ck_assert_msg(rep.control_score < 0.65 && rep.shuffled_score < 0.6, "control %g shuffled %g", rep.control_score, rep.shuffled_score);
-    ck_assert(fabs(rep.selectivity - (rep.test_accuracy - rep.control_score)) < 1e-12);
+    ck_assert(fabs(rep.selectivity - (rep.balanced_accuracy - rep.control_balanced_accuracy)) < 1e-12);
+    ck_assert(!rep.grouped && rep.n_groups == 0);
+    ck_assert(rep.majority_accuracy > 0.3 && rep.majority_accuracy < 0.7);   /* balanced data */
+    ck_assert(rep.cv_balanced_accuracy > 0.7 && rep.control_balanced_accuracy < 0.65);
     ck_assert(rep.auroc > 0.8 && rep.log_loss > 0 && rep.log_loss < 0.6);
     ck_assert(isnan(rep.test_r2));
 }
@@ -588,6 +626,7 @@ static Suite *probe_suite(void)
     tcase_add_test(tc, test_streaming_equals_memory_and_path);
     tcase_add_test(tc, test_ridge_path_and_bad_rows);
     tcase_add_test(tc, test_evaluate_and_selectivity);
+    tcase_add_test(tc, test_group_splits);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_save_load);
     tcase_add_test(tc, test_sweep_capture_file);

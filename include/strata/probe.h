@@ -220,7 +220,8 @@ typedef struct strata_probe_report {
     double cv_balanced_accuracy; /* mean over folds (NaN without CV or for ridge) */
     double control_balanced_accuracy; /* NaN unless params.control (classification) */
     int32_t grouped;             /* 1: splits kept every group (document) whole */
-    int64_t n_groups;            /* groups with labelled rows (0 when not grouped) */
+    int64_t n_groups;            /* groups with labelled rows (0 when no groups
+                                    were given, or with group = ROW) */
 } strata_probe_report;
 
 /* Train/test (and CV, control, shuffled) on in-memory data.  tokens [n]

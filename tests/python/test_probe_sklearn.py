@@ -40,7 +40,8 @@ class Params(C.Structure):
                 ("max_iter", C.c_int32), ("tol", C.c_double), ("lbfgs_m", C.c_int32),
                 ("block_rows", C.c_int64), ("mem_limit", C.c_int64),
                 ("test_fraction", C.c_double), ("cv_folds", C.c_int32),
-                ("control", C.c_int32), ("shuffled", C.c_int32), ("seed", C.c_uint64)]
+                ("control", C.c_int32), ("shuffled", C.c_int32), ("seed", C.c_uint64),
+                ("group", C.c_int32), ("groups", C.c_void_p)]
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +226,8 @@ def test_cli_test_accuracy_equals_sklearn(lib, tmp_path, k):
         acc = float((ref.predict(X[test]) == y[test]).mean())
         assert r["n_rows"] == len(y) and r["n_test"] == int(test.sum())
         assert abs(r["test_accuracy"] - acc) < 1e-9 + 0.1 / test.sum(), (r["hook"], r["test_accuracy"], acc)
-        assert r["selectivity"] == pytest.approx(r["test_accuracy"] - r["control_accuracy"], abs=1e-5)
+        assert r["selectivity"] == pytest.approx(
+            r["balanced_accuracy"] - r["control_balanced_accuracy"], abs=1e-5)
     assert res[1]["test_accuracy"] > res[0]["test_accuracy"]
 
 

@@ -96,6 +96,7 @@ class ProbeParams(Structure):
         ("max_iter", c_int32), ("tol", c_double), ("lbfgs_m", c_int32),
         ("block_rows", c_int64), ("mem_limit", c_int64), ("test_fraction", c_double),
         ("cv_folds", c_int32), ("control", c_int32), ("shuffled", c_int32), ("seed", c_uint64),
+        ("group", c_int32), ("groups", c_void_p),
     ]
 
 
@@ -110,7 +111,9 @@ class ProbeReport(Structure):
         ("cv_folds", c_int32), ("cv_score", c_double), ("cv_std", c_double),
         ("control_score", c_double), ("selectivity", c_double), ("shuffled_score", c_double),
         ("n_iter", c_int32), ("converged", c_int32), ("n_constant_features", c_int32),
-        ("fit_seconds", c_double),
+        ("fit_seconds", c_double), ("majority_accuracy", c_double),
+        ("cv_balanced_accuracy", c_double), ("control_balanced_accuracy", c_double),
+        ("grouped", c_int32), ("n_groups", c_int64),
     ]
 
 
@@ -326,6 +329,8 @@ _OPTIONAL = {
     "strata_probe_sweep_free": (None, [P]),
     "strata_probe_split": (c_int, [P, c_int64, c_double, c_uint64, P]),
     "strata_probe_kfold": (c_int, [P, c_int64, c_int, c_uint64, P]),
+    "strata_probe_group_split": (c_int, [P, P, c_int64, c_double, c_uint64, P]),
+    "strata_probe_group_kfold": (c_int, [P, P, c_int64, c_int, P]),
     "strata_probe_control_labels": (c_int, [P, P, c_int64, c_uint64, P]),
     "strata_probe_shuffle_labels": (c_int, [P, c_int64, c_uint64, P]),
     "strata_metric_accuracy": (c_double, [P, P, c_int64]),

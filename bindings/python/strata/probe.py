@@ -30,6 +30,7 @@ __all__ = ["Probe", "ProbeReport", "fit", "evaluate", "sweep", "load", "params"]
 
 _KIND = {"logistic": 0, "ridge": 1, "diffmean": 2}
 _KIND_NAME = {v: k for k, v in _KIND.items()}
+_GROUP = {"auto": 0, "row": 1, "doc": 2}
 
 
 def params(**kw):
@@ -38,13 +39,14 @@ def params(**kw):
     kind ("logistic" | "ridge" | "diffmean"), C, alpha, fit_intercept,
     standardize, class_weight (None | "balanced" | array [n_classes]),
     max_iter, tol, lbfgs_m, block_rows, mem_limit, test_fraction, cv_folds,
-    control, shuffled, seed.
+    control, shuffled, seed, group ("auto" | "doc" | "row"), groups (int
+    array [n]: the group -- document -- of each row; evaluate() only).
     """
     lib = _lib.load()
     lib.need("strata_probe_default_params")
     p = _lib.ProbeParams()
     lib.strata_probe_default_params(ctypes.byref(p))
-    keep = None
+    keep = keep_groups = None
     for k, v in kw.items():
         if v is None and k != "class_weight":
             continue
@@ -62,11 +64,18 @@ def params(**kw):
             else:
                 keep = np.ascontiguousarray(v, np.float32)
                 p.class_weights = keep.ctypes.data
+        elif k == "group":
+            if v not in _GROUP:
+                raise ArgumentError(f"group must be one of {list(_GROUP)}, not {v!r}")
+            p.group = _GROUP[v]
+        elif k == "groups":
+            keep_groups = np.ascontiguousarray(v, np.int64).reshape(-1)
+            p.groups = keep_groups.ctypes.data
         elif k in {f[0] for f in _lib.ProbeParams._fields_}:
             setattr(p, k, float(v) if isinstance(getattr(p, k), float) else int(v))
         else:
             raise TypeError(f"unknown probe parameter {k!r}")
-    p._keep = keep
+    p._keep = (keep, keep_groups)
     return p
 
 
@@ -213,6 +222,11 @@ class ProbeReport:
     converged: bool
     n_constant_features: int
     fit_seconds: float
+    majority_accuracy: float
+    cv_balanced_accuracy: float
+    control_balanced_accuracy: float
+    grouped: bool
+    n_groups: int
 
     @classmethod
     def _from_c(cls, r) -> "ProbeReport":
@@ -223,7 +237,7 @@ class ProbeReport:
                 v = v.decode("utf-8", "replace")
             elif f.name == "kind":
                 v = _KIND_NAME.get(v, str(v))
-            elif f.name == "converged":
+            elif f.name in ("converged", "grouped"):
                 v = bool(v)
             kw[f.name] = v
         return cls(**kw)
@@ -234,15 +248,25 @@ class ProbeReport:
         return self.test_r2 if math.isnan(self.test_accuracy) else self.test_accuracy
 
 
-def evaluate(X, y, *, tokens=None, **kw) -> ProbeReport:
-    """Stratified train/test (and optional CV, control task, shuffled baseline).
+def evaluate(X, y, *, tokens=None, groups=None, **kw) -> ProbeReport:
+    """Train/test (and optional CV, control task, shuffled baseline).
 
-    tokens int [n] (token id per row) is needed for control=True.
+    tokens int [n] (token id per row) is needed for control=True.  groups int
+    [n] (document of each row): with group="doc" -- or group="auto" (default)
+    when every group's rows share one label -- no group straddles a split
+    (GroupShuffleSplit hold-out, GroupKFold CV); else stratified by row.
     """
     lib = _lib.load()
     lib.need("strata_probe_evaluate")
     X, y = _xy(X, y)
     t = None if tokens is None else as_i32(tokens, "tokens").reshape(-1)
+    if groups is not None:
+        groups = np.ascontiguousarray(groups, np.int64).reshape(-1)
+        if groups.shape[0] != X.shape[0]:
+            raise ArgumentError(f"groups has {groups.shape[0]} entries for {X.shape[0]} rows")
+        kw["groups"] = groups
+    if t is not None and t.shape[0] != X.shape[0]:
+        raise ArgumentError(f"tokens has {t.shape[0]} entries for {X.shape[0]} rows")
     p = params(**kw)
     rep = _lib.ProbeReport()
     err = err_buf()

@@ -287,15 +287,28 @@ static hid_t wds_open(hid_t parent, const char *name)
     return ds;
 }
 
+/* The rank of a dataset if it lies in [lo, hi], else -1.  Every rank read
+ * from a file goes through this before its dims are copied into a fixed-size
+ * array (the format allows 1 + ST_H5_MAX_ROW_DIMS at most; HDF5 up to 32). */
+static int ds_rank_in(hid_t ds, int lo, int hi)
+{
+    hid_t fs = H5Dget_space(ds);
+    if (fs < 0) return -1;
+    int r = H5Sget_simple_extent_type(fs) == H5S_SIMPLE ? H5Sget_simple_extent_ndims(fs) : -1;
+    H5Sclose(fs);
+    return r >= lo && r <= hi ? r : -1;
+}
+
 /* Extends ds along axis 0 from n_old to n_old + n and writes buf [n][row...]
  * (memory type mtype). */
 static int ds_append(hid_t ds, hid_t mtype, int64_t n_old, int64_t n, const void *buf)
 {
     if (n <= 0) return 0;
-    hid_t fs = H5Dget_space(ds);
-    int rank = H5Sget_simple_extent_ndims(fs);
     hsize_t dims[1 + ST_H5_MAX_ROW_DIMS], start[1 + ST_H5_MAX_ROW_DIMS] = {0},
             count[1 + ST_H5_MAX_ROW_DIMS];
+    int rank = ds_rank_in(ds, 1, 1 + ST_H5_MAX_ROW_DIMS);
+    if (rank < 0) return -1;
+    hid_t fs = H5Dget_space(ds);
     H5Sget_simple_extent_dims(fs, dims, NULL);
     H5Sclose(fs);
     dims[0] = (hsize_t)(n_old + n);
@@ -314,6 +327,7 @@ static int ds_append(hid_t ds, hid_t mtype, int64_t n_old, int64_t n, const void
 
 static int ds_set_len(hid_t ds, int64_t n)
 {
+    if (ds_rank_in(ds, 1, 1 + ST_H5_MAX_ROW_DIMS) < 0) return -1;
     hid_t fs = H5Dget_space(ds);
     hsize_t dims[1 + ST_H5_MAX_ROW_DIMS];
     H5Sget_simple_extent_dims(fs, dims, NULL);
@@ -327,7 +341,7 @@ static int64_t ds_len(hid_t ds)
     hid_t fs = H5Dget_space(ds);
     if (fs < 0) return -1;
     hsize_t dims[1 + ST_H5_MAX_ROW_DIMS];
-    int r = H5Sget_simple_extent_ndims(fs);
+    int r = H5Sget_simple_extent_type(fs) == H5S_SIMPLE ? H5Sget_simple_extent_ndims(fs) : -1;
     if (r < 1 || r > 1 + ST_H5_MAX_ROW_DIMS) { H5Sclose(fs); return -1; }
     H5Sget_simple_extent_dims(fs, dims, NULL);
     H5Sclose(fs);
@@ -552,6 +566,27 @@ static int writer_open_handles(st_h5w *w, st_err *err)
             return st_seterr(err, STRATA_ERR_FORMAT, "%s: missing /labels/%s", w->path,
                              w->label_names[i]);
     }
+    /* Ranks as the format allows (docs/FORMAT.md): index and label datasets
+     * are 1-D, activations [R, row...] with at most ST_H5_MAX_ROW_DIMS row
+     * axes. */
+    struct { hid_t ds; const char *name; } one_d[] = {
+        { w->ds_tokens, "/tokens" }, { w->ds_rows, "/rows" }, { w->ds_offsets, "/docs/offsets" },
+        { w->ds_row_offsets, "/docs/row_offsets" }, { w->has_text ? w->ds_text : -1, "/docs/text_bytes" },
+        { w->has_text ? w->ds_text_offsets : -1, "/docs/text_offsets" } };
+    for (size_t k = 0; k < sizeof one_d / sizeof one_d[0]; k++)
+        if (one_d[k].ds >= 0 && ds_rank_in(one_d[k].ds, 1, 1) < 0)
+            return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s is not a 1-D dataset", w->path,
+                             one_d[k].name);
+    for (int i = 0; i < w->n_labels; i++)
+        if (ds_rank_in(w->ds_labels[i], 1, 1) < 0)
+            return st_seterr(err, STRATA_ERR_FORMAT,
+                             "%s: /labels/%s is not a 1-D dataset (one value per row)", w->path,
+                             w->label_names[i]);
+    for (int i = 0; i < w->n_hooks; i++)
+        if (ds_rank_in(w->ds_acts[i], 1, 1 + ST_H5_MAX_ROW_DIMS) < 0)
+            return st_seterr(err, STRATA_ERR_FORMAT,
+                             "%s: /acts/%s has a rank outside 1..%d (rows + at most %d row axes)",
+                             w->path, w->hook_names[i], 1 + ST_H5_MAX_ROW_DIMS, ST_H5_MAX_ROW_DIMS);
     return STRATA_OK;
 }
 
@@ -793,10 +828,10 @@ int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *
     if (rc < 0) goto done;
     /* Row shapes must match too. */
     for (int i = 0; i < w->n_hooks; i++) {
-        hid_t fs = H5Dget_space(w->ds_acts[i]);
-        int r = H5Sget_simple_extent_ndims(fs);
+        int r = ds_rank_in(w->ds_acts[i], 1, 1 + ST_H5_MAX_ROW_DIMS);
         hsize_t d[1 + ST_H5_MAX_ROW_DIMS];
-        H5Sget_simple_extent_dims(fs, d, NULL);
+        hid_t fs = H5Dget_space(w->ds_acts[i]);
+        if (r > 0) H5Sget_simple_extent_dims(fs, d, NULL);
         H5Sclose(fs);
         int ok = r == 1 + s->row_ndim[i];
         for (int k = 0; ok && k < s->row_ndim[i]; k++) ok = (int64_t)d[1 + k] == s->row_shape[i][k];
@@ -1151,6 +1186,59 @@ static int list_group(hid_t file, const char *group, char ***out)
     return n;
 }
 
+static int ds_class(hid_t ds)
+{
+    hid_t t = H5Dget_type(ds);
+    if (t < 0) return -1;
+    int c = (int)H5Tget_class(t);
+    H5Tclose(t);
+    return c;
+}
+
+/* NULL when an activation dataset has the shape the format allows: rank
+ * 1 + (0..ST_H5_MAX_ROW_DIMS), every row axis >= 1, at most
+ * ST_H5_MAX_ROW_ELEMS values per row; else why not. */
+static const char *acts_row_shape_problem(hid_t ds)
+{
+    int r = ds_rank_in(ds, 1, 1 + ST_H5_MAX_ROW_DIMS);
+    if (r < 0) return "rank outside 1..4 (rows + at most 3 row axes)";
+    hsize_t d[1 + ST_H5_MAX_ROW_DIMS];
+    hid_t fs = H5Dget_space(ds);
+    H5Sget_simple_extent_dims(fs, d, NULL);
+    H5Sclose(fs);
+    uint64_t w = 1;
+    for (int k = 1; k < r; k++) {
+        if (d[k] < 1) return "a row axis of length 0";
+        if (d[k] > ST_H5_MAX_ROW_ELEMS || (w *= d[k]) > ST_H5_MAX_ROW_ELEMS)
+            return "rows wider than 2^31 values (the format's limit)";
+    }
+    return NULL;
+}
+
+/* Does an activation dataset store fewer bytes than its committed rows need?
+ * Unfiltered chunks and contiguous data are allocated whole when written, so
+ * they hold at least rows * row bytes; deflate cannot shrink data more than
+ * about 1032:1, so filtered data holds at least 1/2048 of it.  A file that
+ * declares rows it never wrote would otherwise be read as terabytes of fill
+ * values. */
+static int acts_storage_short(hid_t ds, int64_t n_rows, size_t elem, double *need, double *have)
+{
+    hsize_t d[1 + ST_H5_MAX_ROW_DIMS];
+    int r = ds_rank_in(ds, 1, 1 + ST_H5_MAX_ROW_DIMS);
+    if (r < 0) return 1;
+    hid_t fs = H5Dget_space(ds);
+    H5Sget_simple_extent_dims(fs, d, NULL);
+    H5Sclose(fs);
+    double raw = (double)n_rows * (double)elem;
+    for (int k = 1; k < r; k++) raw *= (double)d[k];
+    hid_t dcpl = H5Dget_create_plist(ds);
+    int filtered = dcpl >= 0 && H5Pget_nfilters(dcpl) > 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    *need = raw;
+    *have = (double)H5Dget_storage_size(ds);
+    return *have < (filtered ? raw / 2048 : raw);
+}
+
 strata_status strata_acts_open(const char *path, strata_acts **out)
 {
     h5_quiet();
@@ -1189,6 +1277,10 @@ strata_status strata_acts_open(const char *path, strata_acts **out)
     a->ds_tokens = ds_open(a->file, "tokens");
     if (a->ds_rows < 0 || a->ds_tokens < 0)
         return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: missing /rows or /tokens", path);
+    if (ds_rank_in(a->ds_rows, 1, 1) < 0 || ds_rank_in(a->ds_tokens, 1, 1) < 0 ||
+        ds_class(a->ds_rows) != H5T_INTEGER || ds_class(a->ds_tokens) != H5T_INTEGER)
+        return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /rows and /tokens must be 1-D integer "
+                         "datasets", path);
     /* Committed counts; extents may hold an interrupted batch beyond them. */
     int64_t ext_rows = ds_len(a->ds_rows), ext_tok = ds_len(a->ds_tokens);
     if (attr_get_i64(a->file, "n_rows", &a->n_rows) < 0) a->n_rows = ext_rows;
@@ -1231,17 +1323,39 @@ strata_status strata_acts_open(const char *path, strata_acts **out)
         }
         a->hook_f16[i] = H5Tget_size(t) == 2;
         H5Tclose(t);
+        const char *why = acts_row_shape_problem(a->ds_hooks[i]);
+        if (why) {
+            H5Gclose(g);
+            return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /acts/%s: %s", path, a->hooks[i], why);
+        }
         int64_t len = ds_len(a->ds_hooks[i]);
         if (len < a->n_rows) {
             H5Gclose(g);
             return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /acts/%s has %lld rows, fewer than %lld",
                              path, a->hooks[i], (long long)len, (long long)a->n_rows);
         }
+        double need = 0, have = 0;
+        if (acts_storage_short(a->ds_hooks[i], a->n_rows, a->hook_f16[i] ? 2 : 4, &need, &have)) {
+            H5Gclose(g);
+            return st_seterr(&a->err, STRATA_ERR_FORMAT,
+                             "%s: /acts/%s declares %lld rows of %.4g bytes (%.4g bytes in all) but "
+                             "stores %.4g bytes: the rows were never written", path, a->hooks[i],
+                             (long long)a->n_rows, need / (double)(a->n_rows ? a->n_rows : 1), need,
+                             have);
+        }
     }
     if (g >= 0) H5Gclose(g);
     g = nl ? H5Gopen2(a->file, "labels", H5P_DEFAULT) : -1;
     for (int i = 0; i < nl; i++) {
         a->ds_labels[i] = g >= 0 ? ds_open(g, a->labels[i]) : -1;
+        int cls = a->ds_labels[i] >= 0 ? ds_class(a->ds_labels[i]) : -1;
+        if (a->ds_labels[i] >= 0 &&
+            (ds_rank_in(a->ds_labels[i], 1, 1) < 0 || (cls != H5T_INTEGER && cls != H5T_FLOAT))) {
+            H5Gclose(g);
+            return st_seterr(&a->err, STRATA_ERR_FORMAT,
+                             "%s: /labels/%s is not a 1-D numeric dataset (one value per row)", path,
+                             a->labels[i]);
+        }
         if (a->ds_labels[i] < 0 || ds_len(a->ds_labels[i]) < a->n_rows) {
             if (g >= 0) H5Gclose(g);
             return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /labels/%s missing or short", path,
@@ -1381,6 +1495,8 @@ strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t r
                          name ? name : "(null)");
     ST_TRY(check_range(a, name, row0, n));
     if (n == 0) return STRATA_OK;
+    if (ds_rank_in(a->ds_labels[i], 1, 1) < 0) /* (checked at open; out holds n values) */
+        return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /labels/%s is not 1-D", a->path, name);
     hid_t ms;
     hid_t fs = select_rows(a->ds_labels[i], row0, n, &ms, NULL);
     herr_t rc = H5Dread(a->ds_labels[i], H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out);

@@ -39,6 +39,7 @@
 #define ST_H5_FORMAT "strata-activations"
 #define ST_H5_FORMAT_VERSION "1.0"
 #define ST_H5_MAX_ROW_DIMS 3
+#define ST_H5_MAX_ROW_ELEMS ((uint64_t)1 << 31) /* values per row of one hook */
 
 enum { ST_H5_F32 = 0, ST_H5_F16 = 1 };
 

@@ -20,7 +20,8 @@ static void usage(void)
         "usage: strata attn MODEL [--text-file F | --tokens-file F | --capture F.h5]\n"
         "                   [--induction R [--seed N]\n"
         "                   [--n-docs N] [--token-range LO:HI]] [--batch N] [--max-tokens N]\n"
-        "                   [--threads N] [--json] [--csv F] [--plot F.svg] [--quiet]\n\n"
+        "                   [--threads N] [--json] [--csv F] [--plot F.svg] [--quiet]\n"
+        "                   [--revision REV]\n\n"
         "Per layer and head: mean entropy, mean attention distance, previous-token,\n"
         "first-token (sink), self, duplicate-token and induction scores, and a class\n"
         "(definitions and thresholds: docs/ATTENTION.md).\n\n"
@@ -268,7 +269,7 @@ static int write_svg(const char *path, const char *model, const strata_attn_head
 int cmd_attn(int argc, char **argv)
 {
     const char *path = NULL, *text_file = NULL, *tokens_file = NULL, *csv = NULL, *plot = NULL;
-    const char *capture = NULL;
+    const char *capture = NULL, *revision = NULL;
     int R = 0, json = 0, batch = 16, max_tokens = 0, threads = 0, n_rand = 64, quiet = 0;
     int seed_given = 0;
     unsigned long long seed = 0;
@@ -299,6 +300,8 @@ int cmd_attn(int argc, char **argv)
             if (cli_parse_int("attn", a, argv[++i], 1, INT32_MAX, &max_tokens)) return 2;
         } else if (!strcmp(a, "--threads") && more) {
             if (cli_parse_int("attn", a, argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(a, "--revision") && more) {
+            revision = argv[++i];
         } else if (!strcmp(a, "--token-range") && more) {
             /* LO:HI, each a checked integer */
             const char *v = argv[++i], *colon = strchr(v, ':');
@@ -339,7 +342,7 @@ int cmd_attn(int argc, char **argv)
         fprintf(stderr, "strata attn: --induction, --batch and --n-docs must be positive\n");
         return 2;
     }
-    strata_model *m = cli_open_model("attn", path, threads);
+    strata_model *m = cli_open_model_rev("attn", path, revision, threads);
     if (!m) return 1;
     const strata_config *c = strata_model_config(m);
     if (max_tokens <= 0 || max_tokens > c->n_ctx) max_tokens = c->n_ctx;

@@ -18,7 +18,7 @@ static void usage(void)
         "                      (--text-file F | --jsonl F | --tokens-file F)\n"
         "                      [--positions all|last|first] [--batch N] [--max-tokens N]\n"
         "                      [--dtype f32|f16] [--compress] [--overwrite | --resume]\n"
-        "                      [--no-bos] [--threads N] [--quiet]\n\n"
+        "                      [--no-bos] [--threads N] [--quiet] [--revision REV]\n\n"
         "Runs every document of the input through MODEL and stores, for each kept\n"
         "position, the activations of the hooks (e.g. 'blocks.*.hook_resid_post',\n"
         "'blocks.3.attn.hook_z[5]') in FILE.h5 (layout: docs/FORMAT.md).\n\n"
@@ -76,7 +76,7 @@ static int on_progress(const strata_capture_progress *p, void *user)
 
 int cmd_capture(int argc, char **argv)
 {
-    const char *model = NULL, *hooks = NULL, *outp = NULL, *input = NULL;
+    const char *model = NULL, *hooks = NULL, *outp = NULL, *input = NULL, *revision = NULL;
     int kind = -1, quiet = 0, threads = 0, no_bos = 0, n_inputs = 0;
     strata_capture_opts o = strata_capture_opts_default();
     for (int i = 1; i < argc; i++) {
@@ -110,6 +110,8 @@ int cmd_capture(int argc, char **argv)
         else if (!strcmp(a, "--no-bos")) no_bos = 1;
         else if (!strcmp(a, "--threads") && has) {
             if (cli_parse_int("capture", a, argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(a, "--revision") && has) {
+            revision = argv[++i];
         }
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "strata capture: unknown or incomplete option %s (see --help)\n", a);
@@ -132,7 +134,7 @@ int cmd_capture(int argc, char **argv)
     o.progress = on_progress;
     o.progress_user = &ps;
 
-    strata_model *m = cli_open_model("capture", model, threads);
+    strata_model *m = cli_open_model_rev("capture", model, revision, threads);
     if (!m) return 1;
     strata_capture *c = NULL;
     int rc = strata_capture_open(m, outp, &o, &c);

@@ -11,11 +11,12 @@
 
 int cmd_generate(int argc, char **argv)
 {
-    const char *path = NULL, *ids_arg = NULL, *text = NULL;
+    const char *path = NULL, *ids_arg = NULL, *text = NULL, *revision = NULL;
     int n_new = 32, json = 0, no_bos = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: strata generate MODEL (TEXT | --ids 1,2,3) [-n N] [--no-bos] [--threads N] [--json]\n\n"
+            printf("usage: strata generate MODEL (TEXT | --ids 1,2,3) [-n N] [--no-bos] [--threads N] [--json]\n"
+                   "                       [--revision REV]\n\n"
                    "Greedy decoding (argmax, first index on ties) of N new tokens (default 32)\n"
                    "with a KV cache. --json prints {\"ids\": [...new ids only...], \"text\": ...}.\n");
             return 0;
@@ -27,6 +28,8 @@ int cmd_generate(int argc, char **argv)
             if (cli_parse_int("generate", "-n", argv[++i], 1, CLI_MAX_TOKENS, &n_new)) return 2;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             if (cli_parse_int("generate", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(argv[i], "--revision") && i + 1 < argc) {
+            revision = argv[++i];
         }
         else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, "strata generate: unknown or incomplete option %s\n", argv[i]); return 2; }
         else if (!path) path = argv[i];
@@ -34,7 +37,7 @@ int cmd_generate(int argc, char **argv)
         else { fprintf(stderr, "strata generate: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata generate: missing MODEL (see --help)\n"); return 2; }
-    strata_model *m = cli_open_model("generate", path, threads);
+    strata_model *m = cli_open_model_rev("generate", path, revision, threads);
     if (!m) return 1;
     int32_t *ids;
     int n = cli_model_input(m, "generate", ids_arg, text, no_bos, &ids);

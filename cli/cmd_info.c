@@ -32,12 +32,13 @@ static const char *shape_axes(int kind)
 
 int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *revision = NULL;
     int json = 0, gguf_meta = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: strata info MODEL [--json]\n\n"
-                   "MODEL is a Hugging Face model directory or a .gguf file.\n"
+            printf("usage: strata info MODEL [--json] [--revision REV]\n\n"
+                   "MODEL is a Hugging Face model directory, a .gguf file or a hub id (ORG/NAME)\n"
+                   "in the local Hugging Face cache (--revision: a branch, tag or commit there).\n"
                    "Prints the architecture, dimensions, parameter count, the OpenBLAS kernel\n"
                    "and every hook point with its shape (B = batch, T = positions); for a\n"
                    ".gguf file also its metadata and tensor table (types and shapes).\n"
@@ -46,13 +47,16 @@ int cmd_info(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--gguf")) gguf_meta = 1;
+        else if (!strcmp(argv[i], "--revision") && i + 1 < argc) revision = argv[++i];
         else if (argv[i][0] == '-') { fprintf(stderr, "strata info: unknown option %s\n", argv[i]); return 2; }
         else if (!path) path = argv[i];
         else { fprintf(stderr, "strata info: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata info: missing MODEL (see --help)\n"); return 2; }
     strata_model *m = NULL;
-    if (strata_model_open(path, NULL, &m) != STRATA_OK) {
+    strata_open_opts oo = strata_open_opts_default();
+    oo.revision = revision;
+    if (strata_model_open(path, &oo, &m) != STRATA_OK) {
         fprintf(stderr, "strata info: %s\n", strata_errmsg(m));
         strata_model_free(m);
         return 1;

@@ -14,7 +14,8 @@
 static void usage(void)
 {
     printf(
-        "usage: strata lens MODEL (TEXT | --ids 1,2,3) [--top K] [--no-bos] [--threads N] [--json]\n\n"
+        "usage: strata lens MODEL (TEXT | --ids 1,2,3) [--top K] [--no-bos] [--threads N] [--json]\n"
+        "                   [--revision REV]\n\n"
         "Logit lens: the model's final norm and unembedding applied to the residual\n"
         "stream after the embeddings and after every layer.  Prints, per position and\n"
         "layer, the rank (0 = top) of the actual next token, its mean log-probability\n"
@@ -56,7 +57,7 @@ static const char *point_label(int p, char *buf, size_t cap)
 
 int cmd_lens(int argc, char **argv)
 {
-    const char *path = NULL, *ids_arg = NULL, *text = NULL;
+    const char *path = NULL, *ids_arg = NULL, *text = NULL, *revision = NULL;
     int top = 3, json = 0, no_bos = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) { usage(); return 0; }
@@ -67,6 +68,8 @@ int cmd_lens(int argc, char **argv)
             if (cli_parse_int("lens", "--top", argv[++i], 1, INT32_MAX, &top)) return 2;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             if (cli_parse_int("lens", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(argv[i], "--revision") && i + 1 < argc) {
+            revision = argv[++i];
         }
         else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "strata lens: unknown or incomplete option %s (see --help)\n", argv[i]);
@@ -76,7 +79,7 @@ int cmd_lens(int argc, char **argv)
         else { fprintf(stderr, "strata lens: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata lens: missing MODEL (see --help)\n"); return 2; }
-    strata_model *m = cli_open_model("lens", path, threads);
+    strata_model *m = cli_open_model_rev("lens", path, revision, threads);
     if (!m) return 1;
     const strata_config *c = strata_model_config(m);
     if (top > c->vocab_size) top = c->vocab_size;

@@ -10,14 +10,15 @@
 
 static void usage(void)
 {
-    printf("usage: strata run MODEL (TEXT | --ids 1,2,3) [--top K] [--no-bos] [--threads N] [--json]\n\n"
+    printf("usage: strata run MODEL (TEXT | --ids 1,2,3) [--top K] [--no-bos] [--threads N] [--json]\n"
+           "                  [--revision REV]\n\n"
            "Runs one forward pass and prints the top-K next tokens (default 5) at every\n"
            "position. --json prints {\"positions\": [{\"top_ids\": [...], \"top_logits\": [...]}, ...]}.\n");
 }
 
 int cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *ids_arg = NULL, *text = NULL;
+    const char *path = NULL, *ids_arg = NULL, *text = NULL, *revision = NULL;
     int top = 5, json = 0, no_bos = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) { usage(); return 0; }
@@ -28,6 +29,8 @@ int cmd_run(int argc, char **argv)
             if (cli_parse_int("run", "--top", argv[++i], 1, INT32_MAX, &top)) return 2;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             if (cli_parse_int("run", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(argv[i], "--revision") && i + 1 < argc) {
+            revision = argv[++i];
         }
         else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, "strata run: unknown or incomplete option %s\n", argv[i]); return 2; }
         else if (!path) path = argv[i];
@@ -35,7 +38,7 @@ int cmd_run(int argc, char **argv)
         else { fprintf(stderr, "strata run: unexpected argument %s\n", argv[i]); return 2; }
     }
     if (!path) { fprintf(stderr, "strata run: missing MODEL (see --help)\n"); return 2; }
-    strata_model *m = cli_open_model("run", path, threads);
+    strata_model *m = cli_open_model_rev("run", path, revision, threads);
     if (!m) return 1;
     int32_t *ids;
     int n = cli_model_input(m, "run", ids_arg, text, no_bos, &ids);

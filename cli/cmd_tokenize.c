@@ -3,21 +3,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "strata/model.h"
 #include "strata/tokenizer.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: strata tokenize MODEL_OR_TOKENIZER [--no-bos] [--json] (TEXT | --file F)\n"
+        "usage: strata tokenize MODEL_OR_TOKENIZER [--no-bos] [--json] [--revision REV]\n"
+        "                       (TEXT | --file F)\n"
         "\n"
         "Encodes TEXT (or the contents of F; '-' reads stdin) and prints one line per token:\n"
         "position, id, character offsets [start,end) into the text, the vocabulary piece and\n"
         "the text it covers.\n"
         "\n"
         "MODEL_OR_TOKENIZER: a model directory (tokenizer.json + tokenizer_config.json, or\n"
-        "vocab.json + merges.txt), a tokenizer.json file, or a .gguf file.\n"
+        "vocab.json + merges.txt), a tokenizer.json file, a .gguf file, or a hub id (ORG/NAME)\n"
+        "in the local Hugging Face cache, at --revision REV (default main).\n"
         "\n"
         "  --no-bos     do not add BOS (nor any post-processor tokens); default: the\n"
         "               tokenizer's own setting (tokenizer_config.json add_bos_token, or\n"
@@ -111,13 +115,17 @@ static void print_escaped(const char *s, size_t n)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    const char *src = NULL, *text = NULL, *file = NULL;
+    const char *src = NULL, *text = NULL, *file = NULL, *revision = NULL;
     int add_bos = -1, as_json = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) { usage(stdout); return 0; }
         if (!strcmp(argv[i], "--no-bos")) add_bos = 0;
         else if (!strcmp(argv[i], "--bos")) add_bos = 1;
         else if (!strcmp(argv[i], "--json")) as_json = 1;
+        else if (!strcmp(argv[i], "--revision")) {
+            if (++i >= argc) { fprintf(stderr, "strata tokenize: --revision needs a name\n"); return 2; }
+            revision = argv[i];
+        }
         else if (!strcmp(argv[i], "--file")) {
             if (++i >= argc) { fprintf(stderr, "strata tokenize: --file needs a path\n"); return 2; }
             file = argv[i];
@@ -143,6 +151,18 @@ int cmd_tokenize(int argc, char **argv)
         len = strlen(text);
     }
 
+    /* a hub id (or any --revision) resolves to its snapshot in the local cache */
+    char snap[4096];
+    struct stat sb;
+    if (revision || stat(src, &sb) != 0) {
+        char why[1024];
+        if (strata_hub_resolve(src, revision, snap, sizeof snap, why, sizeof why) != STRATA_OK) {
+            fprintf(stderr, "strata tokenize: %s\n", why);
+            free(buf);
+            return 1;
+        }
+        src = snap;
+    }
     strata_tokenizer *tok = NULL;
     int rc = strata_tokenizer_open(src, &tok);
     if (rc != STRATA_OK) {

@@ -30,8 +30,14 @@ void cli_json_token_text(FILE *f, strata_model *m, int32_t id)
 
 strata_model *cli_open_model(const char *cmd, const char *path, int threads)
 {
+    return cli_open_model_rev(cmd, path, NULL, threads);
+}
+
+strata_model *cli_open_model_rev(const char *cmd, const char *path, const char *revision, int threads)
+{
     strata_open_opts o = strata_open_opts_default();
     o.n_threads = threads;
+    o.revision = revision;
     strata_model *m = NULL;
     if (strata_model_open(path, &o, &m) != STRATA_OK) {
         fprintf(stderr, "strata %s: %s\n", cmd, strata_errmsg(m));

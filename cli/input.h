@@ -10,6 +10,8 @@
 /* Opens the model at path with default options and n_threads = threads (0:
  * the library's default); NULL after printing "strata <cmd>: <why>". */
 strata_model *cli_open_model(const char *cmd, const char *path, int threads);
+/* The same at a hub revision (--revision REV; NULL: "main" for hub ids). */
+strata_model *cli_open_model_rev(const char *cmd, const char *path, const char *revision, int threads);
 /* ids_arg ("1,2,3") wins over text; text needs the model's tokenizer (BOS
  * added per the tokenizer's default unless no_bos).  Returns count >= 1 and a
  * malloc'd array, or -1 after printing "strata <cmd>: ..." to stderr. */

@@ -14,6 +14,7 @@
 #ifndef STRATA_MODEL_H
 #define STRATA_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -71,21 +72,49 @@ typedef struct strata_config {
     int32_t tied_embeddings;
     int32_t has_bias;         /* linear layers carry biases */
     int32_t bos_token_id, eos_token_id;  /* -1 if unknown */
+    /* Attention variations (appended; zero = the GPT-2/Llama default). */
+    int32_t sliding_window;   /* > 0: windowed layers let the query at position i see keys
+                                 i - sliding_window < j <= i only (which layers: see
+                                 docs/MODELS.md; Mistral: all) */
+    float   attn_scale;       /* multiplies q.k; 0 means 1/sqrt(d_head) */
+    float   attn_softcap;     /* > 0: scores -> c * tanh(scores / c) (Gemma-2) */
+    float   final_softcap;    /* > 0: logits -> c * tanh(logits / c) (Gemma-2) */
 } strata_config;
 
 typedef struct strata_open_opts {
     int32_t n_threads;        /* 0: all cores */
-    int32_t reserved[7];
+    int32_t reserved0;
+    const char *revision;     /* hub ids only: a branch or tag under refs/, or a commit
+                                 hash; NULL: "main" (see strata_model_open) */
+    int32_t reserved[4];
 } strata_open_opts;
 
 strata_open_opts strata_open_opts_default(void);
 
-/* Opens a model.  *out is set even on failure (unless allocation itself
+/* Opens a model: a Hugging Face model directory, a GGUF file, or a hub id
+ * ("ORG/NAME") found in the local Hugging Face cache ($HF_HUB_CACHE, else
+ * $HF_HOME/hub, else ~/.cache/huggingface/hub: models--ORG--NAME/snapshots/
+ * <commit>/, the commit read from refs/<revision>; opts->revision, default
+ * "main", may also be a commit hash).  A path that exists wins over an id;
+ * nothing is downloaded.  A snapshot holding one *.gguf file and no
+ * config.json opens that file.  Tensors in the file that the architecture
+ * does not use are an error naming them, except the causal-mask and rotary
+ * buffers older checkpoints carry (attn.bias, attention.masked_bias,
+ * rotary_emb.inv_freq, any dtype), which are skipped.
+ * *out is set even on failure (unless allocation itself
  * failed) so strata_errmsg(*out) can explain; free it with
  * strata_model_free() either way.  opts may be NULL. */
 strata_status strata_model_open(const char *path, const strata_open_opts *opts,
                                 strata_model **out);
 void strata_model_free(strata_model *m); /* NULL is a no-op */
+
+/* The snapshot directory of hub id `id` at `revision` (NULL: "main") in the
+ * local Hugging Face cache, as strata_model_open finds it, written to out.
+ * On failure msg (may be NULL) gets the reason, listing the paths tried:
+ * STRATA_ERR_NOTFOUND (model or revision not cached), STRATA_ERR_ARG
+ * (malformed id or revision), STRATA_ERR_FORMAT (a refs file without a hash). */
+strata_status strata_hub_resolve(const char *id, const char *revision, char *out, size_t out_cap,
+                                 char *msg, size_t msg_cap);
 
 /* Last error message on this handle; "" if none.  Owned by the handle,
  * valid until the next call on it.  m == NULL gives a static message. */

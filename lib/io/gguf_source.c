@@ -22,6 +22,7 @@ typedef struct st_gsrc {
     int32_t n_heads;           /* for the NeoX qkv regrouping */
     st_gsrc_buf *bufs;
     int64_t n_bufs, cap_bufs;
+    uint8_t *used;             /* [n_tensors]: taken by a get() */
 } st_gsrc;
 
 /* ------------------------------------------------------------------ */
@@ -185,6 +186,8 @@ static int gsrc_get(st_wsource *s, const char *name, int ndim, const int64_t *sh
         return st_seterr(err, STRATA_ERR_NOTFOUND,
                          "%s: no GGUF tensor corresponds to '%s' (architecture %s)", s->path, name,
                          arch_key(c->arch));
+    int64_t ti = st_gguf_find_tensor(c->g, gname);
+    if (ti >= 0 && c->used) c->used[ti] = 1;
     /* converted before (under this or another HF spelling)? */
     for (int64_t i = 0; i < c->n_bufs; i++) {
         const st_gsrc_buf *b = &c->bufs[i];
@@ -196,7 +199,6 @@ static int gsrc_get(st_wsource *s, const char *name, int ndim, const int64_t *sh
         *out = b->data;
         return STRATA_OK;
     }
-    int64_t ti = st_gguf_find_tensor(c->g, gname);
     if (ti < 0)
         return st_seterr(err, STRATA_ERR_NOTFOUND, "%s: tensor '%s' (for '%s') not found", s->path,
                          gname, name);
@@ -293,10 +295,31 @@ fail:
     return rc;
 }
 
+static int gsrc_check_unused(st_wsource *s, st_err *err)
+{
+    st_gsrc *c = s->ctx;
+    char list[768];
+    size_t at = 0;
+    int64_t n_unknown = 0;
+    list[0] = 0;
+    for (int64_t i = 0; i < st_gguf_n_tensors(c->g); i++) {
+        if (c->used[i]) continue;
+        const char *name = st_gguf_tensor_at(c->g, i)->name;
+        if (++n_unknown <= 8 && at + 8 < sizeof list)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", n_unknown > 1 ? ", " : "", name);
+    }
+    if (!n_unknown) return STRATA_OK;
+    return st_seterr(err, STRATA_ERR_FORMAT,
+                     "%s: %" PRId64 " unknown tensor%s (not a weight of architecture %s): %s%s", s->path,
+                     n_unknown, n_unknown == 1 ? "" : "s", arch_key(c->arch), list,
+                     n_unknown > 8 ? ", ..." : "");
+}
+
 static void gsrc_close(st_wsource *s)
 {
     st_gsrc *c = s->ctx;
     if (!c) return;
+    free(c->used);
     for (int64_t i = 0; i < c->n_bufs; i++) {
         free(c->bufs[i].gguf_name);
         free(c->bufs[i].data);
@@ -485,6 +508,14 @@ static int fill_config(st_gguf *g, strata_config *cfg, st_err *err)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s.vocab_size %" PRId64
                          " differs from token_embd.weight's %" PRId64 " rows", path, arch, V, emb->ne[1]);
 
+    /* sliding-window attention (llama.cpp writes it for Mistral-style models):
+     * every layer of a llama; refused where strata would ignore it */
+    int64_t win = 0;
+    ST_TRY(key_int(g, arch, "attention.sliding_window", 0, 0, 0, BIG, &win, err));
+    if (win > 0 && cfg->arch != STRATA_ARCH_LLAMA)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: %s.attention.sliding_window is set; "
+                         "sliding windows are not supported for %s", path, arch, arch);
+    cfg->sliding_window = (int32_t)win;
     cfg->d_model = (int32_t)d;
     cfg->n_layers = (int32_t)L;
     cfg->n_heads = (int32_t)H;
@@ -563,6 +594,12 @@ int st_gguf_source_open(const char *path, st_wsource *src, strata_config *cfg, s
         st_gguf_free(g);
         return st_seterr(err, STRATA_ERR_NOMEM, "%s: out of memory", path);
     }
+    c->used = calloc((size_t)st_gguf_n_tensors(g) + 1, 1);
+    if (!c->used) {
+        free(c);
+        st_gguf_free(g);
+        return st_seterr(err, STRATA_ERR_NOMEM, "%s: out of memory", path);
+    }
     c->g = g;
     c->arch = cfg->arch;
     c->n_heads = cfg->n_heads;
@@ -570,5 +607,6 @@ int st_gguf_source_open(const char *path, st_wsource *src, strata_config *cfg, s
     src->path = st_gguf_path(g);
     src->get = gsrc_get;
     src->has = gsrc_has;
+    src->check_unused = gsrc_check_unused;
     return STRATA_OK;
 }

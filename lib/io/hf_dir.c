@@ -116,6 +116,11 @@ static int hf_get(st_wsource *s, const char *name, int ndim, const int64_t *shap
         return st_seterr(err, STRATA_ERR_FORMAT,
                          "%s: tensor '%s' has shape %s but config.json implies %s", f->path, name, a, b);
     }
+    if (t->dtype == ST_DT_OTHER)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED,
+                         "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16",
+                         f->path, name, t->dtype_name);
+    ((st_sft_tensor *)t)->used = 1;
     size_t numel = 1;
     for (int i = 0; i < ndim; i++) numel *= (size_t)shape[i];
     if (t->dtype == ST_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
@@ -143,6 +148,30 @@ static int hf_get(st_wsource *s, const char *name, int ndim, const int64_t *shap
     }
     *out = buf;
     return STRATA_OK;
+}
+
+static int hf_check_unused(st_wsource *s, st_err *err)
+{
+    hf_src *h = s->ctx;
+    char list[768];
+    size_t at = 0;
+    int64_t n_unknown = 0;
+    const char *file = NULL;
+    list[0] = 0;
+    for (int i = 0; i < h->n_shards; i++)
+        for (int64_t k = 0; k < h->shards[i].n_tensors; k++) {
+            const st_sft_tensor *t = &h->shards[i].tensors[k];
+            if (t->used || st_is_buffer_name(t->name)) continue;
+            if (!n_unknown++) file = h->shards[i].path;
+            if (n_unknown <= 8 && at + 8 < sizeof list)
+                at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", n_unknown > 1 ? ", " : "", t->name);
+        }
+    if (!n_unknown) return STRATA_OK;
+    if (at >= sizeof list) at = sizeof list - 1;
+    return st_seterr(err, STRATA_ERR_FORMAT,
+                     "%s: %lld unknown tensor%s (not a weight of this architecture, nor a "
+                     "causal-mask or rotary buffer): %s%s", n_unknown == 1 ? file : s->path,
+                     (long long)n_unknown, n_unknown == 1 ? "" : "s", list, n_unknown > 8 ? ", ..." : "");
 }
 
 static void hf_close(st_wsource *s)
@@ -177,6 +206,7 @@ int st_hf_source_open(const char *dir, st_wsource *src, st_err *err)
     src->ctx = h;
     src->get = hf_get;
     src->has = hf_has;
+    src->check_unused = hf_check_unused;
     src->close = hf_close;
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

@@ -2,6 +2,7 @@
 #include "io/safetensors.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,11 @@ static int parse_dtype(const char *s, int *dt, int *size)
     if (!strcmp(s, "F32")) { *dt = ST_DT_F32; *size = 4; return 1; }
     if (!strcmp(s, "F16")) { *dt = ST_DT_F16; *size = 2; return 1; }
     if (!strcmp(s, "BF16")) { *dt = ST_DT_BF16; *size = 2; return 1; }
+    static const struct { const char *name; int size; } other[] = {
+        {"BOOL", 1}, {"U8", 1}, {"I8", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}, {"I16", 2},
+        {"U16", 2}, {"I32", 4}, {"U32", 4}, {"F64", 8}, {"I64", 8}, {"U64", 8}};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (!strcmp(s, other[i].name)) { *dt = ST_DT_OTHER; *size = other[i].size; return 1; }
     return 0;
 }
 
@@ -85,7 +91,7 @@ int st_safetensors_open(st_safetensors *f, const char *path, st_err *err)
         int esize;
         if (!parse_dtype(json_string_value(jdt), &t->dtype, &esize)) {
             rc = st_seterr(err, STRATA_ERR_UNSUPPORTED,
-                           "%s: tensor '%s': unsupported dtype '%s' (supported: F32, F16, BF16)",
+                           "%s: tensor '%s': unknown dtype '%s'",
                            path, key, json_string_value(jdt));
             break;
         }
@@ -122,6 +128,7 @@ int st_safetensors_open(st_safetensors *f, const char *path, st_err *err)
                            path, key, (unsigned long long)(numel * esize), (long long)(e - b));
             break;
         }
+        snprintf(t->dtype_name, sizeof t->dtype_name, "%s", json_string_value(jdt));
         t->name = strdup(key);
         if (!t->name) { rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory"); break; }
         t->data = data0 + b;

@@ -251,8 +251,9 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
                                 st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_READONLY),
         };
         if (layer_probs) io.plan = attn_plan(m, l, B, T, Tk, &io.regions);
+        const st_attn_params ap = { c->attn_scale, c->attn_softcap, ly->window };
         rc = st_attention(w->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, w->z,
-                          layer_probs ? &io : NULL, nt);
+                          &ap, layer_probs ? &io : NULL, nt);
         if (rc) return rc;
         FIRE(STRATA_HOOK_ATTN_Z, l, w->z, 4, B, T, H, dh);
 

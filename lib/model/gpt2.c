@@ -43,6 +43,16 @@ int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_er
     c->n_ctx = (int32_t)T; c->norm_kind = STRATA_NORM_LAYER; c->norm_eps = (float)eps;
     c->gated_mlp = 0; c->rope = STRATA_ROPE_NONE; c->rotary_dim = 0; c->rope_theta = 0;
     c->parallel_residual = 0; c->tied_embeddings = 1; c->has_bias = 1;
+    /* settings that change the computation: honoured or refused, never ignored */
+    int flag;
+    ST_TRY(st_json_bool(j, "scale_attn_weights", path, 0, 1, &flag, err));
+    if (!flag) c->attn_scale = 1.0f;   /* scores q.k without 1/sqrt(d_head) */
+    ST_TRY(st_json_bool(j, "scale_attn_by_inverse_layer_idx", path, 0, 0, &flag, err));
+    if (flag)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: scale_attn_by_inverse_layer_idx true is not supported", path);
+    ST_TRY(st_json_bool(j, "add_cross_attention", path, 0, 0, &flag, err));
+    if (flag)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: add_cross_attention true is not supported (decoder-only models)", path);
     return STRATA_OK;
 }
 

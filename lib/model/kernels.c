@@ -333,7 +333,8 @@ typedef struct slice_job {
     const int32_t *lengths;
     int64_t kv_bstride, T, Tk, kvrow, qrow, nqb;
     int group, dh, pos0;
-    float scale;
+    float scale, softcap;
+    int32_t window;
 } slice_job;
 
 /* Query block u = ((bb * nh) + hh) * nqb + qb of the slice: rows [t0, t1),
@@ -355,6 +356,23 @@ static slice_block block_of(const slice_job *j, int64_t u)
     return k;
 }
 
+/* First key a query at absolute position pos may see (0 without a window). */
+static inline int64_t window_lo(int64_t pos, int32_t window)
+{
+    return window > 0 && pos - window + 1 > 0 ? pos - window + 1 : 0;
+}
+
+/* One row of raw scores s[0..see) (keys up to the query's own): the soft
+ * cap on the visible keys [lo, see) and -inf on keys before the window. */
+static void cap_and_window(float *s, int64_t lo, int64_t see, float softcap)
+{
+    if (softcap > 0) {
+        const float inv = 1.0f / softcap;
+        for (int64_t c = lo; c < see; c++) s[c] = softcap * tanhf(s[c] * inv);
+    }
+    for (int64_t c = 0; c < lo; c++) s[c] = -INFINITY;
+}
+
 /* Scores of one block (and the causal mask when a scores hook looks). */
 static void job_scores(const slice_job *j, int64_t u)
 {
@@ -364,6 +382,10 @@ static void job_scores(const slice_job *j, int64_t u)
                     j->scale, j->q + (k.b * j->T + k.t0) * j->qrow + k.h * j->dh, (int)j->qrow,
                     j->k + k.b * j->kv_bstride + (k.h / j->group) * j->dh, (int)j->kvrow, 0.0f, k.P,
                     (int)j->Tk);
+    if (j->softcap > 0 || j->window > 0)
+        for (int64_t t = k.t0; t < k.tv; t++)
+            cap_and_window(k.P + (t - k.t0) * j->Tk, window_lo(j->pos0 + t, j->window), j->pos0 + t + 1,
+                           j->softcap);
     if (j->io->scores_hooked)   /* causal mask; padding rows fully masked */
         for (int64_t t = k.t0; t < k.t1; t++) {
             const int64_t see = t < k.tv ? j->pos0 + t + 1 : 0;
@@ -446,13 +468,14 @@ static void run_units(void (*fn)(const slice_job *, int64_t), const slice_job *j
 
 static slice_job make_job(const st_attn_slice *sl, const st_attn_io *io, const float *q,
                           const float *k, const float *v, int64_t kv_bstride, int64_t T, int H,
-                          int Hkv, int dh, int pos0, const int32_t *lengths, float *z)
+                          int Hkv, int dh, int pos0, const int32_t *lengths, float *z,
+                          const st_attn_params *ap)
 {
     const slice_job j = {
         .sl = sl, .io = io, .q = q, .k = k, .v = v, .z = z, .lengths = lengths,
         .kv_bstride = kv_bstride, .T = T, .Tk = pos0 + T, .kvrow = (int64_t)Hkv * dh,
         .qrow = (int64_t)H * dh, .nqb = (sl->nq + ATT_QB - 1) / ATT_QB, .group = H / Hkv,
-        .dh = dh, .pos0 = pos0, .scale = 1.0f / sqrtf((float)dh),
+        .dh = dh, .pos0 = pos0, .scale = ap->scale, .softcap = ap->softcap, .window = ap->window,
     };
     return j;
 }
@@ -480,10 +503,11 @@ static void forget_zeros(const st_attn_slice *sl, const st_attn_io *io, int64_t 
 
 static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, const float *v,
                       int64_t kv_bstride, int64_t T, int H, int Hkv, int dh, int pos0,
-                      const int32_t *lengths, float *z, const st_attn_io *io, int n_threads)
+                      const int32_t *lengths, float *z, const st_attn_params *ap,
+                      const st_attn_io *io, int n_threads)
 {
     const int64_t Tk = pos0 + T;
-    const slice_job j = make_job(sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z);
+    const slice_job j = make_job(sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, ap);
     const int64_t blocks = sl->nb * sl->nh * j.nqb, rows = sl->nb * sl->nh * sl->nq;
     const int nt = st_par_threads(n_threads, (double)rows * Tk * (2.0 * dh + 4));
     run_units(job_scores, &j, blocks, nt, 1);
@@ -502,11 +526,15 @@ static int attn_slice(const st_attn_slice *sl, const float *q, const float *k, c
 
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, const st_attn_io *io, int n_threads)
+                 float *z, const st_attn_params *ap_in, const st_attn_io *io, int n_threads)
 {
     const int group = H / Hkv;
     const int64_t Tk = pos0 + T, kvrow = (int64_t)Hkv * dh, qrow = (int64_t)H * dh;
-    const float scale = 1.0f / sqrtf((float)dh);
+    st_attn_params apv = { 0.0f, 0.0f, 0 };
+    if (ap_in) apv = *ap_in;
+    if (!(apv.scale > 0)) apv.scale = 1.0f / sqrtf((float)dh);
+    const st_attn_params *ap = &apv;
+    const float scale = ap->scale;
     int nomem = 0;
     /* element operations of one attention pass: scores, softmax and mix */
     const int nt = st_par_threads(n_threads, (double)B * H * T * Tk * (2.0 * dh + 4));
@@ -533,6 +561,8 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
                             for (int64_t r = 0; r < nr; r++) {   /* causal: keys < see */
                                 float *sr = S + r * nk;
                                 const int64_t see = pos0 + t0 + r + 1;
+                                if (ap->softcap > 0 || ap->window > 0)
+                                    cap_and_window(sr, window_lo(see - 1, ap->window), see, ap->softcap);
                                 /* the visible prefix only: bit for bit the softmax of
                                  * the row with -inf on masked keys (they give 0) */
                                 softmax_row(sr, see, NULL);
@@ -559,7 +589,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
     if (ntc <= 1) {   /* one slice after the other, threads inside each */
         for (int64_t si = 0; si < n_sl; si++) {
             st_attn_slice sl = slice_at(&plan, si, n_h, n_q, B, H, T, io->probs, io->ent);
-            int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, io,
+            int rc = attn_slice(&sl, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, ap, io,
                                 n_threads);
             if (rc) return rc;
         }
@@ -579,7 +609,7 @@ int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstr
 #pragma omp for ordered schedule(dynamic, 1)
         for (int64_t si = 0; si < n_sl; si++) {
             st_attn_slice sl = slice_at(&plan, si, n_h, n_q, B, H, T, p, ent);
-            const slice_job j = make_job(&sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z);
+            const slice_job j = make_job(&sl, io, q, k, v, kv_bstride, T, H, Hkv, dh, pos0, lengths, z, ap);
             const int64_t blocks = sl.nb * sl.nh * j.nqb;
             int stopped;
 #pragma omp atomic read

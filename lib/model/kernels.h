@@ -75,8 +75,13 @@ void st_act_forward(int act, float *x, const float *up, int64_t n, int n_threads
  *           softmax reads whole rows; without, masked entries are left
  *           unwritten until the softmax writes the pattern (0 where masked)
  *           from each row's visible prefix.
- * Scores are q.k / sqrt(dh); softmax is max-subtracted.  Returns the first
- * non-zero status of `between`. */
+ * Scores are s = scale * q.k (scale = 1/sqrt(dh) by default), then
+ * s = softcap * tanh(s / softcap) when softcap > 0 (Gemma-2), then masked:
+ * query at absolute position i sees keys j <= i, and with window > 0 only
+ * i - window < j <= i (Mistral / Gemma-2 sliding window, GPT-Neo local
+ * attention: the window counts the query's own key).  Softmax is
+ * max-subtracted.  ap == NULL: the defaults (1/sqrt(dh), no cap, no window).
+ * Returns the first non-zero status of `between`. */
 typedef struct st_attn_plan {
     int64_t nb;   /* batch rows per slice (> 1 only when nh = H and nq = T) */
     int nh;       /* heads per slice (< H only when nb = 1) */
@@ -113,9 +118,14 @@ typedef struct st_attn_io {
     st_attn_cb between;
     void *cb_ctx;
 } st_attn_io;
+typedef struct st_attn_params {
+    float scale;        /* multiplies q.k (0: 1/sqrt(dh)) */
+    float softcap;      /* > 0: s = softcap * tanh(s / softcap) before the mask */
+    int32_t window;     /* > 0: keys j with i - window < j <= i only */
+} st_attn_params;
 int st_attention(const float *q, const float *k, const float *v, int64_t kv_bstride,
                  int64_t B, int64_t T, int H, int Hkv, int dh, int pos0, const int32_t *lengths,
-                 float *z, const st_attn_io *io, int n_threads);
+                 float *z, const st_attn_params *ap, const st_attn_io *io, int n_threads);
 
 int32_t st_argmax(const float *x, int64_t n);
 

@@ -13,6 +13,7 @@
  *   model.norm.weight [d];  lm_head.weight [V][d] (absent when tied)
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,17 @@ int st_llama_config_hf(const json_t *j, const char *path, strata_config *c, st_e
     ST_TRY(st_json_bool(j, "attention_bias", path, 0, 0, &bias, err));
     if (bias)
         return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: attention_bias true is not supported for llama", path);
+    ST_TRY(st_json_bool(j, "mlp_bias", path, 0, 0, &bias, err));
+    if (bias)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: mlp_bias true is not supported for llama", path);
+    /* Mistral: every layer attends over a sliding window (HF MistralConfig
+     * sliding_window, null = none); Llama's config has no such field. */
+    const char *mt;
+    ST_TRY(st_json_str(j, "model_type", path, 0, "llama", &mt, err));
+    int64_t win = 0;
+    if (!strcmp(mt, "mistral")) ST_TRY(st_json_int(j, "sliding_window", path, 0, 0, &win, err));
+    if (win < 0 || win > INT32_MAX)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: field 'sliding_window' = %lld is out of range", path, (long long)win);
     c->arch = STRATA_ARCH_LLAMA;
     c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = (int32_t)H;
     c->n_kv_heads = (int32_t)Hkv; c->d_head = (int32_t)dh; c->d_mlp = (int32_t)F;
@@ -54,6 +66,7 @@ int st_llama_config_hf(const json_t *j, const char *path, strata_config *c, st_e
     c->act = STRATA_ACT_SILU; c->gated_mlp = 1;
     c->rope = STRATA_ROPE_HALF; c->rotary_dim = (int32_t)dh; c->rope_theta = (float)theta;
     c->parallel_residual = 0; c->tied_embeddings = tied; c->has_bias = 0;
+    c->sliding_window = (int32_t)win;
     return STRATA_OK;
 }
 
@@ -66,6 +79,7 @@ int st_llama_bind(strata_model *m, st_wsource *src)
     char w[256];
     for (int i = 0; i < c->n_layers; i++) {
         st_layer *ly = &m->layers[i];
+        ly->window = c->sliding_window;
         const char *p = "model.layers";
         snprintf(w, sizeof w, "%s.%d.input_layernorm.weight", p, i);
         ST_TRY(st_bind_vec(m, src, &ly->ln1.w, w, d));

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/gguf_source.h"
 #include "io/hf_dir.h"
+#include "io/hub_cache.h"
 #include "model/model_internal.h"
 #include "model/forward.h"
 
@@ -64,6 +66,21 @@ static int64_t count_params(const strata_config *c)
     return n;
 }
 
+int st_is_buffer_name(const char *name)
+{
+    static const char *const suffixes[] = {
+        ".attn.bias", ".attn.masked_bias",                       /* GPT-2 */
+        ".attention.bias", ".attention.masked_bias",             /* GPT-NeoX, GPT-Neo */
+        ".rotary_emb.inv_freq",                                  /* NeoX, Llama family */
+    };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && !strcmp(name + n - k, suffixes[i])) return 1;
+    }
+    return 0;
+}
+
 static int is_gguf_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -72,6 +89,36 @@ static int is_gguf_file(const char *path)
     size_t n = fread(magic, 1, 4, f);
     fclose(f);
     return n == 4 && !memcmp(magic, "GGUF", 4);
+}
+
+strata_status strata_hub_resolve(const char *id, const char *revision, char *out, size_t out_cap,
+                                 char *msg, size_t msg_cap)
+{
+    st_err err;
+    st_err_clear(&err);
+    int rc = st_hub_resolve(id, revision, out, out_cap, &err);
+    if (msg && msg_cap) snprintf(msg, msg_cap, "%s", rc ? err.msg : "");
+    return rc;
+}
+
+/* A directory without config.json holding exactly one *.gguf file (a hub
+ * snapshot of a GGUF repository): that file's path into out; else 0. */
+static int single_gguf_in(const char *dir, char *out, size_t cap)
+{
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    if (access(cfg, F_OK) == 0) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && !strcmp(e->d_name + len - 5, ".gguf") && ++n == 1)
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    return n == 1;
 }
 
 strata_status strata_model_open(const char *path, const strata_open_opts *opts, strata_model **out)
@@ -83,9 +130,28 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     m->next_hook_id = 1;
     m->n_threads = opts && opts->n_threads > 0 ? opts->n_threads : 0;
     if (!path) return st_seterr(&m->err, STRATA_ERR_ARG, "model path is NULL");
+    const char *rev = opts && opts->revision && *opts->revision ? opts->revision : NULL;
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return st_seterr(&m->err, STRATA_ERR_IO, "%s: no such file or directory", path);
+    char resolved[4096], gguf_path[4400];
+    const char *hub_id = NULL;
+    if (rev || stat(path, &sb) != 0) {
+        /* not a local path (or a revision was asked for): a hub id in the cache */
+        if (!st_hub_is_id(path)) {
+            if (rev)
+                return st_seterr(&m->err, STRATA_ERR_ARG, "%s: a revision ('%s') applies to hub ids "
+                                 "(ORG/NAME) only, not to a path", path, rev);
+            return st_seterr(&m->err, STRATA_ERR_IO, "%s: no such file or directory", path);
+        }
+        ST_TRY(st_hub_resolve(path, rev, resolved, sizeof resolved, &m->err));
+        hub_id = path;
+        path = resolved;
+        if (stat(path, &sb) != 0)
+            return st_seterr(&m->err, STRATA_ERR_IO, "%s: cannot stat the snapshot", path);
+    }
+    if (S_ISDIR(sb.st_mode) && single_gguf_in(path, gguf_path, sizeof gguf_path)) {
+        path = gguf_path;
+        if (stat(path, &sb) != 0) return st_seterr(&m->err, STRATA_ERR_IO, "%s: cannot stat", path);
+    }
     int rc;
     if (S_ISDIR(sb.st_mode)) {
         snprintf(m->format, sizeof m->format, "hf");
@@ -101,6 +167,10 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
         return st_seterr(&m->err, STRATA_ERR_FORMAT,
                          "%s: not a model directory (config.json + safetensors) or a GGUF file", path);
     }
+    if (hub_id) {   /* the snapshot's path ends in a commit hash: name the model by its id */
+        if (rev) snprintf(m->cfg.name, sizeof m->cfg.name, "%s@%s", hub_id, rev);
+        else snprintf(m->cfg.name, sizeof m->cfg.name, "%s", hub_id);
+    }
     m->has_src = 1;
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     if (!m->layers) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
@@ -111,6 +181,9 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     default: rc = st_seterr(&m->err, STRATA_ERR_UNSUPPORTED, "%s: unknown architecture %d", path, m->cfg.arch);
     }
     if (rc) return rc;
+    /* every tensor of the file must have been bound or be a known buffer:
+     * a weight strata does not know would otherwise be silently left out */
+    if (m->src.check_unused) ST_TRY(m->src.check_unused(&m->src, &m->err));
     m->n_params = count_params(&m->cfg);
     rc = st_hooks_init(m);
     if (rc) return rc;

@@ -41,6 +41,7 @@ typedef enum st_qkv_layout {
 
 typedef struct st_layer {
     st_norm ln1, ln2;
+    int32_t window;       /* > 0: sliding-window attention of this width (cfg.sliding_window) */
     int32_t qkv_layout;
     st_linear q, k, v;    /* ST_QKV_SEPARATE */
     st_linear qkv;        /* ST_QKV_NEOX: n_out = 3*d */
@@ -63,6 +64,10 @@ struct st_wsource {
     int  (*get)(st_wsource *s, const char *name, int ndim, const int64_t *shape,
                 const float **out, st_err *err);
     int  (*has)(st_wsource *s, const char *name);
+    /* After binding: STRATA_ERR_FORMAT naming every tensor of the file that
+     * no get() took and that is not a known non-weight buffer
+     * (st_is_buffer_name); STRATA_OK otherwise. */
+    int  (*check_unused)(st_wsource *s, st_err *err);
     void (*close)(st_wsource *s);  /* releases mmaps and owned buffers */
 };
 
@@ -115,6 +120,13 @@ struct strata_model {
 int st_gpt2_bind(strata_model *m, st_wsource *src);
 int st_neox_bind(strata_model *m, st_wsource *src);
 int st_llama_bind(strata_model *m, st_wsource *src);
+
+/* 1 if an unbound tensor of this name is a buffer that torch modules saved
+ * beside their weights and that holds nothing to bind: causal masks
+ * ("*.attn.bias", "*.attention.bias", "*.attn.attention.bias" and their
+ * "masked_bias" scalars) and rotary frequency tables ("*.rotary_emb.inv_freq"),
+ * which strata recomputes from the config. */
+int st_is_buffer_name(const char *name);
 
 /* Hooks (hooks.c). */
 int st_hooks_init(strata_model *m);

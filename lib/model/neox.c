@@ -34,7 +34,17 @@ int st_neox_config_hf(const json_t *j, const char *path, strata_config *c, st_er
     ST_TRY(st_json_int(j, "max_position_embeddings", path, 1, 0, &T, err));
     ST_TRY(st_json_num(j, "layer_norm_eps", path, 0, 1e-5, &eps, err));
     ST_TRY(st_json_num(j, "rotary_pct", path, 0, 1.0, &pct, err));
-    ST_TRY(st_json_num(j, "rotary_emb_base", path, 0, 10000.0, &base, err));
+    /* newer configs name the base rope_theta */
+    double theta;
+    ST_TRY(st_json_num(j, "rope_theta", path, 0, 10000.0, &theta, err));
+    ST_TRY(st_json_num(j, "rotary_emb_base", path, 0, theta, &base, err));
+    const json_t *rs = json_object_get(j, "rope_scaling");
+    if (rs && !json_is_null(rs))
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: field 'rope_scaling' is set; scaled rotary is not supported", path);
+    int abias;
+    ST_TRY(st_json_bool(j, "attention_bias", path, 0, 1, &abias, err));
+    if (!abias)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: attention_bias false is not supported for gpt_neox", path);
     ST_TRY(st_json_bool(j, "use_parallel_residual", path, 0, 1, &par, err));
     ST_TRY(st_json_bool(j, "tie_word_embeddings", path, 0, 0, &tied, err));
     ST_TRY(st_json_str(j, "hidden_act", path, 0, "gelu", &act, err));

@@ -59,13 +59,15 @@ class Config(Structure):
         ("norm_eps", c_float), ("act", c_int32), ("gated_mlp", c_int32), ("rope", c_int32),
         ("rotary_dim", c_int32), ("rope_theta", c_float), ("parallel_residual", c_int32),
         ("tied_embeddings", c_int32), ("has_bias", c_int32), ("bos_token_id", c_int32),
-        ("eos_token_id", c_int32),
+        ("eos_token_id", c_int32), ("sliding_window", c_int32), ("attn_scale", c_float),
+        ("attn_softcap", c_float), ("final_softcap", c_float),
     ]
 
 
 class OpenOpts(Structure):
     """strata_open_opts (model.h)."""
-    _fields_ = [("n_threads", c_int32), ("reserved", c_int32 * 7)]
+    _fields_ = [("n_threads", c_int32), ("reserved0", c_int32), ("revision", c_char_p),
+                ("reserved", c_int32 * 4)]
 
 
 class RunOpts(Structure):

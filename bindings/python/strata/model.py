@@ -76,6 +76,10 @@ class ModelConfig:
     has_bias: bool
     bos_token_id: int       # -1 if unknown
     eos_token_id: int       # -1 if unknown
+    sliding_window: int = 0  # > 0: windowed layers see the last sliding_window keys only
+    attn_scale: float = 0.0  # multiplies q.k; 0 means 1/sqrt(d_head)
+    attn_softcap: float = 0.0   # > 0: scores -> c * tanh(scores / c)
+    final_softcap: float = 0.0  # > 0: logits -> c * tanh(logits / c)
 
     @classmethod
     def _from_c(cls, c) -> "ModelConfig":
@@ -88,7 +92,9 @@ class ModelConfig:
             rope=_ROPE.get(c.rope, str(c.rope)), rotary_dim=c.rotary_dim,
             rope_theta=float(f"{c.rope_theta:.7g}"), parallel_residual=bool(c.parallel_residual),
             tied_embeddings=bool(c.tied_embeddings), has_bias=bool(c.has_bias),
-            bos_token_id=c.bos_token_id, eos_token_id=c.eos_token_id)
+            bos_token_id=c.bos_token_id, eos_token_id=c.eos_token_id,
+            sliding_window=c.sliding_window, attn_scale=float(f"{c.attn_scale:.7g}"),
+            attn_softcap=float(f"{c.attn_softcap:.7g}"), final_softcap=float(f"{c.final_softcap:.7g}"))
 
 
 class _HookScope:
@@ -122,14 +128,19 @@ class Model(Closeable):
 
     # ------------------------------------------------------------ lifetime
     @classmethod
-    def open(cls, path, n_threads: int = 0) -> "Model":
-        """Opens a Hugging Face model directory or a GGUF file.
+    def open(cls, path, n_threads: int = 0, revision: str = None) -> "Model":
+        """Opens a Hugging Face model directory, a GGUF file, or a hub id
+        ("ORG/NAME") in the local Hugging Face cache (nothing is downloaded).
 
         n_threads: OpenMP threads for the forward pass (0: all cores).
+        revision: hub ids only: a branch or tag under refs/ (e.g. Pythia's
+        "step1000") or a commit hash; None means "main".
         """
         lib = _lib.load()
         opts = lib.strata_open_opts_default()
         opts.n_threads = int(n_threads)
+        rev = os.fsencode(revision) if revision is not None else None
+        opts.revision = rev
         h = ctypes.c_void_p()
         p = os.fsencode(path)
         rc = lib.strata_model_open(p, ctypes.byref(opts), ctypes.byref(h))

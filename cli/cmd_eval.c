@@ -16,7 +16,7 @@
 static void usage(void)
 {
     printf("usage: strata eval MODEL (--task FILE | --text-file F | --tokens-file F)\n"
-           "                  [--no-bos] [--threads N] [--json]\n\n"
+           "                  [--no-bos] [--threads N] [--json] [--revision REV]\n\n"
            "--task FILE   JSONL, one item a line: {\"prompt\": \"...\", \"answer\": \"...\"} or\n"
            "              {\"prompt_ids\": [...], \"answer_ids\": [...]}. Prints\n"
            "                exact_match     greedy continuation of the prompt (as many tokens as\n"
@@ -35,7 +35,7 @@ static void usage(void)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *path = NULL, *task = NULL, *text = NULL, *tokens_file = NULL;
+    const char *path = NULL, *task = NULL, *text = NULL, *tokens_file = NULL, *revision = NULL;
     int json = 0, no_bos = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -47,6 +47,8 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--tokens-file") && i + 1 < argc) tokens_file = argv[++i];
         else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (cli_parse_int("eval", "--threads", argv[++i], 0, CLI_MAX_THREADS, &threads)) return 2;
+        } else if (!strcmp(a, "--revision") && i + 1 < argc) {
+            revision = argv[++i];
         } else if (a[0] == '-' && a[1]) { fprintf(stderr, "strata eval: unknown or incomplete option %s\n", a); return 2; }
         else if (!path) path = a;
         else { fprintf(stderr, "strata eval: unexpected argument %s\n", a); return 2; }
@@ -56,7 +58,7 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "strata eval: give exactly one of --task, --text-file, --tokens-file\n");
         return 2;
     }
-    strata_model *m = cli_open_model("eval", path, threads);
+    strata_model *m = cli_open_model_rev("eval", path, revision, threads);
     if (!m) return 1;
     int rc = 1;
     char err[1024];

@@ -29,6 +29,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
     X(lens,     "logit lens: next-token predictions from every layer") \
     X(eval,     "score prompt/answer tasks (exact match, log-prob) or text loss") \
     X(sweep,    "measures and transitions across checkpoints and model sizes") \
+    X(train,    "train a GPT-2-architecture model (AdamW, checkpoints)") \
     X(report,   "HTML/SVG report of a sweep")
 
 #define CLI_DECLARE(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));

@@ -79,6 +79,8 @@ typedef struct strata_config {
     float   attn_scale;       /* multiplies q.k; 0 means 1/sqrt(d_head) */
     float   attn_softcap;     /* > 0: scores -> c * tanh(scores / c) (Gemma-2) */
     float   final_softcap;    /* > 0: logits -> c * tanh(logits / c) (Gemma-2) */
+    int32_t attn_only;        /* 1: blocks have no MLP and no ln2 (GPT-2 config
+                                 "strata_attn_only": true, models strata trains) */
 } strata_config;
 
 typedef struct strata_open_opts {

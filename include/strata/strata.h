@@ -18,5 +18,6 @@
 #include "strata/cka.h"
 #include "strata/attn.h"
 #include "strata/lens.h"
+#include "strata/train.h"
 
 #endif

@@ -283,6 +283,11 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         }
         FIRE(STRATA_HOOK_ATTN_OUT, l, w->a, 3, B, T, d);
 
+        if (c->attn_only) {   /* resid_post = resid_pre + attn_out */
+            for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i];
+            FIRE(STRATA_HOOK_RESID_POST, l, x, 3, B, T, d);
+            continue;
+        }
         if (!c->parallel_residual) {
             for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i];
             FIRE(STRATA_HOOK_RESID_MID, l, x, 3, B, T, d);

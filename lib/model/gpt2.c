@@ -10,6 +10,8 @@
  *   h.i.mlp.c_fc.weight [d][F], bias [F];  h.i.mlp.c_proj.weight [F][d], bias [d]
  *   ln_f.{weight,bias}
  * Buffers attn.bias / attn.masked_bias (causal masks) are ignored.
+ * config.json "strata_attn_only": true (attention-only models from
+ * `strata train --attn-only`): blocks have no ln_2 and no mlp tensors.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -31,6 +33,8 @@ int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_er
     ST_TRY(st_json_int(j, "n_inner", path, 0, 4 * d, &F, err));
     ST_TRY(st_json_num(j, "layer_norm_epsilon", path, 0, 1e-5, &eps, err));
     ST_TRY(st_json_str(j, "activation_function", path, 0, "gelu_new", &act, err));
+    int attn_only;
+    ST_TRY(st_json_bool(j, "strata_attn_only", path, 0, 0, &attn_only, err));
     if (H <= 0 || d % H != 0)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: n_embd %lld is not divisible by n_head %lld", path, (long long)d, (long long)H);
     c->arch = STRATA_ARCH_GPT2;
@@ -53,6 +57,7 @@ int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_er
     ST_TRY(st_json_bool(j, "add_cross_attention", path, 0, 0, &flag, err));
     if (flag)
         return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: add_cross_attention true is not supported (decoder-only models)", path);
+    c->attn_only = attn_only;
     return STRATA_OK;
 }
 
@@ -81,8 +86,10 @@ int st_gpt2_bind(strata_model *m, st_wsource *src)
         char ln[64];
         snprintf(ln, sizeof ln, "h.%d.ln_1", i);
         ST_TRY(bind_ln(m, src, &ly->ln1, pfx, ln));
-        snprintf(ln, sizeof ln, "h.%d.ln_2", i);
-        ST_TRY(bind_ln(m, src, &ly->ln2, pfx, ln));
+        if (!c->attn_only) {
+            snprintf(ln, sizeof ln, "h.%d.ln_2", i);
+            ST_TRY(bind_ln(m, src, &ly->ln2, pfx, ln));
+        }
         /* c_attn [d][3d]: q, k, v are column blocks of one matrix (ld = 3d). */
         st_linear qkv;
         snprintf(w, sizeof w, "%sh.%d.attn.c_attn.weight", pfx, i);
@@ -100,6 +107,7 @@ int st_gpt2_bind(strata_model *m, st_wsource *src)
         snprintf(w, sizeof w, "%sh.%d.attn.c_proj.weight", pfx, i);
         snprintf(b, sizeof b, "%sh.%d.attn.c_proj.bias", pfx, i);
         ST_TRY(st_bind_linear(m, src, &ly->o, w, b, d, d, 1));
+        if (c->attn_only) continue;
         snprintf(w, sizeof w, "%sh.%d.mlp.c_fc.weight", pfx, i);
         snprintf(b, sizeof b, "%sh.%d.mlp.c_fc.bias", pfx, i);
         ST_TRY(st_bind_linear(m, src, &ly->mlp_in, w, b, F, d, 1));

@@ -112,8 +112,13 @@ int st_hook_point_exists(const strata_model *m, int kind, int layer)
     case STRATA_HOOK_POS_EMBED: return m->pos_embed != NULL;
     case STRATA_HOOK_ATTN_ROT_Q:
     case STRATA_HOOK_ATTN_ROT_K: return c->rope != STRATA_ROPE_NONE;
-    case STRATA_HOOK_RESID_MID: return !c->parallel_residual;
-    case STRATA_HOOK_MLP_PRE_LINEAR: return c->gated_mlp;
+    case STRATA_HOOK_RESID_MID: return !c->parallel_residual && !c->attn_only;
+    case STRATA_HOOK_MLP_PRE_LINEAR: return c->gated_mlp && !c->attn_only;
+    case STRATA_HOOK_LN2_SCALE:
+    case STRATA_HOOK_LN2_NORMALIZED:
+    case STRATA_HOOK_MLP_PRE:
+    case STRATA_HOOK_MLP_POST:
+    case STRATA_HOOK_MLP_OUT: return !c->attn_only;
     default: return 1;
     }
 }

@@ -62,7 +62,8 @@ static int64_t count_params(const strata_config *c)
     int64_t mlp = (c->gated_mlp ? 2 : 1) * d * F + F * d + (c->has_bias ? F + d : 0);
     int64_t n = V * d + (c->tied_embeddings ? 0 : V * d) + norm;
     if (c->arch == STRATA_ARCH_GPT2) n += (int64_t)c->n_ctx * d;
-    n += c->n_layers * (attn + mlp + 2 * norm);
+    if (c->attn_only) n += c->n_layers * (attn + norm);
+    else n += c->n_layers * (attn + mlp + 2 * norm);
     return n;
 }
 

@@ -60,7 +60,7 @@ class Config(Structure):
         ("rotary_dim", c_int32), ("rope_theta", c_float), ("parallel_residual", c_int32),
         ("tied_embeddings", c_int32), ("has_bias", c_int32), ("bos_token_id", c_int32),
         ("eos_token_id", c_int32), ("sliding_window", c_int32), ("attn_scale", c_float),
-        ("attn_softcap", c_float), ("final_softcap", c_float),
+        ("attn_softcap", c_float), ("final_softcap", c_float), ("attn_only", c_int32),
     ]
 
 

@@ -1,6 +1,5 @@
 /* cli/cmd_train.c — `strata train`: train a GPT-2-architecture model on a
  * token/JSONL/text corpus, writing Hugging Face checkpoints (lib/train). */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,38 +32,20 @@ static void usage(void)
            "See docs/TRAIN.md.\n");
 }
 
+/* The shared checked parsers (cli/common.c), with this command's name. */
 static int parse_i64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "strata train: %s: '%s' is not an integer in [%lld, %lld]\n", opt, s, (long long)lo, (long long)hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_parse_i64("train", opt, s, lo, hi, out);
 }
 
 static int parse_i32(const char *opt, const char *s, int lo, int hi, int32_t *out)
 {
-    int64_t v;
-    if (parse_i64(opt, s, lo, hi, &v)) return -1;
-    *out = (int32_t)v;
-    return 0;
+    return cli_parse_int("train", opt, s, lo, hi, out);
 }
 
 static int parse_f64(const char *opt, const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "strata train: %s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_parse_f64("train", opt, s, lo, hi, out);
 }
 
 static void fmt_time(char *buf, size_t n, double s)

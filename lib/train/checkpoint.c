@@ -264,6 +264,9 @@ static int dims_from_cfg(const strata_config *c, const char *path, tr_dims *d, s
         return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: strata train trains GPT-2 models (model_type gpt2)", path);
     if (c->act != STRATA_ACT_GELU_NEW)
         return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: activation_function must be gelu_new (or gelu_pytorch_tanh) for strata train", path);
+    if (c->attn_scale != 0 || c->attn_softcap != 0 || c->final_softcap != 0 || c->sliding_window > 0)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: strata train implements standard GPT-2 attention only "
+                         "(scale_attn_weights true, no soft-capping or sliding window)", path);
     d->n_layer = c->n_layers;
     d->n_head = c->n_heads;
     d->d_model = c->d_model;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "strata/capture.h"
 #include "strata/tokenizer.h"
 
 typedef struct ibuf { int32_t *v; int64_t n, cap; } ibuf;
@@ -231,4 +232,70 @@ int cli_docs_load(const char *cmd, const char *path, int kind, strata_model *m, 
     *lengths = ln;
     *Tout = T;
     return (int)n;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cli_docs_median_length(const char *cmd, const char *path, int kind, strata_model *m, int no_bos)
+{
+    if (kind != STRATA_INPUT_JSONL) {
+        int32_t *tok, *len;
+        int T;
+        int64_t tr;
+        int n = cli_docs_load(cmd, path, kind == STRATA_INPUT_TEXT ? 0 : 2, m, no_bos, &tok, &len, &T, &tr);
+        if (n < 0) return -1;
+        qsort(len, (size_t)n, sizeof *len, cmp_int);
+        int med = len[n / 2];
+        free(tok);
+        free(len);
+        return med;
+    }
+    const strata_config *c = strata_model_config(m);
+    strata_tokenizer *tok = strata_model_tokenizer(m);
+    FILE *f = fopen(path, "r");
+    if (!f) { fprintf(stderr, "strata %s: %s: cannot open: ", cmd, path); perror(NULL); return -1; }
+    int *lens = NULL, n = 0, cap = 0, rc = 0;
+    char *buf = NULL;
+    size_t bcap = 0;
+    ssize_t len;
+    int64_t line = 0;
+    while ((len = getline(&buf, &bcap, f)) >= 0) {
+        line++;
+        json_t *o = json_loadb(buf, (size_t)len, 0, NULL);
+        if (!o) continue;  /* blank or malformed: the capture reader reports those */
+        json_t *t = json_object_get(o, "text"), *ids = json_object_get(o, "ids");
+        int64_t L = -1;
+        if (json_is_array(ids)) L = (int64_t)json_array_size(ids);
+        else if (json_is_string(t) && tok) {
+            size_t sl = json_string_length(t);
+            int32_t *tmp = malloc(sizeof *tmp * (sl + 8));
+            if (tmp) L = strata_tokenize(tok, json_string_value(t), sl, no_bos ? 0 : -1, tmp, (int64_t)sl + 8, NULL);
+            free(tmp);
+        }
+        json_decref(o);
+        if (L <= 0) continue;
+        if (L > c->n_ctx) L = c->n_ctx;
+        if (n == cap) {
+            int nc = cap ? 2 * cap : 256;
+            int *v = realloc(lens, sizeof *v * (size_t)nc);
+            if (!v) { rc = -1; break; }
+            lens = v;
+            cap = nc;
+        }
+        lens[n++] = (int)L;
+    }
+    free(buf);
+    fclose(f);
+    if (!rc && n == 0) { fprintf(stderr, "strata %s: %s: no documents with text or ids\n", cmd, path); rc = -1; }
+    int med = -1;
+    if (!rc) {
+        qsort(lens, (size_t)n, sizeof *lens, cmp_int);
+        med = lens[n / 2];
+    }
+    free(lens);
+    return med;
 }

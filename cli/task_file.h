@@ -33,4 +33,10 @@ void cli_task_free(cli_task *t);
 int cli_docs_load(const char *cmd, const char *path, int kind, strata_model *m, int no_bos,
                   int32_t **tokens, int32_t **lengths, int *T, int64_t *truncated);
 
+/* Median document length in tokens (BOS as the tokenizer's default adds it
+ * unless no_bos; capped at the model's context) of a corpus file: kind
+ * STRATA_INPUT_TEXT, _JSONL ("text" or "ids") or _TOKENS.  Returns >= 1, or
+ * -1 after printing why. */
+int cli_docs_median_length(const char *cmd, const char *path, int kind, strata_model *m, int no_bos);
+
 #endif

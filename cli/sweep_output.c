@@ -84,7 +84,7 @@ int sw_transition(const sw_sweep *s, const char *family, int k, strata_transitio
 
 static void jnum(double v)
 {
-    if (isfinite(v)) printf("%.10g", v);
+    if (isfinite(v)) printf("%.17g", v);
     else printf("null");
 }
 

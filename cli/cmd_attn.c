@@ -513,6 +513,6 @@ done:
     free(rnd_len);
     docs_free(&docs);
     strata_attn_stats_free(s);
-    strata_model_free(m);
+    cli_close_model("attn", m);
     return status;
 }

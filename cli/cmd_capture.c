@@ -164,6 +164,6 @@ int cmd_capture(int argc, char **argv)
         fprintf(stderr, "strata capture: %lld documents truncated to %s tokens\n",
                 (long long)st.truncated, o.max_tokens ? "--max-tokens" : "the model's n_ctx");
     strata_capture_free(c);
-    strata_model_free(m);
+    cli_close_model("capture", m);
     return 0;
 }

@@ -119,6 +119,6 @@ int cmd_eval(int argc, char **argv)
         free(tok);
         free(len);
     }
-    strata_model_free(m);
+    cli_close_model("eval", m);
     return rc;
 }

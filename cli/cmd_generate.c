@@ -69,6 +69,6 @@ int cmd_generate(int argc, char **argv)
         printf("\n");
     }
     free(txt); free(out); free(ids);
-    strata_model_free(m);
+    cli_close_model("generate", m);
     return 0;
 }

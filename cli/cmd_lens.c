@@ -183,6 +183,6 @@ int cmd_lens(int argc, char **argv)
 done:
     strata_lens_free(l);
     free(ids);
-    strata_model_free(m);
+    cli_close_model("lens", m);
     return status;
 }

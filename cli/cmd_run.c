@@ -88,6 +88,6 @@ int cmd_run(int argc, char **argv)
     }
     if (json) printf("]}\n");
     free(best); free(logits); free(ids);
-    strata_model_free(m);
+    cli_close_model("run", m);
     return 0;
 }

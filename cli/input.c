@@ -28,6 +28,8 @@ void cli_json_token_text(FILE *f, strata_model *m, int32_t id)
     cli_json_string(f, piece);
 }
 
+int cli_nonfinite_mode = STRATA_NONFINITE_WARN;
+
 strata_model *cli_open_model(const char *cmd, const char *path, int threads)
 {
     return cli_open_model_rev(cmd, path, NULL, threads);
@@ -38,6 +40,7 @@ strata_model *cli_open_model_rev(const char *cmd, const char *path, const char *
     strata_open_opts o = strata_open_opts_default();
     o.n_threads = threads;
     o.revision = revision;
+    o.nonfinite = cli_nonfinite_mode;
     strata_model *m = NULL;
     if (strata_model_open(path, &o, &m) != STRATA_OK) {
         fprintf(stderr, "strata %s: %s\n", cmd, strata_errmsg(m));
@@ -45,6 +48,15 @@ strata_model *cli_open_model_rev(const char *cmd, const char *path, const char *
         return NULL;
     }
     return m;
+}
+
+void cli_close_model(const char *cmd, strata_model *m)
+{
+    const char *at = strata_model_nonfinite(m);
+    if (at && cli_nonfinite_mode == STRATA_NONFINITE_WARN) /* (ERROR: the command failed on it) */
+        fprintf(stderr, "strata %s: warning: the forward pass produced non-finite values, first %s "
+                        "(--nonfinite error makes this an error)\n", cmd, at);
+    strata_model_free(m);
 }
 
 int cli_model_input(strata_model *m, const char *cmd, const char *ids_arg, const char *text,

@@ -12,6 +12,11 @@
 strata_model *cli_open_model(const char *cmd, const char *path, int threads);
 /* The same at a hub revision (--revision REV; NULL: "main" for hub ids). */
 strata_model *cli_open_model_rev(const char *cmd, const char *path, const char *revision, int threads);
+/* strata_nonfinite_mode for cli_open_model (main.c sets it from --nonfinite). */
+extern int cli_nonfinite_mode;
+/* Frees m after printing "strata <cmd>: warning: non-finite values ..." when
+ * a forward pass produced NaN/Inf (the first place: hook, layer, position). */
+void cli_close_model(const char *cmd, strata_model *m);
 /* ids_arg ("1,2,3") wins over text; text needs the model's tokenizer (BOS
  * added per the tokenizer's default unless no_bos).  Returns count >= 1 and a
  * malloc'd array, or -1 after printing "strata <cmd>: ..." to stderr. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "input.h"
 #include "strata/model.h"
 
 struct cli_entry { const char *name; cli_cmd_fn fn; const char *help; };
@@ -41,7 +42,30 @@ int main(int argc, char **argv)
             if (!strcmp(argv[1], heavy[h]) && w && !(q && *q == '1'))
                 fprintf(stderr, "strata: note: %s\n", w);
         }
-        return cmds[i].fn(argc - 1, argv + 1);
+        /* --nonfinite MODE (commands that run a model): what a NaN/Inf in the
+         * forward pass does; taken out of argv before the command parses it. */
+        static const char *runs_model[] = { "run", "generate", "lens", "capture", "attn", "eval",
+                                            "sweep", "train", NULL };
+        int takes = 0;
+        for (int r = 0; runs_model[r]; r++) takes |= !strcmp(argv[1], runs_model[r]);
+        int k = 2;
+        for (int j = 2; j < argc; j++) {
+            const char *a = argv[j], *v = NULL;
+            if (takes && !strcmp(a, "--nonfinite") && j + 1 < argc) v = argv[++j];
+            else if (takes && !strncmp(a, "--nonfinite=", 12)) v = a + 12;
+            else if (!strcmp(a, "--")) { while (j < argc) argv[k++] = argv[j++]; break; }
+            else { argv[k++] = argv[j]; continue; }
+            if (!strcmp(v, "warn")) cli_nonfinite_mode = STRATA_NONFINITE_WARN;
+            else if (!strcmp(v, "error")) cli_nonfinite_mode = STRATA_NONFINITE_ERROR;
+            else if (!strcmp(v, "off")) cli_nonfinite_mode = STRATA_NONFINITE_OFF;
+            else {
+                fprintf(stderr, "strata %s: --nonfinite must be warn, error or off (got '%s')\n",
+                        argv[1], v);
+                return 2;
+            }
+        }
+        argv[k] = NULL;
+        return cmds[i].fn(k - 1, argv + 1);
     }
     fprintf(stderr, "strata: unknown command '%s'\n", argv[1]);
     usage(stderr, cmds, n);

@@ -83,9 +83,22 @@ typedef struct strata_config {
                                  "strata_attn_only": true, models strata trains) */
 } strata_config;
 
+/* What a forward pass does when it produces NaN or +-Inf (weights holding
+ * NaN, an overflow, a hook writing one).  Every mode but OFF scans the
+ * activations after the embedding and after each layer's attention, MLP and
+ * residual sum, and the logits (valid positions only; ~1% of a forward); on
+ * the first non-finite value it looks through that sublayer's buffers in
+ * forward order and names the first hook point holding one. */
+typedef enum strata_nonfinite_mode {
+    STRATA_NONFINITE_WARN = 0,  /* default: the run succeeds; the first place is
+                                   kept for strata_model_nonfinite() */
+    STRATA_NONFINITE_ERROR = 1, /* the run fails with STRATA_ERR_NUMERIC naming it */
+    STRATA_NONFINITE_OFF = 2    /* no scan */
+} strata_nonfinite_mode;
+
 typedef struct strata_open_opts {
     int32_t n_threads;        /* 0: all cores */
-    int32_t reserved0;
+    int32_t nonfinite;        /* strata_nonfinite_mode (default WARN) */
     const char *revision;     /* hub ids only: a branch or tag under refs/, or a commit
                                  hash; NULL: "main" (see strata_model_open) */
     int32_t reserved[4];
@@ -129,6 +142,14 @@ int64_t strata_model_n_params(const strata_model *m);
 const char *strata_model_format(const strata_model *m);
 
 strata_status strata_model_set_threads(strata_model *m, int n_threads);
+
+/* Sets the strata_nonfinite_mode and forgets an earlier finding. */
+strata_status strata_model_set_nonfinite(strata_model *m, int mode);
+/* Where a forward pass of this model first produced NaN/Inf since it was
+ * opened (or since strata_model_set_nonfinite), e.g. "nan at
+ * blocks.2.attn.hook_q (layer 2), sequence 0 position 3, element 17";
+ * NULL if never.  Owned by the model. */
+const char *strata_model_nonfinite(const strata_model *m);
 
 /* Forward pass over a batch.
  *   tokens     [batch][T] row-major, T = max(lengths); entries past a

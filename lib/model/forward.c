@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/finite.h"
 #include "model/kernels.h"
 
 typedef struct st_workspace {
@@ -56,6 +57,18 @@ void st_forward_release(strata_model *m)
             const int64_t shp_[] = { __VA_ARGS__ };                                           \
             int rc_ = st_hook_fire(m, run, kind, layer, data, ndim, shp_);                    \
             if (rc_) return rc_;                                                              \
+        }                                                                                     \
+    } while (0)
+
+/* NaN/Inf scan (model/finite.c): the last point is scanned, the others
+ * name the first point holding one.  Each point: { kind, layer, buffer,
+ * floats per row[, last_only] }. */
+#define CHECK_FINITE(...)                                                                     \
+    do {                                                                                      \
+        if (m->nonfinite_mode != STRATA_NONFINITE_OFF) {                                      \
+            const st_finite_pt pts_[] = { __VA_ARGS__ };                                      \
+            int rcf_ = st_finite_check(m, run, pts_, (int)(sizeof pts_ / sizeof pts_[0]));   \
+            if (rcf_) return rcf_;                                                            \
         }                                                                                     \
     } while (0)
 
@@ -192,6 +205,8 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         FIRE(STRATA_HOOK_POS_EMBED, -1, p, 3, B, T, d);
         for (int64_t i = 0; i < N * d; i++) x[i] += p[i];
     }
+    CHECK_FINITE({ STRATA_HOOK_POS_EMBED, -1, m->pos_embed ? w->n : NULL, d, 0 },
+                 { STRATA_HOOK_EMBED, -1, x, d, 0 });
 
     for (int l = 0; l <= last; l++) {
         const st_layer *ly = &m->layers[l];
@@ -282,6 +297,16 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
             st_linear_forward(&ly->o, w->z, qd, N, w->a, d, nt);
         }
         FIRE(STRATA_HOOK_ATTN_OUT, l, w->a, 3, B, T, d);
+        {
+            const int rot = c->rope != STRATA_ROPE_NONE;
+            CHECK_FINITE({ STRATA_HOOK_LN1_SCALE, l, w->scale, 1, 0 },
+                         { STRATA_HOOK_LN1_NORMALIZED, l, w->n, d, 0 },
+                         { rot ? STRATA_HOOK_ATTN_ROT_Q : STRATA_HOOK_ATTN_Q, l, w->q, qd, 0 },
+                         { rot ? STRATA_HOOK_ATTN_ROT_K : STRATA_HOOK_ATTN_K, l, w->k, kvd, 0 },
+                         { STRATA_HOOK_ATTN_V, l, w->v, kvd, 0 },
+                         { STRATA_HOOK_ATTN_Z, l, w->z, qd, 0 },
+                         { STRATA_HOOK_ATTN_OUT, l, w->a, d, 0 });
+        }
 
         if (c->attn_only) {   /* resid_post = resid_pre + attn_out */
             for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i];
@@ -307,12 +332,18 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         FIRE(STRATA_HOOK_MLP_POST, l, w->h1, 3, B, T, F);
         st_linear_forward(&ly->mlp_out, w->h1, F, N, w->mo, d, nt);
         FIRE(STRATA_HOOK_MLP_OUT, l, w->mo, 3, B, T, d);
+        CHECK_FINITE({ STRATA_HOOK_LN2_SCALE, l, w->scale, 1, 0 },
+                     { STRATA_HOOK_LN2_NORMALIZED, l, w->n, d, 0 },
+                     { STRATA_HOOK_MLP_PRE_LINEAR, l, c->gated_mlp ? w->h2 : NULL, F, 0 },
+                     { STRATA_HOOK_MLP_POST, l, w->h1, F, 0 },
+                     { STRATA_HOOK_MLP_OUT, l, w->mo, d, 0 });
 
         if (c->parallel_residual)
             for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i] + w->mo[i];
         else
             for (int64_t i = 0; i < N * d; i++) x[i] += w->mo[i];
         FIRE(STRATA_HOOK_RESID_POST, l, x, 3, B, T, d);
+        CHECK_FINITE({ STRATA_HOOK_RESID_POST, l, x, d, 0 });
     }
     if (!need_final) return STRATA_OK;
 
@@ -331,6 +362,9 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         }
         st_linear_forward(&un, w->n, d, N, out, V, nt);
         FIRE(STRATA_HOOK_LOGITS, -1, out, 3, B, T, V);
+        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 1, 0 },
+                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, d, 0 },
+                     { STRATA_HOOK_LOGITS, -1, out, V, 0 });
         if (logits_mode == ST_LOGITS_LAST)
             for (int64_t b = 0; b < B; b++)
                 memcpy(logits_out + b * V, out + (b * T + run->lengths[b] - 1) * V, sizeof(float) * V);
@@ -338,6 +372,12 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         for (int64_t b = 0; b < B; b++)   /* gather last valid rows, then one sgemm */
             memmove(w->n + b * d, w->n + (b * T + run->lengths[b] - 1) * d, sizeof(float) * d);
         st_linear_forward(&un, w->n, d, B, logits_out, V, nt);
+        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 1, 0 },
+                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, d, 1 },
+                     { STRATA_HOOK_LOGITS, -1, logits_out, V, 1 });
+    } else {
+        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 1, 0 },
+                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, d, 0 });
     }
     return STRATA_OK;
 }

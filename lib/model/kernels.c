@@ -128,20 +128,25 @@ void st_rope_apply(int kind, float *x, int64_t B, int64_t T, int n_heads, int d_
     }
 }
 
-/* e^x in float32 for x already clamped to [-87, 88], branch-free so that
+/* e^x in float32 for x in [-87, 88] (callers clamp), branch-free so that
  * loops over it vectorize (glibc's expf and tanhf do not, and tanhf made
  * gelu_new ~15-20% of a GPT-2 forward).  Cody-Waite reduction x = n ln2 + r,
  * |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (truncation < 1.5e-7
  * relative), 2^n through the exponent bits.  Max relative error ~2e-7 (about
- * 2 ulp) against exp() in double. */
+ * 2 ulp) against exp() in double.
+ * NaN (which passes the callers' clamps: comparisons with NaN are false) gives
+ * NaN, defined: the exponent n comes from x clamped again here (NaN -> -87),
+ * so the float -> int conversion and the shift stay in range, and the
+ * polynomial of r = x - n ln2 carries the NaN. */
 static inline float exp_f32_clamped(float x)
 {
     const float magic = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer */
-    float n = (x * 1.44269504088896341f + magic) - magic;
+    const float xc = x > -87.0f ? (x < 88.0f ? x : 88.0f) : -87.0f;
+    float n = (xc * 1.44269504088896341f + magic) - magic;
     float r = x - n * 0.693145751953125f;
     r = r - n * 1.428606765330187045e-06f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    int32_t e = ((int32_t)n + 127) << 23;
+    int32_t e = (int32_t)((uint32_t)((int32_t)n + 127) << 23);
     float s;
     memcpy(&s, &e, sizeof s);
     return p * s;
@@ -221,9 +226,11 @@ static void softmax_row(float *s, int64_t n, float *ent)
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
     for (int64_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    if (mx == -INFINITY) {
-        memset(s, 0, sizeof(float) * (size_t)n);
-        if (ent) *ent = 0.0f;
+    if (mx == -INFINITY) {   /* all -inf (masked): zeros; any NaN: all NaN */
+        int nan = 0;
+        for (int64_t j = 0; j < n; j++) nan |= s[j] != s[j];
+        for (int64_t j = 0; j < n; j++) s[j] = nan ? NAN : 0.0f;
+        if (ent) *ent = nan ? NAN : 0.0f;
         return;
     }
     float lane[SM_LANES] = { 0 }, xlane[SM_LANES] = { 0 };

@@ -130,6 +130,10 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     *out = m;
     m->next_hook_id = 1;
     m->n_threads = opts && opts->n_threads > 0 ? opts->n_threads : 0;
+    m->nonfinite_mode = opts ? opts->nonfinite : STRATA_NONFINITE_WARN;
+    if (m->nonfinite_mode < STRATA_NONFINITE_WARN || m->nonfinite_mode > STRATA_NONFINITE_OFF)
+        return st_seterr(&m->err, STRATA_ERR_ARG, "open option nonfinite = %d; must be 0 (warn), "
+                         "1 (error) or 2 (off)", (int)m->nonfinite_mode);
     if (!path) return st_seterr(&m->err, STRATA_ERR_ARG, "model path is NULL");
     const char *rev = opts && opts->revision && *opts->revision ? opts->revision : NULL;
     struct stat sb;
@@ -210,6 +214,22 @@ void strata_model_free(strata_model *m)
 }
 
 strata_tokenizer *strata_model_tokenizer(strata_model *m) { return m ? m->tok : NULL; }
+
+strata_status strata_model_set_nonfinite(strata_model *m, int mode)
+{
+    if (!m) return STRATA_ERR_ARG;
+    if (mode < STRATA_NONFINITE_WARN || mode > STRATA_NONFINITE_OFF)
+        return st_seterr(&m->err, STRATA_ERR_ARG, "nonfinite mode %d; must be 0 (warn), 1 (error) "
+                         "or 2 (off)", mode);
+    m->nonfinite_mode = mode;
+    m->nonfinite_at[0] = 0;
+    return STRATA_OK;
+}
+
+const char *strata_model_nonfinite(const strata_model *m)
+{
+    return m && m->nonfinite_at[0] ? m->nonfinite_at : NULL;
+}
 
 strata_status strata_model_set_threads(strata_model *m, int n_threads)
 {

@@ -114,6 +114,8 @@ struct strata_model {
                                     (0: the default, ~128 KB; tests set small values) */
 
     int32_t n_threads;
+    int32_t nonfinite_mode;      /* strata_nonfinite_mode */
+    char nonfinite_at[192];      /* first finding ("" if none) */
 };
 
 /* Per-architecture binders: read weights from src into m (m->cfg is filled). */

@@ -66,7 +66,7 @@ class Config(Structure):
 
 class OpenOpts(Structure):
     """strata_open_opts (model.h)."""
-    _fields_ = [("n_threads", c_int32), ("reserved0", c_int32), ("revision", c_char_p),
+    _fields_ = [("n_threads", c_int32), ("nonfinite", c_int32), ("revision", c_char_p),
                 ("reserved", c_int32 * 4)]
 
 
@@ -218,6 +218,8 @@ _REQUIRED = {
     "strata_model_n_params": (c_int64, [P]),
     "strata_model_format": (c_char_p, [P]),
     "strata_model_set_threads": (c_int, [P, c_int]),
+    "strata_model_set_nonfinite": (c_int, [P, c_int]),
+    "strata_model_nonfinite": (c_char_p, [P]),
     "strata_run": (c_int, [P, P, P, c_int, P]),
     "strata_run_v2": (c_int, [P, P, P, c_int, POINTER(RunOpts), P]),
     "strata_generate": (c_int, [P, P, c_int, c_int, P]),

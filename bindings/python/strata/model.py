@@ -42,6 +42,7 @@ STOPPED = 1
 _ARCH = {0: "gpt2", 1: "neox", 2: "llama"}
 _NORM = {0: "layernorm", 1: "rmsnorm"}
 _ACT = {0: "gelu_new", 1: "gelu", 2: "silu", 3: "relu"}
+_NONFINITE = {"warn": 0, "error": 1, "off": 2}
 _ROPE = {0: "none", 1: "half", 2: "interleaved"}
 # Hook kinds that have a head axis (a "[h]" selector applies).
 _HEAD_SUFFIXES = ("attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_rot_q",
@@ -128,19 +129,26 @@ class Model(Closeable):
 
     # ------------------------------------------------------------ lifetime
     @classmethod
-    def open(cls, path, n_threads: int = 0, revision: str = None) -> "Model":
+    def open(cls, path, n_threads: int = 0, revision: str = None,
+             nonfinite: str = "warn") -> "Model":
         """Opens a Hugging Face model directory, a GGUF file, or a hub id
         ("ORG/NAME") in the local Hugging Face cache (nothing is downloaded).
 
         n_threads: OpenMP threads for the forward pass (0: all cores).
         revision: hub ids only: a branch or tag under refs/ (e.g. Pythia's
         "step1000") or a commit hash; None means "main".
+        nonfinite: what a NaN/Inf produced by a forward pass does: "warn"
+        (the run succeeds; :attr:`nonfinite` names the first place), "error"
+        (the run raises strata.NumericError naming it) or "off" (no scan).
         """
+        if nonfinite not in _NONFINITE:
+            raise ArgumentError(f"nonfinite must be one of {sorted(_NONFINITE)}, not {nonfinite!r}")
         lib = _lib.load()
         opts = lib.strata_open_opts_default()
         opts.n_threads = int(n_threads)
         rev = os.fsencode(revision) if revision is not None else None
         opts.revision = rev
+        opts.nonfinite = _NONFINITE[nonfinite]
         h = ctypes.c_void_p()
         p = os.fsencode(path)
         rc = lib.strata_model_open(p, ctypes.byref(opts), ctypes.byref(h))
@@ -234,6 +242,23 @@ class Model(Closeable):
         """"hf" or "gguf"."""
         with self._lock:
             return _lib.cstr(self._lib.strata_model_format(self._handle()))
+
+    @property
+    def nonfinite(self) -> str | None:
+        """Where a forward pass first produced NaN/Inf since open (or since
+        :meth:`set_nonfinite`), e.g. "nan at blocks.2.attn.hook_q (layer 2),
+        sequence 0 position 3, element 17"; None if never."""
+        with self._lock:
+            s = self._lib.strata_model_nonfinite(self._handle())
+            return _lib.cstr(s) if s else None
+
+    def set_nonfinite(self, mode: str) -> None:
+        """"warn", "error" or "off" (see :meth:`open`); forgets an earlier finding."""
+        if mode not in _NONFINITE:
+            raise ArgumentError(f"nonfinite must be one of {sorted(_NONFINITE)}, not {mode!r}")
+        with self._lock:
+            h = self._enter_call()
+            self._check(self._lib.strata_model_set_nonfinite(h, _NONFINITE[mode]), "set_nonfinite")
 
     def set_threads(self, n_threads: int) -> None:
         """OpenMP threads for later forward passes (0: all cores)."""

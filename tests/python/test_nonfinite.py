@@ -93,6 +93,8 @@ def test_clean_model_says_nothing():
      "nan at hook_embed, sequence 0 position 1, element 7"),
     ("model.layers.0.input_layernorm.weight", float("-inf"), 3, "at blocks.0.ln1.hook_normalized (layer 0)"),
     ("model.norm.weight", float("nan"), 0, "nan at ln_final.hook_normalized"),
+    # SiLU of NaN: exp_f32_clamped shifted a negative exponent (UBSan abort before)
+    ("model.layers.1.mlp.gate_proj.weight", float("nan"), 0, "nan at blocks.1.mlp.hook_post (layer 1)"),
 ])
 def test_first_place_is_named(tmp_path, tensor, value, index, where):
     m = patched_model(str(tmp_path / "m"), tensor, value, index)

@@ -311,6 +311,7 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         if (c->attn_only) {   /* resid_post = resid_pre + attn_out */
             for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i];
             FIRE(STRATA_HOOK_RESID_POST, l, x, 3, B, T, d);
+            CHECK_FINITE({ STRATA_HOOK_RESID_POST, l, x, d, 0 });
             continue;
         }
         if (!c->parallel_residual) {

@@ -167,6 +167,121 @@ START_TEST(batch_padding_equals_single)
 }
 END_TEST
 
+/* ---- weight views, sampling, "did you mean" (weights.c, generate.c, hooks.c) ---- */
+
+struct grab2 { float *normalized, *q; int T; };
+
+static int grab_q_inputs(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    struct grab2 *g = user;
+    size_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= (size_t)t->shape[i];
+    memcpy(strstr(ctx->name, "hook_q") ? g->q : g->normalized, t->data, n * sizeof(float));
+    return 0;
+}
+
+/* W_Q through its strides reproduces hook_q from ln1.hook_normalized:
+ * q[t][h][j] = sum_i x[t][i] W_Q[h][i][j] (Llama: no bias), double sums. */
+START_TEST(weight_views_reproduce_q)
+{
+    strata_model *m = open_stories("models/stories260K/hf");
+    if (!m) return;
+    const strata_config *c = strata_model_config(m);
+    int n = strata_model_n_weights(m);
+    ck_assert_int_gt(n, 4 * c->n_layers);
+    char name[128];
+    for (int i = 0; i < n; i++) {
+        strata_tensor w;
+        ck_assert_int_eq(strata_model_weight_name(m, i, name, sizeof name), STRATA_OK);
+        ck_assert_msg(strata_model_weight(m, name, &w) == STRATA_OK, "%s: %s", name, strata_errmsg(m));
+        ck_assert(w.data && w.ndim >= 1 && w.ndim <= 3);
+    }
+    strata_tensor W;
+    ck_assert_int_eq(strata_model_weight(m, "blocks.0.attn.W_q", &W), STRATA_ERR_NOTFOUND);
+    ck_assert_msg(strstr(strata_errmsg(m), "did you mean 'blocks.0.attn.W_Q'"), "%s", strata_errmsg(m));
+    ck_assert_int_eq(strata_model_weight(m, "blocks.0.attn.b_Q", &W), STRATA_ERR_NOTFOUND); /* no biases */
+    ck_assert_int_eq(strata_model_weight(m, "blocks.01.attn.W_Q", &W), STRATA_ERR_NOTFOUND);
+    ck_assert_int_eq(strata_model_weight(m, "blocks.99.attn.W_Q", &W), STRATA_ERR_NOTFOUND);
+    ck_assert_int_eq(strata_model_weight(m, "blocks.0.attn.W_Q", &W), STRATA_OK);
+    int H = c->n_heads, dh = c->d_head, d = c->d_model, T = 5;
+    ck_assert(W.ndim == 3 && W.shape[0] == H && W.shape[1] == d && W.shape[2] == dh);
+    struct grab2 g = { malloc(sizeof(float) * T * d), malloc(sizeof(float) * T * H * dh), T };
+    ck_assert_int_eq(strata_hook_add(m, "blocks.0.ln1.hook_normalized", grab_q_inputs, &g, NULL), STRATA_OK);
+    ck_assert_int_eq(strata_hook_add(m, "blocks.0.attn.hook_q", grab_q_inputs, &g, NULL), STRATA_OK);
+    int32_t len = T;
+    ck_assert_int_eq(strata_run(m, REF_IDS, &len, 1, NULL), STRATA_OK);
+    double worst = 0;
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++)
+            for (int j = 0; j < dh; j++) {
+                double acc = 0;
+                for (int i = 0; i < d; i++)
+                    acc += (double)g.normalized[t * d + i] *
+                           W.data[h * W.strides[0] + i * W.strides[1] + j * W.strides[2]];
+                double diff = fabs(acc - g.q[(t * H + h) * dh + j]);
+                if (diff > worst) worst = diff;
+            }
+    ck_assert_msg(worst < 1e-4, "W_Q view vs hook_q: max diff %g", worst);
+    free(g.normalized); free(g.q);
+    strata_model_free(m);
+}
+END_TEST
+
+static int noop_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user) { return 0; }
+
+START_TEST(hook_typo_suggests)
+{
+    strata_model *m = open_stories("models/stories260K/hf");
+    if (!m) return;
+    ck_assert_int_eq(strata_hook_add(m, "blocks.0.hook_resid_pots", noop_hook, NULL, NULL), STRATA_ERR_NOTFOUND);
+    ck_assert_msg(strstr(strata_errmsg(m), "did you mean 'blocks.0.hook_resid_post'"), "%s", strata_errmsg(m));
+    ck_assert_int_eq(strata_hook_add(m, "blocks.*.attn.hook_paterns[3]", noop_hook, NULL, NULL), STRATA_ERR_NOTFOUND);
+    ck_assert_msg(strstr(strata_errmsg(m), "did you mean 'blocks.*.attn.hook_pattern[3]'"), "%s", strata_errmsg(m));
+    ck_assert_int_eq(strata_hook_add(m, "zzzz", noop_hook, NULL, NULL), STRATA_ERR_NOTFOUND);
+    ck_assert_msg(!strstr(strata_errmsg(m), "did you mean"), "%s", strata_errmsg(m));
+    strata_model_free(m);
+}
+END_TEST
+
+START_TEST(generate_ex_sampling)
+{
+    strata_model *m = open_stories("models/stories260K/hf");
+    if (!m) return;
+    int32_t greedy[12], out[12], out2[12];
+    int n = -1;
+    ck_assert_int_eq(strata_generate(m, REF_IDS, 5, 12, greedy), STRATA_OK);
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 12, NULL, out, &n), STRATA_OK);
+    ck_assert_int_eq(n, 12);
+    ck_assert(!memcmp(out, greedy, sizeof greedy));
+    strata_generate_opts o;
+    memset(&o, 0, sizeof o);
+    o.temperature = 1.0f; o.seed = 42;
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 12, &o, out, &n), STRATA_OK);
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 12, &o, out2, &n), STRATA_OK);
+    ck_assert(!memcmp(out, out2, sizeof out));                 /* same seed, same tokens */
+    o.top_k = 1;                                               /* top-1 sampling is greedy */
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 12, &o, out, &n), STRATA_OK);
+    ck_assert(!memcmp(out, greedy, sizeof greedy));
+    memset(&o, 0, sizeof o);
+    int32_t stop = greedy[3];
+    o.stop_ids = &stop; o.n_stop = 1;
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 12, &o, out, &n), STRATA_OK);
+    int first = 0;
+    while (greedy[first] != stop) first++;
+    ck_assert_int_eq(n, first + 1);
+    ck_assert(!memcmp(out, greedy, sizeof(int32_t) * (size_t)n));
+    memset(&o, 0, sizeof o);
+    o.temperature = 1; o.top_k = -1;
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 4, &o, out, &n), STRATA_ERR_ARG);
+    o.top_k = 0; o.reserved[2] = 1;
+    ck_assert_int_eq(strata_generate_ex(m, REF_IDS, 5, 4, &o, out, &n), STRATA_ERR_ARG);
+    ck_assert(strstr(strata_errmsg(m), "reserved"));
+    int32_t bad = 100000;
+    ck_assert_int_eq(strata_generate_ex(m, &bad, 1, 4, NULL, out, &n), STRATA_ERR_RANGE);
+    strata_model_free(m);
+}
+END_TEST
+
 Suite *engine_suite(void)
 {
     Suite *s = suite_create("engine");
@@ -175,6 +290,9 @@ Suite *engine_suite(void)
     tcase_add_test(tc, parity_hf_reference);
     tcase_add_test(tc, generate_matches_reference_json);
     tcase_add_test(tc, batch_padding_equals_single);
+    tcase_add_test(tc, weight_views_reproduce_q);
+    tcase_add_test(tc, hook_typo_suggests);
+    tcase_add_test(tc, generate_ex_sampling);
     suite_add_tcase(s, tc);
     return s;
 }

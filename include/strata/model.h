@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
+#include "strata/tensor.h"
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -176,6 +178,41 @@ strata_status strata_run_v2(strata_model *m, const int32_t *tokens, const int32_
  * Hooks fire during generation too (pos_offset tells the absolute position). */
 strata_status strata_generate(strata_model *m, const int32_t *prompt, int n_prompt,
                               int n_new, int32_t *out_ids);
+
+/* Sampling options for strata_generate_ex (zero-initialise, then set). */
+typedef struct strata_generate_opts {
+    float temperature;        /* <= 0: greedy argmax (first index on ties); else logits / T */
+    int32_t top_k;            /* > 0: sample among the k most likely tokens only */
+    float top_p;              /* in (0, 1): nucleus -- the smallest set of most likely tokens
+                                 whose probability sums to >= top_p; 0 or >= 1: off */
+    uint64_t seed;            /* the sampler's seed (same seed, same tokens) */
+    const int32_t *stop_ids;  /* [n_stop]: stop after emitting one of these (it is kept) */
+    int32_t n_stop;
+    int32_t reserved[5];
+} strata_generate_opts;
+
+/* Decoding with a KV cache: greedy when opts is NULL or opts->temperature <= 0,
+ * else sampling (temperature, then top-k, then top-p, as Hugging Face applies
+ * them).  Writes up to max_new ids to out_ids and their count to *n_out (fewer
+ * when a stop id came). */
+strata_status strata_generate_ex(strata_model *m, const int32_t *prompt, int n_prompt,
+                                 int max_new, const strata_generate_opts *opts,
+                                 int32_t *out_ids, int *n_out);
+
+/* Read-only views of the weights, TransformerLens names and layouts (no copy):
+ *   "W_E" [V][d], "W_pos" [n_ctx][d] (learned positions only), "W_U" [d][V], "b_U" [V]
+ *   "blocks.L.attn.W_Q" [H][d][dh], "W_K", "W_V" [n_kv_heads][d][dh], "W_O" [H][dh][d],
+ *   "blocks.L.attn.b_Q" [H][dh], "b_K", "b_V" [n_kv_heads][dh], "b_O" [d]
+ *   "blocks.L.mlp.W_in" [d][F], "b_in" [F], "W_gate" [d][F] (gated MLPs), "W_out" [F][d],
+ *   "b_out" [d];  "blocks.L.ln1.w", ".b", "blocks.L.ln2.w", ".b", "ln_final.w", ".b" [d]
+ * out->data points into the model (strides in elements, often transposed); valid until
+ * strata_model_free.  Never write through it: the memory may be a read-only mmap.
+ * A name the model lacks (no biases, rotary positions, ...) is STRATA_ERR_NOTFOUND with a
+ * "did you mean" message. */
+strata_status strata_model_weight(strata_model *m, const char *name, strata_tensor *out);
+/* The names strata_model_weight accepts for this model, in a fixed order. */
+int strata_model_n_weights(const strata_model *m);
+strata_status strata_model_weight_name(const strata_model *m, int i, char *buf, size_t len);
 
 /* OpenBLAS kernel in use (e.g. "Prescott", "SkylakeX"), and a warning text
  * when it is a generic kernel on a CPU that has AVX2/AVX-512 (else NULL). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model_internal.h"
+#include "util/suggest.h"
 #include "model/forward.h"
 
 /* Suffix per kind, in enum order; per-layer kinds get "blocks.{l}." before it. */
@@ -307,6 +308,20 @@ strata_status strata_hook_add_ex(strata_model *m, const char *pattern, strata_ho
     }
     int matched = st.matched;
     if (!matched) {
+        /* nearest point name, also in its every-layer form ("blocks.*.x") so a
+         * mistyped glob is matched against globs */
+        st_suggest sg;
+        st_suggest_init(&sg, glob);
+        for (int i = 0; i < n_points; i++) {
+            char name[128], any[128];
+            strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
+            st_suggest_offer(&sg, name);
+            const char *dot = !strncmp(name, "blocks.", 7) ? strchr(name + 7, '.') : NULL;
+            if (dot) {
+                snprintf(any, sizeof any, "blocks.*%s", dot);
+                st_suggest_offer(&sg, any);
+            }
+        }
         char ex[512];
         size_t o = 0;
         for (int i = 0; i < n_points && o < 300; i += (i < 2 ? 1 : (n_points / 6 + 1))) {
@@ -314,9 +329,11 @@ strata_status strata_hook_add_ex(strata_model *m, const char *pattern, strata_ho
             strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
             o += snprintf(ex + o, sizeof ex - o, "%s%s", o ? ", " : "", name);
         }
+        char hint[200] = "";
+        if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s%s'?", sg.best, pattern + bl);
         return st_seterr(&m->err, STRATA_ERR_NOTFOUND,
-                         "hook '%s' matches no hook point of this model (%d points, e.g. %s; "
-                         "`strata info MODEL` lists them all)", pattern, n_points, ex);
+                         "hook '%s' matches no hook point of this model%s (%d points, e.g. %s; "
+                         "`strata info MODEL` lists them all)", pattern, hint, n_points, ex);
     }
     if (id) *id = m->next_hook_id;
     m->next_hook_id++;

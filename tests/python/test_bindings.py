@@ -437,7 +437,7 @@ def test_padded_batch_equals_single_runs(model):
         close_enough(f"resid {b}", cache.valid(("resid_post", 4), b), c1["resid_post", 4][0], 1e-4)
         close_enough(f"pattern {b}", cache["pattern", 1][b, :, :n, :n], c1["pattern", 1][0], 1e-5)
     # a 2-D array with explicit lengths is the same batch
-    toks, lens = model.to_tokens(seqs)
+    toks, lens = model.tokens_and_lengths(seqs)
     close_enough("2-D", model.run(toks, lengths=lens), logits, 0)
     # last-position logits of each sequence
     last = model.run(seqs, logits="last")

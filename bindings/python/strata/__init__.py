@@ -17,7 +17,7 @@ from .errors import (ArgumentError, ClosedError, ExistsError, FormatError, HookR
                      LibraryNotFoundError, NoMemoryError, NotFoundError, NumericError,
                      StateError, StoppedError, StrataError, StrataIOError, StrataRangeError,
                      UnsupportedError)
-from .cache import ActivationCache, act_name
+from .cache import ActivationCache, act_name, get_act_name
 from .hooks import HookContext
 from .model import Model, ModelConfig
 from .tokenizer import Tokenizer
@@ -42,6 +42,7 @@ from . import _lib  # noqa: E402
 
 __all__ = [
     "Model", "ModelConfig", "ActivationCache", "HookContext", "Tokenizer", "act_name",
+    "get_act_name",
     "library", "library_version", "Activations", "Capture", "AttentionStats", "HeadStats",
     "Lens", "LensResult", "logit_lens", "EvalResult", "Transition", "eval_task", "text_loss",
     "transition", "evaluate", "attn", "capture", "lens", "pca", "probe",

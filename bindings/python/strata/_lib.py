@@ -75,6 +75,13 @@ class RunOpts(Structure):
     _fields_ = [("logits", c_int32), ("reserved", c_int32 * 7)]
 
 
+class GenerateOpts(Structure):
+    """strata_generate_opts (model.h)."""
+    _fields_ = [("temperature", c_float), ("top_k", c_int32), ("top_p", c_float),
+                ("seed", c_uint64), ("stop_ids", c_void_p), ("n_stop", c_int32),
+                ("reserved", c_int32 * 5)]
+
+
 class Tensor(Structure):
     """strata_tensor (tensor.h); strides in elements."""
     _fields_ = [("data", c_void_p), ("ndim", c_int32), ("shape", c_int64 * 4),
@@ -236,6 +243,11 @@ _REQUIRED = {
 }
 
 _OPTIONAL = {
+    # model.h: sampling and weight views
+    "strata_generate_ex": (c_int, [P, P, c_int, c_int, POINTER(GenerateOpts), P, POINTER(c_int)]),
+    "strata_model_weight": (c_int, [P, c_char_p, POINTER(Tensor)]),
+    "strata_model_n_weights": (c_int, [P]),
+    "strata_model_weight_name": (c_int, [P, c_int, c_char_p, c_size_t]),
     "strata_blas_corename": (c_char_p, []),
     "strata_blas_warning": (c_char_p, []),
     # tokenizer.h

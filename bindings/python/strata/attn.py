@@ -50,6 +50,11 @@ class HeadStats:
     cls: str               # primary class name ("induction", "previous-token", ..., "other")
     classes: tuple         # every class whose threshold the head passes
 
+    def __repr__(self) -> str:
+        return (f"<HeadStats L{self.layer}H{self.head} {self.cls} prev={self.prev_token:.3f} "
+                f"first={self.first_token:.3f} induction={self.induction:.3f} "
+                f"entropy={self.entropy:.3f}>")
+
     @classmethod
     def _from_c(cls_, h, lib) -> "HeadStats":
         passed = tuple(_lib.cstr(lib.strata_attn_class_name(c)) for c in range(1, 6)
@@ -112,7 +117,7 @@ class AttentionStats(Handle):
     def run(self, inputs, lengths=None) -> None:
         """Runs a batch through the model (no logits) and accumulates."""
         m = self._model
-        tokens, lens = m.to_tokens(inputs, lengths)
+        tokens, lens = m.tokens_and_lengths(inputs, lengths)
         with m._lock:
             mh = m._enter_call()
             h = self._handle()

@@ -33,6 +33,10 @@ class LensResult:
     next_prob: np.ndarray
     model_logits: np.ndarray
 
+    def __repr__(self) -> str:
+        return (f"<LensResult {len(self.points)} points x {len(self.tokens)} tokens, "
+                f"top {self.top_ids.shape[-1]}>")
+
 
 class Lens(Handle):
     """A logit lens over one model (borrowed; closing the model closes it)."""

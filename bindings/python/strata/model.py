@@ -171,6 +171,7 @@ class Model(Closeable):
         self._pool = {}
         self._plans = {}
         self._default_specs = None
+        self._keeper = None
         return self
 
     def _handle(self) -> int:
@@ -202,7 +203,14 @@ class Model(Closeable):
             self._pool = {}
             if self._tokenizer is not None:
                 self._tokenizer._h = None
-            self._lib.strata_model_free(h)
+            keeper, self._keeper = self._keeper, None
+            if keeper is None:
+                self._lib.strata_model_free(h)
+            else:
+                # weight views still read the model's memory: free it when the
+                # last of them is gone (now, if none is left)
+                weakref.finalize(keeper, self._lib.strata_model_free, h)
+                del keeper
 
     def __repr__(self) -> str:
         state = "closed" if not self._h else f"{self.config.arch}, {self.config.n_layers} layers"
@@ -335,8 +343,10 @@ class Model(Closeable):
         return self.tokenizer.decode(ids, skip_special=skip_special)
 
     # ------------------------------------------------------------ inputs
-    def to_tokens(self, inputs, lengths=None, pad_id: int = 0, add_bos: bool | None = None):
-        """Normalises any accepted input into (tokens int32 [B, T], lengths int32 [B]).
+    def tokens_and_lengths(self, inputs, lengths=None, pad_id: int = 0,
+                           add_bos: bool | None = None):
+        """Normalises any accepted input into the engine's layout: (tokens int32
+        [B, T] right-padded, lengths int32 [B]).
 
         inputs: a str; a list of str; a list / 1-D array of ids (one sequence);
         a list of id lists of different lengths (right-padded with pad_id);
@@ -399,6 +409,71 @@ class Model(Closeable):
             lens[b] = a.shape[0]
         return tokens, lens
 
+    #: "right" (default) or "left": where padding goes in to_tokens and in the
+    #: arrays run / __call__ / run_with_cache return (TransformerLens'
+    #: tokenizer.padding_side).  Each of those calls also takes padding_side=.
+    padding_side = "right"
+
+    def _side(self, padding_side) -> str:
+        side = self.padding_side if padding_side is None else padding_side
+        if side not in ("right", "left"):
+            raise ArgumentError(f"padding_side must be 'right' or 'left', not {side!r}")
+        return side
+
+    def _engine_input(self, inputs, lengths, prepend_bos, side):
+        """(right-padded tokens, lengths) for the engine.  A 2-D array with
+        padding_side="left" is read as left-padded: its real tokens are the last
+        lengths[b] of each row."""
+        if side == "left" and isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+            if lengths is None:
+                raise ArgumentError("a left-padded 2-D token array needs lengths= (the real "
+                                    "tokens of row b are its last lengths[b])")
+            arr = _as_ids(inputs, "tokens")
+            lens = _as_ids(np.asarray(lengths), "lengths").reshape(-1)
+            B, T = arr.shape
+            if lens.shape[0] != B or (lens.size and (lens.min() < 1 or lens.max() > T)):
+                raise ArgumentError(f"lengths must have {B} entries in 1..{T}")
+            right = np.zeros((B, int(lens.max())), np.int32)
+            for b in range(B):
+                right[b, : lens[b]] = arr[b, T - lens[b]:]
+            return right, np.ascontiguousarray(lens)
+        return self.tokens_and_lengths(inputs, lengths, add_bos=prepend_bos)
+
+    def to_tokens(self, input, prepend_bos: bool | None = None,
+                  padding_side: str | None = None, pad_id: int = 0) -> np.ndarray:
+        """Token ids as TransformerLens returns them: int32 [B, T] (a string
+        gives B = 1), BOS first when the tokenizer adds one (prepend_bos
+        overrides), shorter sequences padded with pad_id on padding_side.
+        tokens_and_lengths() gives the lengths as well."""
+        side = self._side(padding_side)
+        tokens, lens = self.tokens_and_lengths(input, add_bos=prepend_bos, pad_id=pad_id)
+        return _relayout(tokens, lens, side, pad_id)
+
+    def to_str_tokens(self, input, prepend_bos: bool | None = None):
+        """Each token as its own string: a list of str for text or one id
+        sequence, a list of lists for a batch (padding left out)."""
+        if isinstance(input, (str, bytes)):
+            ids = self.tokenize(input if isinstance(input, str) else input.decode(),
+                                add_bos=prepend_bos)
+            return [self.decode([int(i)]) for i in ids]
+        if isinstance(input, (list, tuple)) and input and all(isinstance(x, str) for x in input):
+            return [self.to_str_tokens(x, prepend_bos) for x in input]
+        a = np.asarray(input)
+        if a.ndim == 0:
+            return self.decode([int(a)])
+        if a.ndim == 1 and a.dtype.kind in "iu":
+            return [self.decode([int(i)]) for i in a]
+        if a.ndim == 2:
+            return [self.to_str_tokens(row) for row in a]
+        return [self.to_str_tokens(x) for x in input]
+
+    def to_string(self, tokens):
+        """Text of ids: one string for a 1-D sequence, a list for [B, T]."""
+        a = np.asarray(tokens)
+        if a.ndim == 2:
+            return [self.decode(row) for row in a]
+        return self.decode(a.reshape(-1))
+
     # ------------------------------------------------------------ running
     def _forward(self, tokens, lens, mode: int, what: str):
         B, T = tokens.shape
@@ -420,26 +495,78 @@ class Model(Closeable):
         self._check(rc, what)
         return out
 
-    def run(self, inputs, *, lengths=None, logits="all", hooks=None):
+    def run(self, inputs, *, lengths=None, logits="all", hooks=None, padding_side=None,
+            prepend_bos=None):
         """Forward pass; returns logits.
 
-        inputs: see :meth:`to_tokens` (text, ids, list of id lists, [B, T] array).
+        inputs: see :meth:`tokens_and_lengths` (text, ids, list of id lists,
+            [B, T] array).
         logits: "all" -> float32 [B, T, V]; "last" -> [B, V] at each
             sequence's last valid position; None -> no unembedding (returns None).
         hooks: optional {name_or_glob: fn} active for this call only.
+        padding_side: "left" returns [B, T, V] with each sequence's positions at
+            the end (T - lengths[b] .. T-1) and zeros before; the engine itself
+            always runs right-padded, so hooks see that layout (ctx.lengths).
         """
         mode = _logits_mode(logits)
-        tokens, lens = self.to_tokens(inputs, lengths)
+        side = self._side(padding_side)
+        tokens, lens = self._engine_input(inputs, lengths, prepend_bos, side)
         with self._lock:
             scope = self._add_hooks(hooks) if hooks else None
             try:
-                return self._forward(tokens, lens, mode, "run")
+                out = self._forward(tokens, lens, mode, "run")
             finally:
                 if scope is not None:
                     scope.remove()
+        if side == "left" and mode == 1:
+            out = _relayout(out, lens, "left", 0)
+        return out
 
-    def __call__(self, inputs, **kw):
-        return self.run(inputs, **kw)
+    def __call__(self, input, return_type: str | None = "logits", *, loss_per_token=False,
+                 prepend_bos=None, padding_side=None, lengths=None, hooks=None, logits=None):
+        """TransformerLens' ``model(input, return_type=...)``.
+
+        return_type: "logits" -> float32 [B, T, V]; "loss" -> mean next-token
+        cross-entropy over every real position that has a next token (a float),
+        or with loss_per_token=True float64 [B, T-1] (-log softmax(logits[b, t])
+        at tokens[b, t+1]; NaN where t+1 is padding); "both" -> (logits, loss);
+        None -> runs without the unembedding and returns None.  logits="last"
+        etc. (the run() keyword) still works and means run().
+        """
+        if logits is not None:
+            return self.run(input, lengths=lengths, logits=logits, hooks=hooks,
+                            padding_side=padding_side, prepend_bos=prepend_bos)
+        if return_type not in ("logits", "loss", "both", None):
+            raise ArgumentError(f"return_type must be 'logits', 'loss', 'both' or None, not "
+                                f"{return_type!r}")
+        side = self._side(padding_side)
+        tokens, lens = self._engine_input(input, lengths, prepend_bos, side)
+        mode = 0 if return_type is None else 1
+        with self._lock:
+            scope = self._add_hooks(hooks) if hooks else None
+            try:
+                out = self._forward(tokens, lens, mode, "__call__")
+            finally:
+                if scope is not None:
+                    scope.remove()
+        if return_type is None:
+            return None
+        loss = None
+        if return_type in ("loss", "both"):
+            per = _token_loss(out, tokens, lens)
+            if loss_per_token:
+                loss = _relayout(per, np.maximum(lens - 1, 0), side, np.nan) \
+                    if side == "left" else per
+            else:
+                valid = per[~np.isnan(per)]
+                if valid.size == 0:
+                    raise ArgumentError("loss needs a sequence of at least 2 tokens")
+                loss = float(valid.mean())
+        if side == "left":
+            out = _relayout(out, lens, "left", 0)
+        if return_type == "logits":
+            return out
+        return loss if return_type == "loss" else (out, loss)
 
     def _capture_specs(self, names):
         """Globs (with optional [h]) to register for run_with_cache."""
@@ -456,7 +583,10 @@ class Model(Closeable):
                 got = [n for n in self.hook_names()
                        if any(fnmatch.fnmatchcase(n, g) for g in few)]
                 if got == want:
-                    self._default_specs = few
+                    # only globs that match something (a model without rotary
+                    # embeddings has no hook_rot_*; registering it would fail)
+                    self._default_specs = [g for g in few
+                                           if any(fnmatch.fnmatchcase(n, g) for n in want)]
                 else:
                     pats = []
                     for n in want:
@@ -545,7 +675,8 @@ class Model(Closeable):
             off += n
         return slots
 
-    def run_with_cache(self, inputs, names=None, *, lengths=None, logits="all", hooks=None):
+    def run_with_cache(self, inputs, names=None, *, lengths=None, logits="all", hooks=None,
+                       padding_side=None, prepend_bos=None):
         """Forward pass that also returns activations.
 
         names: hook names or globs (``"blocks.*.hook_resid_post"``,
@@ -556,9 +687,13 @@ class Model(Closeable):
         :class:`ActivationCache` of float32 copies over the padded batch.
         Caching runs after any hook of `hooks` (or an enclosing ``model.hooks``)
         on the same point, so edited values are what is cached.
+        padding_side="left": logits and every cached array are re-laid out so
+        that each sequence ends at position T-1 (both position axes of
+        patterns and scores), padding before it is 0.
         """
         mode = _logits_mode(logits)
-        tokens, lens = self.to_tokens(inputs, lengths)
+        side = self._side(padding_side)
+        tokens, lens = self._engine_input(inputs, lengths, prepend_bos, side)
         specs = self._capture_specs(names)
         store = {}
         with self._lock:
@@ -575,15 +710,30 @@ class Model(Closeable):
                 self._remove_regs(regs)
                 if user_scope is not None:
                     user_scope.remove()
-        return out, ActivationCache(store, tokens, lens, self.config.n_layers)
+        if side == "left":
+            if mode == 1:
+                out = _relayout(out, lens, "left", 0)
+            for k in list(store):
+                store[k] = _relayout(store[k], lens, "left", 0, _position_axes(k))
+            tokens = _relayout(tokens, lens, "left", 0)
+        return out, ActivationCache(store, tokens, lens, self.config.n_layers, model=self,
+                                    padding_side=side)
 
-    def generate(self, prompt, n_new: int, *, add_bos: bool | None = None) -> np.ndarray:
-        """Greedy decoding (argmax, first index on ties) with a KV cache.
+    def generate(self, prompt, n_new: int, *, add_bos: bool | None = None,
+                 temperature: float = 0.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None,
+                 stop_tokens=None, stop_at_eos: bool = False) -> np.ndarray:
+        """Decoding with a KV cache: greedy (argmax, first index on ties) by
+        default; with temperature > 0 sampling from softmax(logits /
+        temperature), restricted to the top_k most likely tokens and then to the
+        nucleus of mass top_p (applied in that order, as Hugging Face does).
 
         prompt: text (tokenized with the model's tokenizer) or a 1-D list of
-        ids (include BOS yourself).  Returns the n_new generated ids, int32
-        [n_new].  Hooks fire during generation too (ctx.pos_offset gives the
-        absolute position).
+        ids (include BOS yourself).  seed: the sampler's seed (None: a random
+        one); the same seed gives the same tokens.  stop_tokens: ids after which
+        generation stops (the stop id is returned); stop_at_eos adds the
+        tokenizer's EOS.  Returns the generated ids, int32 [<= n_new].  Hooks
+        fire during generation too (ctx.pos_offset gives the absolute position).
         """
         if isinstance(prompt, str):
             ids = self.tokenize(prompt, add_bos=add_bos)
@@ -593,19 +743,103 @@ class Model(Closeable):
         n_new = int(n_new)
         if n_new < 0:
             raise ArgumentError("n_new must be >= 0")
+        stops = [] if stop_tokens is None else [int(t) for t in np.asarray(stop_tokens).reshape(-1)]
+        if stop_at_eos:
+            eos = self.config.eos_token_id if self.config.eos_token_id >= 0 else (
+                self.tokenizer.eos if self.has_tokenizer else -1)
+            if eos < 0:
+                raise ArgumentError("stop_at_eos: this model has no EOS token id")
+            stops.append(eos)
+        temperature = float(temperature)
+        if not np.isfinite(temperature) or temperature < 0:
+            raise ArgumentError(f"temperature must be finite and >= 0, not {temperature}")
+        if top_k is not None and int(top_k) < 1:
+            raise ArgumentError(f"top_k must be >= 1, not {top_k}")
+        if top_p is not None and not (0 < float(top_p) <= 1):
+            raise ArgumentError(f"top_p must be in (0, 1], not {top_p}")
+        if (top_k is not None or top_p is not None) and temperature == 0:
+            raise ArgumentError("top_k / top_p select among sampled tokens: set temperature > 0 "
+                                "(temperature 0 is greedy decoding)")
         out = np.empty(n_new, np.int32)
         if n_new == 0:
             return out
+        plain = temperature == 0 and not stops
+        if not plain:
+            self._lib.need("strata_generate_ex")
+            opts = _lib.GenerateOpts()
+            opts.temperature = temperature
+            opts.top_k = int(top_k or 0)
+            opts.top_p = float(top_p) if top_p is not None else 0.0
+            opts.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(8), "little")
+            stop_arr = np.ascontiguousarray(stops, np.int32)
+            opts.stop_ids = stop_arr.ctypes.data if stops else None
+            opts.n_stop = len(stops)
+            n_out = ctypes.c_int()
         with self._lock:
             h = self._enter_call()
             self._running = True
             try:
-                rc = self._lib.strata_generate(h, ids.ctypes.data, len(ids), n_new,
-                                               out.ctypes.data)
+                if plain:
+                    rc = self._lib.strata_generate(h, ids.ctypes.data, len(ids), n_new,
+                                                   out.ctypes.data)
+                else:
+                    rc = self._lib.strata_generate_ex(h, ids.ctypes.data, len(ids), n_new,
+                                                      ctypes.byref(opts), out.ctypes.data,
+                                                      ctypes.byref(n_out))
             finally:
                 self._running = False
             self._check(rc, "generate")
+        return out if plain else out[: n_out.value]
+
+    # ------------------------------------------------------------ weights
+    def weight_names(self) -> list[str]:
+        """Every name :meth:`weight` accepts for this model, in a fixed order."""
+        self._lib.need("strata_model_n_weights", "strata_model_weight_name")
+        with self._lock:
+            h = self._handle()
+            buf = ctypes.create_string_buffer(128)
+            out = []
+            for i in range(self._lib.strata_model_n_weights(h)):
+                self._lib.strata_model_weight_name(h, i, buf, 128)
+                out.append(buf.value.decode())
         return out
+
+    def weight(self, name: str) -> np.ndarray:
+        """A read-only float32 numpy view of one weight, TransformerLens name and
+        layout (``"W_E"``, ``"blocks.0.attn.W_Q"`` [H, d, d_head], ...; the list
+        is :meth:`weight_names`, the layouts docs/PYTHON.md).  No copy: the view
+        reads the model's memory, keeping it alive after close() until the last
+        view is gone."""
+        self._lib.need("strata_model_weight")
+        t = _lib.Tensor()
+        with self._lock:
+            h = self._handle()
+            rc = self._lib.strata_model_weight(h, name.encode(), ctypes.byref(t))
+            if rc != 0:
+                raise error_for_status(rc, _lib.cstr(self._lib.strata_errmsg(h)))
+            if self._keeper is None:
+                self._keeper = _WeightKeeper()
+            return _strided_view(t, self._keeper)
+
+    W_E = property(lambda self: self.weight("W_E"), doc="token embedding [V, d]")
+    W_pos = property(lambda self: self.weight("W_pos"),
+                     doc="learned positional embedding [n_ctx, d] (GPT-2 only)")
+    W_U = property(lambda self: self.weight("W_U"), doc="unembedding [d, V]")
+    b_U = property(lambda self: self.weight("b_U"), doc="unembedding bias [V] (if any)")
+    W_Q = property(lambda self: _PerLayer(self, "attn.W_Q"), doc="W_Q[layer]: [H, d, d_head]")
+    W_K = property(lambda self: _PerLayer(self, "attn.W_K"), doc="W_K[layer]: [H_kv, d, d_head]")
+    W_V = property(lambda self: _PerLayer(self, "attn.W_V"), doc="W_V[layer]: [H_kv, d, d_head]")
+    W_O = property(lambda self: _PerLayer(self, "attn.W_O"), doc="W_O[layer]: [H, d_head, d]")
+    b_Q = property(lambda self: _PerLayer(self, "attn.b_Q"), doc="b_Q[layer]: [H, d_head]")
+    b_K = property(lambda self: _PerLayer(self, "attn.b_K"), doc="b_K[layer]: [H_kv, d_head]")
+    b_V = property(lambda self: _PerLayer(self, "attn.b_V"), doc="b_V[layer]: [H_kv, d_head]")
+    b_O = property(lambda self: _PerLayer(self, "attn.b_O"), doc="b_O[layer]: [d]")
+    W_in = property(lambda self: _PerLayer(self, "mlp.W_in"), doc="W_in[layer]: [d, d_mlp]")
+    W_gate = property(lambda self: _PerLayer(self, "mlp.W_gate"),
+                      doc="W_gate[layer]: [d, d_mlp] (gated MLPs)")
+    W_out = property(lambda self: _PerLayer(self, "mlp.W_out"), doc="W_out[layer]: [d_mlp, d]")
+    b_in = property(lambda self: _PerLayer(self, "mlp.b_in"), doc="b_in[layer]: [d_mlp]")
+    b_out = property(lambda self: _PerLayer(self, "mlp.b_out"), doc="b_out[layer]: [d]")
 
     # ------------------------------------------------------------ hooks
     def _register(self, spec: str, call):
@@ -697,3 +931,104 @@ def _as_ids(a: np.ndarray, what: str) -> np.ndarray:
             raise ArgumentError(f"{what}: token id out of the int32 range")
         a = a.astype(np.int32)
     return a
+
+
+class _WeightKeeper:
+    """Referenced by every weight view of one model; the model's memory is freed
+    only once the model is closed and this object is gone."""
+    __slots__ = ("__weakref__",)
+
+
+def _strided_view(t, keeper) -> np.ndarray:
+    """A read-only numpy view over a strata_tensor (strides in elements)."""
+    nd = t.ndim
+    shape = tuple(int(t.shape[k]) for k in range(nd))
+    strides = tuple(int(t.strides[k]) for k in range(nd))
+    if any(x < 0 for x in strides):
+        raise ValueError("negative strides")
+    extent = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) if all(shape) else 0
+    buf = (ctypes.c_float * max(extent, 1)).from_address(t.data)
+    buf._keeper = keeper        # the memory lives while any view over buf does
+    base = np.frombuffer(buf, np.float32, count=max(extent, 1))
+    v = np.lib.stride_tricks.as_strided(base, shape, tuple(4 * st for st in strides),
+                                        writeable=False)
+    return v
+
+
+class _PerLayer:
+    """model.W_Q[layer] -> that layer's array; np.asarray(model.W_Q) stacks all
+    layers ([n_layers, ...], a copy) as TransformerLens' model.W_Q does."""
+
+    def __init__(self, model, suffix):
+        self._model, self._suffix = model, suffix
+
+    def __len__(self):
+        return self._model.config.n_layers
+
+    def __getitem__(self, layer):
+        n = self._model.config.n_layers
+        if isinstance(layer, slice):
+            return np.stack([self[i] for i in range(n)[layer]])
+        layer = int(layer)
+        if layer < -n or layer >= n:
+            raise IndexError(f"layer {layer} out of range for {n} layers")
+        return self._model.weight(f"blocks.{layer % n}.{self._suffix}")
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.stack(list(self))
+        return a if dtype is None else a.astype(dtype)
+
+    @property
+    def shape(self):
+        return (len(self),) + self[0].shape
+
+    def __repr__(self):
+        return f"<{self._suffix.split('.')[-1]} of {len(self)} layers, each {self[0].shape}>"
+
+
+def _position_axes(name: str):
+    """Axes of a cached activation that run over positions."""
+    base = name.split("[")[0]
+    if base.endswith(("attn.hook_attn_scores", "attn.hook_pattern")):
+        return (2, 3)
+    return (1,)
+
+
+def _relayout(a: np.ndarray, lens, side: str, fill, axes=(1,)) -> np.ndarray:
+    """A right-padded [B, T, ...] array in the requested layout: unchanged for
+    "right"; for "left" a new array with sequence b's first lens[b] positions
+    moved to the end of every axis in `axes` and `fill` before them."""
+    if side == "right":
+        return a
+    out = np.full(a.shape, fill, dtype=a.dtype)
+    for b, n in enumerate(np.asarray(lens)):
+        n = int(n)
+        if n == 0:
+            continue
+        src = [b] + [slice(None)] * (a.ndim - 1)
+        dst = [b] + [slice(None)] * (a.ndim - 1)
+        for ax in axes:
+            T = a.shape[ax]
+            src[ax] = slice(0, n)
+            dst[ax] = slice(T - n, T)
+        out[tuple(dst)] = a[tuple(src)]
+    return out
+
+
+def _token_loss(logits: np.ndarray, tokens: np.ndarray, lens) -> np.ndarray:
+    """-log softmax(logits[b, t])[tokens[b, t+1]], float64 [B, T-1]; NaN where
+    t+1 >= lens[b].  Log-sum-exp in float64 over the vocabulary."""
+    B, T, V = logits.shape
+    out = np.full((B, max(T - 1, 0)), np.nan)
+    for b in range(B):
+        n = int(lens[b]) - 1
+        if n <= 0:
+            continue
+        z = logits[b, :n].astype(np.float64)
+        mx = z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z - mx).sum(axis=1)) + mx[:, 0]
+        out[b, :n] = lse - z[np.arange(n), tokens[b, 1: n + 1]]
+    return out

@@ -242,6 +242,16 @@ class ProbeReport:
             kw[f.name] = v
         return cls(**kw)
 
+    def __repr__(self) -> str:
+        hook = f"{self.hook} " if self.hook else ""
+        split = f"by document ({self.n_groups})" if self.grouped else "by row"
+        if math.isnan(self.test_accuracy):
+            body = f"test_r2={self.test_r2:.4f}"
+        else:
+            body = (f"test_acc={self.test_accuracy:.4f} balanced={self.balanced_accuracy:.4f} "
+                    f"majority={self.majority_accuracy:.4f}")
+        return f"<ProbeReport {hook}{self.kind} {body} n={self.n_rows} split {split}>"
+
     @property
     def score(self) -> float:
         """Test accuracy (classification) or test R^2 (ridge)."""

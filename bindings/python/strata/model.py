@@ -82,6 +82,14 @@ class ModelConfig:
     attn_softcap: float = 0.0   # > 0: scores -> c * tanh(scores / c)
     final_softcap: float = 0.0  # > 0: logits -> c * tanh(logits / c)
 
+    def __repr__(self) -> str:
+        kv = f" (kv {self.n_kv_heads})" if self.n_kv_heads != self.n_heads else ""
+        pos = f"rope {self.rope}" if self.rope != "none" else "learned positions"
+        return (f"ModelConfig({self.arch} {self.name!r}: d_model={self.d_model}, "
+                f"n_layers={self.n_layers}, n_heads={self.n_heads}{kv}, d_head={self.d_head}, "
+                f"d_mlp={self.d_mlp}, vocab_size={self.vocab_size}, n_ctx={self.n_ctx}, "
+                f"{self.norm}, {self.act}{' gated' if self.gated_mlp else ''}, {pos})")
+
     @classmethod
     def _from_c(cls, c) -> "ModelConfig":
         return cls(

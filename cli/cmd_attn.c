@@ -397,6 +397,9 @@ int cmd_attn(int argc, char **argv)
             goto done;
     }
     if (capture) {
+        strata_acts *pa = cli_open_acts("attn", capture); /* says so if it is partial */
+        if (!pa) goto done;
+        strata_acts_close(pa);
         if (!given_ind) strata_attn_stats_set_induction(s, 0, 1);
         if (strata_attn_stats_add_capture(s, capture) != STRATA_OK) {
             fprintf(stderr, "strata attn: %s\n", strata_attn_stats_errmsg(s));

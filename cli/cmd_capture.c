@@ -1,6 +1,7 @@
 /* cli/cmd_capture.c — `strata capture MODEL --hooks GLOB[,GLOB...] --out FILE.h5
  * (--text-file F | --jsonl F | --tokens-file F) [...]`: stream a corpus
  * through the model and store what the hooks saw (docs/cli/capture.md). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,15 @@ static void usage(void)
         "  --quiet          no progress bar (it is shown only on a terminal anyway)\n");
 }
 
+/* SIGINT / SIGTERM: stop after the batch being written is committed. */
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    g_stop_signal = sig;
+    signal(sig, SIG_DFL); /* a second one ends the process at once */
+}
+
 typedef struct progress_state {
     int tty;
     double last;
@@ -47,6 +57,7 @@ typedef struct progress_state {
 static int on_progress(const strata_capture_progress *p, void *user)
 {
     progress_state *s = user;
+    if (g_stop_signal) return 1;
     if (!s->tty) return 0;
     if (p->seconds - s->last < 0.2 && !(p->docs_total > 0 && p->docs_done >= p->docs_total)) return 0;
     s->last = p->seconds;
@@ -136,6 +147,15 @@ int cmd_capture(int argc, char **argv)
 
     strata_model *m = cli_open_model_rev("capture", model, revision, threads);
     if (!m) return 1;
+    int n_ctx = strata_model_config(m)->n_ctx;
+    if (o.max_tokens > n_ctx) /* said even with --quiet: the setting is not what was asked */
+        fprintf(stderr, "strata capture: --max-tokens %d is above the model's n_ctx %d; documents "
+                        "are cut to %d tokens\n", o.max_tokens, n_ctx, n_ctx);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     strata_capture *c = NULL;
     int rc = strata_capture_open(m, outp, &o, &c);
     ps.c = c;
@@ -144,9 +164,19 @@ int cmd_capture(int argc, char **argv)
     if (ps.tty) fprintf(stderr, "\n");
     strata_capture_stats st;
     strata_capture_get_stats(c, &st);
+    if (rc == STRATA_STOPPED && g_stop_signal) {
+        int sig = g_stop_signal;
+        fprintf(stderr, "strata capture: interrupted (%s): %s keeps %lld committed documents "
+                        "(complete = false); to continue, rerun the same command with --resume (in "
+                        "place of --overwrite, if given)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", outp,
+                (long long)st.docs);
+        strata_capture_free(c);
+        strata_model_free(m);
+        return 128 + sig;
+    }
     if (rc < 0) {
         fprintf(stderr, "strata capture: %s\n", strata_capture_errmsg(c));
-        if (st.docs > 0)
+        if (st.docs > 0 && st.tokens_run > 0)
             fprintf(stderr, "strata capture: %s keeps %lld committed documents (complete = false); "
                             "rerun with --resume to continue\n", outp, (long long)st.docs);
         strata_capture_free(c);

@@ -179,6 +179,11 @@ strata_acts *cli_open_acts(const char *cmd, const char *path)
         strata_acts_close(acts);
         return NULL;
     }
+    if (!strata_acts_complete(acts))
+        fprintf(stderr, "strata %s: warning: %s is partial (complete = false: an interrupted or "
+                        "failed capture); results cover its %lld committed rows only. Finish it "
+                        "with `strata capture ... --resume`\n", cmd, path,
+                (long long)strata_acts_n_rows(acts));
     return acts;
 }
 

@@ -142,6 +142,10 @@ const strata_config *strata_model_config(const strata_model *m);
 int64_t strata_model_n_params(const strata_model *m);
 /* Format the model came from: "hf" or "gguf". */
 const char *strata_model_format(const strata_model *m);
+/* The local file or directory the model was loaded from (a hub id resolves
+ * to its cache snapshot; a directory holding one GGUF file to that file).
+ * Borrowed; "" for NULL. */
+const char *strata_model_path(const strata_model *m);
 
 strata_status strata_model_set_threads(strata_model *m, int n_threads);
 

@@ -11,6 +11,7 @@
  *   batch is committed by st_h5w_append as before.
  * Memory is one batch: tokens, per-token labels and the hook buffers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <jansson.h>
 #include <math.h>
@@ -21,12 +22,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/provenance.h"
 #include "io/h5store.h"
+#include "io/outfile.h"
 #include "strata/capture.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
 #include "strata/tokenizer.h"
+#include "tokenizer/utf8.h"
 #include "util/err.h"
+#include "util/sha256.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the input hash below hashes int32/float arrays as little-endian bytes"
+#endif
 
 #define CAP_NAME_MAX 192
 
@@ -71,6 +80,8 @@ struct strata_capture {
     int32_t finished, failed;
     int32_t cb_failed;        /* a hook's direct write failed (message in err) */
     int64_t n_done;           /* documents already in a resumed file */
+    cap_prov prov;            /* hashes of the model's files (collected with the store) */
+    st_sha256 input_hash;     /* running hash of every document so far (docs/FORMAT.md) */
     int64_t seen;             /* documents offered in this session */
     int64_t docs_total;
     /* pending batch */
@@ -357,6 +368,7 @@ void strata_capture_free(strata_capture *c)
     if (!c) return;
     for (int i = 0; i < c->n_hook_ids; i++) strata_hook_remove(c->m, c->hook_ids[i]);
     if (c->w) st_h5w_close(c->w, 0, c->truncated, NULL);
+    cap_prov_free(&c->prov);
     for (int i = 0; i < c->nb; i++) free_doc(&c->docs[i]);
     for (int i = 0; i < c->n_hooks; i++) free(c->hooks[i].buf);
     for (int i = 0; i < c->n_labels; i++) {
@@ -439,28 +451,40 @@ strata_status strata_capture_open(strata_model *m, const char *path,
     c->hook_ids = calloc((size_t)c->n_hooks + 1, sizeof *c->hook_ids);
     if (!c->config_json || !c->docs || !c->row_base || !c->run_doc || !c->lengths || !c->hook_ids)
         return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
-    /* Output checks that need no model run. */
-    struct stat st;
-    int exists = stat(path, &st) == 0;
+    /* Output checks that need no model run (the store checks again when it
+     * creates or opens the file). */
+    char *target = NULL;
+    int exists = 0;
+    ST_TRY(st_out_resolve(path, &target, &exists, &c->err)); /* only regular files */
+    int rc = STRATA_OK;
     if (c->o.mode == STRATA_CAPTURE_CREATE && exists)
-        return st_seterr(&c->err, STRATA_ERR_EXISTS,
-                         "%s already exists (use --overwrite to replace it or --resume to continue it)",
-                         path);
-    if (c->o.mode == STRATA_CAPTURE_RESUME && !exists)
-        return st_seterr(&c->err, STRATA_ERR_NOTFOUND, "--resume: %s does not exist", path);
-    if (exists && S_ISDIR(st.st_mode))
-        return st_seterr(&c->err, STRATA_ERR_IO, "%s is a directory", path);
-    if (!exists) {
-        /* Can we create it?  (Create and remove an empty file.) */
-        FILE *f = fopen(path, "wb");
-        if (!f) return st_seterr(&c->err, STRATA_ERR_IO, "cannot create output file %s: %s", path,
-                                 strerror(errno));
-        fclose(f);
-        unlink(path);
-    } else if (access(path, W_OK) != 0) {
-        return st_seterr(&c->err, STRATA_ERR_IO, "output file %s is not writable: %s", path,
-                         strerror(errno));
+        rc = st_seterr(&c->err, STRATA_ERR_EXISTS,
+                       "%s already exists (use --overwrite to replace it or --resume to continue it)",
+                       path);
+    else if (c->o.mode == STRATA_CAPTURE_RESUME && !exists)
+        rc = st_seterr(&c->err, STRATA_ERR_NOTFOUND, "--resume: %s does not exist", path);
+    else if (!exists) {
+        /* Can we create it?  (Create and remove an empty file; O_EXCL: never
+         * touch a file another process made meanwhile.) */
+        int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            close(fd);
+            unlink(target);
+        } else {
+            rc = st_seterr(&c->err, errno == EEXIST ? STRATA_ERR_EXISTS : STRATA_ERR_IO,
+                           "cannot create output file %s: %s", path, strerror(errno));
+        }
+    } else if (access(target, W_OK) != 0) {
+        rc = st_seterr(&c->err, STRATA_ERR_IO, "output file %s is not writable: %s", path,
+                       strerror(errno));
+    } else {
+        /* In use by another writer (or a reader)?  Say so now, not after the model ran. */
+        int fd;
+        rc = st_out_lock(target, 0, &fd, &c->err);
+        if (rc == STRATA_OK) close(fd);
     }
+    free(target);
+    if (rc < 0) return rc;
     for (int i = 0; i < c->n_hooks; i++) {
         int rc = strata_hook_add(m, c->hooks[i].name, capture_cb, c, &c->hook_ids[i]);
         if (rc < 0) return st_seterr(&c->err, rc, "hook %s: %s", c->hooks[i].name, strata_errmsg(m));
@@ -481,6 +505,11 @@ static int ensure_store(strata_capture *c, int has_text)
     if (c->failed) return st_seterr(&c->err, STRATA_ERR_STATE, "capture already failed");
     const strata_config *k = strata_model_config(c->m);
     c->has_text = has_text;
+    /* Provenance: SHA-256 of the weight and tokenizer files (recorded by a
+     * new file, compared by a resume). */
+    int prc = cap_prov_collect(strata_model_path(c->m), &c->prov, &c->err);
+    if (prc < 0) { c->failed = 1; return prc; }
+    st_sha256_init(&c->input_hash);
     const char **names = calloc((size_t)c->n_hooks + 1, sizeof *names);
     int32_t *nd = calloc((size_t)c->n_hooks + 1, sizeof *nd);
     int64_t (*shp)[ST_H5_MAX_ROW_DIMS] = calloc((size_t)c->n_hooks + 1, sizeof *shp);
@@ -501,6 +530,7 @@ static int ensure_store(strata_capture *c, int has_text)
         .label_is_int = c->label_is_int,
         .dtype = c->o.dtype == STRATA_DTYPE_F16 ? ST_H5_F16 : ST_H5_F32,
         .compress = c->o.compress, .has_text = has_text, .max_tokens = c->W,
+        .prov = &c->prov.p,
     };
     int rc;
     if (c->o.mode == STRATA_CAPTURE_RESUME) rc = st_h5w_resume(c->path, &s, &c->w, &c->err);
@@ -561,7 +591,15 @@ static int flush_batch(strata_capture *c)
         }
     }
     ST_TRY(grow_rows(c, nrows + 1));
-    int rc = STRATA_OK;
+    /* Disk space for the whole batch before the forward pass writes rows:
+     * a full disk stops here with every earlier batch committed. */
+    int64_t tbytes = 0;
+    for (int d = 0; d < nb; d++) tbytes += c->docs[d].text ? (int64_t)strlen(c->docs[d].text) : 0;
+    int rc = st_h5w_reserve(c->w, nb, ntok, nrows, tbytes, &c->err);
+    if (rc < 0) {
+        c->failed = 1;
+        return rc;
+    }
     if (nrun > 0) {
         size_t need = (size_t)nrun * (size_t)T;
         if (need > c->tok_pad_cap) {
@@ -610,10 +648,16 @@ static int flush_batch(strata_capture *c)
     const float *acts[c->n_hooks + 1];
     for (int i = 0; i < c->n_hooks; i++)
         acts[i] = nrun > 0 && c->hooks[i].direct_rows == nrows ? NULL : c->hooks[i].buf;
+    /* the running input hash after this batch's documents (all pending ones) */
+    st_sha256 hs = c->input_hash;
+    uint8_t dg[32];
+    char hex[65];
+    st_sha256_final(&hs, dg);
+    st_sha256_hex(dg, hex);
     st_h5w_batch b = {
         .n_docs = nb, .doc_ntok = doc_ntok, .doc_nrows = doc_nrows, .tokens = toks,
         .texts = c->has_text ? texts : NULL, .n_rows = nrows, .rows = c->rows, .acts = acts,
-        .labels = (const float *const *)c->label_rows,
+        .labels = (const float *const *)c->label_rows, .input_sha256 = hex,
     };
     rc = st_h5w_append(c->w, &b, &c->err);
     free(toks);
@@ -646,6 +690,74 @@ static void char_index(const char *s, int64_t n, int64_t *idx /* [n+1] */)
     idx[n] = ci + 1;
 }
 
+/* Byte offset of the first ill-formed UTF-8 sequence in s[0..n), or -1. */
+static int64_t utf8_bad_at(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x80) { i++; continue; }
+        size_t adv;
+        if (st_utf8_next((const unsigned char *)s + i, n - i, &adv) < 0) return (int64_t)i;
+        i += adv;
+    }
+    return -1;
+}
+
+/* The running input hash (docs/FORMAT.md, input_sha256): for each document
+ * int64 LE token count, the tokens as int32 LE, int64 LE text length, the
+ * text's UTF-8 bytes, then per label (file order) one float32 LE per token. */
+static void hash_doc(st_sha256 *h, const cap_doc *d, int n_labels)
+{
+    uint8_t b[8];
+    int64_t v = d->ntok;
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+    st_sha256_update(h, b, 8);
+    st_sha256_update(h, d->tokens, sizeof(int32_t) * (size_t)d->ntok);
+    v = d->text ? (int64_t)strlen(d->text) : 0;
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+    st_sha256_update(h, b, 8);
+    if (v) st_sha256_update(h, d->text, (size_t)v);
+    for (int l = 0; l < n_labels; l++)
+        st_sha256_update(h, d->labels + (size_t)l * (size_t)d->ntok, sizeof(float) * (size_t)d->ntok);
+}
+
+/* --resume: input document di must be the one the file committed as di. */
+static int verify_stored(strata_capture *c, int64_t di, const cap_doc *d)
+{
+    const int32_t *tok;
+    const char *text;
+    int64_t nt, tl;
+    ST_TRY(st_h5w_stored_doc(c->w, di, &tok, &nt, &text, &tl, &c->err));
+    if (nt != d->ntok || memcmp(tok, d->tokens, sizeof(int32_t) * (size_t)nt))
+        return st_seterr(&c->err, STRATA_ERR_STATE,
+                         "--resume: input document %lld differs from document %lld committed in %s "
+                         "(other tokens: %lld in the input, %lld in the file); the input was "
+                         "reordered or edited since the file was written. Nothing was changed",
+                         (long long)di, (long long)di, c->path, (long long)d->ntok, (long long)nt);
+    if (text && d->text &&
+        (tl != (int64_t)strlen(d->text) || memcmp(text, d->text, (size_t)tl)))
+        return st_seterr(&c->err, STRATA_ERR_STATE,
+                         "--resume: input document %lld differs from document %lld committed in %s "
+                         "(same tokens, other text); the input was edited since the file was "
+                         "written. Nothing was changed", (long long)di, (long long)di, c->path);
+    if (di == c->n_done - 1) {
+        const char *want = st_h5w_stored_input_hash(c->w);
+        st_sha256 hs = c->input_hash;
+        uint8_t dg[32];
+        char hex[65];
+        st_sha256_final(&hs, dg);
+        st_sha256_hex(dg, hex);
+        if (want[0] && strcmp(want, hex))
+            return st_seterr(&c->err, STRATA_ERR_STATE,
+                             "--resume: the first %lld input documents have the tokens and text "
+                             "committed in %s but not its input_sha256 (%.12s... in the file, "
+                             "%.12s... now): their labels differ. Nothing was changed",
+                             (long long)c->n_done, c->path, want, hex);
+    }
+    return STRATA_OK;
+}
+
 strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc *doc)
 {
     if (!c) return STRATA_ERR_ARG;
@@ -655,12 +767,12 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
     int has_text = doc->text != NULL;
     ST_TRY(ensure_store(c, has_text));
     int64_t di = c->seen++;
-    if (di < c->n_done) { /* already in the resumed file */
-        c->docs_skipped++;
-        return STRATA_OK;
-    }
+    /* A document already in a resumed file is prepared all the same, and
+     * checked against the committed one (tokens, text, running hash). */
+    const int skip = di < c->n_done;
     const strata_config *k = strata_model_config(c->m);
-    cap_doc *d = &c->docs[c->nb];
+    cap_doc skipped;
+    cap_doc *d = skip ? &skipped : &c->docs[c->nb];
     memset(d, 0, sizeof *d);
     int64_t *offs = NULL;
     int need_offs = 0;
@@ -671,6 +783,12 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
             return st_seterr(&c->err, STRATA_ERR_STATE,
                              "the model has no tokenizer: give token ids instead of text");
         size_t len = doc->text_len < 0 ? strlen(doc->text) : (size_t)doc->text_len;
+        int64_t bad = utf8_bad_at(doc->text, len);
+        if (bad >= 0)
+            return st_seterr(&c->err, STRATA_ERR_FORMAT,
+                             "document %lld: invalid UTF-8 at byte %lld (0x%02X); texts must be "
+                             "UTF-8", (long long)di, (long long)bad,
+                             (unsigned)(unsigned char)doc->text[bad]);
         d->text = malloc(len + 1);
         if (!d->text) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
         memcpy(d->text, doc->text, len);
@@ -711,7 +829,7 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
     }
     if (n > c->W) {
         n = c->W;
-        c->truncated++;
+        if (!skip) c->truncated++;
     }
     d->ntok = n;
     /* per-token labels [n_labels][n] */
@@ -783,6 +901,18 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
     free(cidx);
     free(offs);
     if (!c->has_text) { free(d->text); d->text = NULL; }
+    if (skip) {
+        hash_doc(&c->input_hash, d, c->n_labels);
+        int vr = verify_stored(c, di, d);
+        free_doc(d);
+        if (vr < 0) {
+            c->failed = 1;
+            return vr;
+        }
+        c->docs_skipped++;
+        return STRATA_OK;
+    }
+    hash_doc(&c->input_hash, d, c->n_labels);
     c->nb++;
     if (c->nb == c->o.batch) return flush_batch(c);
     return STRATA_OK;
@@ -975,9 +1105,15 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         return st_seterr(&c->err, STRATA_ERR_ARG, "unknown input kind %d", kind);
     FILE *f = fopen(path, "rb");
     if (!f) return st_seterr(&c->err, STRATA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat fst;
+    if (fstat(fileno(f), &fst) == 0 && S_ISDIR(fst.st_mode)) {
+        fclose(f);
+        return st_seterr(&c->err, STRATA_ERR_IO, "input %s is a directory, not a file of documents",
+                         path);
+    }
     char *line = NULL;
     size_t lcap = 0;
-    int64_t len, lineno = 0, ndocs = 0;
+    int64_t len, lineno = 0, ndocs = 0, line_start = 0, next_start = 0;
     int rc = STRATA_OK;
     st_err e;
     /* Pass 1: count documents; for JSONL also validate every line and
@@ -988,6 +1124,18 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
                        path);
     while (rc == STRATA_OK && (len = read_line(f, &line, &lcap)) >= 0) {
         lineno++;
+        line_start = next_start;
+        next_start = ftello(f);
+        /* Texts must be UTF-8: refuse, naming line and byte, before anything is written. */
+        int64_t bad = kind == STRATA_INPUT_TOKENS ? -1 : utf8_bad_at(line, (size_t)len);
+        if (bad >= 0) {
+            rc = st_seterr(&c->err, STRATA_ERR_FORMAT,
+                           "%s line %lld, byte %lld of the line (byte %lld of the file): invalid "
+                           "UTF-8 (0x%02X); the input must be UTF-8", path, (long long)lineno,
+                           (long long)bad, (long long)(line_start + bad),
+                           (unsigned)(unsigned char)line[bad]);
+            break;
+        }
         if (is_blank(line)) continue;
         ndocs++;
         if (kind != STRATA_INPUT_JSONL) continue;
@@ -1004,6 +1152,8 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         json_decref(o);
         if (rc < 0) rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
     }
+    if (rc == STRATA_OK && ferror(f))
+        rc = st_seterr(&c->err, STRATA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     if (rc == STRATA_OK && c->docs_total < 0) c->docs_total = ndocs;
     /* Pass 2: the documents (the file is created or resumed first, so that
      * its errors carry no line number). */
@@ -1050,6 +1200,8 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
             st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, tmp);
         }
     }
+    if (rc == STRATA_OK && ferror(f))
+        rc = st_seterr(&c->err, STRATA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     free(labels);
     free(ids);
     free(line);

@@ -4,20 +4,25 @@
  *
  * All arrays are row-major, last index fastest.  Every /acts dataset is
  * [R, ...row shape], chunked along R (about 1 MiB per chunk). */
+#define _GNU_SOURCE
 #include "io/h5store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "io/outfile.h"
 #include "strata/capture.h"
 #include "strata/model.h"
 #include "util/half.h"
+#include "util/sha256.h"
 
 /* ------------------------------------------------------------------ */
 /* small HDF5 helpers                                                  */
@@ -218,6 +223,17 @@ static void free_strs(char **v, int n)
     free(v);
 }
 
+/* Rows per chunk for rows of row_bytes: about 1 MiB per chunk, large enough
+ * for streaming reads and a small chunk index, small enough that rewriting
+ * the tail chunk is cheap. */
+static size_t chunk_rows_for(size_t row_bytes)
+{
+    size_t rows = row_bytes ? ((size_t)1 << 20) / row_bytes : 1;
+    if (rows < 1) rows = 1;
+    if (rows > 65536) rows = 65536;
+    return rows;
+}
+
 /* Creates an extendible dataset [0, row...] chunked along axis 0. */
 static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
                        const int64_t *row_shape, size_t elem_size, int compress)
@@ -230,12 +246,7 @@ static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
         dims[1 + i] = maxd[1 + i] = chunk[1 + i] = (hsize_t)row_shape[i];
         row_bytes *= (size_t)row_shape[i];
     }
-    /* About 1 MiB per chunk: large enough for streaming reads and a small
-     * chunk index, small enough that rewriting the tail chunk is cheap. */
-    size_t rows = row_bytes ? ((size_t)1 << 20) / row_bytes : 1;
-    if (rows < 1) rows = 1;
-    if (rows > 65536) rows = 65536;
-    chunk[0] = rows;
+    chunk[0] = chunk_rows_for(row_bytes);
     hid_t sp = H5Screate_simple(1 + row_ndim, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1 + row_ndim, chunk);
@@ -352,7 +363,21 @@ static int64_t ds_len(hid_t ds)
 /* writer                                                              */
 
 struct st_h5w {
-    char *path;
+    char *path;               /* as the caller named it (messages) */
+    char *real_path;          /* symlinks followed: the file actually written */
+    int lock_fd;              /* holds the exclusive flock on real_path (-1: none) */
+    int writable;             /* 0: a resume still checking (file open read-only) */
+    int was_complete;         /* resume: the file was complete when opened */
+    int broken;               /* an HDF5 write failed: write nothing more */
+    int64_t stored_truncated; /* resume: n_truncated already in the file */
+    int32_t compress;
+    int64_t reserved_to;      /* disk blocks claimed up to this file offset */
+    char input_sha[65];       /* running input hash committed with the counts ("" none) */
+    /* stored documents of a resumed file, a block at a time (st_h5w_stored_doc) */
+    int64_t sd_d0, sd_n;
+    int64_t *sd_off, *sd_toff;   /* [sd_n+1] token / text offsets, relative */
+    int32_t *sd_tok;
+    char *sd_text;
     hid_t file, g_docs, g_acts, g_labels;
     hid_t ds_tokens, ds_offsets, ds_row_offsets, ds_text, ds_text_offsets, ds_rows;
     int64_t n_text_bytes;     /* committed length of /docs/text_bytes */
@@ -395,6 +420,9 @@ static hid_t writer_fapl(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V110);
+    /* The writer holds its own flock (io/outfile.h) on the file for its
+     * whole life; HDF5's would conflict with it inside this process. */
+    H5Pset_file_locking(fapl, 0, 1);
     H5AC_cache_config_t c;
     memset(&c, 0, sizeof c);
     c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
@@ -428,6 +456,43 @@ static void writer_close_handles(st_h5w *w)
     if (w->file > 0) { H5Fclose(w->file); w->file = -1; }
 }
 
+/* Files this process is writing (device, inode), so that strata_acts_open
+ * in the same process can open them with the writer's HDF5 settings
+ * instead of failing on the writer's lock. */
+#include <pthread.h>
+#define ST_MAX_OWN_WRITERS 64
+static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { dev_t dev; ino_t ino; int used; } own_writers[ST_MAX_OWN_WRITERS];
+
+static void own_writer(int fd, int add)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) return;
+    pthread_mutex_lock(&own_mu);
+    for (int i = 0; i < ST_MAX_OWN_WRITERS; i++) {
+        int same = own_writers[i].used && own_writers[i].dev == st.st_dev && own_writers[i].ino == st.st_ino;
+        if (add ? !own_writers[i].used : same) {
+            own_writers[i].dev = st.st_dev;
+            own_writers[i].ino = st.st_ino;
+            own_writers[i].used = add;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&own_mu);
+}
+
+static int is_own_writer(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    int found = 0;
+    pthread_mutex_lock(&own_mu);
+    for (int i = 0; i < ST_MAX_OWN_WRITERS; i++)
+        found |= own_writers[i].used && own_writers[i].dev == st.st_dev && own_writers[i].ino == st.st_ino;
+    pthread_mutex_unlock(&own_mu);
+    return found;
+}
+
 static void writer_free(st_h5w *w)
 {
     if (!w) return;
@@ -440,6 +505,15 @@ static void writer_free(st_h5w *w)
     free(w->ds_labels);
     free(w->label_is_int);
     free(w->scratch);
+    free(w->sd_off);
+    free(w->sd_toff);
+    free(w->sd_tok);
+    free(w->sd_text);
+    if (w->lock_fd >= 0) {
+        own_writer(w->lock_fd, 0);
+        close(w->lock_fd);
+    }
+    free(w->real_path);
     free(w->path);
     free(w);
 }
@@ -451,6 +525,9 @@ static st_h5w *writer_new(const char *path, const st_h5w_spec *s)
     w->file = w->g_docs = w->g_acts = w->g_labels = -1;
     w->ds_tokens = w->ds_offsets = w->ds_row_offsets = w->ds_text = w->ds_rows = -1;
     w->ds_text_offsets = -1;
+    w->lock_fd = -1;
+    w->writable = 1;
+    w->compress = s->compress;
     w->path = strdup(path);
     w->n_hooks = s->n_hooks;
     w->n_labels = s->n_labels;
@@ -526,7 +603,8 @@ static int commit_counts(st_h5w *w)
 {
     if (attr_put_i64(w->file, "n_docs", w->n_docs) < 0 ||
         attr_put_i64(w->file, "n_rows", w->n_rows) < 0 ||
-        attr_put_i64(w->file, "n_tokens", w->n_tokens) < 0)
+        attr_put_i64(w->file, "n_tokens", w->n_tokens) < 0 ||
+        (w->input_sha[0] && attr_put_str(w->file, "input_sha256", w->input_sha) < 0))
         return -1;
     return H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 ? -1 : 0;
 }
@@ -598,54 +676,103 @@ static void iso_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Writes the provenance attributes (spec->prov) at creation. */
+static int put_provenance(hid_t f, const st_h5w_provenance *p)
+{
+    if (!p) return 0;
+    return attr_put_str(f, "model_path", p->model_path ? p->model_path : "") < 0 ||
+           attr_put_str(f, "model_revision", p->model_revision ? p->model_revision : "") < 0 ||
+           attr_put_strs(f, "weight_files", p->weight_files, p->n_weight_files) < 0 ||
+           attr_put_strs(f, "weight_sha256", p->weight_sha256, p->n_weight_files) < 0 ||
+           attr_put_strs(f, "tokenizer_files", p->tokenizer_files, p->n_tokenizer_files) < 0 ||
+           attr_put_strs(f, "tokenizer_sha256", p->tokenizer_sha256, p->n_tokenizer_files) < 0
+               ? -1 : 0;
+}
+
 int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w **out,
                   st_err *err)
 {
     *out = NULL;
     h5_quiet();
     ST_TRY(validate_spec(s, err));
-    struct stat stt;
-    int existed = stat(path, &stt) == 0;
-    if (existed && !overwrite)
+    char *target = NULL;
+    int existed = 0, target_fd = -1, tmp_fd = -1;
+    ST_TRY(st_out_resolve(path, &target, &existed, err));
+    if (existed && !overwrite) {
+        free(target);
         return st_seterr(err, STRATA_ERR_EXISTS,
                          "%s already exists (use --overwrite to replace it or --resume to continue it)",
                          path);
-    if (existed && S_ISDIR(stt.st_mode))
-        return st_seterr(err, STRATA_ERR_IO, "%s is a directory", path);
+    }
+    /* The file being replaced must not be in use: hold its lock until the
+     * new file is renamed over it. */
+    int rc = existed ? st_out_lock(target, 0, &target_fd, err) : STRATA_OK;
+    if (rc < 0) { free(target); return rc; }
     st_h5w *w = writer_new(path, s);
-    if (!w) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory creating %s", path);
+    if (!w) {
+        if (target_fd >= 0) close(target_fd);
+        free(target);
+        return st_seterr(err, STRATA_ERR_NOMEM, "out of memory creating %s", path);
+    }
+    w->real_path = target;
+    /* Built under a temporary name and renamed once its empty state is on
+     * disk: a kill during creation leaves no half-made file at `path` (and
+     * --overwrite keeps the old file until then).  The temporary file is
+     * locked too, so two captures cannot build it at once. */
+    size_t tl = strlen(target) + 16;
+    char *tmp = malloc(tl);
+    if (!tmp) {
+        if (target_fd >= 0) close(target_fd);
+        writer_free(w);
+        return st_seterr(err, STRATA_ERR_NOMEM, "out of memory creating %s", path);
+    }
+    snprintf(tmp, tl, "%s.creating", target);
+    char *tmp_real = NULL;
+    int tmp_exists = 0;
+    rc = st_out_resolve(tmp, &tmp_real, &tmp_exists, err);
+    free(tmp_real);
+    if (rc == STRATA_OK) rc = st_out_lock(tmp, 1, &tmp_fd, err);
+    if (rc < 0) {
+        if (rc == STRATA_ERR_STATE)
+            rc = st_seterr(err, STRATA_ERR_STATE,
+                           "%s is in use by another process (another strata capture is creating %s); "
+                           "refusing to write it", tmp, path);
+        if (target_fd >= 0) close(target_fd);
+        writer_free(w);
+        free(tmp);
+        return rc;
+    }
+    w->lock_fd = tmp_fd;
+    if (ftruncate(tmp_fd, 0) != 0) {
+        rc = st_seterr(err, STRATA_ERR_IO, "cannot create output file %s: %s", tmp, strerror(errno));
+        goto fail;
+    }
 
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     /* Freed file space is never reused (chunks of committed rows stay where
      * the committed index says they are). */
     H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_NONE, 0, (hsize_t)1);
     hid_t fapl = writer_fapl();
-    /* Built under a temporary name and renamed once its empty state is on
-     * disk: a kill during creation leaves no half-made file at `path` (and
-     * --overwrite keeps the old file until then). */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.creating", path);
     errno = 0;
     w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fcpl);
     H5Pclose(fapl);
     if (w->file < 0) {
         int e = errno;
-        /* Ask the OS why (HDF5's own error stack is silenced). */
-        FILE *f = fopen(tmp, "ab");
-        if (f) {
-            fclose(f);
-            unlink(tmp);
-        } else {
-            e = errno;
-        }
-        writer_free(w);
-        return st_seterr(err, STRATA_ERR_IO, "cannot create output file %s: %s", path,
-                         e ? strerror(e) : "HDF5 could not create it");
+        rc = st_seterr(err, STRATA_ERR_IO, "cannot create output file %s: %s", path,
+                       e ? strerror(e) : "HDF5 could not create it");
+        goto fail;
     }
-    int rc = STRATA_OK;
     char created[32];
     iso_now(created, sizeof created);
+    if (s->prov) {
+        /* the running hash of no document yet */
+        st_sha256 h;
+        uint8_t d[32];
+        st_sha256_init(&h);
+        st_sha256_final(&h, d);
+        st_sha256_hex(d, w->input_sha);
+    }
     if (attr_put_str(w->file, "format", ST_H5_FORMAT) < 0 ||
         attr_put_str(w->file, "format_version", ST_H5_FORMAT_VERSION) < 0 ||
         attr_put_str(w->file, "model_name", s->model_name ? s->model_name : "") < 0 ||
@@ -660,6 +787,7 @@ int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w 
         attr_put_i64(w->file, "max_tokens", s->max_tokens) < 0 ||
         attr_put_i64(w->file, "hook_enum_version", 1) < 0 ||
         attr_put_i64(w->file, "n_truncated", 0) < 0 ||
+        put_provenance(w->file, s->prov) < 0 ||
         attr_put_bool(w->file, "complete", 0) < 0) {
         rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write root attributes", path);
         goto fail;
@@ -703,6 +831,9 @@ int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w 
             goto fail;
         }
     }
+    /* Room for the empty file and a first batch's metadata. */
+    rc = st_h5w_reserve(w, 0, 0, 0, 0, err);
+    if (rc < 0) goto fail;
     int64_t zero = 0;
     if (ds_append(w->ds_offsets, H5T_NATIVE_INT64, 0, 1, &zero) < 0 ||
         ds_append(w->ds_row_offsets, H5T_NATIVE_INT64, 0, 1, &zero) < 0 ||
@@ -711,15 +842,29 @@ int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w 
         rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write (disk full?)", path);
         goto fail;
     }
-    if (rename(tmp, path) != 0) {
-        rc = st_seterr(err, STRATA_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    int mv = existed ? rename(tmp, target)
+                     : renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE);
+    if (mv != 0 && !existed && (errno == EINVAL || errno == ENOSYS)) /* no RENAME_NOREPLACE here */
+        mv = access(target, F_OK) == 0 ? (errno = EEXIST, -1) : rename(tmp, target);
+    if (mv != 0) {
+        int e = errno;
+        rc = e == EEXIST ? st_seterr(err, STRATA_ERR_EXISTS,
+                                     "%s already exists (another process created it meanwhile)", path)
+                         : st_seterr(err, STRATA_ERR_IO, "cannot rename %s to %s: %s", tmp, target,
+                                     strerror(e));
         goto fail;
     }
+    if (target_fd >= 0) close(target_fd);
+    free(tmp);
+    own_writer(w->lock_fd, 1);
     *out = w;
     return STRATA_OK;
 fail:
-    writer_free(w);
+    /* Unlinked while still locked: nobody else can be using it. */
     unlink(tmp);
+    writer_free(w);
+    if (target_fd >= 0) close(target_fd);
+    free(tmp);
     return rc;
 }
 
@@ -744,25 +889,170 @@ static void join_strs(char *buf, size_t n, const char *const *v, int k)
     if (k > 0 && o >= n - 1 && n > 4) strcpy(buf + n - 4, "...");
 }
 
+int st_h5_check_offsets(int64_t ds, const char *path, const char *name, int64_t n, int64_t last,
+                        int64_t limit, st_err *err)
+{
+    int64_t len = ds_len((hid_t)ds);
+    if (len < n + 1)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s has %lld entries, fewer than the %lld the "
+                         "committed documents need", path, name, (long long)len, (long long)(n + 1));
+    const int64_t blk = 65536;
+    int64_t *v = malloc(sizeof *v * (size_t)(blk + 1));
+    if (!v) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory checking %s", name);
+    int rc = STRATA_OK;
+    int64_t prev = 0;
+    for (int64_t i0 = 0; rc == STRATA_OK && i0 <= n; i0 += blk) {
+        int64_t k = n + 1 - i0 < blk ? n + 1 - i0 : blk;
+        hsize_t st = (hsize_t)i0, cnt = (hsize_t)k;
+        hid_t fs = H5Dget_space((hid_t)ds);
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, NULL, &cnt, NULL);
+        hid_t ms = H5Screate_simple(1, &cnt, NULL);
+        herr_t r = H5Dread((hid_t)ds, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, v);
+        H5Sclose(ms);
+        H5Sclose(fs);
+        if (r < 0) {
+            rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot read %s", path, name);
+            break;
+        }
+        for (int64_t j = 0; j < k; j++) {
+            int64_t i = i0 + j, x = v[j];
+            if (i == 0 && x != 0) {
+                rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: %s is damaged: starts at %lld, not 0",
+                               path, name, (long long)x);
+                break;
+            }
+            if (x < prev) {
+                rc = st_seterr(err, STRATA_ERR_FORMAT,
+                               "%s: %s is damaged: not increasing at index %lld (%lld after %lld)",
+                               path, name, (long long)i, (long long)x, (long long)prev);
+                break;
+            }
+            if (limit >= 0 && x > limit) {
+                rc = st_seterr(err, STRATA_ERR_FORMAT,
+                               "%s: %s is damaged: value %lld at index %lld is past the end (%lld)",
+                               path, name, (long long)x, (long long)i, (long long)limit);
+                break;
+            }
+            prev = x;
+        }
+    }
+    free(v);
+    if (rc == STRATA_OK && last >= 0 && prev != last)
+        rc = st_seterr(err, STRATA_ERR_FORMAT,
+                       "%s: %s is damaged: ends at %lld, but the committed count is %lld", path, name,
+                       (long long)prev, (long long)last);
+    return rc;
+}
+
+/* Compares the provenance recorded in the file with what is opened now.
+ * Hash mismatches are refusals naming the file whose hash differs. */
+static int check_provenance(st_h5w *w, const st_h5w_provenance *p, st_err *err)
+{
+    const char *path = w->path;
+    char *ver = attr_get_str(w->file, "strata_version");
+    char *mpath = attr_get_str(w->file, "model_path");
+    char *rev = attr_get_str(w->file, "model_revision");
+    char *ish = attr_get_str(w->file, "input_sha256");
+    char **wf = NULL, **wh = NULL, **tf = NULL, **th = NULL;
+    int nwf = attr_get_strs(w->file, "weight_files", &wf), nwh = attr_get_strs(w->file, "weight_sha256", &wh);
+    int ntf = attr_get_strs(w->file, "tokenizer_files", &tf), nth = attr_get_strs(w->file, "tokenizer_sha256", &th);
+    int rc = STRATA_OK;
+    if (!ver || strcmp(ver, STRATA_VERSION)) {
+        rc = st_seterr(err, STRATA_ERR_STATE,
+                       "--resume: %s was written by strata %s, this is strata %s (activations of "
+                       "two versions would be mixed); capture it again", path, ver ? ver : "?",
+                       STRATA_VERSION);
+        goto done;
+    }
+    if (nwf < 0 || nwh != nwf || ntf < 0 || nth != ntf || !ish || strlen(ish) != 64) {
+        rc = st_seterr(err, STRATA_ERR_STATE,
+                       "--resume: %s has no provenance (weight and tokenizer SHA-256, input hash): "
+                       "written by an older strata, so this input and model cannot be checked "
+                       "against it; capture it again", path);
+        goto done;
+    }
+    const char *mnow = p->model_path ? p->model_path : "";
+    const char *rnow = p->model_revision ? p->model_revision : "";
+    for (int pass = 0; pass < 2 && rc == STRATA_OK; pass++) {
+        char **ff = pass ? tf : wf, **fh = pass ? th : wh;
+        int nf = pass ? ntf : nwf;
+        const char *const *nf_names = pass ? p->tokenizer_files : p->weight_files;
+        const char *const *nf_hash = pass ? p->tokenizer_sha256 : p->weight_sha256;
+        int nn = pass ? p->n_tokenizer_files : p->n_weight_files;
+        const char *what = pass ? "tokenizer" : "weights";
+        for (int i = 0; i < nf && rc == STRATA_OK; i++) {
+            int j = 0;
+            while (j < nn && strcmp(nf_names[j], ff[i])) j++;
+            if (j == nn)
+                rc = st_seterr(err, STRATA_ERR_STATE,
+                               "--resume: %s was captured with %s file %s, which the model at %s "
+                               "does not have (file's model: %s%s%s)", path, what, ff[i], mnow,
+                               mpath ? mpath : "?", rev && *rev ? ", revision " : "", rev ? rev : "");
+            else if (strcmp(nf_hash[j], fh[i]))
+                rc = st_seterr(err, STRATA_ERR_STATE,
+                               "--resume: %s was captured from other %s: %s has SHA-256 %.12s... in "
+                               "the file but %.12s... now (file's model: %s%s%s; now: %s%s%s) -- "
+                               "another checkpoint or an edited model?", path, what, ff[i], fh[i],
+                               nf_hash[j], mpath ? mpath : "?", rev && *rev ? ", revision " : "",
+                               rev ? rev : "", mnow, *rnow ? ", revision " : "", rnow);
+        }
+        for (int j = 0; j < nn && rc == STRATA_OK; j++) {
+            int i = 0;
+            while (i < nf && strcmp(nf_names[j], ff[i])) i++;
+            if (i == nf)
+                rc = st_seterr(err, STRATA_ERR_STATE,
+                               "--resume: the model at %s has %s file %s, which %s was not captured "
+                               "with", mnow, what, nf_names[j], path);
+        }
+    }
+    if (rc == STRATA_OK) snprintf(w->input_sha, sizeof w->input_sha, "%s", ish);
+done:
+    free(ver);
+    free(mpath);
+    free(rev);
+    free(ish);
+    free_strs(wf, nwf);
+    free_strs(wh, nwh);
+    free_strs(tf, ntf);
+    free_strs(th, nth);
+    return rc;
+}
+
 int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *err)
 {
     *out = NULL;
     h5_quiet();
     ST_TRY(validate_spec(s, err));
-    if (access(path, F_OK) != 0)
+    char *target = NULL;
+    int exists = 0;
+    ST_TRY(st_out_resolve(path, &target, &exists, err));
+    if (!exists) {
+        free(target);
         return st_seterr(err, STRATA_ERR_NOTFOUND, "--resume: %s does not exist", path);
+    }
     st_h5w *w = writer_new(path, s);
-    if (!w) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory opening %s", path);
+    if (!w) {
+        free(target);
+        return st_seterr(err, STRATA_ERR_NOMEM, "out of memory opening %s", path);
+    }
+    w->real_path = target;
+    w->writable = 0;
+    int rc = st_out_lock(target, 0, &w->lock_fd, err);
+    if (rc < 0) {
+        writer_free(w);
+        return rc;
+    }
+    own_writer(w->lock_fd, 1);
+    /* Read-only while checking: a refused resume changes nothing. */
     hid_t fapl = writer_fapl();
-    w->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    w->file = H5Fopen(target, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
-    int rc = STRATA_OK;
     char *fmt = NULL, *model = NULL, *config = NULL, *pos = NULL, *dtype = NULL;
     char **hooks = NULL, **labels = NULL;
     int nh = -1, nl = -1;
     if (w->file < 0) {
-        rc = st_seterr(err, STRATA_ERR_IO, "--resume: cannot open %s for writing (%s)", path,
-                       access(path, W_OK) ? strerror(errno) : "not an HDF5 file or damaged");
+        rc = st_seterr(err, STRATA_ERR_FORMAT, "--resume: cannot open %s (not an HDF5 file, or damaged)",
+                       path);
         goto done;
     }
     fmt = attr_get_str(w->file, "format");
@@ -811,19 +1101,30 @@ int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *
                        dtype ? dtype : "?");
         goto done;
     }
+    int64_t mt = -1;
+    if (attr_get_i64(w->file, "max_tokens", &mt) == 0 && mt != s->max_tokens) {
+        rc = st_seterr(err, STRATA_ERR_STATE,
+                       "--resume: %s was captured with documents cut to %lld tokens, now %d "
+                       "(--max-tokens differs)", path, (long long)mt, s->max_tokens);
+        goto done;
+    }
     int has_text = H5Lexists(w->file, "docs/text_bytes", H5P_DEFAULT) > 0;
     if (has_text != (s->has_text != 0)) {
         rc = st_seterr(err, STRATA_ERR_STATE, "--resume: %s was captured from %s input", path,
                        has_text ? "text" : "token");
         goto done;
     }
+    if (s->prov && (rc = check_provenance(w, s->prov, err)) < 0) goto done;
     if (attr_get_i64(w->file, "n_docs", &w->n_docs) < 0 ||
         attr_get_i64(w->file, "n_rows", &w->n_rows) < 0 ||
-        attr_get_i64(w->file, "n_tokens", &w->n_tokens) < 0) {
+        attr_get_i64(w->file, "n_tokens", &w->n_tokens) < 0 || w->n_docs < 0 || w->n_rows < 0 ||
+        w->n_tokens < 0) {
         rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: missing committed counts n_docs/n_rows/n_tokens",
                        path);
         goto done;
     }
+    if (attr_get_i64(w->file, "n_truncated", &w->stored_truncated) < 0) w->stored_truncated = 0;
+    if (attr_get_bool(w->file, "complete", &w->was_complete) < 0) w->was_complete = 0;
     rc = writer_open_handles(w, err);
     if (rc < 0) goto done;
     /* Row shapes must match too. */
@@ -831,9 +1132,9 @@ int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *
         int r = ds_rank_in(w->ds_acts[i], 1, 1 + ST_H5_MAX_ROW_DIMS);
         hsize_t d[1 + ST_H5_MAX_ROW_DIMS];
         hid_t fs = H5Dget_space(w->ds_acts[i]);
-        if (r > 0) H5Sget_simple_extent_dims(fs, d, NULL);
-        H5Sclose(fs);
         int ok = r == 1 + s->row_ndim[i];
+        if (ok) H5Sget_simple_extent_dims(fs, d, NULL);
+        H5Sclose(fs);
         for (int k = 0; ok && k < s->row_ndim[i]; k++) ok = (int64_t)d[1 + k] == s->row_shape[i][k];
         if (!ok) {
             rc = st_seterr(err, STRATA_ERR_STATE,
@@ -842,38 +1143,43 @@ int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *
             goto done;
         }
     }
-    /* Drop whatever an interrupted batch left beyond the committed counts. */
-    if (ds_len(w->ds_tokens) < w->n_tokens || ds_len(w->ds_rows) < w->n_rows ||
-        ds_len(w->ds_offsets) < w->n_docs + 1) {
+    if (ds_len(w->ds_tokens) < w->n_tokens || ds_len(w->ds_rows) < w->n_rows) {
         rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: datasets shorter than the committed counts", path);
         goto done;
     }
-    int bad = ds_set_len(w->ds_tokens, w->n_tokens) < 0 || ds_set_len(w->ds_rows, w->n_rows) < 0 ||
-              ds_set_len(w->ds_offsets, w->n_docs + 1) < 0 ||
-              ds_set_len(w->ds_row_offsets, w->n_docs + 1) < 0 ||
-              0;
+    for (int i = 0; i < w->n_hooks; i++)
+        if (ds_len(w->ds_acts[i]) < w->n_rows) {
+            rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: /acts/%s is shorter than the committed rows",
+                           path, w->hook_names[i]);
+            goto done;
+        }
+    for (int i = 0; i < w->n_labels; i++)
+        if (ds_len(w->ds_labels[i]) < w->n_rows) {
+            rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: /labels/%s is shorter than the committed rows",
+                           path, w->label_names[i]);
+            goto done;
+        }
+    /* Every offset array: starts at 0, never decreases, ends at the committed count. */
+    if ((rc = st_h5_check_offsets(w->ds_offsets, path, "/docs/offsets", w->n_docs, w->n_tokens,
+                                  w->n_tokens, err)) < 0 ||
+        (rc = st_h5_check_offsets(w->ds_row_offsets, path, "/docs/row_offsets", w->n_docs, w->n_rows,
+                                  w->n_rows, err)) < 0)
+        goto done;
     if (w->ds_text >= 0) {
-        /* committed text bytes = text_offsets[n_docs] */
+        if ((rc = st_h5_check_offsets(w->ds_text_offsets, path, "/docs/text_offsets", w->n_docs, -1,
+                                      ds_len(w->ds_text), err)) < 0)
+            goto done;
         hid_t fs = H5Dget_space(w->ds_text_offsets);
         hsize_t at = (hsize_t)w->n_docs, one = 1;
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
         hid_t ms = H5Screate_simple(1, &one, NULL);
-        bad |= ds_len(w->ds_text_offsets) < w->n_docs + 1 ||
-               H5Dread(w->ds_text_offsets, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, &w->n_text_bytes) < 0;
+        herr_t r = H5Dread(w->ds_text_offsets, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, &w->n_text_bytes);
         H5Sclose(ms);
         H5Sclose(fs);
-        bad |= ds_set_len(w->ds_text_offsets, w->n_docs + 1) < 0 ||
-               ds_set_len(w->ds_text, w->n_text_bytes) < 0;
-        /* a /docs/text made at an earlier clean close is made again at the next */
-        if (!bad && H5Lexists(w->g_docs, "text", H5P_DEFAULT) > 0)
-            bad |= H5Ldelete(w->g_docs, "text", H5P_DEFAULT) < 0;
-    }
-    for (int i = 0; i < w->n_hooks; i++) bad |= ds_set_len(w->ds_acts[i], w->n_rows) < 0;
-    for (int i = 0; i < w->n_labels; i++) bad |= ds_set_len(w->ds_labels[i], w->n_rows) < 0;
-    if (bad || attr_put_bool(w->file, "complete", 0) < 0 ||
-        H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
-        rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot truncate to the committed rows", path);
-        goto done;
+        if (r < 0) {
+            rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot read /docs/text_offsets", path);
+            goto done;
+        }
     }
 done:
     free(fmt);
@@ -888,6 +1194,157 @@ done:
     return rc;
 }
 
+const char *st_h5w_stored_input_hash(const st_h5w *w) { return w ? w->input_sha : ""; }
+int st_h5w_was_complete(const st_h5w *w) { return w ? w->was_complete : 0; }
+
+/* Reads elements [a, b) of a 1-D dataset into buf (memory type mt). */
+static int read_range(hid_t ds, hid_t mt, int64_t a, int64_t b, void *buf)
+{
+    if (b <= a) return 0;
+    hsize_t st = (hsize_t)a, cnt = (hsize_t)(b - a);
+    hid_t fs = H5Dget_space(ds);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, NULL, &cnt, NULL);
+    hid_t ms = H5Screate_simple(1, &cnt, NULL);
+    herr_t r = H5Dread(ds, mt, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return r < 0 ? -1 : 0;
+}
+
+int st_h5w_stored_doc(st_h5w *w, int64_t i, const int32_t **tokens, int64_t *n_tokens,
+                      const char **text, int64_t *text_len, st_err *err)
+{
+    if (!w || w->file < 0 || i < 0 || i >= w->n_docs)
+        return st_seterr(err, STRATA_ERR_ARG, "stored document %lld: no such document", (long long)i);
+    if (!(w->sd_off && i >= w->sd_d0 && i < w->sd_d0 + w->sd_n)) {
+        /* load the block of (up to) 1024 documents starting at i */
+        int64_t n = w->n_docs - i < 1024 ? w->n_docs - i : 1024;
+        int64_t *off = realloc(w->sd_off, sizeof *off * (size_t)(n + 1));
+        if (off) w->sd_off = off;
+        int64_t *toff = off ? realloc(w->sd_toff, sizeof *toff * (size_t)(n + 1)) : NULL;
+        if (toff) w->sd_toff = toff;
+        if (!off || !toff) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+        w->sd_n = 0;
+        if (read_range(w->ds_offsets, H5T_NATIVE_INT64, i, i + n + 1, off) < 0)
+            return st_seterr(err, STRATA_ERR_IO, "%s: cannot read /docs/offsets", w->path);
+        int32_t *tk = realloc(w->sd_tok, sizeof *tk * (size_t)(off[n] - off[0] + 1));
+        if (!tk) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+        w->sd_tok = tk;
+        if (read_range(w->ds_tokens, H5T_NATIVE_INT32, off[0], off[n], tk) < 0)
+            return st_seterr(err, STRATA_ERR_IO, "%s: cannot read /tokens", w->path);
+        if (w->ds_text >= 0) {
+            if (read_range(w->ds_text_offsets, H5T_NATIVE_INT64, i, i + n + 1, toff) < 0)
+                return st_seterr(err, STRATA_ERR_IO, "%s: cannot read /docs/text_offsets", w->path);
+            char *tx = realloc(w->sd_text, (size_t)(toff[n] - toff[0] + 1));
+            if (!tx) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+            w->sd_text = tx;
+            if (read_range(w->ds_text, H5T_NATIVE_UCHAR, toff[0], toff[n], tx) < 0)
+                return st_seterr(err, STRATA_ERR_IO, "%s: cannot read /docs/text_bytes", w->path);
+        }
+        w->sd_d0 = i;
+        w->sd_n = n;
+    }
+    int64_t j = i - w->sd_d0;
+    *tokens = w->sd_tok + (w->sd_off[j] - w->sd_off[0]);
+    *n_tokens = w->sd_off[j + 1] - w->sd_off[j];
+    if (w->ds_text >= 0) {
+        *text = w->sd_text + (w->sd_toff[j] - w->sd_toff[0]);
+        *text_len = w->sd_toff[j + 1] - w->sd_toff[j];
+    } else {
+        *text = NULL;
+        *text_len = 0;
+    }
+    return STRATA_OK;
+}
+
+/* Switches a checked resume to writing: reopens the (locked) file read-write,
+ * truncates every dataset to the committed counts, clears `complete` and
+ * removes a /docs/text of an earlier clean close (made again at the next). */
+static int begin_writing(st_h5w *w, st_err *err)
+{
+    if (w->writable) return STRATA_OK;
+    if (w->broken) return st_seterr(err, STRATA_ERR_STATE, "%s: the writer failed earlier", w->path);
+    free(w->sd_off); free(w->sd_toff); free(w->sd_tok); free(w->sd_text);
+    w->sd_off = w->sd_toff = NULL;
+    w->sd_tok = NULL;
+    w->sd_text = NULL;
+    w->sd_n = 0;
+    writer_close_handles(w);
+    hid_t fapl = writer_fapl();
+    w->file = H5Fopen(w->real_path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    w->writable = 1;
+    if (w->file < 0) {
+        w->broken = 1;
+        return st_seterr(err, STRATA_ERR_IO, "--resume: cannot open %s for writing (%s)", w->path,
+                         access(w->real_path, W_OK) ? strerror(errno) : "HDF5 refused it");
+    }
+    if (!st_out_same_file(w->lock_fd, w->real_path)) {
+        w->broken = 1;
+        return st_seterr(err, STRATA_ERR_STATE,
+                         "%s was replaced by another program while it was being checked", w->path);
+    }
+    ST_TRY(writer_open_handles(w, err));
+    int rc = st_h5w_reserve(w, 0, 0, 0, 0, err);
+    if (rc < 0) return rc;
+    /* Drop whatever an interrupted batch left beyond the committed counts. */
+    int bad = ds_set_len(w->ds_tokens, w->n_tokens) < 0 || ds_set_len(w->ds_rows, w->n_rows) < 0 ||
+              ds_set_len(w->ds_offsets, w->n_docs + 1) < 0 ||
+              ds_set_len(w->ds_row_offsets, w->n_docs + 1) < 0;
+    if (w->ds_text >= 0) {
+        bad |= ds_set_len(w->ds_text_offsets, w->n_docs + 1) < 0 ||
+               ds_set_len(w->ds_text, w->n_text_bytes) < 0;
+        if (!bad && H5Lexists(w->g_docs, "text", H5P_DEFAULT) > 0)
+            bad |= H5Ldelete(w->g_docs, "text", H5P_DEFAULT) < 0;
+    }
+    for (int i = 0; i < w->n_hooks; i++) bad |= ds_set_len(w->ds_acts[i], w->n_rows) < 0;
+    for (int i = 0; i < w->n_labels; i++) bad |= ds_set_len(w->ds_labels[i], w->n_rows) < 0;
+    if (bad || attr_put_bool(w->file, "complete", 0) < 0 ||
+        H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
+        w->broken = 1;
+        return st_seterr(err, STRATA_ERR_IO, "%s: cannot truncate to the committed rows", w->path);
+    }
+    return STRATA_OK;
+}
+
+/* Bytes of file space n more rows of row_bytes may take: the rows and one
+ * new chunk (two when compressed: the rewritten tail chunk moves). */
+static int64_t rows_need(int64_t n, int64_t row_bytes, int compressed)
+{
+    if (n <= 0) return 0;
+    int64_t chunk = (int64_t)chunk_rows_for((size_t)row_bytes) * row_bytes;
+    return n * row_bytes + chunk * (compressed ? 2 : 1);
+}
+
+/* Claims disk blocks up to the end of the HDF5 address space plus `need`. */
+static int reserve_bytes(st_h5w *w, int64_t need, st_err *err)
+{
+    hsize_t size = 0;
+    if (H5Fget_filesize(w->file, &size) < 0)
+        return st_seterr(err, STRATA_ERR_IO, "%s: cannot read the file size", w->path);
+    int64_t to = (int64_t)size + need;
+    if (to <= w->reserved_to) return STRATA_OK;
+    ST_TRY(st_out_reserve(w->lock_fd, w->path, w->reserved_to, to, err));
+    w->reserved_to = to;
+    return STRATA_OK;
+}
+
+int st_h5w_reserve(st_h5w *w, int64_t n_docs, int64_t n_tokens, int64_t n_rows, int64_t text_bytes,
+                   st_err *err)
+{
+    if (!w || w->file < 0) return st_seterr(err, STRATA_ERR_STATE, "activation store is closed");
+    ST_TRY(begin_writing(w, err));
+    int cz = w->compress > 0;
+    int64_t elem = w->dtype == ST_H5_F16 ? 2 : 4, need = 0;
+    for (int h = 0; h < w->n_hooks; h++) need += rows_need(n_rows, w->width[h] * elem, cz);
+    need += w->n_labels * rows_need(n_rows, 4, cz);
+    need += rows_need(n_rows, 8, cz) + rows_need(n_tokens, 4, cz) + 2 * rows_need(n_docs, 8, 0);
+    if (w->has_text) need += rows_need(text_bytes, 1, cz) + rows_need(n_docs, 8, 0);
+    /* metadata: chunk index, object headers, attributes (a generous bound) */
+    need += ((int64_t)1 << 20) + need / 64;
+    return reserve_bytes(w, need, err);
+}
+
 int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
 {
     if (!w || w->file < 0) return st_seterr(err, STRATA_ERR_STATE, "activation store is closed");
@@ -900,6 +1357,13 @@ int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
     if (nrows != b->n_rows)
         return st_seterr(err, STRATA_ERR_ARG, "batch: doc_nrows sum %lld != n_rows %lld",
                          (long long)nrows, (long long)b->n_rows);
+    if (w->broken) return st_seterr(err, STRATA_ERR_STATE, "%s: the writer failed earlier", w->path);
+    int64_t tbytes = 0;
+    for (int i = 0; w->ds_text >= 0 && b->texts && i < b->n_docs; i++)
+        tbytes += b->texts[i] ? (int64_t)strlen(b->texts[i]) : 0;
+    /* Space first: a full disk fails here, before anything is written. */
+    ST_TRY(st_h5w_reserve(w, b->n_docs, ntok, b->n_rows, tbytes, err));
+    w->broken = 1; /* until this batch is committed */
     const char *ioerr = "%s: write failed for %s (disk full?)";
     /* 1. activations, labels, rows, tokens, document index. */
     for (int h = 0; h < w->n_hooks; h++) {
@@ -978,16 +1442,31 @@ int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
     w->n_rows += b->n_rows;
     w->n_tokens += ntok;
     w->n_text_bytes += new_text_bytes;
+    if (b->input_sha256) snprintf(w->input_sha, sizeof w->input_sha, "%s", b->input_sha256);
     if (commit_counts(w) < 0)
         return st_seterr(err, STRATA_ERR_IO, "%s: cannot commit counts (disk full?)", w->path);
-    /* The cache never evicts, so reopen now and then to bound its memory. */
+    w->broken = 0;
+    /* The cache never evicts, so reopen now and then to bound its memory.
+     * The file is reopened by its path, which the lock keeps ours; the
+     * reopened file is checked to be the locked one all the same (a program
+     * that ignores locks could have renamed another file there). */
     if (++w->commits_since_open >= 256) {
         writer_close_handles(w);
         hid_t fapl = writer_fapl();
-        w->file = H5Fopen(w->path, H5F_ACC_RDWR, fapl);
+        w->file = H5Fopen(w->real_path, H5F_ACC_RDWR, fapl);
         H5Pclose(fapl);
         w->commits_since_open = 0;
-        if (w->file < 0) return st_seterr(err, STRATA_ERR_IO, "%s: cannot reopen", w->path);
+        if (w->file < 0) {
+            w->broken = 1;
+            return st_seterr(err, STRATA_ERR_IO, "%s: cannot reopen", w->path);
+        }
+        if (!st_out_same_file(w->lock_fd, w->real_path)) {
+            w->broken = 1;
+            writer_close_handles(w);
+            return st_seterr(err, STRATA_ERR_STATE,
+                             "%s was replaced by another program during the capture; the "
+                             "committed documents are in the file that was replaced", w->path);
+        }
         ST_TRY(writer_open_handles(w, err));
     }
     return STRATA_OK;
@@ -1000,6 +1479,7 @@ int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *sr
     if (h < 0 || h >= w->n_hooks || row0 < 0 || stride < w->width[h] || w->dtype != ST_H5_F32)
         return st_seterr(err, STRATA_ERR_ARG, "st_h5w_write_rows: bad arguments");
     if (n <= 0) return STRATA_OK;
+    ST_TRY(begin_writing(w, err));
     hid_t ds = w->ds_acts[h];
     hid_t fs = H5Dget_space(ds);
     if (fs < 0) return st_seterr(err, STRATA_ERR_IO, "%s: cannot read the extent of %s", w->path,
@@ -1012,9 +1492,11 @@ int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *sr
     if (dims[0] < end) {
         H5Sclose(fs);
         dims[0] = end;
-        if (H5Dset_extent(ds, dims) < 0 || (fs = H5Dget_space(ds)) < 0)
+        if (H5Dset_extent(ds, dims) < 0 || (fs = H5Dget_space(ds)) < 0) {
+            w->broken = 1;
             return st_seterr(err, STRATA_ERR_IO, "%s: cannot extend %s (disk full?)", w->path,
                              w->hook_names[h]);
+        }
     }
     start[0] = (hsize_t)(w->n_rows + row0);
     for (int i = 0; i < rank; i++) count[i] = dims[i];
@@ -1028,9 +1510,11 @@ int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *sr
     herr_t rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, src);
     H5Sclose(ms);
     H5Sclose(fs);
-    if (rc < 0)
+    if (rc < 0) {
+        w->broken = 1;
         return st_seterr(err, STRATA_ERR_IO, "%s: write failed for %s (disk full?)", w->path,
                          w->hook_names[h]);
+    }
     return STRATA_OK;
 }
 
@@ -1059,6 +1543,9 @@ static int write_vlen_text(st_h5w *w)
         rc = H5Dread(w->ds_text_offsets, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, off) < 0 ? -1 : 0;
         H5Sclose(ms);
         H5Sclose(fs);
+        if (rc) break;
+        for (int64_t i = 0; i < n; i++) /* checked on resume; never trust it blindly */
+            if (off[i + 1] < off[i] || off[i] < 0) rc = -1;
         if (rc) break;
         int64_t nb = off[n] - off[0];
         char *nbuf = realloc(bytes, (size_t)nb + (size_t)n + 1);
@@ -1099,19 +1586,54 @@ int st_h5w_close(st_h5w *w, int complete, int64_t n_truncated, st_err *err)
 {
     if (!w) return STRATA_OK;
     int rc = STRATA_OK;
-    if (w->file >= 0) {
-        if (attr_put_i64(w->file, "n_truncated", n_truncated) < 0 ||
-            H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
-            rc = st_seterr(err, STRATA_ERR_IO, "%s: final flush failed", w->path);
-        if (rc == STRATA_OK && complete && w->ds_text >= 0 && write_vlen_text(w) < 0)
-            rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write /docs/text", w->path);
+    if (w->file >= 0 && !w->writable && complete && !w->was_complete)
+        rc = begin_writing(w, err); /* a resume with nothing new still completes the file */
+    if (rc == STRATA_OK && w->file >= 0 && w->writable && !w->broken) {
+        if (complete) {
+            /* Space for /docs/text (global heap: the bytes plus about 16 bytes per
+             * string; the dataset: 16 bytes per element) and the last metadata,
+             * claimed before anything is written: without it the file stays
+             * committed and resumable, complete = false. */
+            int64_t need = (w->ds_text >= 0 ? w->n_text_bytes + 48 * w->n_docs + ((int64_t)1 << 20) : 0) +
+                           ((int64_t)1 << 20);
+            st_err e;
+            if (reserve_bytes(w, need, &e) < 0) {
+                rc = st_seterr(err, STRATA_ERR_IO,
+                               "%s; cannot finish %s: all %lld documents are committed but the "
+                               "file stays complete = false. Free some space and rerun the same "
+                               "command with --resume to complete it", e.msg, w->path,
+                               (long long)w->n_docs);
+                complete = 0;
+            }
+        }
+        if (rc == STRATA_OK) {
+            if (attr_put_i64(w->file, "n_truncated", w->stored_truncated + n_truncated) < 0 ||
+                H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
+                rc = st_seterr(err, STRATA_ERR_IO, "%s: final flush failed", w->path);
+        }
+        /* /docs/text on disk first, then `complete` (so complete = true never
+         * points at a /docs/text that did not make it to the disk) */
+        if (rc == STRATA_OK && complete && w->ds_text >= 0 &&
+            (write_vlen_text(w) < 0 || H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0))
+            rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write /docs/text (complete = false; "
+                           "rerun with --resume to complete it)", w->path);
         if (rc == STRATA_OK && complete) {
             if (attr_put_bool(w->file, "complete", 1) < 0 ||
                 H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
                 rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot mark complete", w->path);
         }
     }
+    int fd = w->lock_fd, reserved = w->reserved_to > 0;
+    w->lock_fd = -1;
     writer_free(w);
+    own_writer(fd, 0);
+    if (fd >= 0) {
+        /* Give back blocks claimed past the end of the file (same size:
+         * nothing of the file changes). */
+        struct stat st;
+        if (reserved && fstat(fd, &st) == 0 && ftruncate(fd, st.st_size) != 0) { /* best effort */ }
+        close(fd); /* releases the lock, after HDF5 has closed the file */
+    }
     return rc;
 }
 
@@ -1251,8 +1773,24 @@ strata_status strata_acts_open(const char *path, strata_acts **out)
     if (access(path, R_OK) != 0)
         return st_seterr(&a->err, STRATA_ERR_IO, "%s: %s", path, strerror(errno));
     a->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (a->file < 0)
+    if (a->file < 0 && is_own_writer(path)) {
+        /* written by this process: open it as the writer did (no HDF5 lock) */
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_file_locking(fapl, 0, 1);
+        a->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+        H5Pclose(fapl);
+    }
+    if (a->file < 0) {
+        /* Locked by a writer (a capture still running)?  Ask the lock itself. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        int busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+        if (fd >= 0) close(fd);
+        if (busy)
+            return st_seterr(&a->err, STRATA_ERR_IO,
+                             "%s is being written by another process (a capture still running "
+                             "holds its lock); wait for it to finish", path);
         return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: not an HDF5 file, or damaged", path);
+    }
     char *fmt = attr_get_str(a->file, "format");
     char *ver = attr_get_str(a->file, "format_version");
     int ok_fmt = fmt && !strcmp(fmt, ST_H5_FORMAT);
@@ -1291,6 +1829,30 @@ strata_status strata_acts_open(const char *path, strata_acts **out)
                          "%s: committed counts (rows %lld, tokens %lld) exceed the datasets "
                          "(%lld, %lld)", path, (long long)a->n_rows, (long long)a->n_tokens,
                          (long long)ext_rows, (long long)ext_tok);
+    /* The document index, where present: checked before anyone uses it. */
+    if (a->n_docs >= 0) {
+        static const char *const names[3] = { "docs/offsets", "docs/row_offsets", "docs/text_offsets" };
+        for (int k = 0; k < 3; k++) {
+            if (H5Lexists(a->file, "docs", H5P_DEFAULT) <= 0 ||
+                H5Lexists(a->file, names[k], H5P_DEFAULT) <= 0)
+                continue;
+            hid_t ds = ds_open(a->file, names[k]);
+            int64_t limit = k == 0 ? a->n_tokens : k == 1 ? a->n_rows : -1;
+            if (k == 2) {
+                hid_t tb = H5Lexists(a->file, "docs/text_bytes", H5P_DEFAULT) > 0
+                               ? ds_open(a->file, "docs/text_bytes") : -1;
+                limit = tb >= 0 ? ds_len(tb) : 0;
+                if (tb >= 0) H5Dclose(tb);
+            }
+            char nm[32];
+            snprintf(nm, sizeof nm, "/%s", names[k]);
+            int rc = ds < 0 ? st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: cannot open %s", path, nm)
+                            : st_h5_check_offsets(ds, path, nm, a->n_docs, k == 2 ? -1 : limit, limit,
+                                                  &a->err);
+            if (ds >= 0) H5Dclose(ds);
+            if (rc < 0) return rc;
+        }
+    }
     int nh = attr_get_strs(a->file, "hooks", &a->hooks);
     if (nh < 0) nh = list_group(a->file, "acts", &a->hooks);
     if (nh < 0) return st_seterr(&a->err, STRATA_ERR_NOMEM, "out of memory");

@@ -31,6 +31,7 @@ const char *strata_errmsg(const strata_model *m)
 const strata_config *strata_model_config(const strata_model *m) { return m ? &m->cfg : NULL; }
 int64_t strata_model_n_params(const strata_model *m) { return m ? m->n_params : 0; }
 const char *strata_model_format(const strata_model *m) { return m ? m->format : ""; }
+const char *strata_model_path(const strata_model *m) { return m && m->path ? m->path : ""; }
 
 int st_bind_vec(strata_model *m, st_wsource *src, const float **out, const char *name, int n)
 {
@@ -157,6 +158,8 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
         path = gguf_path;
         if (stat(path, &sb) != 0) return st_seterr(&m->err, STRATA_ERR_IO, "%s: cannot stat", path);
     }
+    m->path = strdup(path); /* the local file or directory actually loaded */
+    if (!m->path) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
     int rc;
     if (S_ISDIR(sb.st_mode)) {
         snprintf(m->format, sizeof m->format, "hf");
@@ -210,6 +213,7 @@ void strata_model_free(strata_model *m)
     free(m->hooks);
     free(m->hooked_at);
     free(m->point_names);
+    free(m->path);
     free(m);
 }
 

@@ -86,6 +86,7 @@ struct strata_model {
     st_err err;
     strata_config cfg;
     char format[8];              /* "hf" or "gguf" */
+    char *path;                  /* as given to strata_model_open (owned) */
     st_wsource src;              /* owns the weight memory */
     int32_t has_src;
 

@@ -28,6 +28,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
     X(attn,     "attention-head statistics (prev-token, sink, induction, ...)") \
     X(lens,     "logit lens: next-token predictions from every layer") \
     X(eval,     "score prompt/answer tasks (exact match, log-prob) or text loss") \
+    X(corpus,   "synthetic corpora with per-token ground truth (repeat, modular, ...)") \
     X(sweep,    "measures and transitions across checkpoints and model sizes") \
     X(train,    "train a GPT-2-architecture model (AdamW, checkpoints)") \
     X(report,   "HTML/SVG report of a sweep")

@@ -136,16 +136,22 @@ typedef struct strata_capture_opts {
 
 strata_capture_opts strata_capture_opts_default(void);
 
-/* One label value of a document: the whole document (n_spans == 0: every
- * kept row gets `value`), or character spans: spans [n_spans][3] =
- * (start, end, value) in characters (Unicode code points) of the text, end
- * exclusive; a token takes the value of the span holding its first character,
- * 0 elsewhere (BOS and empty tokens: 0).  Labels a document does not give are 0. */
+/* One label value of a document: the whole document (n_spans == 0 and
+ * values == NULL: every kept row gets `value`), or character spans: spans
+ * [n_spans][3] = (start, end, value) in characters (Unicode code points) of
+ * the text, end exclusive; a token takes the value of the span holding its
+ * first character, 0 elsewhere (BOS and empty tokens: 0); or one value per
+ * token: values [n_values], n_values equal to the document's token count
+ * (the ids given, or the tokens its text encodes to, BOS included), NaN for
+ * "no label" (the row is skipped by probes).  Labels a document does not give
+ * are 0. */
 typedef struct strata_capture_label {
     const char *name;
     double value;
     const double *spans;
     int64_t n_spans;
+    const double *values;      /* [n_values] per-token values, or NULL */
+    int64_t n_values;
 } strata_capture_label;
 
 typedef struct strata_capture_doc {
@@ -172,9 +178,12 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
 strata_status strata_capture_add_text(strata_capture *c, const char *text, int64_t len);
 strata_status strata_capture_add_tokens(strata_capture *c, const int32_t *ids, int64_t n);
 /* Input files: kind 0 text (one document per line), 1 JSONL ({"text": ...,
- * label fields}), 2 token ids (one document per line, separated by spaces or
- * commas).  For JSONL, labels are discovered by a first pass over the file
- * (so call it on a fresh session); a malformed line fails naming its number. */
+ * label fields} with number or [[start, end, value], ...] span labels, or
+ * {"ids": [...], label fields} with number or per-token [v0, v1, ...] labels,
+ * null = NaN; one kind per file), 2 token ids (one document per line,
+ * separated by spaces or commas).  For JSONL, labels are discovered by a first
+ * pass over the file (so call it on a fresh session); a malformed line fails
+ * naming its number and field. */
 enum { STRATA_INPUT_TEXT = 0, STRATA_INPUT_JSONL = 1, STRATA_INPUT_TOKENS = 2 };
 strata_status strata_capture_add_file(strata_capture *c, int kind, const char *path);
 /* Known number of documents, for the progress ETA. */

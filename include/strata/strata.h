@@ -19,5 +19,6 @@
 #include "strata/attn.h"
 #include "strata/lens.h"
 #include "strata/train.h"
+#include "strata/corpus.h"
 
 #endif

@@ -9,7 +9,8 @@
  *
  * Kinds: byte-level BPE (GPT-2, GPT-NeoX, Llama-3 style; pre-tokenizer regex
  * from tokenizer.json, run with PCRE2) and SentencePiece-style BPE with byte
- * fallback (Llama-2, TinyStories).  Sources: tokenizer.json, a GPT-2 style
+ * fallback (Llama-2, TinyStories); WordLevel (one token per whitespace-separated
+ * word, the vocabularies `strata corpus` writes).  Sources: tokenizer.json, a GPT-2 style
  * vocab.json + merges.txt directory, a model directory, or GGUF metadata.
  * Semantics follow Hugging Face `tokenizers` loaded from tokenizer.json:
  * added/special tokens written in the text ("<|endoftext|>", "<s>") are
@@ -80,7 +81,7 @@ int32_t strata_tokenizer_eos(const strata_tokenizer *tok);  /* -1 if none */
 int32_t strata_token_id(const strata_tokenizer *tok, const char *piece);
 /* 1 if id is a special added token (dropped by skip_special), else 0. */
 int strata_token_is_special(const strata_tokenizer *tok, int32_t id);
-/* "bpe-bytelevel", "bpe-sentencepiece", "bpe", "gguf-llama", "gguf-gpt2";
+/* "bpe-bytelevel", "bpe-sentencepiece", "bpe", "wordlevel", "gguf-llama", "gguf-gpt2";
  * static or owned by the handle.  NULL if tok failed to open. */
 const char *strata_tokenizer_kind(const strata_tokenizer *tok);
 

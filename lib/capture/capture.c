@@ -827,6 +827,7 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
         if (!d->tokens) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
         memcpy(d->tokens, doc->tokens, sizeof(int32_t) * (size_t)n);
     }
+    const int64_t n_doc = n;   /* before truncation: per-token label arrays match it */
     if (n > c->W) {
         n = c->W;
         if (!skip) c->truncated++;
@@ -854,6 +855,18 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
                              (long long)di, lab->name ? lab->name : "(null)");
         }
         float *dst = d->labels + (size_t)li * (size_t)n;
+        if (lab->values) {
+            if (lab->n_values != n_doc) {
+                free(offs);
+                free(cidx);
+                free_doc(d);
+                return st_seterr(&c->err, STRATA_ERR_ARG,
+                                 "document %lld: label '%s' has %lld per-token values for %lld tokens",
+                                 (long long)di, lab->name, (long long)lab->n_values, (long long)n_doc);
+            }
+            for (int64_t t = 0; t < n; t++) dst[t] = (float)lab->values[t];
+            continue;
+        }
         if (lab->n_spans == 0) {
             for (int64_t t = 0; t < n; t++) dst[t] = (float)lab->value;
             continue;
@@ -995,32 +1008,63 @@ static int is_blank(const char *s)
     return 1;
 }
 
-/* Parses one JSONL object.  With labels != NULL fills labels/spans (spans
- * malloc'd into *spans_out, [total][3]); else only validates and declares
- * label names.  Returns STRATA_OK or an error with the message in err. */
+/* Parses one JSONL object: {"text": s, labels} (number or span labels) or
+ * {"ids": [...], labels} (number or per-token labels, one value per id, null
+ * = NaN).  With labels != NULL fills labels (spans or per-token values go to
+ * a malloc'd *vals_out) and *ids_out (malloc'd, *n_ids); else only validates
+ * and declares label names.  *is_ids says which kind the document is.
+ * Returns STRATA_OK or an error with the message (naming the field) in err. */
 static int jsonl_doc(strata_capture *c, json_t *o, int declare, strata_capture_label *labels,
-                     int *n_labels, double **spans_out, const char **text, st_err *err)
+                     int *n_labels, double **vals_out, const char **text, int32_t **ids_out,
+                     int64_t *n_ids, int *is_ids, st_err *err)
 {
     if (!json_is_object(o)) return st_seterr(err, STRATA_ERR_FORMAT, "not a JSON object");
-    json_t *t = json_object_get(o, "text");
-    if (!json_is_string(t)) return st_seterr(err, STRATA_ERR_FORMAT, "missing string field \"text\"");
-    *text = json_string_value(t);
+    json_t *t = json_object_get(o, "text"), *jids = json_object_get(o, "ids");
+    if (t && jids)
+        return st_seterr(err, STRATA_ERR_FORMAT, "has both \"text\" and \"ids\" (give one)");
+    if (!t && !jids)
+        return st_seterr(err, STRATA_ERR_FORMAT,
+                         "missing field \"text\" (a string) or \"ids\" (an array of token ids)");
+    *is_ids = jids != NULL;
+    *text = NULL;
+    size_t nid = 0;
+    if (t) {
+        if (!json_is_string(t)) return st_seterr(err, STRATA_ERR_FORMAT, "field \"text\" is not a string");
+        *text = json_string_value(t);
+    } else {
+        if (!json_is_array(jids) || json_array_size(jids) == 0)
+            return st_seterr(err, STRATA_ERR_FORMAT, "field \"ids\" is not a non-empty array");
+        nid = json_array_size(jids);
+        for (size_t i = 0; i < nid; i++) {
+            json_t *v = json_array_get(jids, i);
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+                return st_seterr(err, STRATA_ERR_FORMAT,
+                                 "field \"ids\": element %zu is not a token id (an integer >= 0)", i);
+        }
+        if (!declare) {
+            int32_t *ids = malloc(sizeof *ids * nid);
+            if (!ids) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; i < nid; i++) ids[i] = (int32_t)json_integer_value(json_array_get(jids, i));
+            *ids_out = ids;
+            *n_ids = (int64_t)nid;
+        }
+    }
     const char *key;
     json_t *v;
-    size_t total_spans = 0;
+    size_t total = 0;
     json_object_foreach(o, key, v) {
-        if (json_is_array(v)) total_spans += json_array_size(v);
+        if (json_is_array(v)) total += json_array_size(v);
     }
-    double *spans = NULL;
+    double *vals = NULL;
     if (!declare) {
-        spans = malloc(sizeof *spans * 3 * (total_spans + 1));
-        if (!spans) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
-        *spans_out = spans;
+        vals = malloc(sizeof *vals * 3 * (total + 1));
+        if (!vals) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+        *vals_out = vals;
     }
     int nl = 0;
     size_t so = 0;
     json_object_foreach(o, key, v) {
-        if (!strcmp(key, "text")) continue;
+        if (!strcmp(key, "text") || !strcmp(key, "ids")) continue;
         int is_int = 1;
         if (json_is_number(v) || json_is_boolean(v)) {
             is_int = json_is_integer(v) || json_is_boolean(v);
@@ -1029,11 +1073,40 @@ static int jsonl_doc(strata_capture *c, json_t *o, int declare, strata_capture_l
                     .value = json_is_boolean(v) ? (double)json_is_true(v) : json_number_value(v) };
                 nl++;
             }
+        } else if (json_is_array(v) && jids) {
+            /* one value per id */
+            if (json_array_size(v) != nid)
+                return st_seterr(err, STRATA_ERR_FORMAT,
+                                 "field \"%s\": %zu values for %zu ids (a per-token label needs one "
+                                 "value per id)", key, json_array_size(v), nid);
+            double *first = vals ? vals + so : NULL;
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x) {
+                if (!json_is_number(x) && !json_is_null(x) && !json_is_boolean(x))
+                    return st_seterr(err, STRATA_ERR_FORMAT,
+                                     "field \"%s\": element %zu is not a number or null%s", key, i,
+                                     json_is_array(x) ? " (span labels [start, end, value] need "
+                                                        "\"text\")" : "");
+                if (!json_is_integer(x) && !json_is_boolean(x)) is_int = 0;
+                if (vals)
+                    vals[so++] = json_is_null(x) ? NAN : json_is_boolean(x) ? (double)json_is_true(x)
+                                                                            : json_number_value(x);
+            }
+            if (!declare) {
+                labels[nl] = (strata_capture_label){ .name = key, .values = first,
+                                                     .n_values = (int64_t)nid };
+                nl++;
+            }
         } else if (json_is_array(v)) {
             size_t i;
             json_t *sp;
-            double *first = spans ? spans + 3 * so : NULL;
+            double *first = vals ? vals + 3 * so : NULL;
             json_array_foreach(v, i, sp) {
+                if (json_is_number(sp) || json_is_null(sp))
+                    return st_seterr(err, STRATA_ERR_FORMAT,
+                                     "field \"%s\": element %zu is a number: per-token label arrays "
+                                     "need \"ids\" (with \"text\" give [start, end, value] spans)", key, i);
                 if (!json_is_array(sp) || json_array_size(sp) != 3 ||
                     !json_is_integer(json_array_get(sp, 0)) ||
                     !json_is_integer(json_array_get(sp, 1)) ||
@@ -1048,10 +1121,10 @@ static int jsonl_doc(strata_capture *c, json_t *o, int declare, strata_capture_l
                                      "field \"%s\": span %zu has start %lld, end %lld (need 0 <= "
                                      "start <= end)", key, i, (long long)a, (long long)b);
                 if (!json_is_integer(json_array_get(sp, 2))) is_int = 0;
-                if (spans) {
-                    spans[3 * so] = (double)a;
-                    spans[3 * so + 1] = (double)b;
-                    spans[3 * so + 2] = json_number_value(json_array_get(sp, 2));
+                if (vals) {
+                    vals[3 * so] = (double)a;
+                    vals[3 * so + 1] = (double)b;
+                    vals[3 * so + 2] = json_number_value(json_array_get(sp, 2));
                     so++;
                 }
             }
@@ -1113,8 +1186,8 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
     }
     char *line = NULL;
     size_t lcap = 0;
-    int64_t len, lineno = 0, ndocs = 0, line_start = 0, next_start = 0;
-    int rc = STRATA_OK;
+    int64_t len, lineno = 0, ndocs = 0, line_start = 0, next_start = 0, first_line = 0;
+    int rc = STRATA_OK, file_ids = 0;
     st_err e;
     /* Pass 1: count documents; for JSONL also validate every line and
      * declare the labels before the file is created. */
@@ -1147,17 +1220,23 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
             break;
         }
         const char *text;
-        int nl;
-        rc = jsonl_doc(c, o, 1, NULL, &nl, NULL, &text, &e);
+        int nl, is_ids = 0;
+        rc = jsonl_doc(c, o, 1, NULL, &nl, NULL, &text, NULL, NULL, &is_ids, &e);
         json_decref(o);
         if (rc < 0) rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
+        else if (first_line == 0) { first_line = lineno; file_ids = is_ids; }
+        else if (is_ids != file_ids)
+            rc = st_seterr(&c->err, STRATA_ERR_FORMAT,
+                           "%s line %lld: a document with \"%s\" after line %lld's with \"%s\" "
+                           "(one kind per file)", path, (long long)lineno, is_ids ? "ids" : "text",
+                           (long long)first_line, file_ids ? "ids" : "text");
     }
     if (rc == STRATA_OK && ferror(f))
         rc = st_seterr(&c->err, STRATA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     if (rc == STRATA_OK && c->docs_total < 0) c->docs_total = ndocs;
     /* Pass 2: the documents (the file is created or resumed first, so that
      * its errors carry no line number). */
-    if (rc == STRATA_OK) rc = ensure_store(c, kind != STRATA_INPUT_TOKENS);
+    if (rc == STRATA_OK) rc = ensure_store(c, kind == STRATA_INPUT_TEXT || (kind == STRATA_INPUT_JSONL && !file_ids));
     rewind(f);
     lineno = 0;
     int32_t *ids = NULL;
@@ -1180,18 +1259,23 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         } else {
             json_t *o = json_loadb(line, (size_t)len, 0, NULL);
             const char *text = NULL;
-            int nl = 0;
-            double *spans = NULL;
-            rc = o ? jsonl_doc(c, o, 0, labels, &nl, &spans, &text, &e)
+            int nl = 0, is_ids = 0;
+            double *vals = NULL;
+            int32_t *dids = NULL;
+            int64_t n_dids = 0;
+            rc = o ? jsonl_doc(c, o, 0, labels, &nl, &vals, &text, &dids, &n_dids, &is_ids, &e)
                    : st_seterr(&e, STRATA_ERR_FORMAT, "malformed JSON (file changed?)");
+            if (rc == STRATA_OK && is_ids != file_ids)
+                rc = st_seterr(&e, STRATA_ERR_FORMAT, "document kind changed (file changed?)");
             if (rc < 0) {
                 rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
             } else {
-                strata_capture_doc d = { .text = text, .text_len = -1, .labels = labels,
-                                         .n_labels = nl };
+                strata_capture_doc d = { .text = text, .text_len = -1, .tokens = dids,
+                                         .n_tokens = n_dids, .labels = labels, .n_labels = nl };
                 rc = strata_capture_add_doc(c, &d);
             }
-            free(spans);
+            free(vals);
+            free(dids);
             json_decref(o);
         }
         if (rc < 0 && strncmp(c->err.msg, path, strlen(path))) { /* name the line */

@@ -116,6 +116,7 @@ static int add_unknown(strata_tokenizer *t, sym *s, size_t *n, int *last_unk, co
 
 int st_bpe_word(strata_tokenizer *t, const st_nstr *ns, size_t ws, size_t we, st_tokvec *out)
 {
+    if (t->word_level) return st_wordlevel_word(t, ns, ws, we, out);
     const unsigned char *w = (const unsigned char *)ns->s + ws;
     const size_t n = we - ws;
     if (n == 0) return STRATA_OK;

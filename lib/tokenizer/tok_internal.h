@@ -108,6 +108,7 @@ struct strata_tokenizer {
     st_pairmap merges;
     int32_t unk_id;           /* -1 none */
     int fuse_unk, byte_fallback, ignore_merges;
+    int word_level;           /* WordLevel model: a word is one token (wordlevel.c) */
     int32_t byte_fb[256];     /* id of "<0xXX>" or -1 */
     int bytelevel;            /* symbols are bytes through the GPT-2 byte->char map */
     int32_t byte_id[256];     /* bytelevel: id of the one-char piece of each byte */
@@ -175,6 +176,9 @@ static inline int64_t st_nstr_end(const st_nstr *ns, size_t i)  /* i: last byte 
 /* bpe.c: encodes one word (bytes of a normalized string) and appends tokens
  * with offsets mapped through ns (word = ns->s[ws .. we)). */
 int st_bpe_word(strata_tokenizer *t, const st_nstr *ns, size_t ws, size_t we, st_tokvec *out);
+/* wordlevel.c: the WordLevel model's word -> one token (st_bpe_word calls it
+ * when t->word_level). */
+int st_wordlevel_word(strata_tokenizer *t, const st_nstr *ns, size_t ws, size_t we, st_tokvec *out);
 void st_bpe_ws_free(void *ws);
 
 /* decode.c */

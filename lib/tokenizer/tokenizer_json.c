@@ -1,7 +1,8 @@
 /* tokenizer/tokenizer_json.c — loads a Hugging Face tokenizer.json.
  *
  * Supported: model BPE (vocab, merges as "a b" or ["a","b"], unk_token,
- * fuse_unk, byte_fallback, ignore_merges); added_tokens; normalizers
+ * fuse_unk, byte_fallback, ignore_merges) and WordLevel (vocab, unk_token);
+ * added_tokens; normalizers
  * Sequence / Prepend / Replace(String); pre-tokenizers Sequence / ByteLevel /
  * Split / Metaspace / Digits / Whitespace / WhitespaceSplit; post-processors
  * TemplateProcessing / ByteLevel / RobertaProcessing / BertProcessing /
@@ -133,10 +134,13 @@ static int load_model(strata_tokenizer *t, const char *path, const json_t *model
         if (!merges) return UNSUP("%s: model has no 'type' and no 'merges' (only BPE is supported)", path);
         type = "BPE";   /* older hub files omit it */
     }
-    if (strcmp(type, "BPE"))
-        return UNSUP("%s: model.type '%s' is not supported (only BPE)", path, type);
+    t->word_level = !strcmp(type, "WordLevel");
+    if (strcmp(type, "BPE") && !t->word_level)
+        return UNSUP("%s: model.type '%s' is not supported (only BPE and WordLevel)", path, type);
     if (!json_is_object(vocab)) return FMT("%s: model.vocab is missing or not an object", path);
-    if (!json_is_array(merges)) return FMT("%s: model.merges is missing or not an array", path);
+    if (t->word_level && merges) return FMT("%s: a WordLevel model has no merges", path);
+    if (!t->word_level && !json_is_array(merges))
+        return FMT("%s: model.merges is missing or not an array", path);
     const char *cont = jstr(model, "continuing_subword_prefix");
     const char *suff = jstr(model, "end_of_word_suffix");
     if (cont && *cont)
@@ -159,6 +163,14 @@ static int load_model(strata_tokenizer *t, const char *path, const json_t *model
         size_t kl = strlen(key);   /* jansson keys are NUL-free unless \u0000 */
         int32_t id = (int32_t)json_integer_value(val);
         if (st_tok_set_piece(t, id, key, kl) || st_strmap_put(&t->vocab, key, kl, id)) return NOMEM();
+    }
+
+    if (t->word_level) {
+        /* HF's WordLevel default unk_token is "<unk>" */
+        const char *unk = json_object_get(model, "unk_token") ? jstr(model, "unk_token") : "<unk>";
+        if (!unk) return FMT("%s: model.unk_token is not a string", path);
+        t->unk_id = st_strmap_get(&t->vocab, unk, strlen(unk));
+        return st_pairmap_init(&t->merges, 1) < 0 ? NOMEM() : STRATA_OK;
     }
 
     /* merges, rank = position */
@@ -520,7 +532,8 @@ int st_load_tokenizer_json_obj(strata_tokenizer *t, const char *path, const json
                 rc = FMT("%s: post_processor names token id %d, which is not in the vocabulary", path, id);
         }
         if (t->n_prefix) t->bos = t->prefix[0];
-        t->kind = strdup(t->bytelevel ? "bpe-bytelevel" : t->byte_fallback ? "bpe-sentencepiece" : "bpe");
+        t->kind = strdup(t->word_level ? "wordlevel" : t->bytelevel ? "bpe-bytelevel"
+                         : t->byte_fallback ? "bpe-sentencepiece" : "bpe");
     }
     return rc;
 }

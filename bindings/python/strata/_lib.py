@@ -177,7 +177,7 @@ class CaptureOpts(Structure):
 class CaptureLabel(Structure):
     """strata_capture_label (capture.h)."""
     _fields_ = [("name", c_char_p), ("value", c_double), ("spans", POINTER(c_double)),
-                ("n_spans", c_int64)]
+                ("n_spans", c_int64), ("values", POINTER(c_double)), ("n_values", c_int64)]
 
 
 class CaptureDoc(Structure):

@@ -225,8 +225,9 @@ class Capture(Handle):
     def add(self, doc, labels=None) -> None:
         """Adds one document: text (str) or token ids (used as given, no BOS added).
 
-        labels: {name: value} (every row of the document) or
-        {name: [(start_char, end_char, value), ...]} spans over the text.
+        labels: {name: value} (every row of the document),
+        {name: [(start_char, end_char, value), ...]} spans over the text, or,
+        for token ids, {name: [v0, v1, ...]} one value per id (NaN: no label).
         """
         if labels is None and not isinstance(doc, str):
             ids = as_i32(np.asarray(doc).reshape(-1), "document")
@@ -254,6 +255,11 @@ class Capture(Handle):
             labs[i].name = nb
             if np.isscalar(val):
                 labs[i].value = float(val)
+            elif not isinstance(doc, str) and np.asarray(val).ndim == 1:
+                pv = np.ascontiguousarray(np.asarray(val, np.float64))
+                keep.append(pv)
+                labs[i].values = pv.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+                labs[i].n_values = pv.shape[0]
             else:
                 sp = np.ascontiguousarray(np.asarray(val, np.float64).reshape(-1, 3))
                 keep.append(sp)

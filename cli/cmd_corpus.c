@@ -8,11 +8,6 @@
 #include "cli.h"
 #include "strata/corpus.h"
 
-/* The checked parsers of the helpers' contract (cli/common.c). */
-int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
-int cli_parse_i64(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
-int cli_parse_f64(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
-
 static void usage(void)
 {
     printf(

@@ -7,7 +7,10 @@
  * rows bit-exact against what a hook saw, positions last/first, JSONL labels
  * (document and character-span), text input, and every bad input of the
  * issue (unwritable path, existing file, resume from another model or other
- * hooks, glob matching nothing, malformed JSONL line, token id out of range). */
+ * hooks, glob matching nothing, malformed JSONL line, token id out of range).
+ * Without ../shared too (a random tiny GPT-2): JSONL {"ids": [...]} documents
+ * with per-token label arrays (null -> NaN, truncation to n_ctx) and their
+ * errors, each naming the line and field. */
 #include <check.h>
 #include <hdf5.h>
 #include <math.h>
@@ -23,6 +26,7 @@
 #include "strata/tokenizer.h"
 #include "util/half.h"
 #include "testutil.h"
+#include "tiny_model.h"
 
 /* ------------------------------------------------------------------ */
 /* store without a model                                               */
@@ -740,6 +744,103 @@ START_TEST(test_capture_bad_inputs)
 }
 END_TEST
 
+/* {"ids": [...]} JSONL: per-token labels stored row by row (null -> NaN,
+ * integer labels as int32), truncation to n_ctx keeps the labels of the kept
+ * tokens; errors name the line and the field. */
+START_TEST(test_capture_jsonl_ids)
+{
+    char dir[1024], jp[1024], path[1024];
+    snprintf(dir, sizeof dir, "%s", tu_tmpfile("ids_model"));
+    snprintf(jp, sizeof jp, "%s", tu_tmpfile("ids.jsonl"));
+    snprintf(path, sizeof path, "%s", tu_tmpfile("ids.h5"));
+    tm_gpt2 *g = tm_gpt2_new(17, 8, 1, 2, 20, 6);   /* V = 20, n_ctx = 6 */
+    ck_assert_int_eq(tm_gpt2_write(g, dir), 0);
+    tm_gpt2_free(g);
+    strata_model *m = NULL;
+    ck_assert_int_eq(strata_model_open(dir, NULL, &m), STRATA_OK);
+    /* the second document (8 ids) is cut to n_ctx = 6 */
+    const char *jl = "{\"ids\": [3, 4, 5], \"pos\": [0, 1, 2], \"x\": [0.5, null, 2], \"doc\": 7, \"note\": \"s\"}\n"
+                     "{\"ids\": [1, 2, 3, 4, 5, 6, 7, 8], \"pos\": [0, 1, 2, 3, 4, 5, 6, 7], "
+                     "\"x\": [1, 1, 1, 1, 1, 1, 1, 1], \"doc\": 8}\n";
+    ck_assert_int_eq(tu_write_file(jp, jl, strlen(jl)), 0);
+    strata_capture_opts opt = strata_capture_opts_default();
+    opt.hooks = "blocks.0.hook_resid_post";
+    strata_capture *c;
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    int rc = strata_capture_add_file(c, STRATA_INPUT_JSONL, jp);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_capture_errmsg(c));
+    ck_assert_int_eq(strata_capture_finish(c), STRATA_OK);
+    strata_capture_stats st;
+    strata_capture_get_stats(c, &st);
+    ck_assert_int_eq(st.truncated, 1);
+    strata_capture_free(c);
+    strata_acts *a;
+    ck_assert_int_eq(strata_acts_open(path, &a), STRATA_OK);
+    ck_assert_int_eq(strata_acts_n_rows(a), 9);
+    ck_assert_int_eq(strata_acts_n_labels(a), 3);   /* pos, x, doc ("note" is metadata) */
+    float lab[9];
+    int32_t tk[9];
+    static const int32_t want_tok[9] = { 3, 4, 5, 1, 2, 3, 4, 5, 6 };
+    ck_assert_int_eq(strata_acts_read_row_tokens(a, 0, 9, tk), STRATA_OK);
+    for (int r = 0; r < 9; r++) ck_assert_int_eq(tk[r], want_tok[r]);
+    ck_assert_int_eq(strata_acts_read_label(a, "pos", 0, 9, lab), STRATA_OK);
+    for (int r = 0; r < 9; r++) ck_assert(lab[r] == (float)(r < 3 ? r : r - 3));
+    ck_assert_int_eq(strata_acts_read_label(a, "x", 0, 9, lab), STRATA_OK);
+    ck_assert(lab[0] == 0.5f && isnan(lab[1]) && lab[2] == 2.0f);
+    for (int r = 3; r < 9; r++) ck_assert(lab[r] == 1.0f);
+    ck_assert_int_eq(strata_acts_read_label(a, "doc", 0, 9, lab), STRATA_OK);
+    for (int r = 0; r < 9; r++) ck_assert(lab[r] == (r < 3 ? 7.0f : 8.0f));
+    strata_acts_close(a);
+    /* dtypes: all-integer per-token labels are int32, with a null float32 */
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d1 = H5Dopen2(f, "labels/pos", H5P_DEFAULT), d2 = H5Dopen2(f, "labels/x", H5P_DEFAULT);
+    hid_t t1 = H5Dget_type(d1), t2 = H5Dget_type(d2);
+    ck_assert_int_eq(H5Tget_class(t1), H5T_INTEGER);
+    ck_assert_int_eq(H5Tget_class(t2), H5T_FLOAT);
+    H5Tclose(t1); H5Tclose(t2); H5Dclose(d1); H5Dclose(d2); H5Fclose(f);
+
+    /* bad documents, each on line 2, named with its field; nothing written */
+    struct { const char *line2, *needle; int status; } bad[] = {
+        { "{\"ids\": [1, 2], \"pos\": [0, 1, 2]}\n", "\"pos\": 3 values for 2 ids", STRATA_ERR_FORMAT },
+        { "{\"ids\": [1, 2], \"pos\": [0, \"a\"]}\n", "\"pos\": element 1", STRATA_ERR_FORMAT },
+        { "{\"ids\": [1, 2], \"pos\": [[0, 1, 1], [1, 2, 0]]}\n", "need \"text\"", STRATA_ERR_FORMAT },
+        { "{\"ids\": [1, -2]}\n", "\"ids\": element 1", STRATA_ERR_FORMAT },
+        { "{\"ids\": [1, 2.5]}\n", "\"ids\": element 1", STRATA_ERR_FORMAT },
+        { "{\"ids\": []}\n", "\"ids\" is not a non-empty array", STRATA_ERR_FORMAT },
+        { "{\"ids\": [1], \"text\": \"a\"}\n", "both", STRATA_ERR_FORMAT },
+        { "{\"text\": \"a b\"}\n", "one kind per file", STRATA_ERR_FORMAT },
+        { "{\"ids\": [1, 20]}\n", "token id 20", STRATA_ERR_RANGE },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "{\"ids\": [1, 2, 3], \"pos\": [0, 1, 2]}\n%s", bad[i].line2);
+        ck_assert_int_eq(tu_write_file(jp, buf, strlen(buf)), 0);
+        opt.mode = STRATA_CAPTURE_OVERWRITE;
+        unlink(path);
+        ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+        ck_assert_int_eq(strata_capture_add_file(c, STRATA_INPUT_JSONL, jp), bad[i].status);
+        const char *msg = strata_capture_errmsg(c);
+        ck_assert_msg(strstr(msg, "line 2") && strstr(msg, bad[i].needle), "case %zu: %s", i, msg);
+        strata_capture_free(c);
+        if (bad[i].status == STRATA_ERR_FORMAT) ck_assert_int_ne(access(path, F_OK), 0);
+    }
+    /* the C API checks the count against the document too */
+    static const int32_t ids3[3] = { 1, 2, 3 };
+    static const double two[2] = { 0, 1 };
+    const char *nm[1] = { "pos" };
+    opt.n_labels = 1;
+    opt.label_names = nm;
+    unlink(path);
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    strata_capture_label l = { .name = "pos", .values = two, .n_values = 2 };
+    strata_capture_doc doc = { .tokens = ids3, .n_tokens = 3, .labels = &l, .n_labels = 1 };
+    ck_assert_int_eq(strata_capture_add_doc(c, &doc), STRATA_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(strata_capture_errmsg(c), "2 per-token values for 3 tokens"));
+    strata_capture_free(c);
+    strata_model_free(m);
+}
+END_TEST
+
 /* A progress callback that stops after the second batch: an interrupted
  * capture, then resumed; the result equals an uninterrupted capture. */
 static int stop_after_two(const strata_capture_progress *p, void *user)
@@ -834,6 +935,7 @@ int main(void)
     tcase_add_test(tm, test_capture_jsonl_labels_and_text);
     tcase_add_test(tm, test_capture_bad_inputs);
     tcase_add_test(tm, test_capture_stop_and_resume);
+    tcase_add_test(tm, test_capture_jsonl_ids);
     suite_add_tcase(s, tm);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

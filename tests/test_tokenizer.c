@@ -667,6 +667,56 @@ START_TEST(test_tiny_sentencepiece)
 }
 END_TEST
 
+/* A WordLevel model (the vocabularies `strata corpus` writes): each
+ * whitespace-separated word is one token; unknown words become unk_token, or
+ * are an error naming the word when unk_token is not in the vocabulary; with
+ * no decoder, decoding joins pieces with spaces (HF `tokenizers`). */
+START_TEST(test_tiny_wordlevel)
+{
+    const char *js =
+        "{\"model\": {\"type\": \"WordLevel\", \"unk_token\": \"<unk>\", \"vocab\": {\"<unk>\": 0,"
+        " \"<bos>\": 1, \"the\": 2, \"dog\": 3, \"'s\": 4, \"\xC3\xA9\": 5}},"
+        " \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
+        " \"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<bos>\"}},"
+        "   {\"Sequence\": {\"id\": \"A\"}}], \"special_tokens\": {\"<bos>\": {\"id\": \"<bos>\", \"ids\": [1]}}},"
+        " \"added_tokens\": [{\"id\": 1, \"content\": \"<bos>\", \"special\": true}]}";
+    strata_tokenizer *t = NULL;
+    ck_assert_int_eq(strata_tokenizer_open(write_tmp("wordlevel.json", js), &t), STRATA_OK);
+    ck_assert_str_eq(strata_tokenizer_kind(t), "wordlevel");
+    ck_assert_int_eq(strata_tokenizer_bos(t), 1);
+    int32_t ids[32];
+    int64_t off[64];
+    const char *text = "the  dog\tzzz 's \xC3\xA9";
+    int64_t n = strata_tokenize(t, text, strlen(text), -1, ids, 32, off);
+    /* <bos> the dog <unk>(zzz) 's é; offsets in bytes */
+    int32_t want[] = { 1, 2, 3, 0, 4, 5 };
+    int64_t woff[] = { 0, 0, 0, 3, 5, 8, 9, 12, 13, 15, 16, 18 };
+    ck_assert_int_eq(n, 6);
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(ids[i], want[i]);
+    for (int i = 0; i < 12; i++) ck_assert_int_eq(off[i], woff[i]);
+    char out[64];
+    ck_assert_int_eq(strata_detokenize(t, ids, n, 1, out, sizeof out), 19);
+    ck_assert_str_eq(out, "the dog <unk> 's \xC3\xA9");
+    strata_tokenizer_free(t);
+
+    /* unk_token not in the vocabulary: an unknown word is an error */
+    char *js2 = strdup(js);
+    char *u = strstr(js2, "\"<unk>\": 0,");
+    memcpy(u, "\"<unx>\"", 7);
+    ck_assert_int_eq(strata_tokenizer_open(write_tmp("wordlevel2.json", js2), &t), STRATA_OK);
+    ck_assert_int_eq(strata_tokenize(t, "the dog", 7, 0, ids, 32, NULL), 2);
+    ck_assert_int_lt(strata_tokenize(t, "the cat", 7, 0, ids, 32, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(strata_tokenizer_errmsg(t), "'cat'"));
+    strata_tokenizer_free(t);
+    free(js2);
+    /* merges belong to BPE */
+    ck_assert_int_eq(strata_tokenizer_open(write_tmp("wordlevel3.json",
+        "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}, \"merges\": []}}"), &t), STRATA_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(strata_tokenizer_errmsg(t), "merges"));
+    strata_tokenizer_free(t);
+}
+END_TEST
+
 /* ------------------------------------------------------------ malformed files */
 
 START_TEST(test_malformed)
@@ -847,6 +897,7 @@ Suite *tokenizer_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_tiny_bytelevel);
     tcase_add_test(tc, test_tiny_sentencepiece);
+    tcase_add_test(tc, test_tiny_wordlevel);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_stories_reference_ids);
     tcase_add_test(tc, test_stories_lenml);

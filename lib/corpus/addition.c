@@ -24,7 +24,7 @@ enum { PLUS = 10, EQ = 11, BOS = 12, EOS = 13, NVOCAB = 14 };
 
 strata_corpus_addition_params strata_corpus_addition_default(void)
 {
-    return (strata_corpus_addition_params){ .seed = 0, .n_docs = 10000, .n_test = 1000, .digits = 3,
+    return (strata_corpus_addition_params){ .seed = 0, .n_docs = 10000, .n_test = 0, .digits = 3,
                                             .pad = 0, .reverse = 0 };
 }
 

@@ -8,10 +8,15 @@ in the caller.
 
 A hook function has the TransformerLens shape ``fn(array, ctx)``:
 
-* ``array`` is a writable numpy float32 view straight over the engine's
-  buffer (no copy), with the tensor's shape and strides.  Writing into it
-  changes the forward pass (ablation, patching, steering).  It is valid only
-  while the hook runs: keep ``array.copy()``, never ``array`` itself.
+* ``array`` is a writable numpy float32 array holding the tensor (shape of
+  the tensor, C order).  What the hook writes into it is copied back into the
+  forward pass when the hook returns (ablation, patching, steering).  It is
+  never a view of the engine's memory: the engine copies the tensor in before
+  the call and back after it, so an array the hook keeps (``array`` itself or
+  any view of it, stored anywhere) is a snapshot of the values at the hook's
+  return that the engine never touches again -- "copy on escape": no
+  use-after-free when the run ends or the model is closed.  An array that
+  did not escape is reused for the next call of the same hook.
 * ``ctx`` is a :class:`HookContext` (name, layer, head, batch, positions...).
 * The return value is ``None`` (keep the possibly edited values) or an
   ndarray of exactly the view's shape and dtype float32, copied into the
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import sys
 import threading
 import weakref
 
@@ -181,16 +187,31 @@ _TRAMPOLINE = HOOK_FN(_trampoline)
 
 
 def user_hook(model, fn, spec: str):
-    """The call for a user function fn(array, ctx) registered as spec."""
+    """The call for a user function fn(array, ctx) registered as spec.
+
+    fn gets a Python-owned copy of the tensor (see the module docstring), copied
+    back into the engine's buffer afterwards.  spare[0] keeps the last array for
+    reuse as long as fn kept no reference to it (its reference count tells:
+    any view of it holds it as base)."""
+    spare = [None]
 
     def call(t_addr, ctx_addr):
-        view = tensor_view(t_addr)
+        src = tensor_view(t_addr)   # over the engine's buffer: never handed out
+        view = spare[0]
+        spare[0] = None
+        if view is None or view.shape != src.shape:
+            view = np.empty(src.shape, _F32)
+        np.copyto(view, src)
         ctx = HookContext(ctx_addr, model)
         try:
             ret = fn(view, ctx)
         finally:
             ctx._addr = None
         if ret is None or ret is view:
+            ret = None
+            np.copyto(src, view)
+            if sys.getrefcount(view) <= 2:   # this frame's name + the call's argument
+                spare[0] = view
             return
         if not isinstance(ret, np.ndarray):
             raise HookReturnError(
@@ -201,7 +222,7 @@ def user_hook(model, fn, spec: str):
                 f"hook {spec!r} on {ctx.hook_name} returned an array of shape {ret.shape} and "
                 f"dtype {ret.dtype}; expected shape {view.shape} and dtype float32 "
                 f"(or None after editing the array in place)")
-        np.copyto(view, ret)
+        np.copyto(src, ret)
 
     return call
 

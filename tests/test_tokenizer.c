@@ -152,6 +152,24 @@ START_TEST(test_stories_reference_ids)
 }
 END_TEST
 
+/* Decoding nothing (no ids, or only special ids skipped) through Llama's
+ * Replace, ByteFallback, Fuse, Strip chain: Fuse made one empty item with no
+ * buffer and Strip added an offset to that NULL (UBSan: "applying zero offset
+ * to null pointer"; reliability issue, defect 12). */
+START_TEST(test_stories_decode_nothing)
+{
+    strata_tokenizer *t = open_shared("models/stories260K/hf");
+    if (!t) return;
+    const int32_t eos[] = { 2, 2 };
+    char buf[8] = "x";
+    ck_assert_int_eq(strata_detokenize(t, eos, 2, 1, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, "");
+    ck_assert_int_eq(strata_detokenize(t, eos, 0, 0, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, "");
+    strata_tokenizer_free(t);
+}
+END_TEST
+
 START_TEST(test_stories_lenml)
 {
     strata_tokenizer *t = open_shared("models/stories260K/hf");
@@ -916,6 +934,7 @@ Suite *tokenizer_suite(void)
     tcase_add_test(tc, test_random_bytes);
     tcase_add_test(tc, test_unicode_normalization);
     tcase_add_test(tc, test_long_inputs_linear);
+    tcase_add_test(tc, test_stories_decode_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

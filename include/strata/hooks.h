@@ -177,7 +177,8 @@ int strata_hook_name(int kind, int layer, char *buf, int buf_len);
 strata_status strata_hook_parse(const char *name, int *kind, int *layer, int *head);
 
 /* Number of hook points this model has, and the i-th one's name and shape
- * for a run of `batch` x `n_ctx`.  shape has 4 entries; returns ndim. */
+ * for a run of `batch` x `n_ctx`.  shape has 4 entries; returns ndim, or -1
+ * for an unknown kind, batch < 1 or n_ctx outside 1..the model's n_ctx. */
 int strata_model_n_hook_points(const strata_model *m);
 strata_status strata_model_hook_point(const strata_model *m, int i, int *kind, int *layer,
                                       char *name, int name_len);

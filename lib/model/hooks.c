@@ -185,6 +185,9 @@ strata_status strata_model_hook_point(const strata_model *m, int i, int *kind, i
 
 int strata_model_hook_shape(const strata_model *m, int kind, int batch, int n_ctx, int64_t shape[4])
 {
+    if (!m || !shape || kind < 0 || kind >= STRATA_HOOK_KIND_COUNT || batch < 1 || n_ctx < 1 ||
+        n_ctx > m->cfg.n_ctx)
+        return -1;
     const strata_config *c = &m->cfg;
     int64_t B = batch, T = n_ctx;
     for (int i = 0; i < 4; i++) shape[i] = 1;

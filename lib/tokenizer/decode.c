@@ -67,7 +67,9 @@ static int sl_cat(slist *l, const char *s, size_t k)
     return 0;
 }
 
-#define ITEM(l, i) ((l)->buf + (l)->off[i])
+/* Item i's bytes.  A list whose items are all empty may have no buffer yet
+ * (Fuse or ByteLevel over zero tokens): then "" (NULL + 0 is undefined). */
+#define ITEM(l, i) ((l)->buf ? (l)->buf + (l)->off[i] : "")
 
 static int hexval(char c)
 {

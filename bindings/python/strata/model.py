@@ -302,7 +302,13 @@ class Model(Closeable):
         return [n for n in self._names if fnmatch.fnmatchcase(n, pattern)]
 
     def hook_shape(self, name: str, batch: int = 1, n_ctx: int = 1) -> tuple:
-        """Shape of hook point `name` in a run of batch x n_ctx tokens."""
+        """Shape of hook point `name` in a run of batch x n_ctx tokens
+        (batch >= 1, n_ctx in 1..config.n_ctx)."""
+        if not isinstance(batch, numbers.Integral) or not 1 <= batch <= 2**31 - 1:
+            raise ArgumentError(f"hook_shape: batch must be an integer in [1, 2^31-1], not {batch!r}")
+        if not isinstance(n_ctx, numbers.Integral) or not 1 <= n_ctx <= self.config.n_ctx:
+            raise ArgumentError(f"hook_shape: n_ctx must be an integer in [1, {self.config.n_ctx}] "
+                                f"(the model's context), not {n_ctx!r}")
         kind, layer, head = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
         rc = self._lib.strata_hook_parse(name.encode(), ctypes.byref(kind), ctypes.byref(layer),
                                          ctypes.byref(head))
@@ -312,6 +318,8 @@ class Model(Closeable):
         with self._lock:
             nd = self._lib.strata_model_hook_shape(self._handle(), kind.value, int(batch),
                                                    int(n_ctx), shape)
+        if nd < 0:
+            raise ArgumentError(f"hook_shape: no shape for {name!r} at batch {batch}, n_ctx {n_ctx}")
         s = list(shape[:nd])
         if head.value >= 0:
             ax = 1 if name.split("[")[0].endswith(("hook_attn_scores", "hook_pattern")) else 2

@@ -85,5 +85,20 @@ def test_kept_arrays_valgrind_clean():
               env_extra={"PYTHONMALLOC": "malloc", "OMP_NUM_THREADS": "1",
                          "OPENBLAS_NUM_THREADS": "1"})
     assert "RESULT True True" in r.stdout, (r.stdout[-2000:], r.stderr[-4000:])
-    bad = [ln for ln in r.stderr.splitlines() if "Invalid read" in ln or "Invalid write" in ln]
-    assert not bad, "\n".join(r.stderr.splitlines()[-80:])
+    # error blocks ("Invalid read/write ..." up to the next blank "==pid== " line);
+    # the dynamic loader's strncmp over an rpath string is a known false positive
+    blocks, cur = [], None
+    for ln in r.stderr.splitlines():
+        body = ln.split("== ", 1)[-1] if ln.startswith("==") else None
+        if body is None:
+            continue
+        if body.startswith(("Invalid read", "Invalid write")):
+            cur = [ln]
+            blocks.append(cur)
+        elif cur is not None:
+            if not body.strip():
+                cur = None
+            else:
+                cur.append(ln)
+    bad = [b for b in blocks if not any("dl-load.c" in x or "dl-open.c" in x for x in b[:4])]
+    assert not bad, "\n\n".join("\n".join(b) for b in bad[:5])

@@ -16,59 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/activations.h"
 #include "model/finite.h"
 #include "model/kernels.h"
 
-typedef struct st_workspace {
-    float *x, *n, *q, *k, *v, *z, *a, *mo, *h1, *h2, *qkv, *scale, *probs, *result, *logits;
-    float *rope;   /* [T][rotary_dim/2][2] cos, sin for this run's positions */
-    float *ent;    /* [slice rows] entropy of each pattern row, for pattern hooks */
-    int32_t *zero_from;   /* [probs rows] each probs row is 0 from this column on */
-    int64_t zf_rows, zf_Tk;   /* rows zero_from covers, for rows of zf_Tk floats */
-    size_t cap[17];
-} st_workspace;
-
-static int ensure(strata_model *m, float **p, size_t *cap, size_t n)
-{
-    if (n <= *cap) return 0;
-    float *np = realloc(*p, n * sizeof(float));
-    if (!np) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory (%zu floats)", n);
-    *p = np;
-    *cap = n;
-    return 0;
-}
-
 void st_forward_release(strata_model *m)
 {
-    st_workspace *w = m->ws;
-    if (!w) return;
-    float **ps[] = { &w->x, &w->n, &w->q, &w->k, &w->v, &w->z, &w->a, &w->mo, &w->h1, &w->h2,
-                     &w->qkv, &w->scale, &w->probs, &w->result, &w->logits, &w->rope, &w->ent };
-    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free(*ps[i]);
-    free(w->zero_from);
-    free(w);
-    m->ws = NULL;
+    if (!m->acts) return;
+    st_acts_free(m->acts);
+    free(m->acts);
+    m->acts = NULL;
 }
 
 /* Hook helper: fire on a [B,T,...] buffer. */
 #define FIRE(kind, layer, data, ndim, ...)                                                    \
     do {                                                                                      \
-        if (st_is_hooked(m, kind, layer)) {                                                   \
+        if (st_is_hooked(f->m, kind, layer)) {                                                \
             const int64_t shp_[] = { __VA_ARGS__ };                                           \
-            int rc_ = st_hook_fire(m, run, kind, layer, data, ndim, shp_);                    \
+            int rc_ = st_hook_fire(f->m, f->run, kind, layer, data, ndim, shp_);              \
             if (rc_) return rc_;                                                              \
-        }                                                                                     \
-    } while (0)
-
-/* NaN/Inf scan (model/finite.c): the last point is scanned, the others
- * name the first point holding one.  Each point: { kind, layer, buffer,
- * floats per row[, last_only] }. */
-#define CHECK_FINITE(...)                                                                     \
-    do {                                                                                      \
-        if (m->nonfinite_mode != STRATA_NONFINITE_OFF) {                                      \
-            const st_finite_pt pts_[] = { __VA_ARGS__ };                                      \
-            int rcf_ = st_finite_check(m, run, pts_, (int)(sizeof pts_ / sizeof pts_[0]));   \
-            if (rcf_) return rcf_;                                                            \
         }                                                                                     \
     } while (0)
 
@@ -130,67 +96,75 @@ static int last_needed_layer(const strata_model *m, int need_final)
     return -1;
 }
 
-static int forward_impl(strata_model *m, const st_run *run, int logits_mode, float *logits_out)
-{
-    const strata_config *c = &m->cfg;
-    const int64_t B = run->B, T = run->T, N = B * T;
-    const int d = c->d_model, H = c->n_heads, Hkv = c->n_kv_heads, dh = c->d_head, F = c->d_mlp;
-    const int64_t qd = (int64_t)H * dh, kvd = (int64_t)Hkv * dh, V = c->vocab_size;
-    const int nt = m->n_threads;
+/* NaN/Inf scan (model/finite.c): the last point is scanned, the others
+ * name the first point holding one.  Each point: { kind, layer, buffer,
+ * floats per row[, last_only] }. */
+#define CHECK_FINITE(...)                                                                     \
+    do {                                                                                      \
+        if (f->m->nonfinite_mode != STRATA_NONFINITE_OFF) {                                   \
+            const st_finite_pt pts_[] = { __VA_ARGS__ };                                      \
+            int rcf_ = st_finite_check(f->m, f->run, pts_, (int)(sizeof pts_ / sizeof pts_[0])); \
+            if (rcf_) return rcf_;                                                            \
+        }                                                                                     \
+    } while (0)
 
-    if (!m->ws && !(m->ws = calloc(1, sizeof(st_workspace))))
-        return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
-    st_workspace *w = m->ws;
-    int need_final = logits_mode != ST_LOGITS_NONE || st_is_hooked(m, STRATA_HOOK_LOGITS, -1) ||
-                     st_is_hooked(m, STRATA_HOOK_LN_FINAL_SCALE, -1) ||
-                     st_is_hooked(m, STRATA_HOOK_LN_FINAL_NORMALIZED, -1);
-    int last = last_needed_layer(m, need_final);
-    const int64_t Tk = run->pos0 + T;
-    int64_t probs_floats = 0, ent_floats = 0;   /* the largest slice of any layer */
-    int any_result = 0;
-    for (int l = 0; l <= last; l++) {
+/* Returns any non-zero status, errors and STRATA_STOPPED from a hook alike. */
+#define PASS(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
+
+/* What every stage of one run reads. */
+typedef struct st_fwd {
+    strata_model *m;
+    const strata_config *c;
+    const st_run *run;
+    st_acts *a;
+    int64_t B, T, N, Tk;   /* batch, padded length, B*T rows, visible keys pos0 + T */
+    int nt;                /* OpenMP threads (0: the default) */
+} st_fwd;
+
+/* Sizes the run's activations (st_acts_sizes) and fits them into the one
+ * allocation; fills the rotary table [T][rot/2][2], shared by q and k of
+ * every layer. */
+static int forward_prepare(st_fwd *f, int last, int logits_mode)
+{
+    strata_model *m = f->m;
+    const strata_config *c = f->c;
+    st_acts_dims r = { .B = f->B, .T = f->T, .Tk = f->Tk };
+    for (int l = 0; l <= last; l++) {   /* the largest scores/pattern slice of any layer */
         if (st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l)) {
             int regions;
-            st_attn_plan p = attn_plan(m, l, B, T, Tk, &regions);
+            st_attn_plan p = attn_plan(m, l, f->B, f->T, f->Tk, &regions);
             const int64_t rows = p.nb * p.nh * p.nq * regions;
-            if (rows * Tk > probs_floats) probs_floats = rows * Tk;
-            if (st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) && rows > ent_floats) ent_floats = rows;
+            if (rows * f->Tk > r.probs_floats) r.probs_floats = rows * f->Tk;
+            if (st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) && rows > r.ent_floats) r.ent_floats = rows;
         }
-        any_result |= st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l);
+        r.result |= st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l);
+        r.fused_qkv |= m->layers[l].qkv_layout == ST_QKV_NEOX;
     }
-    int rc = 0;
-    rc |= ensure(m, &w->x, &w->cap[0], N * d);
-    rc |= ensure(m, &w->n, &w->cap[1], N * d);
-    rc |= ensure(m, &w->q, &w->cap[2], N * qd);
-    rc |= ensure(m, &w->k, &w->cap[3], N * kvd);
-    rc |= ensure(m, &w->v, &w->cap[4], N * kvd);
-    rc |= ensure(m, &w->z, &w->cap[5], N * qd);
-    rc |= ensure(m, &w->a, &w->cap[6], N * d);
-    rc |= ensure(m, &w->mo, &w->cap[7], N * d);
-    rc |= ensure(m, &w->h1, &w->cap[8], N * F);
-    if (c->gated_mlp) rc |= ensure(m, &w->h2, &w->cap[9], N * F);
-    if (c->arch == STRATA_ARCH_NEOX) rc |= ensure(m, &w->qkv, &w->cap[10], N * 3 * qd);
-    rc |= ensure(m, &w->scale, &w->cap[11], N);
-    if (probs_floats) rc |= ensure(m, &w->probs, &w->cap[12], probs_floats);
-    if (ent_floats) rc |= ensure(m, &w->ent, &w->cap[16], ent_floats);
-    if (probs_floats && !rc && (w->zf_Tk != Tk || w->zf_rows != (int64_t)(w->cap[12] / Tk))) {
-        /* probs rows changed length or number: nothing is known to be zero */
-        const int64_t rows = (int64_t)(w->cap[12] / Tk);
-        int32_t *zf = realloc(w->zero_from, sizeof *zf * (size_t)rows);
-        if (!zf) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory (%lld rows)", (long long)rows);
-        for (int64_t r = 0; r < rows; r++) zf[r] = (int32_t)Tk;
-        w->zero_from = zf;
-        w->zf_rows = rows;
-        w->zf_Tk = Tk;
+    r.logits = st_is_hooked(m, STRATA_HOOK_LOGITS, -1) && logits_mode != ST_LOGITS_ALL;
+    size_t n[ST_ACT_COUNT];
+    st_acts_sizes(c, &r, n);
+    if (!m->acts && !(m->acts = calloc(1, sizeof *m->acts)))
+        return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
+    if (st_acts_fit(m->acts, n, f->Tk)) {
+        size_t total = 0;
+        for (int i = 0; i < ST_ACT_COUNT; i++) total += n[i];
+        return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory (activations of %zu floats)", total);
     }
-    if (any_result) rc |= ensure(m, &w->result, &w->cap[13], N * H * d);
-    if (c->rope != STRATA_ROPE_NONE) rc |= ensure(m, &w->rope, &w->cap[15], T * (c->rotary_dim / 2) * 2);
-    if (rc) return STRATA_ERR_NOMEM;
-    /* one rotary table per run, shared by q and k of every layer */
-    if (c->rope != STRATA_ROPE_NONE) st_rope_table(w->rope, T, c->rotary_dim, c->rope_theta, run->pos0);
+    f->a = m->acts;
+    if (c->rope != STRATA_ROPE_NONE)
+        st_rope_table(f->a->rope, f->T, c->rotary_dim, c->rope_theta, f->run->pos0);
+    return STRATA_OK;
+}
 
-    /* ---- embeddings: x[b,t] = E[token] (+ P[pos0 + t]) ---- */
-    float *x = w->x;
+/* Embedding.
+ *   tokens [B][T], E = tok_embed [V][d], P = pos_embed [n_ctx][d] (or none)
+ *   x [B][T][d] = E[token[b][t]] (+ P[pos0 + t]);  padding rows embed token 0 */
+static int embed_forward(st_fwd *f)
+{
+    const strata_model *m = f->m;
+    const st_run *run = f->run;
+    const int64_t B = f->B, T = f->T, d = f->c->d_model;
+    float *x = f->a->x;
     for (int64_t b = 0; b < B; b++)
         for (int64_t t = 0; t < T; t++) {
             int32_t tok = t < run->lengths[b] ? run->tokens[b * T + t] : 0;
@@ -198,189 +172,255 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
         }
     FIRE(STRATA_HOOK_EMBED, -1, x, 3, B, T, d);
     if (m->pos_embed) {
-        float *p = w->n;
+        float *p = f->a->normed;   /* [B][T][d] the positional rows, for their hook */
         for (int64_t b = 0; b < B; b++)
             for (int64_t t = 0; t < T; t++)
                 memcpy(p + (b * T + t) * d, m->pos_embed + (run->pos0 + t) * d, sizeof(float) * d);
         FIRE(STRATA_HOOK_POS_EMBED, -1, p, 3, B, T, d);
-        for (int64_t i = 0; i < N * d; i++) x[i] += p[i];
+        for (int64_t i = 0; i < B * T * d; i++) x[i] += p[i];
     }
-    CHECK_FINITE({ STRATA_HOOK_POS_EMBED, -1, m->pos_embed ? w->n : NULL, d, 0 },
+    CHECK_FINITE({ STRATA_HOOK_POS_EMBED, -1, m->pos_embed ? f->a->normed : NULL, d, 0 },
                  { STRATA_HOOK_EMBED, -1, x, d, 0 });
+    return STRATA_OK;
+}
 
-    for (int l = 0; l <= last; l++) {
-        const st_layer *ly = &m->layers[l];
-        FIRE(STRATA_HOOK_RESID_PRE, l, x, 3, B, T, d);
-        st_norm_forward(c->norm_kind, x, &ly->ln1, c->norm_eps, N, d, w->n, w->scale, nt);
-        FIRE(STRATA_HOOK_LN1_SCALE, l, w->scale, 3, B, T, 1);
-        FIRE(STRATA_HOOK_LN1_NORMALIZED, l, w->n, 3, B, T, d);
+/* Attention of layer l, reading x (resid_pre).
+ *   x [B][T][d] -> normed = ln1(x) [B][T][d]
+ *   q [B][T][H][dh], k, v [B][T][Hkv][dh] (NeoX: one fused [B][T][3*H*dh] product, split)
+ *   rotary on q, k;  k, v appended to the KV cache when generating
+ *   z [B][T][H][dh] = softmax(q.k^T / sqrt(dh), causal) . v   (scores, pattern [B][H][T][Tk] when hooked)
+ *   attn_out [B][T][d] = z . W_O^T + b   (= sum over heads of result [B][T][H][d] when hooked) */
+static int attention_forward(st_fwd *f, int l)
+{
+    strata_model *m = f->m;
+    const strata_config *c = f->c;
+    const st_run *run = f->run;
+    const st_layer *ly = &m->layers[l];
+    st_acts *a = f->a;
+    const int64_t B = f->B, T = f->T, N = f->N;
+    const int d = c->d_model, H = c->n_heads, Hkv = c->n_kv_heads, dh = c->d_head, nt = f->nt;
+    const int64_t qd = (int64_t)H * dh, kvd = (int64_t)Hkv * dh;
 
-        /* q [N][H*dh], k, v [N][Hkv*dh] */
-        if (ly->qkv_layout == ST_QKV_NEOX) {
-            st_linear_forward(&ly->qkv, w->n, d, N, w->qkv, 3 * qd, nt);
-            /* fused row of head h: q_h | k_h | v_h (dh each) */
+    st_norm_forward(c->norm_kind, a->x, &ly->ln1, c->norm_eps, N, d, a->normed, a->scale, nt);
+    FIRE(STRATA_HOOK_LN1_SCALE, l, a->scale, 3, B, T, 1);
+    FIRE(STRATA_HOOK_LN1_NORMALIZED, l, a->normed, 3, B, T, d);
+
+    if (ly->qkv_layout == ST_QKV_NEOX) {
+        st_linear_forward(&ly->qkv, a->normed, d, N, a->qkv, 3 * qd, nt);
+        /* fused row of head h: q_h | k_h | v_h (dh each) */
 #pragma omp parallel for num_threads(st_par_threads(nt, (double)N * 3 * qd)) schedule(static)
-            for (int64_t i = 0; i < N; i++)
-                for (int h = 0; h < H; h++) {
-                    const float *src = w->qkv + i * 3 * qd + (int64_t)h * 3 * dh;
-                    memcpy(w->q + i * qd + h * dh, src, sizeof(float) * dh);
-                    memcpy(w->k + i * kvd + h * dh, src + dh, sizeof(float) * dh);
-                    memcpy(w->v + i * kvd + h * dh, src + 2 * dh, sizeof(float) * dh);
-                }
-        } else {
-            st_linear_forward(&ly->q, w->n, d, N, w->q, qd, nt);
-            st_linear_forward(&ly->k, w->n, d, N, w->k, kvd, nt);
-            st_linear_forward(&ly->v, w->n, d, N, w->v, kvd, nt);
-        }
-        FIRE(STRATA_HOOK_ATTN_Q, l, w->q, 4, B, T, H, dh);
-        FIRE(STRATA_HOOK_ATTN_K, l, w->k, 4, B, T, Hkv, dh);
-        FIRE(STRATA_HOOK_ATTN_V, l, w->v, 4, B, T, Hkv, dh);
-        if (c->rope != STRATA_ROPE_NONE) {
-            st_rope_apply(c->rope, w->q, B, T, H, dh, c->rotary_dim, w->rope, nt);
-            st_rope_apply(c->rope, w->k, B, T, Hkv, dh, c->rotary_dim, w->rope, nt);
-            FIRE(STRATA_HOOK_ATTN_ROT_Q, l, w->q, 4, B, T, H, dh);
-            FIRE(STRATA_HOOK_ATTN_ROT_K, l, w->k, 4, B, T, Hkv, dh);
-        }
-
-        /* keys/values: this call's own, or the cache (generation) */
-        const float *kb = w->k, *vb = w->v;
-        int64_t kv_bstride = T * kvd;
-        if (run->kv) {
-            st_kvcache *kv = run->kv;
-            for (int64_t b = 0; b < B; b++) {
-                memcpy(kv->k[l] + (b * kv->cap + run->pos0) * kvd, w->k + b * T * kvd, sizeof(float) * T * kvd);
-                memcpy(kv->v[l] + (b * kv->cap + run->pos0) * kvd, w->v + b * T * kvd, sizeof(float) * T * kvd);
-            }
-            kb = kv->k[l];
-            vb = kv->v[l];
-            kv_bstride = (int64_t)kv->cap * kvd;
-        }
-        const int scores_hooked = st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l);
-        const int layer_probs = scores_hooked || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
-        struct attn_cb_ctx cbc = { m, run, l, Tk };
-        st_attn_io io = {
-            .probs = w->probs, .zero_from = w->zero_from, .scores_hooked = scores_hooked,
-            .between = attn_between, .cb_ctx = &cbc,
-            .ent = st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) ? w->ent : NULL,
-            .pattern_readonly = st_hooks_all_have(m, STRATA_HOOK_ATTN_SCORES, l, STRATA_HOOK_READONLY) &&
-                                st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_READONLY),
-        };
-        if (layer_probs) io.plan = attn_plan(m, l, B, T, Tk, &io.regions);
-        const st_attn_params ap = { c->attn_scale, c->attn_softcap, ly->window };
-        rc = st_attention(w->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, w->z,
-                          &ap, layer_probs ? &io : NULL, nt);
-        if (rc) return rc;
-        FIRE(STRATA_HOOK_ATTN_Z, l, w->z, 4, B, T, H, dh);
-
-        /* attn_out [N][d] = z . W_O^T + b;  with hook_result: sum over heads of
-         * result[n,h,:] = z[n,h,:] . W_O[:, h*dh:(h+1)*dh]^T  (bias added once) */
-        if (st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l)) {
-            const st_linear *o = &ly->o;
+        for (int64_t i = 0; i < N; i++)
             for (int h = 0; h < H; h++) {
-                st_linear part = *o;
-                part.b = NULL;
-                part.n_in = dh;
-                part.w = o->in_out ? o->w + (int64_t)h * dh * o->ld : o->w + (int64_t)h * dh;
-                st_linear_forward(&part, w->z + (int64_t)h * dh, qd, N, w->result + (int64_t)h * d,
-                                  (int64_t)H * d, nt);
+                const float *src = a->qkv + i * 3 * qd + (int64_t)h * 3 * dh;
+                memcpy(a->q + i * qd + h * dh, src, sizeof(float) * dh);
+                memcpy(a->k + i * kvd + h * dh, src + dh, sizeof(float) * dh);
+                memcpy(a->v + i * kvd + h * dh, src + 2 * dh, sizeof(float) * dh);
             }
-            FIRE(STRATA_HOOK_ATTN_RESULT, l, w->result, 4, B, T, H, d);
-            for (int64_t i = 0; i < N; i++) {
-                float *ar = w->a + i * d;
-                for (int j = 0; j < d; j++) ar[j] = o->b ? o->b[j] : 0.0f;
-                for (int h = 0; h < H; h++) {
-                    const float *rr = w->result + (i * H + h) * d;
-                    for (int j = 0; j < d; j++) ar[j] += rr[j];
-                }
+    } else {
+        st_linear_forward(&ly->q, a->normed, d, N, a->q, qd, nt);
+        st_linear_forward(&ly->k, a->normed, d, N, a->k, kvd, nt);
+        st_linear_forward(&ly->v, a->normed, d, N, a->v, kvd, nt);
+    }
+    FIRE(STRATA_HOOK_ATTN_Q, l, a->q, 4, B, T, H, dh);
+    FIRE(STRATA_HOOK_ATTN_K, l, a->k, 4, B, T, Hkv, dh);
+    FIRE(STRATA_HOOK_ATTN_V, l, a->v, 4, B, T, Hkv, dh);
+    if (c->rope != STRATA_ROPE_NONE) {
+        st_rope_apply(c->rope, a->q, B, T, H, dh, c->rotary_dim, a->rope, nt);
+        st_rope_apply(c->rope, a->k, B, T, Hkv, dh, c->rotary_dim, a->rope, nt);
+        FIRE(STRATA_HOOK_ATTN_ROT_Q, l, a->q, 4, B, T, H, dh);
+        FIRE(STRATA_HOOK_ATTN_ROT_K, l, a->k, 4, B, T, Hkv, dh);
+    }
+
+    /* keys/values: this call's own, or the cache [B][cap][Hkv][dh] (generation) */
+    const float *kb = a->k, *vb = a->v;
+    int64_t kv_bstride = T * kvd;
+    if (run->kv) {
+        st_kvcache *kv = run->kv;
+        for (int64_t b = 0; b < B; b++) {
+            memcpy(kv->k[l] + (b * kv->cap + run->pos0) * kvd, a->k + b * T * kvd, sizeof(float) * T * kvd);
+            memcpy(kv->v[l] + (b * kv->cap + run->pos0) * kvd, a->v + b * T * kvd, sizeof(float) * T * kvd);
+        }
+        kb = kv->k[l];
+        vb = kv->v[l];
+        kv_bstride = (int64_t)kv->cap * kvd;
+    }
+    const int scores_hooked = st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l);
+    const int layer_probs = scores_hooked || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l);
+    struct attn_cb_ctx cbc = { m, run, l, f->Tk };
+    st_attn_io io = {
+        .probs = a->probs, .zero_from = a->zero_from, .scores_hooked = scores_hooked,
+        .between = attn_between, .cb_ctx = &cbc,
+        .ent = st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l) ? a->ent : NULL,
+        .pattern_readonly = st_hooks_all_have(m, STRATA_HOOK_ATTN_SCORES, l, STRATA_HOOK_READONLY) &&
+                            st_hooks_all_have(m, STRATA_HOOK_ATTN_PATTERN, l, STRATA_HOOK_READONLY),
+    };
+    if (layer_probs) io.plan = attn_plan(m, l, B, T, f->Tk, &io.regions);
+    /* the family's variations: score scale, soft-cap, this layer's window */
+    const st_attn_params ap = { c->attn_scale, c->attn_softcap, ly->window };
+    int rc = st_attention(a->q, kb, vb, kv_bstride, B, T, H, Hkv, dh, run->pos0, run->lengths, a->z,
+                          &ap, layer_probs ? &io : NULL, nt);
+    if (rc) return rc;
+    FIRE(STRATA_HOOK_ATTN_Z, l, a->z, 4, B, T, H, dh);
+
+    /* attn_out [N][d] = z . W_O^T + b;  with hook_result: sum over heads of
+     * result[n,h,:] = z[n,h,:] . W_O[:, h*dh:(h+1)*dh]^T  (bias added once) */
+    if (st_is_hooked(m, STRATA_HOOK_ATTN_RESULT, l)) {
+        const st_linear *o = &ly->o;
+        for (int h = 0; h < H; h++) {
+            st_linear part = *o;
+            part.b = NULL;
+            part.n_in = dh;
+            part.w = o->in_out ? o->w + (int64_t)h * dh * o->ld : o->w + (int64_t)h * dh;
+            st_linear_forward(&part, a->z + (int64_t)h * dh, qd, N, a->result + (int64_t)h * d,
+                              (int64_t)H * d, nt);
+        }
+        FIRE(STRATA_HOOK_ATTN_RESULT, l, a->result, 4, B, T, H, d);
+        for (int64_t i = 0; i < N; i++) {
+            float *ar = a->attn_out + i * d;
+            for (int j = 0; j < d; j++) ar[j] = o->b ? o->b[j] : 0.0f;
+            for (int h = 0; h < H; h++) {
+                const float *rr = a->result + (i * H + h) * d;
+                for (int j = 0; j < d; j++) ar[j] += rr[j];
             }
-        } else {
-            st_linear_forward(&ly->o, w->z, qd, N, w->a, d, nt);
         }
-        FIRE(STRATA_HOOK_ATTN_OUT, l, w->a, 3, B, T, d);
-        {
-            const int rot = c->rope != STRATA_ROPE_NONE;
-            CHECK_FINITE({ STRATA_HOOK_LN1_SCALE, l, w->scale, 1, 0 },
-                         { STRATA_HOOK_LN1_NORMALIZED, l, w->n, d, 0 },
-                         { rot ? STRATA_HOOK_ATTN_ROT_Q : STRATA_HOOK_ATTN_Q, l, w->q, qd, 0 },
-                         { rot ? STRATA_HOOK_ATTN_ROT_K : STRATA_HOOK_ATTN_K, l, w->k, kvd, 0 },
-                         { STRATA_HOOK_ATTN_V, l, w->v, kvd, 0 },
-                         { STRATA_HOOK_ATTN_Z, l, w->z, qd, 0 },
-                         { STRATA_HOOK_ATTN_OUT, l, w->a, d, 0 });
-        }
+    } else {
+        st_linear_forward(&ly->o, a->z, qd, N, a->attn_out, d, nt);
+    }
+    FIRE(STRATA_HOOK_ATTN_OUT, l, a->attn_out, 3, B, T, d);
+    const int rot = c->rope != STRATA_ROPE_NONE;
+    CHECK_FINITE({ STRATA_HOOK_LN1_SCALE, l, a->scale, 1, 0 },
+                 { STRATA_HOOK_LN1_NORMALIZED, l, a->normed, d, 0 },
+                 { rot ? STRATA_HOOK_ATTN_ROT_Q : STRATA_HOOK_ATTN_Q, l, a->q, qd, 0 },
+                 { rot ? STRATA_HOOK_ATTN_ROT_K : STRATA_HOOK_ATTN_K, l, a->k, kvd, 0 },
+                 { STRATA_HOOK_ATTN_V, l, a->v, kvd, 0 },
+                 { STRATA_HOOK_ATTN_Z, l, a->z, qd, 0 },
+                 { STRATA_HOOK_ATTN_OUT, l, a->attn_out, d, 0 });
+    return STRATA_OK;
+}
 
-        if (c->attn_only) {   /* resid_post = resid_pre + attn_out */
-            for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i];
-            FIRE(STRATA_HOOK_RESID_POST, l, x, 3, B, T, d);
-            CHECK_FINITE({ STRATA_HOOK_RESID_POST, l, x, d, 0 });
-            continue;
-        }
-        if (!c->parallel_residual) {
-            for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i];
-            FIRE(STRATA_HOOK_RESID_MID, l, x, 3, B, T, d);
-        }
-        /* parallel residual: the MLP reads ln2(resid_pre) */
-        st_norm_forward(c->norm_kind, x, &ly->ln2, c->norm_eps, N, d, w->n, w->scale, nt);
-        FIRE(STRATA_HOOK_LN2_SCALE, l, w->scale, 3, B, T, 1);
-        FIRE(STRATA_HOOK_LN2_NORMALIZED, l, w->n, 3, B, T, d);
+/* MLP of layer l, reading x (resid_mid; resid_pre with a parallel residual).
+ *   normed = ln2(x) [B][T][d]
+ *   mlp_h [B][T][F] = normed . W_in^T + b          (hook_pre; the gate when gated)
+ *   mlp_up [B][T][F] = normed . W_up^T              (gated only: hook_pre_linear)
+ *   mlp_h = act(mlp_h) (* mlp_up)                   (hook_post)
+ *   mlp_out [B][T][d] = mlp_h . W_out^T + b */
+static int mlp_forward(st_fwd *f, int l)
+{
+    const strata_config *c = f->c;
+    const st_layer *ly = &f->m->layers[l];
+    st_acts *a = f->a;
+    const int64_t B = f->B, T = f->T, N = f->N;
+    const int d = c->d_model, F = c->d_mlp, nt = f->nt;
+    st_norm_forward(c->norm_kind, a->x, &ly->ln2, c->norm_eps, N, d, a->normed, a->scale, nt);
+    FIRE(STRATA_HOOK_LN2_SCALE, l, a->scale, 3, B, T, 1);
+    FIRE(STRATA_HOOK_LN2_NORMALIZED, l, a->normed, 3, B, T, d);
+    st_linear_forward(&ly->mlp_in, a->normed, d, N, a->mlp_h, F, nt);
+    FIRE(STRATA_HOOK_MLP_PRE, l, a->mlp_h, 3, B, T, F);
+    if (c->gated_mlp) {
+        st_linear_forward(&ly->mlp_up, a->normed, d, N, a->mlp_up, F, nt);
+        FIRE(STRATA_HOOK_MLP_PRE_LINEAR, l, a->mlp_up, 3, B, T, F);
+    }
+    st_act_forward(c->act, a->mlp_h, c->gated_mlp ? a->mlp_up : NULL, N * F, nt);
+    FIRE(STRATA_HOOK_MLP_POST, l, a->mlp_h, 3, B, T, F);
+    st_linear_forward(&ly->mlp_out, a->mlp_h, F, N, a->mlp_out, d, nt);
+    FIRE(STRATA_HOOK_MLP_OUT, l, a->mlp_out, 3, B, T, d);
+    CHECK_FINITE({ STRATA_HOOK_LN2_SCALE, l, a->scale, 1, 0 },
+                 { STRATA_HOOK_LN2_NORMALIZED, l, a->normed, d, 0 },
+                 { STRATA_HOOK_MLP_PRE_LINEAR, l, c->gated_mlp ? a->mlp_up : NULL, F, 0 },
+                 { STRATA_HOOK_MLP_POST, l, a->mlp_h, F, 0 },
+                 { STRATA_HOOK_MLP_OUT, l, a->mlp_out, d, 0 });
+    return STRATA_OK;
+}
 
-        st_linear_forward(&ly->mlp_in, w->n, d, N, w->h1, F, nt);
-        FIRE(STRATA_HOOK_MLP_PRE, l, w->h1, 3, B, T, F);
-        if (c->gated_mlp) {
-            st_linear_forward(&ly->mlp_up, w->n, d, N, w->h2, F, nt);
-            FIRE(STRATA_HOOK_MLP_PRE_LINEAR, l, w->h2, 3, B, T, F);
-        }
-        st_act_forward(c->act, w->h1, c->gated_mlp ? w->h2 : NULL, N * F, nt);
-        FIRE(STRATA_HOOK_MLP_POST, l, w->h1, 3, B, T, F);
-        st_linear_forward(&ly->mlp_out, w->h1, F, N, w->mo, d, nt);
-        FIRE(STRATA_HOOK_MLP_OUT, l, w->mo, 3, B, T, d);
-        CHECK_FINITE({ STRATA_HOOK_LN2_SCALE, l, w->scale, 1, 0 },
-                     { STRATA_HOOK_LN2_NORMALIZED, l, w->n, d, 0 },
-                     { STRATA_HOOK_MLP_PRE_LINEAR, l, c->gated_mlp ? w->h2 : NULL, F, 0 },
-                     { STRATA_HOOK_MLP_POST, l, w->h1, F, 0 },
-                     { STRATA_HOOK_MLP_OUT, l, w->mo, d, 0 });
-
-        if (c->parallel_residual)
-            for (int64_t i = 0; i < N * d; i++) x[i] += w->a[i] + w->mo[i];
-        else
-            for (int64_t i = 0; i < N * d; i++) x[i] += w->mo[i];
+/* Block l: x [B][T][d] in place.
+ *   sequential: x += attn(ln1(x)) (resid_mid);  x += mlp(ln2(x))
+ *   parallel:   x += attn(ln1(x)) + mlp(ln2(x)), both reading resid_pre
+ *   attention-only (cfg.attn_only): x += attn(ln1(x)), no resid_mid, ln2, MLP */
+static int block_forward(st_fwd *f, int l)
+{
+    const strata_config *c = f->c;
+    st_acts *a = f->a;
+    const int64_t B = f->B, T = f->T, nd = f->N * c->d_model;
+    const int d = c->d_model;
+    float *x = a->x;
+    FIRE(STRATA_HOOK_RESID_PRE, l, x, 3, B, T, d);
+    PASS(attention_forward(f, l));
+    if (c->attn_only) {   /* resid_post = resid_pre + attn_out */
+        for (int64_t i = 0; i < nd; i++) x[i] += a->attn_out[i];
         FIRE(STRATA_HOOK_RESID_POST, l, x, 3, B, T, d);
         CHECK_FINITE({ STRATA_HOOK_RESID_POST, l, x, d, 0 });
+        return STRATA_OK;
     }
-    if (!need_final) return STRATA_OK;
+    if (!c->parallel_residual) {
+        for (int64_t i = 0; i < nd; i++) x[i] += a->attn_out[i];
+        FIRE(STRATA_HOOK_RESID_MID, l, x, 3, B, T, d);
+    }
+    PASS(mlp_forward(f, l));
+    if (c->parallel_residual)
+        for (int64_t i = 0; i < nd; i++) x[i] += a->attn_out[i] + a->mlp_out[i];
+    else
+        for (int64_t i = 0; i < nd; i++) x[i] += a->mlp_out[i];
+    FIRE(STRATA_HOOK_RESID_POST, l, x, 3, B, T, d);
+    CHECK_FINITE({ STRATA_HOOK_RESID_POST, l, x, d, 0 });
+    return STRATA_OK;
+}
 
-    st_norm_forward(c->norm_kind, x, &m->ln_final, c->norm_eps, N, d, w->n, w->scale, nt);
-    FIRE(STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 3, B, T, 1);
-    FIRE(STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, 3, B, T, d);
+/* Read-out.
+ *   normed [B][T][d] = ln_final(x)
+ *   ALL:  logits_out [B][T][V] = normed . U^T (+ b)      U = unembed [V][d]
+ *   LAST: logits_out [B][V], the last valid position of each sequence only
+ *   (one [B,d]x[d,V] product unless hook_logits needs every position) */
+static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
+{
+    strata_model *m = f->m;
+    const strata_config *c = f->c;
+    const st_run *run = f->run;
+    st_acts *a = f->a;
+    const int64_t B = f->B, T = f->T, N = f->N, V = c->vocab_size;
+    const int d = c->d_model, nt = f->nt;
+    st_norm_forward(c->norm_kind, a->x, &m->ln_final, c->norm_eps, N, d, a->normed, a->scale, nt);
+    FIRE(STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 3, B, T, 1);
+    FIRE(STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, 3, B, T, d);
 
-    /* logits [rows][V] = n . U^T (+ b) */
     st_linear un = { m->unembed, m->unembed_b, d, (int32_t)V, 0, d };
-    int hook_logits = st_is_hooked(m, STRATA_HOOK_LOGITS, -1);
-    if (logits_mode == ST_LOGITS_ALL || hook_logits) {
-        float *out = logits_mode == ST_LOGITS_ALL ? logits_out : NULL;
-        if (!out) {
-            if (ensure(m, &w->logits, &w->cap[14], N * V)) return STRATA_ERR_NOMEM;
-            out = w->logits;
-        }
-        st_linear_forward(&un, w->n, d, N, out, V, nt);
+    if (logits_mode == ST_LOGITS_ALL || st_is_hooked(m, STRATA_HOOK_LOGITS, -1)) {
+        float *out = logits_mode == ST_LOGITS_ALL ? logits_out : a->logits;
+        st_linear_forward(&un, a->normed, d, N, out, V, nt);
         FIRE(STRATA_HOOK_LOGITS, -1, out, 3, B, T, V);
-        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 1, 0 },
-                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, d, 0 },
+        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
+                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 0 },
                      { STRATA_HOOK_LOGITS, -1, out, V, 0 });
         if (logits_mode == ST_LOGITS_LAST)
             for (int64_t b = 0; b < B; b++)
                 memcpy(logits_out + b * V, out + (b * T + run->lengths[b] - 1) * V, sizeof(float) * V);
     } else if (logits_mode == ST_LOGITS_LAST) {
         for (int64_t b = 0; b < B; b++)   /* gather last valid rows, then one sgemm */
-            memmove(w->n + b * d, w->n + (b * T + run->lengths[b] - 1) * d, sizeof(float) * d);
-        st_linear_forward(&un, w->n, d, B, logits_out, V, nt);
-        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 1, 0 },
-                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, d, 1 },
+            memmove(a->normed + b * d, a->normed + (b * T + run->lengths[b] - 1) * d, sizeof(float) * d);
+        st_linear_forward(&un, a->normed, d, B, logits_out, V, nt);
+        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
+                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 1 },
                      { STRATA_HOOK_LOGITS, -1, logits_out, V, 1 });
     } else {
-        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, w->scale, 1, 0 },
-                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, w->n, d, 0 });
+        CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
+                     { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 0 });
     }
     return STRATA_OK;
+}
+
+/* embedding -> blocks 0..last -> read-out (when logits or final hooks need it) */
+static int forward_impl(strata_model *m, const st_run *run, int logits_mode, float *logits_out)
+{
+    st_fwd f = { .m = m, .c = &m->cfg, .run = run, .B = run->B, .T = run->T,
+                 .N = (int64_t)run->B * run->T, .Tk = (int64_t)run->pos0 + run->T, .nt = m->n_threads };
+    const int need_final = logits_mode != ST_LOGITS_NONE || st_is_hooked(m, STRATA_HOOK_LOGITS, -1) ||
+                           st_is_hooked(m, STRATA_HOOK_LN_FINAL_SCALE, -1) ||
+                           st_is_hooked(m, STRATA_HOOK_LN_FINAL_NORMALIZED, -1);
+    const int last = last_needed_layer(m, need_final);
+    PASS(forward_prepare(&f, last, logits_mode));
+    PASS(embed_forward(&f));
+    for (int l = 0; l <= last; l++) PASS(block_forward(&f, l));
+    if (!need_final) return STRATA_OK;
+    return readout_forward(&f, logits_mode, logits_out);
 }
 
 /* Every kernel, sgemm included, runs on the OpenMP threads (see

@@ -110,7 +110,8 @@ struct strata_model {
     char *point_names;           /* [KIND_COUNT][n_layers+1][ST_HOOK_NAME_MAX] names, filled
                                     when a point first fires ("" until then) */
 
-    struct st_workspace *ws;     /* forward buffers, reused across runs (forward.c) */
+    struct st_acts *acts;        /* the forward pass's activations, one allocation reused
+                                    across runs (activations.h) */
     int64_t attn_slice_floats;   /* scores/pattern slice size per thread for sliced hooks
                                     (0: the default, ~128 KB; tests set small values) */
 

@@ -13,7 +13,8 @@ int st_gguf_dump(const char *path, FILE *out, int json) __attribute__((weak));
 
 static const char *arch_name(int a)
 {
-    return a == STRATA_ARCH_GPT2 ? "gpt2" : a == STRATA_ARCH_NEOX ? "gpt_neox" : a == STRATA_ARCH_LLAMA ? "llama" : "?";
+    const char *t = strata_arch_model_type(a);
+    return t ? t : "?";
 }
 
 static const char *shape_axes(int kind)

@@ -37,6 +37,12 @@ typedef enum strata_arch {
     STRATA_ARCH_LLAMA = 2
 } strata_arch;
 
+/* An architecture's short name as capture files record it ("gpt2", "neox",
+ * "llama") and its Hugging Face model_type ("gpt2", "gpt_neox", "llama");
+ * static text, NULL for an unknown value. */
+const char *strata_arch_name(int32_t arch);
+const char *strata_arch_model_type(int32_t arch);
+
 typedef enum strata_norm_kind { STRATA_NORM_LAYER = 0, STRATA_NORM_RMS = 1 } strata_norm_kind;
 typedef enum strata_act_kind {
     STRATA_ACT_GELU_NEW = 0, /* tanh approximation (GPT-2 "gelu_new") */

@@ -134,10 +134,11 @@ static const char *pos_name(int p)
     return p == STRATA_POS_LAST ? "last" : p == STRATA_POS_FIRST ? "first" : "all";
 }
 
+/* the family's short name recorded in capture files ("neox") */
 static const char *arch_name(int a)
 {
-    return a == STRATA_ARCH_GPT2 ? "gpt2" : a == STRATA_ARCH_NEOX ? "neox"
-         : a == STRATA_ARCH_LLAMA ? "llama" : "unknown";
+    const char *n = strata_arch_name(a);
+    return n ? n : "unknown";
 }
 
 /* The model configuration as JSON (recorded in the file, compared on resume). */

@@ -1,12 +1,13 @@
 /* io/gguf_source.c — see gguf_source.h. */
 #include "io/gguf_source.h"
+#include "model/arch.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { XF_NONE = 0, XF_TRANSPOSE = 1, XF_NEOX_QKV = 2 };
+enum { XF_NONE = ST_GGUF_XF_NONE, XF_TRANSPOSE = ST_GGUF_XF_TRANSPOSE, XF_NEOX_QKV = ST_GGUF_XF_NEOX_QKV };
 
 /* One converted tensor, owned by the source. */
 typedef struct st_gsrc_buf {
@@ -28,69 +29,15 @@ typedef struct st_gsrc {
 /* ------------------------------------------------------------------ */
 /* names                                                               */
 
-typedef struct { const char *hf, *gguf; int xf_weight, xf_bias; } st_name_map;
-
-/* Per-layer modules: HF "<prefix>.{i}.<hf>.{weight,bias}" -> "blk.{i}.<gguf>.{weight,bias}". */
-static const st_name_map llama_layer[] = {
-    {"input_layernorm", "attn_norm", 0, 0},
-    {"self_attn.q_proj", "attn_q", 0, 0},
-    {"self_attn.k_proj", "attn_k", 0, 0},
-    {"self_attn.v_proj", "attn_v", 0, 0},
-    {"self_attn.o_proj", "attn_output", 0, 0},
-    {"post_attention_layernorm", "ffn_norm", 0, 0},
-    {"mlp.gate_proj", "ffn_gate", 0, 0},
-    {"mlp.up_proj", "ffn_up", 0, 0},
-    {"mlp.down_proj", "ffn_down", 0, 0},
-    {NULL, NULL, 0, 0}};
-static const st_name_map llama_global[] = {
-    {"model.embed_tokens", "token_embd", 0, 0},
-    {"model.norm", "output_norm", 0, 0},
-    {"lm_head", "output", 0, 0},
-    {NULL, NULL, 0, 0}};
-
-static const st_name_map gpt2_layer[] = {
-    {"ln_1", "attn_norm", 0, 0},
-    {"attn.c_attn", "attn_qkv", XF_TRANSPOSE, 0},
-    {"attn.c_proj", "attn_output", XF_TRANSPOSE, 0},
-    {"ln_2", "ffn_norm", 0, 0},
-    {"mlp.c_fc", "ffn_up", XF_TRANSPOSE, 0},
-    {"mlp.c_proj", "ffn_down", XF_TRANSPOSE, 0},
-    {NULL, NULL, 0, 0}};
-static const st_name_map gpt2_global[] = {
-    {"wte", "token_embd", 0, 0},
-    {"wpe", "position_embd", 0, 0},
-    {"ln_f", "output_norm", 0, 0},
-    {"lm_head", "output", 0, 0},
-    {NULL, NULL, 0, 0}};
-
-static const st_name_map neox_layer[] = {
-    {"input_layernorm", "attn_norm", 0, 0},
-    {"post_attention_layernorm", "ffn_norm", 0, 0},
-    {"attention.query_key_value", "attn_qkv", XF_NEOX_QKV, XF_NEOX_QKV},
-    {"attention.dense", "attn_output", 0, 0},
-    {"mlp.dense_h_to_4h", "ffn_up", 0, 0},
-    {"mlp.dense_4h_to_h", "ffn_down", 0, 0},
-    {NULL, NULL, 0, 0}};
-static const st_name_map neox_global[] = {
-    {"gpt_neox.embed_in", "token_embd", 0, 0},
-    {"gpt_neox.final_layer_norm", "output_norm", 0, 0},
-    {"embed_out", "output", 0, 0},
-    {NULL, NULL, 0, 0}};
-
 int st_gguf_hf_to_gguf_name(int arch, const char *hf_name, char *gguf_name, size_t cap, int *xform)
 {
-    const st_name_map *layer, *global;
-    const char *lprefix;
+    const st_arch *A = st_arch_by_id(arch);
+    if (!A || !A->gguf_layer) return -1;
+    const st_gguf_name *layer = A->gguf_layer, *global = A->gguf_global;
+    const char *lprefix = A->hf_layer_prefix;
     const char *name = hf_name;
-    switch (arch) {
-    case STRATA_ARCH_LLAMA: layer = llama_layer; global = llama_global; lprefix = "model.layers."; break;
-    case STRATA_ARCH_GPT2:
-        layer = gpt2_layer; global = gpt2_global; lprefix = "h.";
-        if (strncmp(name, "transformer.", 12) == 0) name += 12;
-        break;
-    case STRATA_ARCH_NEOX: layer = neox_layer; global = neox_global; lprefix = "gpt_neox.layers."; break;
-    default: return -1;
-    }
+    if (A->hf_optional_prefix && !strncmp(name, A->hf_optional_prefix, strlen(A->hf_optional_prefix)))
+        name += strlen(A->hf_optional_prefix);
     /* split "<module>.<param>" with param weight or bias */
     const char *dot = strrchr(name, '.');
     if (!dot) return -1;
@@ -111,7 +58,7 @@ int st_gguf_hf_to_gguf_name(int arch, const char *hf_name, char *gguf_name, size
         if (*end != '.' || li < 0 || li > 1000000 || end >= dot) return -1;
         const char *mod = end + 1;
         size_t modlen = (size_t)(dot - mod);
-        for (const st_name_map *e = layer; e->hf; e++) {
+        for (const st_gguf_name *e = layer; e->hf; e++) {
             if (strlen(e->hf) == modlen && strncmp(e->hf, mod, modlen) == 0) {
                 n = snprintf(gguf_name, cap, "blk.%ld.%s.%s", li, e->gguf, param);
                 if (n < 0 || (size_t)n >= cap) return -1;
@@ -121,7 +68,7 @@ int st_gguf_hf_to_gguf_name(int arch, const char *hf_name, char *gguf_name, size
         }
         return -1;
     }
-    for (const st_name_map *e = global; e->hf; e++) {
+    for (const st_gguf_name *e = global; e->hf; e++) {
         if (strlen(e->hf) == mlen && strncmp(e->hf, name, mlen) == 0) {
             n = snprintf(gguf_name, cap, "%s.%s", e->gguf, param);
             if (n < 0 || (size_t)n >= cap) return -1;
@@ -137,7 +84,8 @@ int st_gguf_hf_to_gguf_name(int arch, const char *hf_name, char *gguf_name, size
 
 static const char *arch_key(int arch)
 {
-    return arch == STRATA_ARCH_LLAMA ? "llama" : arch == STRATA_ARCH_GPT2 ? "gpt2" : "gptneox";
+    const st_arch *A = st_arch_by_id(arch);
+    return A && A->gguf_arch ? A->gguf_arch : "?";
 }
 
 static void fmt_dims(char *buf, size_t cap, const int64_t *d, int n, int reverse)
@@ -385,6 +333,77 @@ static int key_float(st_gguf *g, const char *arch, const char *suffix, int requi
     return STRATA_OK;
 }
 
+/* general.architecture (borrowed from g), or NULL */
+static const char *gguf_arch(st_gguf *g)
+{
+    const char *arch = NULL;
+    int64_t aid = st_gguf_find_key(g, "general.architecture");
+    if (aid < 0 || st_gguf_get_str(g, aid, &arch, NULL) != STRATA_OK) return NULL;
+    return arch;
+}
+
+int st_gguf_cfg_int(st_gguf *g, const char *suffix, int required, int64_t def, int64_t lo,
+                    int64_t hi, int64_t *out, st_err *err)
+{
+    return key_int(g, gguf_arch(g), suffix, required, def, lo, hi, out, err);
+}
+
+int st_gguf_cfg_float(st_gguf *g, const char *suffix, int required, double def, double *out,
+                      st_err *err)
+{
+    return key_float(g, gguf_arch(g), suffix, required, def, out, err);
+}
+
+int st_gguf_cfg_bool(st_gguf *g, const char *suffix, int def, int *out, st_err *err)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", gguf_arch(g), suffix);
+    int64_t id = st_gguf_find_key(g, key);
+    *out = def;
+    int rc;
+    if (id >= 0 && (rc = st_gguf_get_bool(g, id, out)) != STRATA_OK)
+        return st_seterr(err, rc, "%s", st_gguf_errmsg(g));
+    return STRATA_OK;
+}
+
+int st_gguf_cfg_d_mlp(st_gguf *g, int64_t *F, st_err *err)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s.feed_forward_length", gguf_arch(g));
+    if (st_gguf_find_key(g, key) >= 0) return st_gguf_cfg_int(g, "feed_forward_length", 1, 0, 1, INT32_MAX, F, err);
+    const st_gguf_tensor *up = st_gguf_tensor_at(g, st_gguf_find_tensor(g, "blk.0.ffn_up.weight"));
+    if (!up)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: required metadata key '%s' is missing",
+                         st_gguf_path(g), key);
+    *F = up->ne[1];
+    return STRATA_OK;
+}
+
+int st_gguf_cfg_refuse_rope_scaling(st_gguf *g, st_err *err)
+{
+    /* scaled rotary (linear, yarn, llama3 rope_freqs) would silently change
+     * the model: refuse it */
+    const char *path = st_gguf_path(g), *arch = gguf_arch(g);
+    char key[160];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    int64_t sid = st_gguf_find_key(g, key);
+    const char *stype = NULL;
+    if (sid >= 0 && st_gguf_get_str(g, sid, &stype, NULL) == STRATA_OK && strcmp(stype, "none") != 0)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: %s = '%.32s': scaled rotary is not supported",
+                         path, key, stype);
+    double sl;
+    ST_TRY(key_float(g, arch, "rope.scale_linear", 0, 1.0, &sl, err));
+    if (sl != 1.0)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: %s.rope.scale_linear = %g: scaled rotary "
+                         "is not supported", path, arch, sl);
+    if (st_gguf_find_tensor(g, "rope_freqs.weight") >= 0)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: tensor 'rope_freqs.weight' (scaled rotary "
+                         "frequencies) is not supported", path);
+    return STRATA_OK;
+}
+
+/* general.* and the dimensions every family has; the family's config_gguf
+ * reads the rest; then the vocabulary, tied head and special ids. */
 static int fill_config(st_gguf *g, strata_config *cfg, st_err *err)
 {
     const char *path = st_gguf_path(g);
@@ -397,13 +416,14 @@ static int fill_config(st_gguf *g, strata_config *cfg, st_err *err)
     const char *arch;
     int rc = st_gguf_get_str(g, aid, &arch, NULL);
     if (rc) return st_seterr(err, rc, "%s", st_gguf_errmsg(g));
-    if (strcmp(arch, "llama") == 0) cfg->arch = STRATA_ARCH_LLAMA;
-    else if (strcmp(arch, "gpt2") == 0) cfg->arch = STRATA_ARCH_GPT2;
-    else if (strcmp(arch, "gptneox") == 0) cfg->arch = STRATA_ARCH_NEOX;
-    else
+    const st_arch *A = st_arch_by_gguf(arch);
+    if (!A || !A->config_gguf) {
+        char list[256];
+        st_arch_list(1, list, sizeof list);
         return st_seterr(err, STRATA_ERR_UNSUPPORTED,
-                         "%s: architecture '%.64s' is not supported (strata reads llama, gpt2, gptneox)",
-                         path, arch);
+                         "%s: architecture '%.64s' is not supported (strata reads %s)", path, arch, list);
+    }
+    cfg->arch = A->id;
 
     /* name: general.name, else the file name */
     int64_t nid = st_gguf_find_key(g, "general.name");
@@ -416,8 +436,7 @@ static int fill_config(st_gguf *g, strata_config *cfg, st_err *err)
     snprintf(cfg->name, sizeof cfg->name, "%s", name);
 
     const int64_t BIG = INT32_MAX;
-    int64_t d, L, H, Hkv, dh, F, T, rot, V = 0;
-    double eps, theta;
+    int64_t d, L, H, T, V = 0;
     ST_TRY(key_int(g, arch, "embedding_length", 1, 0, 1, BIG, &d, err));
     ST_TRY(key_int(g, arch, "block_count", 1, 0, 1, BIG, &L, err));
     ST_TRY(key_int(g, arch, "context_length", 1, 0, 1, BIG, &T, err));
@@ -427,74 +446,19 @@ static int fill_config(st_gguf *g, strata_config *cfg, st_err *err)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s.block_count %" PRId64
                          " is more than the file's %" PRId64 " tensors", path, arch, L,
                          st_gguf_n_tensors(g));
-    if (cfg->arch == STRATA_ARCH_LLAMA) {
-        ST_TRY(key_int(g, arch, "attention.head_count_kv", 0, H, 1, BIG, &Hkv, err));
-        ST_TRY(key_int(g, arch, "attention.key_length", 0, d / H, 1, BIG, &dh, err));
-    } else {
-        Hkv = H;
-        dh = d / H;
-    }
-    if (cfg->arch != STRATA_ARCH_LLAMA && d % H != 0)
-        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s.embedding_length %" PRId64
-                         " is not a multiple of %s.attention.head_count %" PRId64, path, arch, d, arch, H);
-    if (dh < 1 || H % Hkv != 0)
-        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %" PRId64 " heads cannot be grouped over %" PRId64
-                         " key/value heads", path, H, Hkv);
-
-    /* feed_forward_length: required by llama; gpt2/gptneox converters write it,
-     * else it is read off blk.0.ffn_up */
-    int64_t fid = -1;
-    {
-        char key[160];
-        snprintf(key, sizeof key, "%s.feed_forward_length", arch);
-        fid = st_gguf_find_key(g, key);
-    }
-    if (fid < 0 && cfg->arch != STRATA_ARCH_LLAMA) {
-        const st_gguf_tensor *up = st_gguf_tensor_at(g, st_gguf_find_tensor(g, "blk.0.ffn_up.weight"));
-        if (!up)
-            return st_seterr(err, STRATA_ERR_FORMAT,
-                             "%s: required metadata key '%s.feed_forward_length' is missing", path, arch);
-        F = up->ne[1];
-    } else {
-        ST_TRY(key_int(g, arch, "feed_forward_length", 1, 0, 1, BIG, &F, err));
-    }
-
-    if (cfg->arch == STRATA_ARCH_LLAMA)
-        ST_TRY(key_float(g, arch, "attention.layer_norm_rms_epsilon", 1, 0, &eps, err));
-    else
-        ST_TRY(key_float(g, arch, "attention.layer_norm_epsilon", 1, 0, &eps, err));
-    if (!(eps >= 0))
-        return st_seterr(err, STRATA_ERR_FORMAT, "%s: negative norm epsilon %g", path, eps);
-    ST_TRY(key_float(g, arch, "rope.freq_base", 0, 10000.0, &theta, err));
-
-    /* rotary */
-    rot = 0;
-    if (cfg->arch == STRATA_ARCH_LLAMA)
-        ST_TRY(key_int(g, arch, "rope.dimension_count", 0, dh, 0, dh, &rot, err));
-    else if (cfg->arch == STRATA_ARCH_NEOX)
-        ST_TRY(key_int(g, arch, "rope.dimension_count", 1, 0, 0, dh, &rot, err));
-    if (rot % 2 != 0)
-        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s.rope.dimension_count %" PRId64 " is odd", path,
-                         arch, rot);
-    if (cfg->arch != STRATA_ARCH_GPT2) {
-        /* scaled rotary (linear, yarn, llama3 rope_freqs) would silently change
-         * the model: refuse it */
-        char key[160];
-        snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-        int64_t sid = st_gguf_find_key(g, key);
-        const char *stype = NULL;
-        if (sid >= 0 && st_gguf_get_str(g, sid, &stype, NULL) == STRATA_OK && strcmp(stype, "none") != 0)
-            return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: %s = '%.32s': scaled rotary is not supported",
-                             path, key, stype);
-        double sl;
-        ST_TRY(key_float(g, arch, "rope.scale_linear", 0, 1.0, &sl, err));
-        if (sl != 1.0)
-            return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: %s.rope.scale_linear = %g: scaled rotary "
-                             "is not supported", path, arch, sl);
-        if (st_gguf_find_tensor(g, "rope_freqs.weight") >= 0)
-            return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: tensor 'rope_freqs.weight' (scaled rotary "
-                             "frequencies) is not supported", path);
-    }
+    cfg->d_model = (int32_t)d;
+    cfg->n_layers = (int32_t)L;
+    cfg->n_heads = (int32_t)H;
+    cfg->n_ctx = (int32_t)T;
+    ST_TRY(A->config_gguf(g, cfg, err));
+    if (cfg->d_head < 1 || cfg->n_kv_heads < 1 || H % cfg->n_kv_heads != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %" PRId64 " heads cannot be grouped over %d"
+                         " key/value heads", path, H, cfg->n_kv_heads);
+    if (!(cfg->norm_eps >= 0))
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: negative norm epsilon %g", path, cfg->norm_eps);
+    if (cfg->rotary_dim % 2 != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd", path,
+                         arch, cfg->rotary_dim);
 
     /* vocabulary size from the embedding (checked against {arch}.vocab_size) */
     const st_gguf_tensor *emb = st_gguf_tensor_at(g, st_gguf_find_tensor(g, "token_embd.weight"));
@@ -508,57 +472,17 @@ static int fill_config(st_gguf *g, strata_config *cfg, st_err *err)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: %s.vocab_size %" PRId64
                          " differs from token_embd.weight's %" PRId64 " rows", path, arch, V, emb->ne[1]);
 
-    /* sliding-window attention (llama.cpp writes it for Mistral-style models):
-     * every layer of a llama; refused where strata would ignore it */
+    /* sliding-window attention (llama.cpp writes it for Mistral-style
+     * models): the family's config_gguf takes it into cfg->sliding_window;
+     * refused where no family did (strata would ignore it) */
     int64_t win = 0;
     ST_TRY(key_int(g, arch, "attention.sliding_window", 0, 0, 0, BIG, &win, err));
-    if (win > 0 && cfg->arch != STRATA_ARCH_LLAMA)
+    if (win > 0 && cfg->sliding_window != win)
         return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: %s.attention.sliding_window is set; "
                          "sliding windows are not supported for %s", path, arch, arch);
-    cfg->sliding_window = (int32_t)win;
-    cfg->d_model = (int32_t)d;
-    cfg->n_layers = (int32_t)L;
-    cfg->n_heads = (int32_t)H;
-    cfg->n_kv_heads = (int32_t)Hkv;
-    cfg->d_head = (int32_t)dh;
-    cfg->d_mlp = (int32_t)F;
     cfg->vocab_size = (int32_t)V;
-    cfg->n_ctx = (int32_t)T;
-    cfg->norm_eps = (float)eps;
-    cfg->rope_theta = (float)theta;
-    cfg->rotary_dim = (int32_t)rot;
     cfg->tied_embeddings = st_gguf_find_tensor(g, "output.weight") < 0;
-    switch (cfg->arch) {
-    case STRATA_ARCH_LLAMA:
-        cfg->norm_kind = STRATA_NORM_RMS;
-        cfg->act = STRATA_ACT_SILU;
-        cfg->gated_mlp = 1;
-        /* GGUF llama keeps q/k in Meta's interleaved layout (not permuted here) */
-        cfg->rope = STRATA_ROPE_INTERLEAVED;
-        cfg->has_bias = 0;
-        break;
-    case STRATA_ARCH_GPT2:
-        cfg->norm_kind = STRATA_NORM_LAYER;
-        cfg->act = STRATA_ACT_GELU_NEW;
-        cfg->rope = STRATA_ROPE_NONE;
-        cfg->rope_theta = 0; /* no rotary (as the HF loader reports it) */
-        cfg->has_bias = 1;
-        break;
-    default: { /* gptneox */
-        cfg->norm_kind = STRATA_NORM_LAYER;
-        cfg->act = STRATA_ACT_GELU;
-        cfg->rope = STRATA_ROPE_HALF;
-        cfg->has_bias = 1;
-        char key[160];
-        snprintf(key, sizeof key, "%s.use_parallel_residual", arch);
-        int64_t pid = st_gguf_find_key(g, key);
-        int par = 1;
-        if (pid >= 0 && (rc = st_gguf_get_bool(g, pid, &par)) != STRATA_OK)
-            return st_seterr(err, rc, "%s", st_gguf_errmsg(g));
-        cfg->parallel_residual = par;
-        break;
-    }
-    }
+
     /* special ids: only generation uses them, so a missing, mistyped or
      * out-of-vocabulary id gives -1 (unknown) instead of refusing the model */
     const char *special[2] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"};

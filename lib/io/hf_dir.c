@@ -8,15 +8,13 @@
 #include <unistd.h>
 
 #include "io/json_util.h"
+#include "model/arch.h"
 #include "io/safetensors.h"
 #include "util/half.h"
 
 /* ---------------- config.json ---------------- */
 
-/* Per-architecture parsers live beside the binders (model/{gpt2,neox,llama}.c). */
-int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err);
-int st_neox_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err);
-int st_llama_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err);
+/* Per-architecture parsers live in the family's descriptor (model/arch.h). */
 
 int st_hf_config(const char *dir, strata_config *cfg, st_err *err)
 {
@@ -44,12 +42,15 @@ int st_hf_config(const char *dir, strata_config *cfg, st_err *err)
         snprintf(cfg->name, sizeof cfg->name, "%s", start);
         size_t nl = strlen(cfg->name);
         while (nl > 0 && cfg->name[nl - 1] == '/') cfg->name[--nl] = 0;
-        if (!strcmp(mt, "gpt2")) rc = st_gpt2_config_hf(j, path, cfg, err);
-        else if (!strcmp(mt, "gpt_neox")) rc = st_neox_config_hf(j, path, cfg, err);
-        else if (!strcmp(mt, "llama") || !strcmp(mt, "mistral")) rc = st_llama_config_hf(j, path, cfg, err);
-        else rc = st_seterr(err, STRATA_ERR_UNSUPPORTED,
-                            "%s: model_type '%s' is not supported (supported: gpt2, gpt_neox, llama)",
-                            path, mt);
+        const st_arch *arch = st_arch_by_hf_type(mt);
+        if (arch) {
+            rc = arch->config_hf(j, path, cfg, err);
+        } else {
+            char list[256];
+            st_arch_list(0, list, sizeof list);
+            rc = st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: %s)",
+                           path, mt, list);
+        }
     }
     if (!rc) {
         const strata_config *c = cfg;

@@ -18,9 +18,9 @@
 #include <string.h>
 
 #include "io/json_util.h"
-#include "model/model_internal.h"
+#include "model/arch.h"
 
-int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+static int gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
 {
     int64_t d, L, H, V, T, F;
     double eps;
@@ -70,7 +70,7 @@ static int bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx
     return st_bind_vec(m, src, &n->b, w, m->cfg.d_model);
 }
 
-int st_gpt2_bind(strata_model *m, st_wsource *src)
+static int gpt2_bind(strata_model *m, st_wsource *src)
 {
     const strata_config *c = &m->cfg;
     int d = c->d_model, F = c->d_mlp;
@@ -123,3 +123,54 @@ int st_gpt2_bind(strata_model *m, st_wsource *src)
     }
     return STRATA_OK;
 }
+
+/* GGUF "gpt2.*": heads d/H, no rotary, LayerNorm epsilon, gelu_new. */
+static int gpt2_config_gguf(st_gguf *g, strata_config *c, st_err *err)
+{
+    int64_t F;
+    double eps;
+    if (c->d_model % c->n_heads != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: gpt2.embedding_length %d is not a multiple of "
+                         "gpt2.attention.head_count %d", st_gguf_path(g), c->d_model, c->n_heads);
+    ST_TRY(st_gguf_cfg_d_mlp(g, &F, err));
+    ST_TRY(st_gguf_cfg_float(g, "attention.layer_norm_epsilon", 1, 0, &eps, err));
+    c->n_kv_heads = c->n_heads;
+    c->d_head = c->d_model / c->n_heads;
+    c->d_mlp = (int32_t)F;
+    c->norm_eps = (float)eps;
+    c->norm_kind = STRATA_NORM_LAYER;
+    c->act = STRATA_ACT_GELU_NEW;
+    c->rope = STRATA_ROPE_NONE;
+    c->rope_theta = 0; /* no rotary (as the HF loader reports it) */
+    c->has_bias = 1;
+    return STRATA_OK;
+}
+
+static const st_gguf_name gpt2_gguf_layer[] = {
+    {"ln_1", "attn_norm", 0, 0},
+    {"attn.c_attn", "attn_qkv", ST_GGUF_XF_TRANSPOSE, 0},
+    {"attn.c_proj", "attn_output", ST_GGUF_XF_TRANSPOSE, 0},
+    {"ln_2", "ffn_norm", 0, 0},
+    {"mlp.c_fc", "ffn_up", ST_GGUF_XF_TRANSPOSE, 0},
+    {"mlp.c_proj", "ffn_down", ST_GGUF_XF_TRANSPOSE, 0},
+    {NULL, NULL, 0, 0}};
+static const st_gguf_name gpt2_gguf_global[] = {
+    {"wte", "token_embd", 0, 0},
+    {"wpe", "position_embd", 0, 0},
+    {"ln_f", "output_norm", 0, 0},
+    {"lm_head", "output", 0, 0},
+    {NULL, NULL, 0, 0}};
+
+const st_arch st_arch_gpt2 = {
+    .id = STRATA_ARCH_GPT2,
+    .name = "gpt2",
+    .hf_types = (const char *const[]){ "gpt2", NULL },
+    .gguf_arch = "gpt2",
+    .config_hf = gpt2_config_hf,
+    .config_gguf = gpt2_config_gguf,
+    .hf_layer_prefix = "h.",
+    .hf_optional_prefix = "transformer.",
+    .gguf_layer = gpt2_gguf_layer,
+    .gguf_global = gpt2_gguf_global,
+    .bind = gpt2_bind,
+};

@@ -18,9 +18,9 @@
 #include <string.h>
 
 #include "io/json_util.h"
-#include "model/model_internal.h"
+#include "model/arch.h"
 
-int st_llama_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+static int llama_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
 {
     int64_t d, L, H, Hkv, dh, F, V, T;
     double eps, theta;
@@ -70,7 +70,7 @@ int st_llama_config_hf(const json_t *j, const char *path, strata_config *c, st_e
     return STRATA_OK;
 }
 
-int st_llama_bind(strata_model *m, st_wsource *src)
+static int llama_bind(strata_model *m, st_wsource *src)
 {
     const strata_config *c = &m->cfg;
     int d = c->d_model, qd = c->n_heads * c->d_head, kvd = c->n_kv_heads * c->d_head, F = c->d_mlp;
@@ -113,3 +113,74 @@ int st_llama_bind(strata_model *m, st_wsource *src)
     }
     return STRATA_OK;
 }
+
+/* GGUF "llama.*": grouped-query heads, RMSNorm epsilon, rotary over
+ * rope.dimension_count (default d_head) in Meta's interleaved layout --
+ * GGUF llama keeps q/k rows as Meta wrote them; they are not permuted. */
+static int llama_config_gguf(st_gguf *g, strata_config *c, st_err *err)
+{
+    const int64_t BIG = INT32_MAX;
+    int64_t Hkv, dh, F, rot;
+    double eps, theta;
+    ST_TRY(st_gguf_cfg_int(g, "attention.head_count_kv", 0, c->n_heads, 1, BIG, &Hkv, err));
+    ST_TRY(st_gguf_cfg_int(g, "attention.key_length", 0, c->d_model / c->n_heads, 1, BIG, &dh, err));
+    if (dh < 1 || c->n_heads % Hkv != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: %d heads cannot be grouped over %lld"
+                         " key/value heads", st_gguf_path(g), c->n_heads, (long long)Hkv);
+    ST_TRY(st_gguf_cfg_int(g, "feed_forward_length", 1, 0, 1, BIG, &F, err));
+    ST_TRY(st_gguf_cfg_float(g, "attention.layer_norm_rms_epsilon", 1, 0, &eps, err));
+    if (!(eps >= 0))
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: negative norm epsilon %g", st_gguf_path(g), eps);
+    ST_TRY(st_gguf_cfg_float(g, "rope.freq_base", 0, 10000.0, &theta, err));
+    ST_TRY(st_gguf_cfg_int(g, "rope.dimension_count", 0, dh, 0, dh, &rot, err));
+    if (rot % 2 != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: llama.rope.dimension_count %lld is odd",
+                         st_gguf_path(g), (long long)rot);
+    ST_TRY(st_gguf_cfg_refuse_rope_scaling(g, err));
+    /* sliding window (llama.cpp writes it for Mistral-style models): every layer */
+    int64_t win;
+    ST_TRY(st_gguf_cfg_int(g, "attention.sliding_window", 0, 0, 0, BIG, &win, err));
+    c->sliding_window = (int32_t)win;
+    c->n_kv_heads = (int32_t)Hkv;
+    c->d_head = (int32_t)dh;
+    c->d_mlp = (int32_t)F;
+    c->norm_eps = (float)eps;
+    c->rope_theta = (float)theta;
+    c->rotary_dim = (int32_t)rot;
+    c->norm_kind = STRATA_NORM_RMS;
+    c->act = STRATA_ACT_SILU;
+    c->gated_mlp = 1;
+    c->rope = STRATA_ROPE_INTERLEAVED;
+    c->has_bias = 0;
+    return STRATA_OK;
+}
+
+static const st_gguf_name llama_gguf_layer[] = {
+    {"input_layernorm", "attn_norm", 0, 0},
+    {"self_attn.q_proj", "attn_q", 0, 0},
+    {"self_attn.k_proj", "attn_k", 0, 0},
+    {"self_attn.v_proj", "attn_v", 0, 0},
+    {"self_attn.o_proj", "attn_output", 0, 0},
+    {"post_attention_layernorm", "ffn_norm", 0, 0},
+    {"mlp.gate_proj", "ffn_gate", 0, 0},
+    {"mlp.up_proj", "ffn_up", 0, 0},
+    {"mlp.down_proj", "ffn_down", 0, 0},
+    {NULL, NULL, 0, 0}};
+static const st_gguf_name llama_gguf_global[] = {
+    {"model.embed_tokens", "token_embd", 0, 0},
+    {"model.norm", "output_norm", 0, 0},
+    {"lm_head", "output", 0, 0},
+    {NULL, NULL, 0, 0}};
+
+const st_arch st_arch_llama = {
+    .id = STRATA_ARCH_LLAMA,
+    .name = "llama",
+    .hf_types = (const char *const[]){ "llama", "mistral", NULL },
+    .gguf_arch = "llama",
+    .config_hf = llama_config_hf,
+    .config_gguf = llama_config_gguf,
+    .hf_layer_prefix = "model.layers.",
+    .gguf_layer = llama_gguf_layer,
+    .gguf_global = llama_gguf_global,
+    .bind = llama_bind,
+};

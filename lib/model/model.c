@@ -11,6 +11,7 @@
 #include "io/gguf_source.h"
 #include "io/hf_dir.h"
 #include "io/hub_cache.h"
+#include "model/arch.h"
 #include "model/model_internal.h"
 #include "model/forward.h"
 
@@ -54,15 +55,16 @@ int st_bind_linear(strata_model *m, st_wsource *src, st_linear *lin, const char 
 }
 
 /* Parameter count from the architecture's shapes (tied weights counted once). */
-static int64_t count_params(const strata_config *c)
+static int64_t count_params(const strata_model *m)
 {
+    const strata_config *c = &m->cfg;
     int64_t d = c->d_model, F = c->d_mlp, V = c->vocab_size;
     int64_t qd = (int64_t)c->n_heads * c->d_head, kvd = (int64_t)c->n_kv_heads * c->d_head;
     int64_t norm = c->norm_kind == STRATA_NORM_LAYER ? 2 * d : d;
     int64_t attn = d * (qd + 2 * kvd) + qd * d + (c->has_bias ? qd + 2 * kvd + d : 0);
     int64_t mlp = (c->gated_mlp ? 2 : 1) * d * F + F * d + (c->has_bias ? F + d : 0);
     int64_t n = V * d + (c->tied_embeddings ? 0 : V * d) + norm;
-    if (c->arch == STRATA_ARCH_GPT2) n += (int64_t)c->n_ctx * d;
+    if (m->pos_embed) n += (int64_t)c->n_ctx * d;   /* learned positions */
     if (c->attn_only) n += c->n_layers * (attn + norm);
     else n += c->n_layers * (attn + mlp + 2 * norm);
     return n;
@@ -182,17 +184,14 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     m->has_src = 1;
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     if (!m->layers) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
-    switch (m->cfg.arch) {
-    case STRATA_ARCH_GPT2: rc = st_gpt2_bind(m, &m->src); break;
-    case STRATA_ARCH_NEOX: rc = st_neox_bind(m, &m->src); break;
-    case STRATA_ARCH_LLAMA: rc = st_llama_bind(m, &m->src); break;
-    default: rc = st_seterr(&m->err, STRATA_ERR_UNSUPPORTED, "%s: unknown architecture %d", path, m->cfg.arch);
-    }
+    const st_arch *arch = st_arch_by_id(m->cfg.arch);
+    if (!arch) return st_seterr(&m->err, STRATA_ERR_UNSUPPORTED, "%s: unknown architecture %d", path, m->cfg.arch);
+    rc = arch->bind(m, &m->src);
     if (rc) return rc;
     /* every tensor of the file must have been bound or be a known buffer:
      * a weight strata does not know would otherwise be silently left out */
     if (m->src.check_unused) ST_TRY(m->src.check_unused(&m->src, &m->err));
-    m->n_params = count_params(&m->cfg);
+    m->n_params = count_params(m);
     rc = st_hooks_init(m);
     if (rc) return rc;
     /* The tokenizer is optional: a model without one still runs on ids. */

@@ -1,8 +1,9 @@
 /* model/model_internal.h — the in-memory model every loader fills (internal).
  *
  * Defines: st_linear, st_norm, st_layer, st_wsource (a weight source: HF
- * safetensors set or GGUF file), struct strata_model, and the per-architecture
- * binders st_{gpt2,neox,llama}_bind().
+ * safetensors set or GGUF file), struct strata_model and the binders'
+ * helpers.  What each architecture family contributes (names, config
+ * parsers, weight binder) is its st_arch descriptor (model/arch.h).
  *
  * Every loader ends in the same structure, so every hook and analysis works
  * the same whatever the file format.  Weights are float32 pointers into an
@@ -119,11 +120,6 @@ struct strata_model {
     int32_t nonfinite_mode;      /* strata_nonfinite_mode */
     char nonfinite_at[192];      /* first finding ("" if none) */
 };
-
-/* Per-architecture binders: read weights from src into m (m->cfg is filled). */
-int st_gpt2_bind(strata_model *m, st_wsource *src);
-int st_neox_bind(strata_model *m, st_wsource *src);
-int st_llama_bind(strata_model *m, st_wsource *src);
 
 /* 1 if an unbound tensor of this name is a buffer that torch modules saved
  * beside their weights and that holds nothing to bind: causal masks

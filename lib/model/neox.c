@@ -18,9 +18,9 @@
 #include <string.h>
 
 #include "io/json_util.h"
-#include "model/model_internal.h"
+#include "model/arch.h"
 
-int st_neox_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+static int neox_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
 {
     int64_t d, L, H, V, T, F;
     double eps, pct, base;
@@ -76,7 +76,7 @@ static int bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *nam
     return st_bind_vec(m, src, &n->b, w, m->cfg.d_model);
 }
 
-int st_neox_bind(strata_model *m, st_wsource *src)
+static int neox_bind(strata_model *m, st_wsource *src)
 {
     const strata_config *c = &m->cfg;
     int d = c->d_model, F = c->d_mlp;
@@ -116,3 +116,60 @@ int st_neox_bind(strata_model *m, st_wsource *src)
     }
     return STRATA_OK;
 }
+
+/* GGUF "gptneox.*": heads d/H, rotary dims required, parallel residual
+ * (default true), exact gelu; the fused qkv is regrouped by the source. */
+static int neox_config_gguf(st_gguf *g, strata_config *c, st_err *err)
+{
+    int64_t F, rot;
+    double eps, theta;
+    int par;
+    if (c->d_model % c->n_heads != 0)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: gptneox.embedding_length %d is not a multiple of "
+                         "gptneox.attention.head_count %d", st_gguf_path(g), c->d_model, c->n_heads);
+    c->n_kv_heads = c->n_heads;
+    c->d_head = c->d_model / c->n_heads;
+    ST_TRY(st_gguf_cfg_d_mlp(g, &F, err));
+    ST_TRY(st_gguf_cfg_float(g, "attention.layer_norm_epsilon", 1, 0, &eps, err));
+    ST_TRY(st_gguf_cfg_float(g, "rope.freq_base", 0, 10000.0, &theta, err));
+    ST_TRY(st_gguf_cfg_int(g, "rope.dimension_count", 1, 0, 0, c->d_head, &rot, err));
+    ST_TRY(st_gguf_cfg_refuse_rope_scaling(g, err));
+    ST_TRY(st_gguf_cfg_bool(g, "use_parallel_residual", 1, &par, err));
+    c->d_mlp = (int32_t)F;
+    c->norm_eps = (float)eps;
+    c->rope_theta = (float)theta;
+    c->rotary_dim = (int32_t)rot;
+    c->norm_kind = STRATA_NORM_LAYER;
+    c->act = STRATA_ACT_GELU;
+    c->rope = STRATA_ROPE_HALF;
+    c->has_bias = 1;
+    c->parallel_residual = par;
+    return STRATA_OK;
+}
+
+static const st_gguf_name neox_gguf_layer[] = {
+    {"input_layernorm", "attn_norm", 0, 0},
+    {"post_attention_layernorm", "ffn_norm", 0, 0},
+    {"attention.query_key_value", "attn_qkv", ST_GGUF_XF_NEOX_QKV, ST_GGUF_XF_NEOX_QKV},
+    {"attention.dense", "attn_output", 0, 0},
+    {"mlp.dense_h_to_4h", "ffn_up", 0, 0},
+    {"mlp.dense_4h_to_h", "ffn_down", 0, 0},
+    {NULL, NULL, 0, 0}};
+static const st_gguf_name neox_gguf_global[] = {
+    {"gpt_neox.embed_in", "token_embd", 0, 0},
+    {"gpt_neox.final_layer_norm", "output_norm", 0, 0},
+    {"embed_out", "output", 0, 0},
+    {NULL, NULL, 0, 0}};
+
+const st_arch st_arch_neox = {
+    .id = STRATA_ARCH_NEOX,
+    .name = "neox",
+    .hf_types = (const char *const[]){ "gpt_neox", NULL },
+    .gguf_arch = "gptneox",
+    .config_hf = neox_config_hf,
+    .config_gguf = neox_config_gguf,
+    .hf_layer_prefix = "gpt_neox.layers.",
+    .gguf_layer = neox_gguf_layer,
+    .gguf_global = neox_gguf_global,
+    .bind = neox_bind,
+};

@@ -1,0 +1,86 @@
+/* model/arch.h — one descriptor per architecture family, and the registry
+ * (internal).
+ *
+ * Defines: st_gguf_name (an HF <-> GGUF tensor-name pair), st_arch (what
+ * makes a family: the names it answers to in config.json and GGUF, its
+ * config parsers, its GGUF tensor-name maps, its weight binder),
+ * st_arch_by_id(), st_arch_by_hf_type(), st_arch_by_gguf(), st_arch_list().
+ *
+ * Adding a family is one file lib/model/<family>.c defining
+ * `const st_arch st_arch_<family>` plus one line in ARCHES (arch.c) and a
+ * strata_arch value in strata/model.h.  The forward pass is shared: a family
+ * chooses its variations as data -- strata_config fields (norm kind,
+ * activation, gated MLP, rotary kind and dims, parallel residual, biases)
+ * filled by its config parsers, and per-layer st_layer fields (qkv layout)
+ * filled by its binder -- so every family gets every hook point.  A
+ * variation the shared block cannot express yet is added to the shared block
+ * (forward.c / kernels.c) behind such a field, never as a per-family branch.
+ */
+#ifndef STRATA_MODEL_ARCH_H
+#define STRATA_MODEL_ARCH_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include "io/gguf.h"
+#include "model/model_internal.h"
+
+/* HF module "<layer prefix>{i}.<hf>" <-> GGUF "blk.{i}.<gguf>" (per layer),
+ * or "<hf>" <-> "<gguf>" (global); ".weight" / ".bias" kept.  xf_*: the
+ * layout change between the two files (ST_GGUF_XF_*). */
+typedef struct st_gguf_name {
+    const char *hf, *gguf;
+    int xf_weight, xf_bias;
+} st_gguf_name;
+enum { ST_GGUF_XF_NONE = 0, ST_GGUF_XF_TRANSPOSE = 1 /* Conv1D [in][out] */,
+       ST_GGUF_XF_NEOX_QKV = 2 /* [q|k|v] -> per-head q_h|k_h|v_h */ };
+
+typedef struct st_arch {
+    int32_t id;                      /* strata_arch */
+    const char *name;                /* short name written to capture files ("neox") */
+    const char *const *hf_types;     /* config.json model_type values, NULL-terminated;
+                                        [0] is the canonical one (`strata info`) */
+    const char *gguf_arch;           /* general.architecture (NULL: no GGUF support) */
+
+    /* config.json -> cfg (dimensions, kinds); cfg->name and the special
+     * token ids are filled by the caller.  Errors name path and field. */
+    int (*config_hf)(const json_t *j, const char *path, strata_config *cfg, st_err *err);
+    /* GGUF metadata "<gguf_arch>.*" -> the rest of cfg.  The caller has read
+     * d_model, n_layers, n_ctx, n_heads (and fills vocab, tied embeddings and
+     * special ids after); this reads n_kv_heads, d_head, d_mlp, eps, rotary
+     * and sets the kinds. */
+    int (*config_gguf)(st_gguf *g, strata_config *cfg, st_err *err);
+
+    /* GGUF tensor names, in HF terms (the GGUF source maps every request). */
+    const char *hf_layer_prefix;     /* "model.layers." */
+    const char *hf_optional_prefix;  /* stripped before mapping ("transformer."), or NULL */
+    const st_gguf_name *gguf_layer;  /* {NULL} terminated */
+    const st_gguf_name *gguf_global;
+
+    /* Binds every weight of m (m->cfg filled, m->layers allocated) from src,
+     * asking by HF name and expected shape. */
+    int (*bind)(strata_model *m, st_wsource *src);
+} st_arch;
+
+/* NULL when unknown. */
+const st_arch *st_arch_by_id(int id);
+const st_arch *st_arch_by_hf_type(const char *model_type);
+const st_arch *st_arch_by_gguf(const char *general_architecture);
+/* Comma-separated list of the HF model_type (gguf: 0) or GGUF names (1) of
+ * every registered family, for error messages. */
+void st_arch_list(int gguf, char *buf, size_t cap);
+
+/* GGUF metadata helpers for config_gguf (gguf_source.c).  Key
+ * "<cfg arch>.<suffix>"; absent: error naming the key when required, else
+ * def.  Integers are range-checked. */
+int st_gguf_cfg_int(st_gguf *g, const char *suffix, int required, int64_t def, int64_t lo,
+                    int64_t hi, int64_t *out, st_err *err);
+int st_gguf_cfg_float(st_gguf *g, const char *suffix, int required, double def, double *out,
+                      st_err *err);
+int st_gguf_cfg_bool(st_gguf *g, const char *suffix, int def, int *out, st_err *err);
+/* d_mlp from "<arch>.feed_forward_length", else blk.0.ffn_up's rows (the
+ * gpt2/gptneox converters may leave the key out). */
+int st_gguf_cfg_d_mlp(st_gguf *g, int64_t *F, st_err *err);
+/* Refuses scaled rotary (rope.scaling.type, rope.scale_linear, rope_freqs). */
+int st_gguf_cfg_refuse_rope_scaling(st_gguf *g, st_err *err);
+
+#endif

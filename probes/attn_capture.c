@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/h5util.h"
 #include "attn_internal.h"
 #include "strata/capture.h"
 #include "strata/hooks.h"
@@ -67,7 +68,7 @@ static int attr_i64(hid_t f, const char *name, int64_t *v)
     return rc;
 }
 
-strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *path)
+static strata_status strata_attn_stats_add_capture_impl(strata_attn_stats *s, const char *path)
 {
     if (!s || !s->ready) return STRATA_ERR_ARG;
     if (!path) return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: capture path is NULL");
@@ -236,5 +237,15 @@ close:
 out:
     free(ph);
     strata_acts_close(a);
+    return rc;
+}
+
+/* HDF5's error printing off for the call, then restored (io/h5util.h) */
+strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *path)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_attn_stats_add_capture_impl(s, path);
+    st_h5_quiet_end(&q);
     return rc;
 }

@@ -1,4 +1,5 @@
 /* probes/geom_core.c — see geom_core.h. */
+#include "util/blas_threads.h"
 #include "geom_core.h"
 
 #include <cblas.h>
@@ -177,6 +178,7 @@ void geom_scatter_free(geom_scatter *S)
 
 void geom_scatter_add(geom_scatter *S, const geom_block *b)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const int64_t W = S->W, nb = b->n;
     if (nb <= 0) return;
     /* M += D^T D, D [nb][W]: upper triangle. */
@@ -238,6 +240,7 @@ void geom_cross_free(geom_cross *X)
 
 void geom_cross_add(geom_cross *X, const geom_block *ba, const geom_block *bb)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const int64_t p = X->p, q = X->q, nb = ba->n;
     if (nb <= 0) return;
     /* C += A^T B: A [nb][p], B [nb][q] (shifted rows). */
@@ -323,6 +326,7 @@ double geom_rng_gauss(geom_rng *r)
 
 int geom_orth(double *A, int64_t m, int64_t l, st_err *err)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     double *tau = malloc(sizeof *tau * (size_t)(l > 0 ? l : 1));
     if (!tau) return st_seterr(err, STRATA_ERR_NOMEM, "geometry: out of memory in QR");
     lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, A,

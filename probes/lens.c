@@ -11,6 +11,7 @@
  * recomputed on demand by strata_lens_logits, so memory is
  * O(P n d + n V) whatever the vocabulary.
  */
+#include "util/blas_threads.h"
 #include "strata/lens.h"
 
 #include <cblas.h>
@@ -135,6 +136,7 @@ static void final_norm(const strata_lens *l, const float *x, float *y)
 /* logits [n][V] for one point. */
 static void point_logits(strata_lens *l, int point, float *out)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     final_norm(l, l->resid + (int64_t)point * l->n * l->d, l->normed);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->n, l->V, l->d, 1.0f, l->normed, l->d,
                 l->m->unembed, l->d, 0.0f, out, l->V);

@@ -9,6 +9,7 @@
  *   -> dsyevr RANGE='I' for eigenpairs d-k+1..d only (the O(d^3)
  *      tridiagonal reduction dominates; no back-transformation for the rest).
  */
+#include "util/blas_threads.h"
 #include "pca_internal.h"
 
 #include <cblas.h>
@@ -90,6 +91,7 @@ double strata_participation_ratio(const double *lambda, int64_t n)
 /* Covariance solver: P->mean etc. allocated, checks done. */
 static int pca_fit_cov(strata_pca *P, const geom_src *s)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const int64_t d = P->d, n = s->n_rows;
     const int center = P->params.center != 0, k = P->k;
     char tmp[32];
@@ -228,6 +230,7 @@ strata_status strata_pca_fit(const float *X, int64_t n, int64_t d, const strata_
 int pca_project_rows(strata_pca *P, const float *X, int64_t n, double *work, double *y,
                      float *out)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const int64_t d = P->d, k = P->k;
     for (int64_t r = 0; r < n; r++) {
         const float *x = X + (size_t)r * (size_t)d;

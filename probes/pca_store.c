@@ -16,6 +16,7 @@
  * committed row count (root attribute n_rows, else the extent) must equal
  * the fit's n_rows.
  */
+#include "io/h5util.h"
 #include "pca_internal.h"
 
 #include <hdf5.h>
@@ -148,8 +149,8 @@ out:
     return rc;
 }
 
-strata_status strata_pca_write(strata_pca *P, const char *path, const char *hook,
-                               int write_projections_flag, int overwrite)
+static strata_status strata_pca_write_impl(strata_pca *P, const char *path, const char *hook,
+                                      int write_projections_flag, int overwrite)
 {
     if (!P) return STRATA_ERR_ARG;
     if (!P->fitted)
@@ -157,7 +158,6 @@ strata_status strata_pca_write(strata_pca *P, const char *path, const char *hook
     if (!path || !hook || !hook[0] || strchr(hook, '/'))
         return st_seterr(&P->err, STRATA_ERR_ARG, "strata_pca_write: bad path or hook name '%s'",
                          hook ? hook : "(null)");
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* the library never prints */
     hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (file < 0)
         return st_seterr(&P->err, STRATA_ERR_IO,
@@ -231,4 +231,15 @@ done:
     if (H5Fclose(file) < 0 && rc >= 0)
         rc = st_seterr(&P->err, STRATA_ERR_IO, "%s: closing after writing /pca/%s failed", path, hook);
     return (strata_status)rc;
+}
+
+/* HDF5's error printing off for the call, then restored (io/h5util.h) */
+
+strata_status strata_pca_write(strata_pca *P, const char *path, const char *hook, int write_projections_flag, int overwrite)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_pca_write_impl(P, path, hook, write_projections_flag, overwrite);
+    st_h5_quiet_end(&q);
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/blas_threads.h"
 #include "probe_internal.h"
 
 void strata_probe_default_params(strata_probe_params *p)
@@ -307,6 +308,7 @@ strata_status strata_probe_fit_path(const strata_probe_source *src, const float 
 
 strata_status strata_probe_decision(strata_probe *p, const float *X, int64_t n, float *scores)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     if (!p) return STRATA_ERR_ARG;
     if (!p->coef) return st_seterr(&p->err, STRATA_ERR_STATE, "probe is not fitted");
     if (!X || !scores || n < 0) return st_seterr(&p->err, STRATA_ERR_ARG, "decision: X and scores are required");

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/h5util.h"
 #include "probe_internal.h"
 
 #define PR_FORMAT "strata-probes"
@@ -99,13 +100,12 @@ static int get_ds(hid_t g, const char *name, hid_t type, void *v, hsize_t count)
     return rc;
 }
 
-strata_status strata_probe_save(strata_probe *p, const char *path, const char *name)
+static strata_status strata_probe_save_impl(strata_probe *p, const char *path, const char *name)
 {
     if (!p) return STRATA_ERR_ARG;
     if (!p->coef) return st_seterr(&p->err, STRATA_ERR_STATE, "save: probe is not fitted");
     if (!path || !name || !name[0] || strchr(name, '/'))
         return st_seterr(&p->err, STRATA_ERR_ARG, "save: need a path and a name without '/'");
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = access(path, F_OK) == 0 ? H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT)
                                       : H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return st_seterr(&p->err, STRATA_ERR_IO, "%s: cannot open or create for writing", path);
@@ -160,13 +160,12 @@ static herr_t first_name(hid_t g, const char *name, const H5L_info_t *info, void
     return 0;
 }
 
-strata_status strata_probe_load(const char *path, const char *name, strata_probe **out)
+static strata_status strata_probe_load_impl(const char *path, const char *name, strata_probe **out)
 {
     if (!out) return STRATA_ERR_ARG;
     strata_probe *p = *out = calloc(1, sizeof *p);
     if (!p) return STRATA_ERR_NOMEM;
     if (!path) return st_seterr(&p->err, STRATA_ERR_ARG, "load: no path");
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (access(path, R_OK) != 0) return st_seterr(&p->err, STRATA_ERR_IO, "%s: cannot read", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return st_seterr(&p->err, STRATA_ERR_FORMAT, "%s: not an HDF5 file", path);
@@ -223,5 +222,25 @@ done:
     if (g >= 0) H5Gclose(g);
     if (g0 >= 0) H5Gclose(g0);
     H5Fclose(f);
+    return rc;
+}
+
+/* HDF5's error printing off for the call, then restored (io/h5util.h) */
+
+strata_status strata_probe_save(strata_probe *p, const char *path, const char *name)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_probe_save_impl(p, path, name);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_probe_load(const char *path, const char *name, strata_probe **out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_probe_load_impl(path, name, out);
+    st_h5_quiet_end(&q);
     return rc;
 }

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/blas_threads.h"
 #include "probe_internal.h"
 #include "util/clones.h"
 
@@ -188,6 +189,7 @@ static double lg_block_fused(lg_ws *w, const float *X, int64_t r0, int64_t nb)
 
 static int lg_eval(lg_ws *w, const double *theta, double *f_out, double *grad, st_err *err)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const pr_problem *pb = w->pb;
     const strata_probe_source *src = pb->src;
     int64_t d = w->d, n = src->n_rows, B = src->block_rows;

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/blas_threads.h"
 #include "probe_internal.h"
 #include "util/clones.h"
 
@@ -114,6 +115,7 @@ void pr_ridge_gram_free(pr_ridge_gram *g)
 int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, double *mean, double *var,
                         st_err *err)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const strata_probe_source *src = pb->src;
     int64_t d = src->dim, n = src->n_rows, B = src->block_rows;
     memset(g, 0, sizeof *g);
@@ -206,6 +208,7 @@ done:
 int pr_ridge_solve(pr_ridge_gram *g, const pr_problem *pb, const strata_probe_params *p,
                    int consume, double *w, double *b, st_err *err)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     if (!(p->alpha >= 0) || !isfinite(p->alpha))
         return st_seterr(err, STRATA_ERR_ARG, "params.alpha must be >= 0 (got %g)", p->alpha);
     if (!g->A) return st_seterr(err, STRATA_ERR_STATE, "ridge: normal equations already used");

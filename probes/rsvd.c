@@ -23,6 +23,7 @@
  * Cost: (q + 1) passes over the data, 4 n d (l [+ s]) flops each; memory
  * O(block_rows * d + d * (l + s)).
  */
+#include "util/blas_threads.h"
 #include "pca_internal.h"
 
 #include <cblas.h>
@@ -74,6 +75,7 @@ static void center_correct(int64_t d, int64_t m, int64_t n, const double *mD, co
 
 int pca_fit_rsvd(strata_pca *P, const geom_src *s)
 {
+    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const strata_pca_params *p = &P->params;
     const int64_t d = P->d, n = s->n_rows, k = P->k;
     const int center = p->center != 0;

@@ -29,6 +29,10 @@
  * Documents of length 1 have no q >= 1 and are not counted.
  *
  * Arrays are row-major, last index fastest.
+ *
+ * Threads: an accumulator is used by one thread at a time; attached to a
+ * model it runs inside that model's forward passes (one at a time per model).
+ * Separate accumulators on separate models may run on separate threads.
  */
 #ifndef STRATA_ATTN_H
 #define STRATA_ATTN_H

@@ -11,6 +11,11 @@
  *
  * File layout: docs/FORMAT.md.  Rows are kept positions; every hook dataset
  * is [R, ...] (e.g. [R, d_model], patterns [R, heads, n_ctx]).
+ *
+ * Threads: a capture owns its model's hooks while it exists; one capture
+ * per model, one call at a time per capture.  A strata_acts reader is used by
+ * one thread at a time; separate readers (of the same file or others) may run
+ * on separate threads: HDF5 is thread-safe and serialises its own calls.
  */
 #ifndef STRATA_CAPTURE_H
 #define STRATA_CAPTURE_H

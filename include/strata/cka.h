@@ -29,6 +29,10 @@
  * Degenerate input: n < 2 -> STRATA_ERR_ARG; NaN/Inf -> STRATA_ERR_NUMERIC
  * naming the hook, row and column; a hook whose rows are all equal
  * (||Xc^T Xc||_F = 0, CKA undefined) -> STRATA_ERR_NUMERIC naming it.
+ *
+ * Threads: one call at a time per handle; separate handles may run on
+ * separate threads.  The big products are single OpenBLAS calls threaded by
+ * OpenBLAS itself.
  */
 #ifndef STRATA_CKA_H
 #define STRATA_CKA_H

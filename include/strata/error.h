@@ -6,6 +6,9 @@
  * positive values are non-fatal outcomes (a hook asked to stop).  Every
  * handle type has its own *_errmsg() returning the detailed message of the
  * last failed call on that handle; strata_errstr() is static text per code.
+ *
+ * Threads: strata_errstr() returns static text and may be called from any
+ * thread; each handle's *_errmsg() belongs to the thread using that handle.
  */
 #ifndef STRATA_ERROR_H
 #define STRATA_ERROR_H

@@ -67,6 +67,11 @@
  * for bit those of the unsliced run.  For every other hook point, and
  * whenever a hook without the flag shares the layer's scores or pattern, the
  * view is the whole tensor and the offsets are 0.
+ *
+ * Threads: hooks are part of their model handle: add, remove and run on
+ * one thread at a time per model.  A hook runs on the thread that called the
+ * forward pass, or (sliced attention hooks with several threads) on one of
+ * its OpenMP threads, one hook call at a time and in slice order.
  */
 #ifndef STRATA_HOOKS_H
 #define STRATA_HOOKS_H

@@ -20,6 +20,9 @@
  * vocabulary.  Top-k lists are ordered by logit, ties by lower id.
  *
  * Arrays are row-major, last index fastest.
+ *
+ * Threads: one call at a time per lens and per model it reads; separate
+ * lenses over separate models may run on separate threads.
  */
 #ifndef STRATA_LENS_H
 #define STRATA_LENS_H

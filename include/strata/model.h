@@ -9,7 +9,12 @@
  * model.safetensors or sharded model-*.safetensors with
  * model.safetensors.index.json) or a GGUF file.  F32 weights are memory-mapped;
  * F16/BF16 (and GGUF Q8_0/Q4_0) are converted to float32 once, at load.
- * A model handle is not thread-safe: one run at a time per handle.
+ *
+ * Threads: a model handle runs one call at a time (strata_run,
+ * strata_generate, hook changes); separate handles may run on separate
+ * threads at once, each with its own OpenMP team, with the same results as
+ * one after another (tests/test_concurrency.c).  The version, strata_arch_*
+ * and strata_blas_* functions may be called from any thread.
  */
 #ifndef STRATA_MODEL_H
 #define STRATA_MODEL_H

@@ -38,6 +38,10 @@
  * NaN/Inf anywhere -> STRATA_ERR_NUMERIC naming row and column; all features
  * constant (tr(C) = 0) -> STRATA_ERR_NUMERIC.  Constant features among
  * others are fine (they only add zero eigenvalues).
+ *
+ * Threads: one call at a time per handle; separate handles may run on
+ * separate threads.  The big products are single OpenBLAS calls threaded by
+ * OpenBLAS itself.
  */
 #ifndef STRATA_PCA_H
 #define STRATA_PCA_H

@@ -39,6 +39,9 @@
  * (strata_probe_errmsg(p) explains; free it either way).  Calls without a
  * handle take `char *err, size_t err_len` (may be NULL/0) for the message.
  * The library never prints or exits.
+ *
+ * Threads: one call at a time per probe; separate probes may be fitted
+ * on separate threads.  Row-block sources are read by the thread fitting.
  */
 #ifndef STRATA_PROBE_H
 #define STRATA_PROBE_H

@@ -3,7 +3,11 @@
  * Conventions (all headers): arrays are row-major, last index fastest;
  * functions return strata_status (0 ok, < 0 error, > 0 non-fatal); each
  * handle's *_errmsg() explains its last failure; *_open/_new allocate and
- * the matching *_free/_close release (NULL is a no-op). */
+ * the matching *_free/_close release (NULL is a no-op).
+ *
+ * Threads: each header says what may run at the same time; in short,
+ * one call at a time per handle, separate handles on separate threads.
+ */
 #ifndef STRATA_STRATA_H
 #define STRATA_STRATA_H
 

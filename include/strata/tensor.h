@@ -6,6 +6,9 @@
  * slice of a larger buffer (one head of [B,T,H,dh]), so always index through
  * strides, given in elements (not bytes):
  *   element (i0,i1,i2,i3) = data[i0*strides[0] + i1*strides[1] + ...]
+ *
+ * Threads: a strata_tensor is a borrowed view valid during one hook call
+ * on the calling thread.
  */
 #ifndef STRATA_TENSOR_H
 #define STRATA_TENSOR_H

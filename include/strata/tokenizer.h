@@ -20,6 +20,10 @@
  * of the resulting tokens cover the bytes it replaced.  See docs/TOKENIZER.md.
  *
  * A handle is not thread-safe: it keeps a word cache and the last error.
+ *
+ * Threads: a tokenizer handle is used by one thread at a time (it keeps a
+ * word cache and the last error); separate handles may run on separate
+ * threads.
  */
 #ifndef STRATA_TOKENIZER_H
 #define STRATA_TOKENIZER_H

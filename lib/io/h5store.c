@@ -7,9 +7,10 @@
 #define _GNU_SOURCE
 #include "io/h5store.h"
 
+#include "io/h5util.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,6 @@
 
 /* ------------------------------------------------------------------ */
 /* small HDF5 helpers                                                  */
-
-/* HDF5 prints its error stack by default; the library reports its own
- * messages instead (STRATA_HDF5_DEBUG=1 in the environment keeps HDF5's). */
-static void h5_quiet(void)
-{
-    const char *d = getenv("STRATA_HDF5_DEBUG");
-    if (!d || !*d || *d == '0') H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
 
 /* A little-endian IEEE binary16 type (h5py reads it as numpy float16). */
 static hid_t h5_f16_type(void)
@@ -689,11 +682,10 @@ static int put_provenance(hid_t f, const st_h5w_provenance *p)
                ? -1 : 0;
 }
 
-int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w **out,
-                  st_err *err)
+static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwrite, st_h5w **out,
+                         st_err *err)
 {
     *out = NULL;
-    h5_quiet();
     ST_TRY(validate_spec(s, err));
     char *target = NULL;
     int existed = 0, target_fd = -1, tmp_fd = -1;
@@ -1018,10 +1010,9 @@ done:
     return rc;
 }
 
-int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *err)
+static int st_h5w_resume_impl(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *err)
 {
     *out = NULL;
-    h5_quiet();
     ST_TRY(validate_spec(s, err));
     char *target = NULL;
     int exists = 0;
@@ -1211,8 +1202,8 @@ static int read_range(hid_t ds, hid_t mt, int64_t a, int64_t b, void *buf)
     return r < 0 ? -1 : 0;
 }
 
-int st_h5w_stored_doc(st_h5w *w, int64_t i, const int32_t **tokens, int64_t *n_tokens,
-                      const char **text, int64_t *text_len, st_err *err)
+static int st_h5w_stored_doc_impl(st_h5w *w, int64_t i, const int32_t **tokens, int64_t *n_tokens,
+                             const char **text, int64_t *text_len, st_err *err)
 {
     if (!w || w->file < 0 || i < 0 || i >= w->n_docs)
         return st_seterr(err, STRATA_ERR_ARG, "stored document %lld: no such document", (long long)i);
@@ -1329,8 +1320,8 @@ static int reserve_bytes(st_h5w *w, int64_t need, st_err *err)
     return STRATA_OK;
 }
 
-int st_h5w_reserve(st_h5w *w, int64_t n_docs, int64_t n_tokens, int64_t n_rows, int64_t text_bytes,
-                   st_err *err)
+static int st_h5w_reserve_impl(st_h5w *w, int64_t n_docs, int64_t n_tokens, int64_t n_rows, int64_t text_bytes,
+                          st_err *err)
 {
     if (!w || w->file < 0) return st_seterr(err, STRATA_ERR_STATE, "activation store is closed");
     ST_TRY(begin_writing(w, err));
@@ -1345,7 +1336,7 @@ int st_h5w_reserve(st_h5w *w, int64_t n_docs, int64_t n_tokens, int64_t n_rows, 
     return reserve_bytes(w, need, err);
 }
 
-int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
+static int st_h5w_append_impl(st_h5w *w, const st_h5w_batch *b, st_err *err)
 {
     if (!w || w->file < 0) return st_seterr(err, STRATA_ERR_STATE, "activation store is closed");
     if (b->n_docs <= 0) return STRATA_OK;
@@ -1472,8 +1463,8 @@ int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
     return STRATA_OK;
 }
 
-int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *src,
-                      int64_t stride, st_err *err)
+static int st_h5w_write_rows_impl(st_h5w *w, int h, int64_t row0, int64_t n, const float *src,
+                             int64_t stride, st_err *err)
 {
     if (!w || w->file < 0) return st_seterr(err, STRATA_ERR_STATE, "activation store is closed");
     if (h < 0 || h >= w->n_hooks || row0 < 0 || stride < w->width[h] || w->dtype != ST_H5_F32)
@@ -1582,7 +1573,7 @@ static int write_vlen_text(st_h5w *w)
     return rc;
 }
 
-int st_h5w_close(st_h5w *w, int complete, int64_t n_truncated, st_err *err)
+static int st_h5w_close_impl(st_h5w *w, int complete, int64_t n_truncated, st_err *err)
 {
     if (!w) return STRATA_OK;
     int rc = STRATA_OK;
@@ -1659,7 +1650,7 @@ const char *strata_acts_errmsg(const strata_acts *a)
     return a ? a->err.msg : "out of memory";
 }
 
-void strata_acts_close(strata_acts *a)
+static void strata_acts_close_impl(strata_acts *a)
 {
     if (!a) return;
     for (int i = 0; i < a->n_hooks; i++)
@@ -1761,9 +1752,8 @@ static int acts_storage_short(hid_t ds, int64_t n_rows, size_t elem, double *nee
     return *have < (filtered ? raw / 2048 : raw);
 }
 
-strata_status strata_acts_open(const char *path, strata_acts **out)
+static strata_status strata_acts_open_impl(const char *path, strata_acts **out)
 {
-    h5_quiet();
     strata_acts *a = calloc(1, sizeof *a);
     *out = a;
     if (!a) return STRATA_ERR_NOMEM;
@@ -2001,8 +1991,8 @@ static int check_range(strata_acts *a, const char *what, int64_t row0, int64_t n
     return STRATA_OK;
 }
 
-strata_status strata_acts_read(strata_acts *a, const char *hook, int64_t row0, int64_t n,
-                               float *out)
+static strata_status strata_acts_read_impl(strata_acts *a, const char *hook, int64_t row0, int64_t n,
+                                      float *out)
 {
     if (!a) return STRATA_ERR_ARG;
     int i = find_hook(a, hook);
@@ -2045,8 +2035,8 @@ const char *strata_acts_label(const strata_acts *a, int i)
     return a && i >= 0 && i < a->n_labels ? a->labels[i] : NULL;
 }
 
-strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t row0, int64_t n,
-                                     float *out)
+static strata_status strata_acts_read_label_impl(strata_acts *a, const char *name, int64_t row0, int64_t n,
+                                            float *out)
 {
     if (!a) return STRATA_ERR_ARG;
     int i = -1;
@@ -2069,7 +2059,7 @@ strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t r
     return STRATA_OK;
 }
 
-strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out)
+static strata_status strata_acts_read_row_tokens_impl(strata_acts *a, int64_t row0, int64_t n, int32_t *out)
 {
     if (!a) return STRATA_ERR_ARG;
     ST_TRY(check_range(a, "rows", row0, n));
@@ -2114,7 +2104,7 @@ strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t 
 
 int64_t strata_acts_n_docs(const strata_acts *a) { return a ? a->n_docs : -1; }
 
-strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
+static strata_status strata_acts_read_row_docs_impl(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
 {
     if (!a || (n > 0 && !out)) return STRATA_ERR_ARG;
     ST_TRY(check_range(a, "rows", row0, n));
@@ -2165,4 +2155,123 @@ done:
     free(ro);
     H5Dclose(ds);
     return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* entry points: HDF5's error printing off for the call, then restored */
+
+int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w **out, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_create_impl(path, s, overwrite, out, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_resume_impl(path, s, out, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+int st_h5w_stored_doc(st_h5w *w, int64_t i, const int32_t **tokens, int64_t *n_tokens, const char **text, int64_t *text_len, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_stored_doc_impl(w, i, tokens, n_tokens, text, text_len, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+int st_h5w_reserve(st_h5w *w, int64_t n_docs, int64_t n_tokens, int64_t n_rows, int64_t text_bytes, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_reserve_impl(w, n_docs, n_tokens, n_rows, text_bytes, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_append_impl(w, b, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *src, int64_t stride, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_write_rows_impl(w, h, row0, n, src, stride, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+int st_h5w_close(st_h5w *w, int complete, int64_t n_truncated, st_err *err)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    int rc = st_h5w_close_impl(w, complete, n_truncated, err);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+void strata_acts_close(strata_acts *a)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_acts_close_impl(a);
+    st_h5_quiet_end(&q);
+}
+
+strata_status strata_acts_open(const char *path, strata_acts **out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_open_impl(path, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read(strata_acts *a, const char *hook, int64_t row0, int64_t n, float *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_impl(a, hook, row0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t row0, int64_t n, float *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_label_impl(a, name, row0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_row_tokens_impl(a, row0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_row_docs_impl(a, row0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
 }

@@ -11,7 +11,6 @@
  */
 #include "model/forward.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "model/activations.h"
 #include "model/finite.h"
 #include "model/kernels.h"
+#include "util/blas_threads.h"
 
 void st_forward_release(strata_model *m)
 {
@@ -424,14 +424,13 @@ static int forward_impl(strata_model *m, const st_run *run, int logits_mode, flo
 }
 
 /* Every kernel, sgemm included, runs on the OpenMP threads (see
- * st_linear_forward): OpenBLAS is single-threaded for the duration of the
- * pass and gets its previous thread count back afterwards. */
+ * st_linear_forward): OpenBLAS must be single-threaded during the pass
+ * (util/blas_threads.h says when its count changes: not per run). */
 int st_forward(strata_model *m, const st_run *run, int logits_mode, float *logits_out)
 {
-    int prev = openblas_get_num_threads();
-    if (prev != 1) openblas_set_num_threads(1);
+    st_blas_forward_begin();
     int rc = forward_impl(m, run, logits_mode, logits_out);
-    if (prev != 1) openblas_set_num_threads(prev);
+    st_blas_forward_end();
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* model/model.c — opening a model (format detection, config, weight binding),
  * lifetime, config getters, thread count and the OpenBLAS kernel check. */
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,24 +251,33 @@ const char *strata_blas_corename(void)
     return s ? s : "unknown";
 }
 
-const char *strata_blas_warning(void)
+/* The kernel OpenBLAS chose cannot change while the process runs: the
+ * message is built once (pthread_once), so any thread may ask. */
+static char blas_warning_msg[256];
+static pthread_once_t blas_warning_once = PTHREAD_ONCE_INIT;
+
+static void blas_warning_build(void)
 {
-    static char msg[256];
     const char *core = strata_blas_corename();
     int generic = !strcasecmp(core, "Prescott") || !strcasecmp(core, "Core2") ||
                   !strcasecmp(core, "Penryn") || !strcasecmp(core, "Nehalem") ||
                   !strcasecmp(core, "Dunnington") || !strcasecmp(core, "Atom") ||
                   !strcasecmp(core, "Katmai") || !strcasecmp(core, "Coppermine") ||
                   !strcasecmp(core, "Northwood") || !strcasecmp(core, "Banias");
-    if (!generic) return NULL;
+    if (!generic) return;
     __builtin_cpu_init();
     const char *want = NULL;
     if (__builtin_cpu_supports("avx512f")) want = "SkylakeX";
     else if (__builtin_cpu_supports("avx2")) want = "Haswell";
-    if (!want) return NULL;
-    snprintf(msg, sizeof msg,
+    if (!want) return;
+    snprintf(blas_warning_msg, sizeof blas_warning_msg,
              "OpenBLAS is running its generic '%s' kernel on a CPU with %s; matrix products "
              "are several times slower than they could be. Set OPENBLAS_CORETYPE=%s.",
              core, !strcmp(want, "SkylakeX") ? "AVX-512" : "AVX2", want);
-    return msg;
+}
+
+const char *strata_blas_warning(void)
+{
+    pthread_once(&blas_warning_once, blas_warning_build);
+    return blas_warning_msg[0] ? blas_warning_msg : NULL;
 }

@@ -22,10 +22,9 @@
 #include "io/json_util.h"
 #include "io/safetensors.h"
 #include "io/safetensors_write.h"
+#include "model/arch.h"
 #include "strata/model.h"
 #include "train/train_internal.h"
-
-int st_gpt2_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err);
 
 static const char *const TOKENIZER_FILES[] = {
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
@@ -288,7 +287,7 @@ int tr_config_read(const char *path, tr_dims *dims, st_err *err)
         rc = st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: model_type '%s': strata train trains gpt2 models", path, mt);
     strata_config c;
     memset(&c, 0, sizeof c);
-    if (!rc) rc = st_gpt2_config_hf(j, path, &c, err);
+    if (!rc) rc = st_arch_by_id(STRATA_ARCH_GPT2)->config_hf(j, path, &c, err);
     json_decref(j);
     if (rc) return rc;
     return dims_from_cfg(&c, path, dims, err);

@@ -12,11 +12,14 @@
  * with per-token label arrays (null -> NaN, truncation to n_ctx) and their
  * errors, each naming the line and field. */
 #include <check.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/h5store.h"
@@ -272,6 +275,256 @@ START_TEST(test_store_resume)
     H5Sclose(sp);
     H5Dclose(ds);
     H5Fclose(f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* issue 16: one writer per file, regular files only, offsets checked,  */
+/* read-only resume, provenance                                         */
+
+/* The whole file as bytes (malloc'd), for byte-for-byte comparisons. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)sz + 1);
+    ck_assert_int_eq(fread(b, 1, (size_t)sz, f), (size_t)sz);
+    fclose(f);
+    *n = (size_t)sz;
+    return b;
+}
+
+static void assert_same_bytes(const char *path, const unsigned char *want, size_t n)
+{
+    size_t m;
+    unsigned char *got = slurp(path, &m);
+    ck_assert_msg(m == n && memcmp(got, want, n) == 0, "%s changed (%zu -> %zu bytes)", path, n, m);
+    free(got);
+}
+
+/* A complete 2-batch file at p. */
+static void make_file(const char *p, const st_h5w_spec *s)
+{
+    st_h5w *w;
+    st_err e;
+    ck_assert_msg(st_h5w_create(p, s, 1, &w, &e) == STRATA_OK, "%s", e.msg);
+    append_batch(w, 0);
+    append_batch(w, 1);
+    ck_assert_msg(st_h5w_close(w, 1, 0, &e) == STRATA_OK, "%s", e.msg);
+}
+
+START_TEST(test_store_one_writer)
+{
+    char p[1024], tmp[1100];
+    snprintf(p, sizeof p, "%s", tu_tmpfile("locked.h5"));
+    snprintf(tmp, sizeof tmp, "%s.creating", p);
+    st_h5w_spec s = spec(ST_H5_F32);
+    st_h5w *w, *w2;
+    st_err e;
+    ck_assert_msg(st_h5w_create(p, &s, 0, &w, &e) == STRATA_OK, "%s", e.msg);
+    append_batch(w, 0);
+    /* a second writer (flock conflicts between open files even in one process) */
+    ck_assert_int_eq(st_h5w_create(p, &s, 1, &w2, &e), STRATA_ERR_STATE);
+    ck_assert_msg(strstr(e.msg, p) && strstr(e.msg, "another process"), "%s", e.msg);
+    ck_assert_int_eq(st_h5w_resume(p, &s, &w2, &e), STRATA_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "another process"));
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    append_batch(w, 1);
+    ck_assert_int_eq(st_h5w_close(w, 1, 0, &e), STRATA_OK);
+    check_file(p, 2, 1, 0);
+    /* .creating held by someone else: refused, their file untouched */
+    ck_assert_int_eq(tu_write_file(tmp, "theirs", 6), 0);
+    int fd = open(tmp, O_RDONLY);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    ck_assert_int_eq(st_h5w_create(p, &s, 1, &w2, &e), STRATA_ERR_STATE);
+    ck_assert_msg(strstr(e.msg, ".creating") && strstr(e.msg, "another process"), "%s", e.msg);
+    assert_same_bytes(tmp, (const unsigned char *)"theirs", 6);
+    close(fd);
+    /* stale .creating: taken over */
+    ck_assert_msg(st_h5w_create(p, &s, 1, &w2, &e) == STRATA_OK, "%s", e.msg);
+    ck_assert_int_eq(st_h5w_close(w2, 1, 0, &e), STRATA_OK);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_store_regular_files_only)
+{
+    st_h5w_spec s = spec(ST_H5_F32);
+    st_h5w *w;
+    st_err e;
+    char fifo[1024], dir[1024], link[1024], target[1024], link2[1024];
+    snprintf(fifo, sizeof fifo, "%s", tu_tmpfile("a.fifo"));
+    snprintf(dir, sizeof dir, "%s", tu_tmpfile("a.dir"));
+    snprintf(link, sizeof link, "%s", tu_tmpfile("fifo.link"));
+    ck_assert_int_eq(mkfifo(fifo, 0666), 0);
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+    ck_assert_int_eq(symlink(fifo, link), 0);
+    const char *paths[3] = { fifo, dir, link };
+    for (int i = 0; i < 3; i++) {
+        for (int ow = 0; ow < 2; ow++) {
+            ck_assert_int_eq(st_h5w_create(paths[i], &s, ow, &w, &e), STRATA_ERR_IO);
+            ck_assert_msg(strstr(e.msg, "not a regular file"), "%s", e.msg);
+        }
+        ck_assert_int_eq(st_h5w_resume(paths[i], &s, &w, &e), STRATA_ERR_IO);
+        ck_assert_msg(strstr(e.msg, "not a regular file"), "%s", e.msg);
+    }
+    struct stat st;
+    ck_assert_int_eq(stat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat(dir, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    /* a symlink to a regular file: the target is replaced, the link kept */
+    snprintf(target, sizeof target, "%s", tu_tmpfile("target.h5"));
+    snprintf(link2, sizeof link2, "%s", tu_tmpfile("target.link"));
+    ck_assert_int_eq(tu_write_file(target, "old", 3), 0);
+    ck_assert_int_eq(symlink(target, link2), 0);
+    make_file(link2, &s);
+    ck_assert_int_eq(lstat(link2, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    check_file(target, 2, 1, 0);
+    /* and resumed through the link */
+    ck_assert_msg(st_h5w_resume(link2, &s, &w, &e) == STRATA_OK, "%s", e.msg);
+    append_batch(w, 2);
+    ck_assert_int_eq(st_h5w_close(w, 1, 0, &e), STRATA_OK);
+    check_file(target, 3, 1, 0);
+}
+END_TEST
+
+/* Rewrites one int64 of a 1-D dataset in place (HDF5 C API). */
+static void poke_i64(const char *path, const char *ds_name, hsize_t at, int64_t v)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    hid_t ds = H5Dopen2(f, ds_name, H5P_DEFAULT);
+    hid_t fs = H5Dget_space(ds);
+    hsize_t one = 1;
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    hid_t ms = H5Screate_simple(1, &one, NULL);
+    ck_assert(H5Dwrite(ds, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, &v) >= 0);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(ds);
+    H5Fclose(f);
+}
+
+START_TEST(test_store_offsets_checked)
+{
+    st_h5w_spec s = spec(ST_H5_F32);
+    static const struct { const char *ds; hsize_t at; int64_t v; const char *why; } bad[] = {
+        { "docs/text_offsets", 2, 1, "not increasing" },      /* 0 3 1 ...: backwards */
+        { "docs/text_offsets", 0, 2, "starts at 2" },
+        { "docs/text_offsets", 6, 1000000, "past the end" },
+        { "docs/offsets", 3, 2, "not increasing" },
+        { "docs/row_offsets", 6, 15, "ends at 15" },
+        { "docs/row_offsets", 2, -5, "not increasing" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        const char *p = tu_tmpfile("offs.h5");
+        make_file(p, &s);
+        poke_i64(p, bad[k].ds, bad[k].at, bad[k].v);
+        size_t n;
+        unsigned char *before = slurp(p, &n);
+        st_h5w *w;
+        st_err e;
+        ck_assert_int_eq(st_h5w_resume(p, &s, &w, &e), STRATA_ERR_FORMAT);
+        ck_assert_msg(strstr(e.msg, bad[k].ds) && strstr(e.msg, bad[k].why), "%s: %s", bad[k].ds, e.msg);
+        assert_same_bytes(p, before, n);       /* a refused resume changes nothing */
+        free(before);
+        strata_acts *a;
+        ck_assert_int_eq(strata_acts_open(p, &a), STRATA_ERR_FORMAT);
+        ck_assert_msg(strstr(strata_acts_errmsg(a), bad[k].ds), "%s", strata_acts_errmsg(a));
+        strata_acts_close(a);
+    }
+}
+END_TEST
+
+START_TEST(test_store_resume_is_read_only_until_written)
+{
+    st_h5w_spec s = spec(ST_H5_F32);
+    const char *p = tu_tmpfile("ro.h5");
+    make_file(p, &s);
+    size_t n;
+    unsigned char *before = slurp(p, &n);
+    st_h5w *w;
+    st_err e;
+    /* opened, looked at, closed: untouched (also when closed as complete) */
+    for (int complete = 0; complete < 2; complete++) {
+        ck_assert_msg(st_h5w_resume(p, &s, &w, &e) == STRATA_OK, "%s", e.msg);
+        ck_assert_int_eq(st_h5w_was_complete(w), 1);
+        const int32_t *tok;
+        const char *text;
+        int64_t nt, tl;
+        ck_assert_int_eq(st_h5w_stored_doc(w, 5, &tok, &nt, &text, &tl, &e), STRATA_OK);
+        ck_assert_int_eq(nt, 4);                        /* batch 1, third document */
+        ck_assert_int_eq(tok[0], 14);
+        ck_assert_int_eq(tl, 6);
+        ck_assert(memcmp(text, "\xc3\xa9t\xc3\xa9!", 6) == 0);
+        ck_assert_int_eq(st_h5w_stored_doc(w, 6, &tok, &nt, &text, &tl, &e), STRATA_ERR_ARG);
+        ck_assert_int_eq(st_h5w_close(w, complete, 0, &e), STRATA_OK);
+        assert_same_bytes(p, before, n);
+    }
+    /* another spec: refused, untouched */
+    st_h5w_spec s2 = s;
+    s2.max_tokens = 8;
+    ck_assert_int_eq(st_h5w_resume(p, &s2, &w, &e), STRATA_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--max-tokens"));
+    assert_same_bytes(p, before, n);
+    free(before);
+    /* the first append truncates and clears complete, the close completes again */
+    ck_assert_msg(st_h5w_resume(p, &s, &w, &e) == STRATA_OK, "%s", e.msg);
+    append_batch(w, 2);
+    ck_assert_int_eq(st_h5w_close(w, 1, 0, &e), STRATA_OK);
+    check_file(p, 3, 1, 0);
+}
+END_TEST
+
+START_TEST(test_store_provenance)
+{
+    static const char *wf[] = { "config.json", "model.safetensors" };
+    static const char *wa[] = { "1111111111111111111111111111111111111111111111111111111111111111",
+                                "2222222222222222222222222222222222222222222222222222222222222222" };
+    static const char *wb[] = { "1111111111111111111111111111111111111111111111111111111111111111",
+                                "3333333333333333333333333333333333333333333333333333333333333333" };
+    static const char *tf[] = { "tokenizer.json" };
+    static const char *ta[] = { "4444444444444444444444444444444444444444444444444444444444444444" };
+    st_h5w_provenance pa = { .model_path = "/models/a", .model_revision = "step 100",
+                             .n_weight_files = 2, .weight_files = wf, .weight_sha256 = wa,
+                             .n_tokenizer_files = 1, .tokenizer_files = tf, .tokenizer_sha256 = ta };
+    st_h5w_provenance pb = pa;
+    pb.weight_sha256 = wb;
+    pb.model_revision = "step 200";
+    st_h5w_spec s = spec(ST_H5_F32);
+    s.prov = &pa;
+    char p[1024], q[1024];
+    snprintf(p, sizeof p, "%s", tu_tmpfile("prov.h5"));
+    snprintf(q, sizeof q, "%s", tu_tmpfile("noprov.h5"));
+    make_file(p, &s);
+    size_t n;
+    unsigned char *before = slurp(p, &n);
+    st_h5w_spec s2 = s;
+    s2.prov = &pb;
+    st_h5w *w;
+    st_err e;
+    ck_assert_int_eq(st_h5w_resume(p, &s2, &w, &e), STRATA_ERR_STATE);
+    ck_assert_msg(strstr(e.msg, "model.safetensors") && strstr(e.msg, "SHA-256") &&
+                  strstr(e.msg, "step 100") && strstr(e.msg, "step 200"), "%s", e.msg);
+    assert_same_bytes(p, before, n);
+    /* a file recorded without provenance cannot be checked: refused */
+    st_h5w_spec s0 = spec(ST_H5_F32);
+    make_file(q, &s0);
+    ck_assert_int_eq(st_h5w_resume(q, &s, &w, &e), STRATA_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no provenance"));
+    /* same provenance: accepted; the stored attributes read back */
+    ck_assert_msg(st_h5w_resume(p, &s, &w, &e) == STRATA_OK, "%s", e.msg);
+    ck_assert_int_eq(strlen(st_h5w_stored_input_hash(w)), 64);
+    ck_assert_int_eq(st_h5w_close(w, 0, 0, &e), STRATA_OK);
+    assert_same_bytes(p, before, n);
+    free(before);
 }
 END_TEST
 
@@ -926,6 +1179,11 @@ int main(void)
     tcase_add_test(tc, test_float16);
     tcase_add_test(tc, test_store_resume);
     tcase_add_test(tc, test_reader_refusals);
+    tcase_add_test(tc, test_store_one_writer);
+    tcase_add_test(tc, test_store_regular_files_only);
+    tcase_add_test(tc, test_store_offsets_checked);
+    tcase_add_test(tc, test_store_resume_is_read_only_until_written);
+    tcase_add_test(tc, test_store_provenance);
     suite_add_tcase(s, tc);
     TCase *tm = tcase_create("driver");
     tcase_set_timeout(tm, 300);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "input.h"
@@ -26,6 +27,15 @@ int main(int argc, char **argv)
     if (argc < 2 || cli_is_help(argv[1])) {
         usage(argc < 2 ? stderr : stdout, cmds, n);
         return argc < 2 ? 2 : 0;
+    }
+    /* Under a tight `ulimit -v` this OpenBLAS spins instead of failing: refuse
+     * up front, and leave with _exit (a spinning worker would block exit()). */
+    char vmsg[512];
+    const char *nochk = getenv("STRATA_NO_VMEM_CHECK");
+    if (!(nochk && *nochk == '1') && strata_blas_vmem_check(vmsg, sizeof vmsg) != STRATA_OK) {
+        fprintf(stderr, "strata: %s\n", vmsg);
+        fflush(NULL);
+        _exit(1);
     }
     if (!strcmp(argv[1], "--version")) { printf("strata %s\n", strata_libversion()); return 0; }
     for (int i = 0; i < n; i++) {

@@ -233,6 +233,13 @@ strata_status strata_model_weight_name(const strata_model *m, int i, char *buf, 
  * when it is a generic kernel on a CPU that has AVX2/AVX-512 (else NULL). */
 const char *strata_blas_corename(void);
 const char *strata_blas_warning(void);
+/* STRATA_OK, or STRATA_ERR_NOMEM with a message when the address-space limit
+ * (RLIMIT_AS, `ulimit -v`) is below what OpenBLAS's per-thread buffers need
+ * (128 MiB per BLAS thread + 256 MiB): that OpenBLAS spins forever when its
+ * buffer allocation fails.  Call it before any BLAS work; a process that
+ * fails it should leave with _exit() (an OpenBLAS worker may already spin,
+ * and normal exit joins it). */
+strata_status strata_blas_vmem_check(char *msg, size_t msg_cap);
 
 #ifdef __cplusplus
 }

@@ -1213,6 +1213,105 @@ static int ctx_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     return 0;
 }
 
+/* strata_hook_match: the points a pattern names, in forward order, with the
+ * add rules (globs, [h]), registering nothing. */
+typedef struct seen { int n; int kind[64], layer[64], head[64]; char name[64][64]; } seen;
+
+static int seen_fn(const char *name, int kind, int layer, int head, void *user)
+{
+    seen *s = user;
+    ck_assert_int_lt(s->n, 64);
+    s->kind[s->n] = kind;
+    s->layer[s->n] = layer;
+    s->head[s->n] = head;
+    snprintf(s->name[s->n], sizeof s->name[0], "%s", name);
+    s->n++;
+    return 0;
+}
+
+static int stop_at_second(const char *name, int kind, int layer, int head, void *user)
+{
+    (void)name; (void)kind; (void)layer; (void)head;
+    return ++*(int *)user == 2 ? 7 : 0;
+}
+
+static int fire_count(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    (void)t; (void)ctx;
+    ++*(int *)user;
+    return 0;
+}
+
+START_TEST(hook_match_lists_points)
+{
+    strata_model *m = open_tiny(NULL);
+    seen s = { 0 };
+    ck_assert_int_eq(strata_hook_match(m, "blocks.*.hook_resid_post", seen_fn, &s), STRATA_OK);
+    ck_assert_int_eq(s.n, TL);
+    for (int l = 0; l < TL; l++) {
+        char want[64];
+        snprintf(want, sizeof want, "blocks.%d.hook_resid_post", l);
+        ck_assert_str_eq(s.name[l], want);
+        ck_assert_int_eq(s.kind[l], STRATA_HOOK_RESID_POST);
+        ck_assert_int_eq(s.layer[l], l);
+        ck_assert_int_eq(s.head[l], -1);
+    }
+    /* forward order across kinds, a head selector, globals */
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(strata_hook_match(m, "blocks.1.attn.hook_[qz][2]", seen_fn, &s), STRATA_OK);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_str_eq(s.name[0], "blocks.1.attn.hook_q");
+    ck_assert_str_eq(s.name[1], "blocks.1.attn.hook_z");
+    ck_assert_int_eq(s.head[0], 2);
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(strata_hook_match(m, "hook_*", seen_fn, &s), STRATA_OK);
+    ck_assert_int_eq(s.n, 3);   /* hook_embed, hook_pos_embed, hook_logits */
+    ck_assert_str_eq(s.name[2], "hook_logits");
+    ck_assert_int_eq(s.layer[2], -1);
+    /* errors as strata_hook_add gives them */
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(strata_hook_match(m, "blocks.*.hook_resid_postt", seen_fn, &s), STRATA_ERR_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(m), "did you mean 'blocks.*.hook_resid_post'"));
+    ck_assert_int_eq(strata_hook_match(m, "blocks.0.attn.hook_z[9]", seen_fn, &s), STRATA_ERR_RANGE);
+    ck_assert_int_eq(strata_hook_match(m, "blocks.0.hook_resid_pre[1]", seen_fn, &s), STRATA_ERR_ARG);
+    ck_assert_int_eq(strata_hook_match(m, NULL, seen_fn, &s), STRATA_ERR_ARG);
+    ck_assert_int_eq(s.n, 0);
+    /* a visit's non-zero value stops the walk and is returned */
+    int calls = 0;
+    ck_assert_int_eq(strata_hook_match(m, "blocks.*.hook_resid_pre", stop_at_second, &calls), 7);
+    ck_assert_int_eq(calls, 2);
+    /* nothing was registered: a hook added afterwards is the only one firing */
+    int fired = 0;
+    ck_assert_int_eq(strata_hook_add(m, "blocks.*.hook_resid_post", fire_count, &fired, NULL), STRATA_OK);
+    int32_t toks[4] = { 1, 2, 3, 4 }, len = 4;
+    ck_assert_int_eq(strata_run(m, toks, &len, 1, NULL), STRATA_OK);
+    ck_assert_int_eq(fired, TL);
+    strata_model_free(m);
+}
+END_TEST
+
+/* A hook that fails returns its status through the run (not STOPPED), and
+ * the model's message names the point. */
+static int failing_fn(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
+{
+    (void)t; (void)ctx;
+    return ++*(int *)user == 2 ? STRATA_ERR_IO : 0;
+}
+
+START_TEST(hook_failure_status)
+{
+    strata_model *m = open_tiny(NULL);
+    int calls = 0;
+    ck_assert_int_eq(strata_hook_add(m, "blocks.*.hook_mlp_out", failing_fn, &calls, NULL), STRATA_OK);
+    int32_t toks[4] = { 1, 2, 3, 4 }, len = 4;
+    float logits[4 * TV];
+    ck_assert_int_eq(strata_run(m, toks, &len, 1, logits), STRATA_ERR_IO);
+    ck_assert_int_eq(calls, 2);   /* layer 1's hook failed; layer 2 never ran */
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(m), "blocks.1.hook_mlp_out"));
+    strata_model_free(m);
+}
+END_TEST
+
 START_TEST(callback_context)
 {
     strata_model *m = open_tiny(NULL);
@@ -1268,6 +1367,8 @@ Suite *hooks_suite(void)
     tcase_add_test(tr, head_selector_errors);
     tcase_add_test(tr, hook_name_parse_round_trip);
     tcase_add_test(tr, callback_context);
+    tcase_add_test(tr, hook_match_lists_points);
+    tcase_add_test(tr, hook_failure_status);
     suite_add_tcase(s, tr);
     return s;
 }

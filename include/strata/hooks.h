@@ -2,7 +2,8 @@
  *
  * Defines: strata_hook_kind (append-only enum), strata_hook_ctx,
  * strata_hook_fn, strata_hook_add(), strata_hook_add_ex() (flags such as
- * STRATA_HOOK_SLICES), strata_hook_remove(),
+ * STRATA_HOOK_SLICES), strata_hook_remove(), strata_hook_match() (a
+ * pattern's points, nothing registered),
  * strata_hook_clear(), strata_hook_kind_name(), strata_hook_name(),
  * strata_hook_parse().
  *
@@ -154,7 +155,10 @@ enum strata_hook_flags {
 
 /* A hook sees `t` (a mutable view) and may read or overwrite its values in
  * place; it must not keep t->data after returning.  Return 0 to continue,
- * non-zero to stop the run: strata_run() then returns STRATA_STOPPED.
+ * a positive value to stop the run (strata_run() then returns
+ * STRATA_STOPPED), or a negative strata_status when the hook itself failed
+ * (e.g. a write): the run stops and returns that status, and strata_errmsg()
+ * names the hook point (the hook keeps its own detailed message).
  * Hooks run in forward order; several hooks on one point run in the order
  * they were added. */
 typedef int (*strata_hook_fn)(strata_tensor *t, const strata_hook_ctx *ctx, void *user);
@@ -171,6 +175,21 @@ strata_status strata_hook_add(strata_model *m, const char *name_or_glob,
 strata_status strata_hook_add_ex(strata_model *m, const char *name_or_glob, strata_hook_fn fn,
                                  void *user, uint32_t flags, strata_hook_id *id);
 strata_status strata_hook_remove(strata_model *m, strata_hook_id id);
+
+/* Called once per hook point a pattern matches: the point's full name (no
+ * "[h]"), kind, layer (-1: global) and the selected head (-1: all).  Return
+ * 0 to go on; anything else stops the walk and is returned by
+ * strata_hook_match. */
+typedef int (*strata_hook_visit_fn)(const char *name, int kind, int layer, int head, void *user);
+/* Visits, in forward order, every hook point of m that `name_or_glob`
+ * matches, with the rules of strata_hook_add ('*', '?', an optional "[h]"
+ * head selector checked against the point's heads) -- without registering
+ * anything.  Returns STRATA_OK when at least one point matched and every
+ * visit returned 0; STRATA_ERR_NOTFOUND when none matched (the message names
+ * the nearest point); STRATA_ERR_ARG / STRATA_ERR_RANGE for a bad head
+ * selector; or the first non-zero value a visit returned. */
+strata_status strata_hook_match(strata_model *m, const char *name_or_glob,
+                                strata_hook_visit_fn visit, void *user);
 void strata_hook_clear(strata_model *m);
 
 /* Static suffix for a kind, e.g. "attn.hook_z" or "hook_logits". NULL if invalid. */

@@ -12,7 +12,6 @@
  * Memory is one batch: tokens, per-token labels and the hook buffers. */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,6 +39,8 @@
 #define CAP_NAME_MAX 192
 
 typedef struct cap_hook {
+    struct strata_capture *c; /* the capture this hook writes for (the hook's user pointer) */
+    int32_t index;            /* its dataset in the store */
     char name[CAP_NAME_MAX];  /* dataset name: hook point name, plus "[h]" if one head */
     char point[CAP_NAME_MAX]; /* hook point name as ctx->name gives it */
     int32_t kind, layer, head;
@@ -78,7 +79,6 @@ struct strata_capture {
     st_h5w *w;                /* NULL until the first document */
     int32_t has_text;         /* -1 unknown until the first document */
     int32_t finished, failed;
-    int32_t cb_failed;        /* a hook's direct write failed (message in err) */
     int64_t n_done;           /* documents already in a resumed file */
     cap_prov prov;            /* hashes of the model's files (collected with the store) */
     st_sha256 input_hash;     /* running hash of every document so far (docs/FORMAT.md) */
@@ -89,6 +89,9 @@ struct strata_capture {
     int32_t nb;
     /* batch run state (valid during strata_run) */
     int64_t *row_base;        /* [batch] first row of each document in the batch */
+    int64_t *doc_ntok;        /* [batch] tokens of each pending document */
+    int64_t *doc_nrows;       /* [batch] rows each pending document keeps */
+    const float **acts;       /* [n_hooks] the batch's rows per hook (NULL: written directly) */
     int32_t *run_doc;         /* [batch] run index -> pending doc index */
     int32_t *lengths;         /* [batch] */
     int32_t *tok_pad;         /* [batch][T] */
@@ -165,20 +168,15 @@ static char *config_json(const strata_config *k)
 /* ------------------------------------------------------------------ */
 /* hooks                                                               */
 
-static int find_hook(const strata_capture *c, const char *point, int head)
-{
-    for (int i = 0; i < c->n_hooks; i++)
-        if (c->hooks[i].head == head && !strcmp(c->hooks[i].point, point)) return i;
-    return -1;
-}
-
-/* Copies the kept rows of every sequence out of the hook's view. */
+/* Copies the kept rows of every sequence out of the hook's view.  Each
+ * captured point is registered with its own cap_hook as user pointer.  A
+ * failed write returns its (negative) status: the forward pass stops and
+ * returns it, the message is in c->err. */
 static int capture_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
 {
-    strata_capture *c = user;
-    int hi = find_hook(c, ctx->name, ctx->head);
-    if (hi < 0) return 0;
-    cap_hook *h = &c->hooks[hi];
+    cap_hook *h = user;
+    strata_capture *c = h->c;
+    const int hi = h->index;
     const int64_t *s = t->strides;
     if (h->direct_ok && (t->ndim == 3 || t->ndim == 4)) {
         /* Contiguous rows: write them from the view, no copy.  Runs of
@@ -204,10 +202,7 @@ static int capture_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
                 }
                 if (seg_n) {
                     int rc = st_h5w_write_rows(c->w, hi, seg_row, seg_n, seg, s[1], &c->err);
-                    if (rc < 0) {
-                        c->cb_failed = rc;
-                        return 1;
-                    }
+                    if (rc < 0) return rc;
                     h->direct_rows += seg_n;
                 }
                 seg = src;
@@ -257,8 +252,18 @@ static int kind_is_kk(int kind)
     return kind == STRATA_HOOK_ATTN_SCORES || kind == STRATA_HOOK_ATTN_PATTERN;
 }
 
+/* strata_hook_match's visit: marks (kind, layer, head) as chosen. */
+typedef struct mark_ctx { unsigned char *mark; int L, H; } mark_ctx;
+
+static int mark_point(const char *name, int kind, int layer, int head, void *user)
+{
+    mark_ctx *k = user;
+    k->mark[((size_t)kind * (k->L + 1) + (size_t)(layer + 1)) * (k->H + 2) + (size_t)(head + 1)] = 1;
+    return 0;
+}
+
 /* Resolves the comma-separated globs into the list of hooks (forward order,
- * deduplicated), validating each glob with strata_hook_add's own check. */
+ * deduplicated) with the engine's own matcher (strata_hook_match). */
 static int resolve_hooks(strata_capture *c, const char *spec)
 {
     strata_model *m = c->m;
@@ -266,10 +271,11 @@ static int resolve_hooks(strata_capture *c, const char *spec)
     char *copy = strdup(spec ? spec : "");
     if (!copy) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
     int np = strata_model_n_hook_points(m);
-    /* mark[i*(H+2) + head+1]: point i selected with head (or -1) */
+    /* mark[((kind * (L+1) + layer+1) * (H+2) + head+1]: point chosen with head (or -1) */
     int H = k->n_heads > k->n_kv_heads ? k->n_heads : k->n_kv_heads;
-    unsigned char *mark = calloc((size_t)np * (size_t)(H + 2) + 1, 1);
-    if (!mark) { free(copy); return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory"); }
+    mark_ctx mk = { NULL, k->n_layers, H };
+    mk.mark = calloc((size_t)STRATA_HOOK_KIND_COUNT * (size_t)(k->n_layers + 1) * (size_t)(H + 2), 1);
+    if (!mk.mark) { free(copy); return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory"); }
     int rc = STRATA_OK, n_globs = 0;
     char *save = NULL;
     for (char *g = strtok_r(copy, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
@@ -278,54 +284,30 @@ static int resolve_hooks(strata_capture *c, const char *spec)
         while (gl && g[gl - 1] == ' ') g[--gl] = 0;
         if (!gl) continue;
         n_globs++;
-        strata_hook_id id;
-        int st = strata_hook_add(m, g, capture_cb, c, &id);
+        int st = strata_hook_match(m, g, mark_point, &mk);
         if (st < 0) {
             rc = st_seterr(&c->err, st, "--hooks %s: %s", g, strata_errmsg(m));
             break;
-        }
-        strata_hook_remove(m, id);
-        /* Split an optional [h] suffix, then match like strata_hook_add (fnmatch). */
-        int head = -1;
-        char base[CAP_NAME_MAX];
-        snprintf(base, sizeof base, "%s", g);
-        char *br = strrchr(base, '[');
-        size_t bl = strlen(base);
-        if (br && bl && base[bl - 1] == ']') {
-            char *end;
-            long v = strtol(br + 1, &end, 10);
-            if (end != br + 1 && *end == ']' && v >= 0) {
-                head = (int)v;
-                *br = 0;
-            }
-        }
-        for (int i = 0; i < np; i++) {
-            int kind, layer;
-            char name[CAP_NAME_MAX];
-            strata_model_hook_point(m, i, &kind, &layer, name, sizeof name);
-            if (fnmatch(base, name, 0) != 0) continue;
-            if (head >= 0) {
-                int has_heads = kind == STRATA_HOOK_ATTN_Q || kind == STRATA_HOOK_ATTN_K ||
-                                kind == STRATA_HOOK_ATTN_V || kind == STRATA_HOOK_ATTN_ROT_Q ||
-                                kind == STRATA_HOOK_ATTN_ROT_K || kind_is_kk(kind) ||
-                                kind == STRATA_HOOK_ATTN_Z || kind == STRATA_HOOK_ATTN_RESULT;
-                if (!has_heads || head > H) continue;
-            }
-            mark[(size_t)i * (H + 2) + (size_t)(head + 1)] = 1;
         }
     }
     if (rc == STRATA_OK && n_globs == 0)
         rc = st_seterr(&c->err, STRATA_ERR_ARG, "--hooks: no hook names given");
     int n = 0;
-    for (size_t i = 0; rc == STRATA_OK && i < (size_t)np * (H + 2); i++) n += mark[i];
+    const size_t n_marks = (size_t)STRATA_HOOK_KIND_COUNT * (size_t)(k->n_layers + 1) * (size_t)(H + 2);
+    for (size_t i = 0; rc == STRATA_OK && i < n_marks; i++) n += mk.mark[i];
     if (rc == STRATA_OK) {
         c->hooks = calloc((size_t)n + 1, sizeof *c->hooks);
         if (!c->hooks) rc = st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; rc == STRATA_OK && i < np; i++) {
+    for (int i = 0; rc == STRATA_OK && i < np; i++) {   /* forward order */
+        int kind, layer;
+        strata_model_hook_point(m, i, &kind, &layer, NULL, 0);
+        const unsigned char *row = mk.mark + ((size_t)kind * (k->n_layers + 1) + (size_t)(layer + 1)) * (H + 2);
         for (int hh = -1; hh <= H; hh++) {
-            if (!mark[(size_t)i * (H + 2) + (size_t)(hh + 1)]) continue;
-            cap_hook *h = &c->hooks[c->n_hooks++];
+            if (!row[hh + 1]) continue;
+            cap_hook *h = &c->hooks[c->n_hooks];
+            h->c = c;
+            h->index = c->n_hooks++;
             strata_model_hook_point(m, i, &h->kind, &h->layer, h->point, sizeof h->point);
             h->head = hh;
             if (hh >= 0) snprintf(h->name, sizeof h->name, "%.170s[%d]", h->point, hh);
@@ -348,7 +330,7 @@ static int resolve_hooks(strata_capture *c, const char *spec)
                            c->o.dtype == STRATA_DTYPE_F32;
         }
     }
-    free(mark);
+    free(mk.mark);
     free(copy);
     return rc;
 }
@@ -383,6 +365,9 @@ void strata_capture_free(strata_capture *c)
     free(c->hook_ids);
     free(c->docs);
     free(c->row_base);
+    free(c->doc_ntok);
+    free(c->doc_nrows);
+    free(c->acts);
     free(c->run_doc);
     free(c->lengths);
     free(c->tok_pad);
@@ -450,7 +435,11 @@ strata_status strata_capture_open(strata_model *m, const char *path,
     c->run_doc = calloc((size_t)c->o.batch, sizeof *c->run_doc);
     c->lengths = calloc((size_t)c->o.batch, sizeof *c->lengths);
     c->hook_ids = calloc((size_t)c->n_hooks + 1, sizeof *c->hook_ids);
-    if (!c->config_json || !c->docs || !c->row_base || !c->run_doc || !c->lengths || !c->hook_ids)
+    c->doc_ntok = calloc((size_t)c->o.batch, sizeof *c->doc_ntok);
+    c->doc_nrows = calloc((size_t)c->o.batch, sizeof *c->doc_nrows);
+    c->acts = calloc((size_t)c->n_hooks + 1, sizeof *c->acts);
+    if (!c->config_json || !c->docs || !c->row_base || !c->run_doc || !c->lengths || !c->hook_ids ||
+        !c->doc_ntok || !c->doc_nrows || !c->acts)
         return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
     /* Output checks that need no model run (the store checks again when it
      * creates or opens the file). */
@@ -487,7 +476,7 @@ strata_status strata_capture_open(strata_model *m, const char *path,
     free(target);
     if (rc < 0) return rc;
     for (int i = 0; i < c->n_hooks; i++) {
-        int rc = strata_hook_add(m, c->hooks[i].name, capture_cb, c, &c->hook_ids[i]);
+        int rc = strata_hook_add(m, c->hooks[i].name, capture_cb, &c->hooks[i], &c->hook_ids[i]);
         if (rc < 0) return st_seterr(&c->err, rc, "hook %s: %s", c->hooks[i].name, strata_errmsg(m));
         c->n_hook_ids++;
     }
@@ -577,7 +566,7 @@ static int flush_batch(strata_capture *c)
     if (c->nb == 0) return STRATA_OK;
     int nb = c->nb, nrun = 0, T = 0;
     int64_t nrows = 0, ntok = 0;
-    int64_t doc_ntok[nb], doc_nrows[nb];
+    int64_t *doc_ntok = c->doc_ntok, *doc_nrows = c->doc_nrows;   /* [nb] */
     for (int d = 0; d < nb; d++) {
         int64_t L = c->docs[d].ntok;
         doc_ntok[d] = L;
@@ -614,11 +603,11 @@ static int flush_batch(strata_capture *c)
             memcpy(c->tok_pad + (size_t)r * T, c->docs[c->run_doc[r]].tokens,
                    sizeof(int32_t) * (size_t)c->lengths[r]);
         for (int i = 0; i < c->n_hooks; i++) c->hooks[i].direct_rows = 0;
-        c->cb_failed = 0;
+        st_err_clear(&c->err);
         rc = strata_run(c->m, c->tok_pad, c->lengths, nrun, NULL);
-        if (c->cb_failed < 0) {
+        if (rc < 0 && c->err.msg[0]) {   /* a hook's write failed: its message is ours */
             c->failed = 1;
-            return c->cb_failed;
+            return rc;
         }
         if (rc < 0) return st_seterr(&c->err, rc, "forward pass failed: %s", strata_errmsg(c->m));
         for (int r = 0; r < nrun; r++) c->tokens_run += c->lengths[r];
@@ -646,7 +635,7 @@ static int flush_batch(strata_capture *c)
         to += L;
         texts[d] = doc->text;
     }
-    const float *acts[c->n_hooks + 1];
+    const float **acts = c->acts;   /* [n_hooks] */
     for (int i = 0; i < c->n_hooks; i++)
         acts[i] = nrun > 0 && c->hooks[i].direct_rows == nrows ? NULL : c->hooks[i].buf;
     /* the running input hash after this batch's documents (all pending ones) */

@@ -231,22 +231,20 @@ static void recount(strata_model *m)
     }
 }
 
-/* State of one strata_hook_add call while it walks the hook points. */
-typedef struct add_state {
+/* State of one strata_hook_match call while it walks the hook points. */
+typedef struct match_state {
     strata_model *m;
     const char *glob, *pattern;
     int head;
-    strata_hook_fn fn;
+    strata_hook_visit_fn visit;
     void *user;
-    strata_hook_id id;
-    uint32_t flags;
     int matched;
-    int rc; /* first error; stops the walk */
-} add_state;
+    int rc; /* first error or non-zero visit result; stops the walk */
+} match_state;
 
-static int visit_add(void *ctx, int k, int l)
+static int visit_match(void *ctx, int k, int l)
 {
-    add_state *a = ctx;
+    match_state *a = ctx;
     strata_model *m = a->m;
     char name[128];
     strata_hook_name(k, l, name, sizeof name);
@@ -265,18 +263,84 @@ static int visit_add(void *ctx, int k, int l)
             return 1;
         }
     }
+    a->matched++;
+    a->rc = a->visit(name, k, l, a->head, a->user);
+    return a->rc != 0;
+}
+
+/* The "matches no hook point" message: the nearest point name (also in its
+ * every-layer form "blocks.*.x", so a mistyped glob is matched against
+ * globs) and a few examples. */
+static int no_match(strata_model *m, const char *pattern, const char *glob, size_t bl)
+{
+    int n_points = strata_model_n_hook_points(m);
+    st_suggest sg;
+    st_suggest_init(&sg, glob);
+    for (int i = 0; i < n_points; i++) {
+        char name[128], any[128];
+        strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
+        st_suggest_offer(&sg, name);
+        const char *dot = !strncmp(name, "blocks.", 7) ? strchr(name + 7, '.') : NULL;
+        if (dot) {
+            snprintf(any, sizeof any, "blocks.*%s", dot);
+            st_suggest_offer(&sg, any);
+        }
+    }
+    char ex[512];
+    size_t o = 0;
+    for (int i = 0; i < n_points && o < 300; i += (i < 2 ? 1 : (n_points / 6 + 1))) {
+        char name[128];
+        strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
+        o += snprintf(ex + o, sizeof ex - o, "%s%s", o ? ", " : "", name);
+    }
+    char hint[200] = "";
+    if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s%s'?", sg.best, pattern + bl);
+    return st_seterr(&m->err, STRATA_ERR_NOTFOUND,
+                     "hook '%s' matches no hook point of this model%s (%d points, e.g. %s; "
+                     "`strata info MODEL` lists them all)", pattern, hint, n_points, ex);
+}
+
+strata_status strata_hook_match(strata_model *m, const char *pattern, strata_hook_visit_fn visit,
+                                void *user)
+{
+    if (!m) return STRATA_ERR_ARG;
+    if (!pattern || !visit)
+        return st_seterr(&m->err, STRATA_ERR_ARG, "hook pattern and visit function must not be NULL");
+    size_t bl;
+    int head;
+    if (split_head(pattern, &bl, &head) < 0 || bl >= 256)
+        return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': bad head selector", pattern);
+    char glob[256];
+    memcpy(glob, pattern, bl);
+    glob[bl] = 0;
+    match_state st = { m, glob, pattern, head, visit, user, 0, STRATA_OK };
+    for_each_point(m, visit_match, &st); /* one pass over the points: O(points) per call */
+    if (st.rc != STRATA_OK) return st.rc;
+    if (!st.matched) return no_match(m, pattern, glob, bl);
+    return STRATA_OK;
+}
+
+/* strata_hook_add's visit: appends one registration. */
+typedef struct add_state {
+    strata_model *m;
+    strata_hook_fn fn;
+    void *user;
+    strata_hook_id id;
+    uint32_t flags;
+} add_state;
+
+static int visit_add(const char *name, int k, int l, int head, void *ctx)
+{
+    add_state *a = ctx;
+    strata_model *m = a->m;
     if (m->n_hooks == m->cap_hooks) {
         int nc = m->cap_hooks ? 2 * m->cap_hooks : 32;
         st_hook *nh = realloc(m->hooks, sizeof *nh * nc);
-        if (!nh) {
-            a->rc = st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
-            return 1;
-        }
+        if (!nh) return st_seterr(&m->err, STRATA_ERR_NOMEM, "out of memory");
         m->hooks = nh;
         m->cap_hooks = nc;
     }
-    m->hooks[m->n_hooks++] = (st_hook){ a->id, k, l, a->head, a->flags, a->fn, a->user };
-    a->matched++;
+    m->hooks[m->n_hooks++] = (st_hook){ a->id, k, l, head, a->flags, a->fn, a->user };
     return 0;
 }
 
@@ -295,48 +359,12 @@ strata_status strata_hook_add_ex(strata_model *m, const char *pattern, strata_ho
     if (flags & ~known)
         return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': unknown flags 0x%x", pattern,
                          (unsigned)(flags & ~known));
-    size_t bl;
-    int head;
-    if (split_head(pattern, &bl, &head) < 0 || bl >= 256)
-        return st_seterr(&m->err, STRATA_ERR_ARG, "hook '%s': bad head selector", pattern);
-    char glob[256];
-    memcpy(glob, pattern, bl);
-    glob[bl] = 0;
-    int n_points = strata_model_n_hook_points(m), n0 = m->n_hooks;
-    add_state st = { m, glob, pattern, head, fn, user, m->next_hook_id, flags, 0, STRATA_OK };
-    for_each_point(m, visit_add, &st); /* one pass over the points: O(points) per call */
-    if (st.rc != STRATA_OK) {
+    const int n0 = m->n_hooks;
+    add_state st = { m, fn, user, m->next_hook_id, flags };
+    int rc = strata_hook_match(m, pattern, visit_add, &st);
+    if (rc != STRATA_OK) {
         m->n_hooks = n0; /* all or nothing: drop this call's earlier matches */
-        return st.rc;
-    }
-    int matched = st.matched;
-    if (!matched) {
-        /* nearest point name, also in its every-layer form ("blocks.*.x") so a
-         * mistyped glob is matched against globs */
-        st_suggest sg;
-        st_suggest_init(&sg, glob);
-        for (int i = 0; i < n_points; i++) {
-            char name[128], any[128];
-            strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
-            st_suggest_offer(&sg, name);
-            const char *dot = !strncmp(name, "blocks.", 7) ? strchr(name + 7, '.') : NULL;
-            if (dot) {
-                snprintf(any, sizeof any, "blocks.*%s", dot);
-                st_suggest_offer(&sg, any);
-            }
-        }
-        char ex[512];
-        size_t o = 0;
-        for (int i = 0; i < n_points && o < 300; i += (i < 2 ? 1 : (n_points / 6 + 1))) {
-            char name[128];
-            strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
-            o += snprintf(ex + o, sizeof ex - o, "%s%s", o ? ", " : "", name);
-        }
-        char hint[200] = "";
-        if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s%s'?", sg.best, pattern + bl);
-        return st_seterr(&m->err, STRATA_ERR_NOTFOUND,
-                         "hook '%s' matches no hook point of this model%s (%d points, e.g. %s; "
-                         "`strata info MODEL` lists them all)", pattern, hint, n_points, ex);
+        return rc;
     }
     if (id) *id = m->next_hook_id;
     m->next_hook_id++;
@@ -410,9 +438,14 @@ static int fire(strata_model *m, const st_run *run, int kind, int layer, float *
             ctx.head_offset = h->head;
             ctx.row_entropy = NULL;
         }
-        if (h->fn(&t, &ctx, h->user) != 0) {
+        const int hr = h->fn(&t, &ctx, h->user);
+        if (hr > 0) {
             st_seterr(&m->err, STRATA_STOPPED, "stopped by the hook on %s", name);
             return STRATA_STOPPED;
+        }
+        if (hr < 0) {   /* the hook failed: its status is the run's */
+            st_seterr(&m->err, hr, "the hook on %s failed: %s", name, strata_errstr(hr));
+            return hr;
         }
     }
     return STRATA_OK;

@@ -1,0 +1,275 @@
+"""strata train against PyTorch (Debian python3-torch; skipped when torch is absent).
+
+A tiny random GPT-2 is written as a Hugging Face folder with numpy; `strata train --init`
+trains it, and an independent PyTorch GPT-2 (written here from Hugging Face's
+modeling_gpt2.py: pre-LayerNorm blocks, Conv1D weights [in, out], tanh-GELU, tied
+unembedding) takes the same steps with torch.optim.AdamW and
+torch.nn.utils.clip_grad_norm_ on the same weights, batches and hyper-parameters.
+Weight decay: the 2-D tensors (wte, wpe and every weight matrix) decay, biases and
+LayerNorm parameters do not (two torch parameter groups).
+
+Tolerances (all measured values are far below them; the assertion messages print them):
+  * AdamW moments after one step: m = (1 - beta1) g and v = (1 - beta2) g^2 compare the
+    gradients themselves; |m - m_torch| <= 1e-5 * max|m| (float32 sums in a different order).
+  * weights after one step: AdamW's first update is lr * m_hat / (sqrt(v_hat) + eps), i.e.
+    about lr * sign(g); |w - w_torch| <= 1e-6 + 1e-3 * lr.  A sign error, a wrong bias
+    correction or a decay on the wrong tensor would each differ by ~lr.
+  * after 6 steps of warm-up + cosine: |w - w_torch| <= 1e-6 + 2e-3 * lr (float rounding
+    grows a little through the steps).
+  The key bias (columns d..2d of c_attn.bias) is left out of the weight comparisons: it adds
+  q.b_k to every score of a row, which the softmax cancels, so its true gradient is exactly 0
+  and both implementations hold float rounding noise (~1e-9) there, which AdamW's
+  g / (|g| + eps) turns into updates of either sign up to ~lr.  Its moments are still compared.
+  * logits of a checkpoint run by the strata engine vs the torch forward in float64 of the
+    same weights: 1e-4 absolute (float32 forward).
+"""
+import json
+import os
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+CLI = os.environ.get("STRATA_CLI")
+pytestmark = pytest.mark.skipif(not CLI, reason="STRATA_CLI is not set (run through ctest)")
+
+
+# ------------------------------------------------------------------ files
+
+def write_safetensors(path, tensors):
+    header, off, blobs = {}, 0, []
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a, np.float32)
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        assert e["dtype"] == "F32", name
+        a, b = e["data_offsets"]
+        out[name] = np.frombuffer(data[a:b], np.float32).reshape(e["shape"]).copy()
+    return out
+
+
+def random_gpt2(rng, L, H, d, Fm, T, V, attn_only=False, std=0.2):
+    W = {"wte.weight": rng.normal(0, std, (V, d)), "wpe.weight": rng.normal(0, std, (T, d))}
+    for l in range(L):
+        p = f"h.{l}."
+        W[p + "ln_1.weight"] = 1 + rng.normal(0, 0.1, d)
+        W[p + "ln_1.bias"] = rng.normal(0, 0.1, d)
+        W[p + "attn.c_attn.weight"] = rng.normal(0, std, (d, 3 * d))
+        W[p + "attn.c_attn.bias"] = rng.normal(0, 0.1, 3 * d)
+        W[p + "attn.c_proj.weight"] = rng.normal(0, std, (d, d))
+        W[p + "attn.c_proj.bias"] = rng.normal(0, 0.1, d)
+        if not attn_only:
+            W[p + "ln_2.weight"] = 1 + rng.normal(0, 0.1, d)
+            W[p + "ln_2.bias"] = rng.normal(0, 0.1, d)
+            W[p + "mlp.c_fc.weight"] = rng.normal(0, std, (d, Fm))
+            W[p + "mlp.c_fc.bias"] = rng.normal(0, 0.1, Fm)
+            W[p + "mlp.c_proj.weight"] = rng.normal(0, std, (Fm, d))
+            W[p + "mlp.c_proj.bias"] = rng.normal(0, 0.1, d)
+    W["ln_f.weight"] = 1 + rng.normal(0, 0.1, d)
+    W["ln_f.bias"] = rng.normal(0, 0.1, d)
+    W = {k: np.asarray(v, np.float32) for k, v in W.items()}
+    cfg = {"model_type": "gpt2", "n_layer": L, "n_head": H, "n_embd": d, "n_positions": T,
+           "vocab_size": V, "n_inner": None if attn_only else Fm, "layer_norm_epsilon": 1e-5,
+           "activation_function": "gelu_new"}
+    if attn_only:
+        cfg["strata_attn_only"] = True
+    return W, cfg
+
+
+def write_model(dirpath, W, cfg):
+    os.makedirs(dirpath, exist_ok=True)
+    with open(os.path.join(dirpath, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    write_safetensors(os.path.join(dirpath, "model.safetensors"), W)
+
+
+# ------------------------------------------------------------------ torch GPT-2
+
+def torch_forward(P, cfg, ids):
+    """logits [B, T, V] of HF GPT-2 (modeling_gpt2.py) with weights P (name -> tensor)."""
+    L, H, d = cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
+    eps = cfg["layer_norm_epsilon"]
+    B, T = ids.shape
+    dh = d // H
+    x = P["wte.weight"][ids] + P["wpe.weight"][:T]
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    for l in range(L):
+        p = f"h.{l}."
+        h = F.layer_norm(x, (d,), P[p + "ln_1.weight"], P[p + "ln_1.bias"], eps)
+        qkv = h @ P[p + "attn.c_attn.weight"] + P[p + "attn.c_attn.bias"]
+        q, k, v = (t.view(B, T, H, dh).transpose(1, 2) for t in qkv.split(d, dim=-1))
+        s = (q @ k.transpose(-1, -2)) / (dh ** 0.5)
+        s = s.masked_fill(~mask, float("-inf"))
+        z = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, d)
+        x = x + z @ P[p + "attn.c_proj.weight"] + P[p + "attn.c_proj.bias"]
+        if not cfg.get("strata_attn_only"):
+            h = F.layer_norm(x, (d,), P[p + "ln_2.weight"], P[p + "ln_2.bias"], eps)
+            f = F.gelu(h @ P[p + "mlp.c_fc.weight"] + P[p + "mlp.c_fc.bias"], approximate="tanh")
+            x = x + f @ P[p + "mlp.c_proj.weight"] + P[p + "mlp.c_proj.bias"]
+    x = F.layer_norm(x, (d,), P["ln_f.weight"], P["ln_f.bias"], eps)
+    return x @ P["wte.weight"].T
+
+
+def without_key_bias(name, a, cfg):
+    """a, with the key-bias columns removed when it is c_attn.bias (see the module doc)."""
+    if name.endswith("attn.c_attn.bias"):
+        d = cfg["n_embd"]
+        return np.concatenate([a[:d], a[2 * d:]])
+    return a
+
+
+def batch_of(rows, B, step):
+    """The batch strata uses at `step`: rows step*B .. step*B+B-1 (wrapping), padded."""
+    sel = [rows[(step * B + i) % len(rows)] for i in range(B)]
+    T = max(len(r) for r in sel)
+    ids = torch.zeros(B, T, dtype=torch.long)
+    tgt = torch.full((B, T), -100, dtype=torch.long)
+    for i, r in enumerate(sel):
+        ids[i, :len(r)] = torch.tensor(r)
+        tgt[i, :len(r) - 1] = torch.tensor(r[1:])
+    return ids, tgt
+
+
+def lr_at(lr, warmup, steps, s, cosine=True):
+    if s < warmup:
+        return lr * (s + 1) / warmup
+    if not cosine:
+        return lr
+    return lr * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
+
+
+def torch_train(W, cfg, rows, B, steps, lr, warmup, wd, betas, eps, clip, cosine=True):
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in W.items()}
+    decay = [P[k] for k in P if P[k].dim() == 2]
+    nodecay = [P[k] for k in P if P[k].dim() == 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd},
+                             {"params": nodecay, "weight_decay": 0.0}],
+                            lr=lr, betas=betas, eps=eps, foreach=False)
+    losses = []
+    for s in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(lr, warmup, steps, s, cosine)
+        ids, tgt = batch_of(rows, B, s)
+        logits = torch_forward(P, cfg, ids)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+        opt.zero_grad()
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(list(P.values()), clip)
+        opt.step()
+        losses.append(loss.item())
+    state = {k: opt.state[P[k]] for k in P}
+    return ({k: v.detach().numpy() for k, v in P.items()},
+            {k: state[k]["exp_avg"].numpy() for k in P},
+            {k: state[k]["exp_avg_sq"].numpy() for k in P}, losses)
+
+
+def run_strata_train(tmp_path, init, rows, B, steps, lr, warmup, wd, betas, eps, clip, schedule="cosine",
+                     extra=()):
+    data = tmp_path / "rows.txt"
+    data.write_text("".join(" ".join(map(str, r)) + "\n" for r in rows))
+    out = tmp_path / "out"
+    cmd = [CLI, "train", "--out", str(out), "--init", str(init), "--tokens-file", str(data),
+           "--steps", str(steps), "--batch", str(B), "--lr", repr(lr), "--warmup", str(warmup),
+           "--weight-decay", repr(wd), "--beta1", repr(betas[0]), "--beta2", repr(betas[1]),
+           "--eps", repr(eps), "--clip", repr(clip), "--schedule", schedule, "--threads", "1",
+           "--overwrite", "--json", *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out, json.loads(r.stdout)
+
+
+def make_rows(rng, V, n, lo, hi):
+    return [list(rng.integers(0, V, rng.integers(lo, hi + 1))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("attn_only", [False, True])
+def test_one_adamw_step_equals_torch(tmp_path, attn_only):
+    rng = np.random.default_rng(1 + attn_only)
+    W, cfg = random_gpt2(rng, L=2, H=2, d=16, Fm=24, T=12, V=23, attn_only=attn_only)
+    write_model(tmp_path / "init", W, cfg)
+    rows = make_rows(rng, 23, 7, 3, 12)          # B = 4: padding in every batch
+    hp = dict(B=4, steps=1, lr=1e-2, warmup=0, wd=0.1, betas=(0.9, 0.95), eps=1e-8, clip=0.5)
+    out, summary = run_strata_train(tmp_path, tmp_path / "init", rows, **hp)
+    Wt, mt, vt, losses = torch_train(W, cfg, rows, **hp)
+    assert abs(summary["final_loss"] - losses[0]) < 1e-5, (summary["final_loss"], losses[0])
+    got = read_safetensors(out / "step-1" / "model.safetensors")
+    opt = read_safetensors(out / "step-1" / "optimizer.safetensors")
+    assert set(got) == set(W)
+    mmax = max(np.abs(v).max() for v in mt.values())
+    vmax = max(np.abs(v).max() for v in vt.values())
+    for k in W:
+        dm = np.abs(opt["exp_avg." + k] - mt[k]).max()
+        dv = np.abs(opt["exp_avg_sq." + k] - vt[k]).max()
+        dw = np.abs(without_key_bias(k, got[k], cfg) - without_key_bias(k, Wt[k], cfg)).max()
+        assert dm <= 1e-5 * mmax, f"{k}: m differs by {dm:.3g} (max |m| {mmax:.3g})"
+        assert dv <= 1e-5 * vmax, f"{k}: v differs by {dv:.3g} (max |v| {vmax:.3g})"
+        assert dw <= 1e-6 + 1e-3 * hp["lr"], f"{k}: weights differ by {dw:.3g}"
+        # the update really happened (not a no-op compared with itself)
+        assert np.abs(got[k] - W[k]).max() > 0.5 * hp["lr"], k
+
+
+def test_six_steps_warmup_cosine_equal_torch(tmp_path):
+    rng = np.random.default_rng(7)
+    W, cfg = random_gpt2(rng, L=2, H=4, d=16, Fm=32, T=10, V=19)
+    write_model(tmp_path / "init", W, cfg)
+    rows = make_rows(rng, 19, 9, 2, 10)
+    hp = dict(B=3, steps=6, lr=3e-3, warmup=2, wd=0.01, betas=(0.9, 0.999), eps=1e-8, clip=1.0)
+    out, summary = run_strata_train(tmp_path, tmp_path / "init", rows, **hp)
+    Wt, _, _, losses = torch_train(W, cfg, rows, **hp)
+    log = [json.loads(l) for l in open(out / "log.jsonl")]
+    assert [e["step"] for e in log] == list(range(1, 7))
+    for e, lt, s in zip(log, losses, range(6)):
+        assert abs(e["loss"] - lt) < 1e-5, (e["step"], e["loss"], lt)
+        assert abs(e["lr"] - lr_at(3e-3, 2, 6, s)) < 1e-9 * 3e-3   # logged with 9 digits
+    got = read_safetensors(out / "final" / "model.safetensors")
+    worst = max(np.abs(without_key_bias(k, got[k], cfg) - without_key_bias(k, Wt[k], cfg)).max() for k in W)
+    assert worst <= 1e-6 + 2e-3 * hp["lr"], worst
+
+
+@pytest.mark.parametrize("attn_only", [False, True])
+def test_checkpoint_logits_equal_torch(tmp_path, attn_only):
+    """A checkpoint strata wrote, run by the strata engine (Python binding), equals a
+    float64 torch forward of the weights in its model.safetensors."""
+    import strata
+    rng = np.random.default_rng(11)
+    data = tmp_path / "rows.txt"
+    data.write_text("".join(" ".join(map(str, r)) + "\n" for r in make_rows(rng, 31, 20, 4, 16)))
+    out = tmp_path / "out"
+    cmd = [CLI, "train", "--out", str(out), "--n-layer", "2", "--n-head", "2", "--d-model", "16",
+           "--n-ctx", "16", "--vocab", "31", "--tokens-file", str(data), "--steps", "5", "--batch", "4",
+           "--lr", "1e-2", "--init-std", "0.1", "--threads", "1"]
+    cmd += ["--attn-only"] if attn_only else ["--d-mlp", "40"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ck = out / "final"
+    cfg = json.load(open(ck / "config.json"))
+    P = {k: torch.tensor(v, dtype=torch.float64) for k, v in read_safetensors(ck / "model.safetensors").items()}
+    ids = rng.integers(0, 31, (2, 16))
+    want = torch_forward(P, cfg, torch.tensor(ids)).numpy()
+    m = strata.Model.open(str(ck))
+    try:
+        got = m.run(ids.astype(np.int32))
+    finally:
+        m.close()
+    assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()

@@ -176,7 +176,7 @@ static void layout(const tr_dims *dm, int64_t B, int64_t T, int nt, int64_t *sz)
     sz[i++] = N * 3 * d;             /* dqkv */
     sz[i++] = N * d;                 /* dz */
     sz[i++] = N * F;                 /* dfch */
-    sz[i++] = (int64_t)nt * T * T;   /* datt */
+    sz[i++] = (int64_t)nt * (T * T + 2 * ((T + 15) / 16 * 16) * (d / H));   /* datt */
 }
 enum { N_ACT_ARRAYS = 25 };
 
@@ -257,7 +257,7 @@ void tr_forward(tr_model *m, tr_acts *a, const int32_t *tokens, const int32_t *t
         tr_layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, x, w->ln1_w, w->ln1_b,
                              N, d, dm->ln_eps, nt);
         tr_linear_forward(qkv, ln1, w->qkv_w, w->qkv_b, N, d, 3 * d, nt);
-        tr_attention_forward(z, att, qkv, B, T, H, d, nt);
+        tr_attention_forward(z, att, qkv, a->datt, B, T, H, d, nt);
         tr_linear_forward(a->tmp, z, w->o_w, w->o_b, N, d, d, nt);
         add_rows(res_mid, x, a->tmp, N * d, nt);
         x = res_mid;
@@ -290,7 +290,8 @@ void tr_backward(tr_model *m, tr_acts *a, const int32_t *tokens, const int32_t *
     const tr_dims *dm = &m->dims;
     const int d = dm->d_model, F = dm->d_mlp, H = dm->n_head, V = dm->vocab, nt = a->n_threads;
     const int64_t N = B * T;
-    memset(m->grads, 0, sizeof(float) * (size_t)m->n_params);
+    /* every gradient is written (=) by its kernel; wte is written by the
+     * unembedding product, then the embedding scatter adds to it */
     const float *x_last = dm->n_layer > 0 ? block_out(m, a, dm->n_layer - 1, N) : a->encoded;
     tr_xent_backward(a->dln, m->g.wte, a->logits, a->lnf, m->w.wte, targets, N, d, V, n_pred, nt);
     memset(a->dres, 0, sizeof(float) * (size_t)(N * d));
@@ -320,5 +321,5 @@ void tr_backward(tr_model *m, tr_acts *a, const int32_t *tokens, const int32_t *
         tr_layernorm_backward(a->dres, g->ln1_w, g->ln1_b, a->dln, x_in, w->ln1_w,
                               a->ln1_mean + l * N, a->ln1_rstd + l * N, N, d, nt);
     }
-    tr_embed_backward(m->g.wte, m->g.wpe, a->dres, tokens, B, T, d, V, nt);
+    tr_embed_backward(m->g.wte, m->g.wpe, a->dres, tokens, B, T, d, dm->n_ctx, nt);
 }

@@ -3,7 +3,7 @@
  *   tokens [B][T], wte [V][d], wpe [n_ctx][d], out [B][T][d]
  *   forward:  out[b][t] = wte[tokens[b][t]] + wpe[t]
  *   backward: dwte[tokens[b][t]] += dout[b][t]   (rows in order b, t)
- *             dwpe[t] = sum_b dout[b][t]          (rows t >= T left as they are)
+ *             dwpe[t] = sum_b dout[b][t]          (rows t >= T: 0)
  * The scatter into dwte runs over column blocks (one thread per block, rows
  * in order inside), so repeated tokens add up in the same order every run.
  */
@@ -26,14 +26,14 @@ void tr_embed_forward(float *out, const int32_t *tokens, const float *wte, const
 }
 
 void tr_embed_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens,
-                       int64_t B, int64_t T, int d, int V, int nt)
+                       int64_t B, int64_t T, int d, int n_ctx, int nt)
 {
     const int64_t nblk = (d + 15) / 16;
     const int p = st_par_threads(nt, (double)B * T * d * 2);
 #pragma omp parallel for num_threads(p) schedule(static)
     for (int64_t blk = 0; blk < nblk; blk++) {
         const int j0 = (int)(blk * 16), j1 = j0 + 16 < d ? j0 + 16 : d;
-        for (int64_t t = 0; t < T; t++)
+        for (int64_t t = 0; t < n_ctx; t++)
             for (int j = j0; j < j1; j++) dwpe[t * d + j] = 0.0f;
         for (int64_t n = 0; n < B * T; n++) {
             const float *g = dout + n * d;

@@ -105,7 +105,7 @@ typedef struct tr_acts {
     float *dqkv;              /* [N][3d] */
     float *dz;                /* [N][d] */
     float *dfch;              /* [N][F] */
-    float *datt;              /* [n_threads][T][T] per-thread scores/gradient block */
+    float *datt;              /* [n_threads][T*T + 2*Tp*dh] per-thread attention scratch */
     float *mem;               /* the one allocation all of the above point into */
     double *dmem;
 } tr_acts;
@@ -146,8 +146,9 @@ void tr_layernorm_backward(float *dx, float *dw, float *db, const float *dy, con
                            int d, int nt);
 
 /* tr_attention.c: causal multi-head attention on qkv [B][T][3d] */
-void tr_attention_forward(float *z, float *att, const float *qkv, int64_t B, int64_t T, int H,
-                          int d, int nt);
+/* scratch: [threads][T*T + 2*Tp*(d/H)] floats, Tp = T rounded up to 16 (tr_acts.datt) */
+void tr_attention_forward(float *z, float *att, const float *qkv, float *scratch, int64_t B, int64_t T,
+                          int H, int d, int nt);
 void tr_attention_backward(float *dqkv, const float *dz, const float *att, const float *qkv,
                            float *scratch, int64_t B, int64_t T, int H, int d, int nt);
 
@@ -157,9 +158,9 @@ void tr_gelu_backward(float *dy, const float *x, int64_t n, int nt);
 /* tr_embed.c */
 void tr_embed_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe,
                       int64_t B, int64_t T, int d, int nt);
-/* dwte[tok] += dout, dwpe[t] = sum_b dout[b][t] (positions >= T untouched) */
+/* dwte[tok] += dout, dwpe[t] = sum_b dout[b][t] (rows t >= T of n_ctx: 0) */
 void tr_embed_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens,
-                       int64_t B, int64_t T, int d, int V, int nt);
+                       int64_t B, int64_t T, int d, int n_ctx, int nt);
 
 /* tr_xent.c: logits = x . wte^T; probs = softmax; loss per row */
 void tr_xent_forward(float *logits, double *losses, const float *x, const float *wte,

@@ -1174,6 +1174,13 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         return st_seterr(&c->err, STRATA_ERR_IO, "input %s is a directory, not a file of documents",
                          path);
     }
+    if (fstat(fileno(f), &fst) != 0 || !S_ISREG(fst.st_mode)) {
+        fclose(f);
+        return st_seterr(&c->err, STRATA_ERR_IO,
+                         "input %s is not a regular file (a pipe or device?): the input is read "
+                         "twice (checked and counted first, then captured); save it to a file",
+                         path);
+    }
     char *line = NULL;
     size_t lcap = 0;
     int64_t len, lineno = 0, ndocs = 0, line_start = 0, next_start = 0, first_line = 0;

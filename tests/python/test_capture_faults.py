@@ -83,12 +83,17 @@ def test_second_writer_refused_while_first_runs(tmp_path):
     out = tmp_path / "out.h5"
     first = subprocess.Popen(cap(out, big, "--positions", "last"), stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not out.exists():
-        time.sleep(0.005)
-    time.sleep(0.3)
-    assert first.poll() is None, "the first capture ended too early: " + first.stderr.read()
-    second = run(cap(out, small, "--positions", "last", "--overwrite"))
-    third = run(cap(out, small, "--positions", "last", "--resume"))
+    while time.time() < deadline and not out.exists() and first.poll() is None:
+        time.sleep(0.002)
+    # Freeze the first capture while it holds the file (deterministic on any machine);
+    # it has at least 12000/8 - 256 batches to go, so the old code reopened the path.
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        assert first.poll() is None, "the first capture ended too early: " + first.stderr.read()
+        second = run(cap(out, small, "--positions", "last", "--overwrite"))
+        third = run(cap(out, small, "--positions", "last", "--resume"))
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     err1 = first.communicate(timeout=600)[1]
     assert first.returncode == 0, err1
     for r in (second, third):
@@ -434,6 +439,23 @@ def test_invalid_utf8_jsonl_rejected(tmp_path):
 
 
 # ---------------------------------------------------------------- defect 12 (capture items)
+
+
+def test_text_file_pipe_is_an_error(tmp_path):
+    """The input is read twice (checked and counted, then captured): a pipe cannot be; it
+    used to give 0 documents and exit 0."""
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "o.h5"
+    p = subprocess.Popen(cap(out, fifo), stderr=subprocess.PIPE, text=True)
+    try:
+        with open(fifo, "w") as w:
+            w.write("once upon a time\nthe end\n")
+    except BrokenPipeError:
+        pass                                         # it stopped reading: fine
+    err = p.communicate(timeout=120)[1]
+    assert p.returncode == 1 and "not a regular file" in err and str(fifo) in err, err
+    assert not out.exists()
 
 
 def test_text_file_directory_is_an_error(tmp_path):

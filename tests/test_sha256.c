@@ -120,6 +120,32 @@ START_TEST(test_against_sha256sum)
 }
 END_TEST
 
+/* Both block functions (SHA-NI where the CPU has it, and the portable one)
+ * give the same digests, on every test above and on random messages. */
+START_TEST(test_hw_and_portable_agree)
+{
+    int hw = st_sha256_use_hw(1);
+    printf("sha256: SHA-NI %s\n", hw ? "in use" : "not available on this CPU (portable code only)");
+    uint8_t msg[3000];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof msg; i++) {
+        x = x * 1103515245u + 12345u;
+        msg[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t len = 0; len <= sizeof msg; len += 97) {
+        char a[65], b[65];
+        st_sha256_use_hw(1);
+        hex_of(msg, len, a);
+        st_sha256_use_hw(0);
+        hex_of(msg, len, b);
+        ck_assert_msg(!strcmp(a, b), "length %zu: hw %s, portable %s", len, a, b);
+    }
+    st_sha256_use_hw(1);
+}
+END_TEST
+
+static void portable_only(void) { st_sha256_use_hw(0); }
+
 int main(void)
 {
     Suite *s = suite_create("sha256");
@@ -127,7 +153,15 @@ int main(void)
     tcase_add_test(tc, test_fips_examples);
     tcase_add_test(tc, test_streaming_equals_one_shot);
     tcase_add_test(tc, test_against_sha256sum);
+    tcase_add_test(tc, test_hw_and_portable_agree);
     suite_add_tcase(s, tc);
+    /* every reference test again on the portable code */
+    TCase *tp = tcase_create("portable");
+    tcase_add_checked_fixture(tp, portable_only, NULL);
+    tcase_add_test(tp, test_fips_examples);
+    tcase_add_test(tp, test_streaming_equals_one_shot);
+    tcase_add_test(tp, test_against_sha256sum);
+    suite_add_tcase(s, tp);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int nf = srunner_ntests_failed(sr);

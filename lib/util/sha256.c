@@ -3,7 +3,12 @@
  * Message schedule W[0..63] from each 64-byte big-endian block, 64 rounds of
  *   T1 = h + Σ1(e) + Ch(e,f,g) + K[t] + W[t],  T2 = Σ0(a) + Maj(a,b,c)
  * then the chaining value is added in.  Padding: 0x80, zeros, 64-bit
- * big-endian bit length. */
+ * big-endian bit length.
+ *
+ * On x86-64 CPUs with the SHA extensions (SHA-NI: Intel since Goldmont/Ice
+ * Lake, AMD since Zen) the block function uses them (about 10x faster: the
+ * hash of a model's weights is on the path of every capture start); the
+ * portable function is the reference both are tested against. */
 #include "util/sha256.h"
 
 #include <errno.h>
@@ -27,7 +32,7 @@ static const uint32_t K[64] = {
 
 static inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static void compress(uint32_t h[8], const uint8_t *p)
+static void compress_portable(uint32_t h[8], const uint8_t *p)
 {
     uint32_t w[64];
     for (int t = 0; t < 16; t++)
@@ -53,6 +58,78 @@ static void compress(uint32_t h[8], const uint8_t *p)
     }
     h[0] += a; h[1] += b; h[2] += c; h[3] += d;
     h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The state as the SHA instructions hold it: ABEF = lanes (F, E, B, A) and
+ * CDGH = lanes (H, G, D, C), lane 0 first.  _mm_sha256rnds2_epu32(cdgh, abef,
+ * wk) runs two rounds with the low two words of wk (W[t] + K[t]) and returns
+ * the new ABEF; the old ABEF is then the new CDGH.  The schedule: W[t..t+3] =
+ * msg2(msg1(W[t-16..t-13], W[t-12..t-9]) + W[t-7..t-4], W[t-4..t-1]). */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_shani(uint32_t h[8], const uint8_t *p)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i t = _mm_loadu_si128((const __m128i *)&h[0]);      /* A B C D */
+    __m128i s1 = _mm_loadu_si128((const __m128i *)&h[4]);     /* E F G H */
+    t = _mm_shuffle_epi32(t, 0xB1);                            /* B A D C */
+    s1 = _mm_shuffle_epi32(s1, 0x1B);                          /* H G F E */
+    __m128i s0 = _mm_alignr_epi8(t, s1, 8);                    /* F E B A */
+    s1 = _mm_blend_epi16(s1, t, 0xF0);                         /* H G D C */
+    const __m128i abef0 = s0, cdgh0 = s1;
+    __m128i w[16];
+    for (int i = 0; i < 4; i++)
+        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+    for (int i = 4; i < 16; i++)
+        w[i] = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(w[i - 4], w[i - 3]), _mm_alignr_epi8(w[i - 1], w[i - 2], 4)),
+            w[i - 1]);
+    for (int i = 0; i < 16; i++) {
+        __m128i wk = _mm_add_epi32(w[i], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+        s1 = _mm_sha256rnds2_epu32(s1, s0, wk);                /* rounds 4i, 4i+1 */
+        s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(wk, 0x0E)); /* 4i+2, 4i+3 */
+    }
+    s0 = _mm_add_epi32(s0, abef0);
+    s1 = _mm_add_epi32(s1, cdgh0);
+    t = _mm_shuffle_epi32(s0, 0x1B);                           /* A B E F */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);                          /* G H C D */
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, s1, 0xF0)); /* A B C D */
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(s1, t, 8));   /* E F G H */
+}
+
+static int have_shani(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9))) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 29) & 1;
+}
+#endif
+
+/* -1: not chosen yet; 0 portable; 1 SHA-NI. */
+static int impl = -1;
+
+int st_sha256_use_hw(int on)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    impl = on && have_shani();
+#else
+    (void)on;
+    impl = 0;
+#endif
+    return impl;
+}
+
+static void compress(uint32_t h[8], const uint8_t *p)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (impl < 0) st_sha256_use_hw(1); /* a benign race: every thread writes the same value */
+    if (impl) { compress_shani(h, p); return; }
+#endif
+    compress_portable(h, p);
 }
 
 void st_sha256_init(st_sha256 *s)

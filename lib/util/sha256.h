@@ -2,7 +2,7 @@
  *
  * Defines: st_sha256 (state), st_sha256_init(), st_sha256_update(),
  * st_sha256_final(), st_sha256_hex() (digest -> 64 lower-case hex digits + NUL),
- * st_sha256_file().
+ * st_sha256_file(), st_sha256_use_hw() (SHA-NI on/off, for tests).
  *
  * Used for provenance in capture files: the SHA-256 of every weight and
  * tokenizer file, and a running hash of the documents a capture committed.
@@ -30,5 +30,9 @@ void st_sha256_final(st_sha256 *s, uint8_t out[32]);
 void st_sha256_hex(const uint8_t digest[32], char hex[65]);
 /* SHA-256 of a whole file as hex; STRATA_ERR_IO naming the file on failure. */
 int st_sha256_file(const char *path, char hex[65], st_err *err);
+/* Tests and benchmarks: on != 0 uses the CPU's SHA instructions where it has
+ * them (the default), 0 the portable code; returns 1 if the SHA instructions
+ * are now in use.  Not for use while other threads hash. */
+int st_sha256_use_hw(int on);
 
 #endif

@@ -50,6 +50,7 @@ static void on_stop_signal(int sig)
 
 typedef struct progress_state {
     int tty;
+    int quiet;
     double last;
     strata_capture *c;   /* for the documents a resumed file already had */
 } progress_state;
@@ -58,6 +59,18 @@ static int on_progress(const strata_capture_progress *p, void *user)
 {
     progress_state *s = user;
     if (g_stop_signal) return 1;
+    if (p->expected_bytes > 0) {   /* once, before the first document runs */
+        if (!s->quiet) {
+            double b = (double)p->expected_bytes;
+            const char *u = b >= 1e9 ? "GB" : b >= 1e6 ? "MB" : "kB";
+            double v = b >= 1e9 ? b / 1e9 : b >= 1e6 ? b / 1e6 : b / 1e3;
+            fprintf(stderr, "strata capture: expected file size about %.1f %s (%lld row%s; longest "
+                            "document %lld token%s)\n", v, u, (long long)p->expected_rows,
+                    p->expected_rows == 1 ? "" : "s", (long long)p->expected_width,
+                    p->expected_width == 1 ? "" : "s");
+        }
+        return 0;
+    }
     if (!s->tty) return 0;
     if (p->seconds - s->last < 0.2 && !(p->docs_total > 0 && p->docs_done >= p->docs_total)) return 0;
     s->last = p->seconds;
@@ -141,7 +154,7 @@ int cmd_capture(int argc, char **argv)
     }
     if (no_bos) o.add_bos = 0;
     o.hooks = hooks;
-    progress_state ps = { .tty = !quiet && isatty(2), .last = -1 };
+    progress_state ps = { .tty = !quiet && isatty(2), .quiet = quiet, .last = -1 };
     o.progress = on_progress;
     o.progress_user = &ps;
 

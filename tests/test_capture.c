@@ -641,18 +641,20 @@ START_TEST(test_capture_reference)
         snprintf(name, sizeof name, "blocks.%d.hook_resid_post", l);
         ck_assert_int_eq(strata_acts_read(a, name, 0, T, got), STRATA_OK);
         ck_assert(tu_check_close(name, got, post + (size_t)l * T * D, (size_t)T * D, 1e-4));
-        /* pattern rows [R=query][H][W=512]; reference [H][query][key] */
+        /* pattern rows [R=query][H][W]; reference [H][query][key].  W is the
+         * longest captured document (this one, T), not n_ctx = 512. */
         snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", l);
         int64_t sh[4];
         ck_assert_int_eq(strata_acts_hook_shape(a, name, sh), 3);
         ck_assert_int_eq(sh[1], H);
-        ck_assert_int_eq(sh[2], 512);
+        ck_assert_int_eq(sh[2], T);
+        const int64_t W = sh[2];
         ck_assert_int_eq(strata_acts_read(a, name, 0, T, got), STRATA_OK);
         double md = 0;
         for (int q = 0; q < T; q++)
             for (int h = 0; h < H; h++)
-                for (int k = 0; k < 512; k++) {
-                    float g = got[((size_t)q * H + h) * 512 + k];
+                for (int k = 0; k < W; k++) {
+                    float g = got[((size_t)q * H + h) * W + k];
                     float w = k < T ? pat[(((size_t)l * H + h) * T + q) * T + k] : 0.0f;
                     if (k >= T) ck_assert(g == 0.0f); /* zeros past the document */
                     md = fmax(md, fabs((double)g - w));

@@ -117,6 +117,13 @@ typedef struct strata_capture_progress {
     int64_t tokens_done;     /* tokens run in this session */
     int64_t rows_done;       /* rows committed in the file */
     double seconds;          /* since strata_capture_open */
+    int64_t expected_bytes;  /* strata_capture_add_file: the finished file's expected size,
+                                from a first pass that tokenizes the input (0: unknown);
+                                the callback is called once with it before the first
+                                document runs */
+    int64_t expected_rows;   /* rows that estimate assumes */
+    int64_t expected_width;  /* longest document after truncation: the key width of
+                                attention-pattern rows */
 } strata_capture_progress;
 /* Return non-zero to stop: the call adding documents returns STRATA_STOPPED
  * (the file keeps every committed batch, complete = false). */

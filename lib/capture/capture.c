@@ -24,6 +24,7 @@
 #include "capture/provenance.h"
 #include "io/h5store.h"
 #include "io/outfile.h"
+#include "tokenizer/utf8.h"
 #include "strata/capture.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
@@ -484,6 +485,24 @@ strata_status strata_capture_open(strata_model *m, const char *path,
 }
 
 /* Creates or resumes the file (on the first document). */
+/* The "axes" attribute of a hook's dataset (row = one kept position). */
+static const char *hook_axes(const char *point, int kk)
+{
+    size_t n = strlen(point);
+#define ENDS(x) (n >= sizeof(x) - 1 && !strcmp(point + n - (sizeof(x) - 1), x))
+    if (kk) return "row, head, key";
+    if (ENDS("attn.hook_result")) return "row, head, d_model";
+    if (ENDS("attn.hook_q") || ENDS("attn.hook_k") || ENDS("attn.hook_v") ||
+        ENDS("attn.hook_rot_q") || ENDS("attn.hook_rot_k") || ENDS("attn.hook_z"))
+        return "row, head, d_head";
+    if (ENDS("mlp.hook_pre") || ENDS("mlp.hook_pre_linear") || ENDS("mlp.hook_post"))
+        return "row, d_mlp";
+    if (ENDS("hook_scale")) return "row, one";
+    if (ENDS("hook_logits")) return "row, vocab";
+    return "row, d_model";
+#undef ENDS
+}
+
 static int ensure_store(strata_capture *c, int has_text)
 {
     if (c->w) {
@@ -507,10 +526,49 @@ static int ensure_store(strata_capture *c, int has_text)
         free(names); free(nd); free(shp);
         return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
     }
+    int32_t *grow = calloc((size_t)c->n_hooks + 1, sizeof *grow);
+    const char **axes = calloc((size_t)c->n_hooks + 1, sizeof *axes);
+    char **vocab = NULL;
+    int n_vocab = 0;
+    if (!grow || !axes) {
+        free(names); free(nd); free(shp); free(grow); free(axes);
+        return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    }
     for (int i = 0; i < c->n_hooks; i++) {
         names[i] = c->hooks[i].name;
         nd[i] = c->hooks[i].row_ndim;
         memcpy(shp[i], c->hooks[i].row_shape, sizeof shp[i]);
+        /* attention rows [H, keys]: only as wide as the longest document */
+        grow[i] = c->hooks[i].kk;
+        axes[i] = hook_axes(c->hooks[i].point, c->hooks[i].kk);
+    }
+    /* the token strings, so the file can be read without strata: each id
+     * decoded on its own (bytes that are not whole UTF-8 come out as U+FFFD) */
+    if (c->tok && c->o.mode != STRATA_CAPTURE_RESUME) {
+        n_vocab = k->vocab_size;
+        vocab = calloc((size_t)n_vocab + 1, sizeof *vocab);
+        for (int v = 0; vocab && v < n_vocab; v++) {
+            char raw[256], buf[3 * 256 + 1];
+            int32_t id = v;
+            int64_t n = strata_detokenize(c->tok, &id, 1, 0, raw, sizeof raw);
+            if (n < 0) n = 0;
+            if (n >= (int64_t)sizeof raw) n = sizeof raw - 1;
+            /* valid UTF-8 only: a byte that does not start a whole character -> U+FFFD */
+            size_t o = 0;
+            for (size_t q = 0; q < (size_t)n;) {
+                size_t adv = 0;
+                int32_t cp = st_utf8_next((const unsigned char *)raw + q, (size_t)n - q, &adv);
+                if (cp < 0 || adv == 0) { memcpy(buf + o, "\xef\xbf\xbd", 3); o += 3; q += adv ? adv : 1; }
+                else { memcpy(buf + o, raw + q, adv); o += adv; q += adv; }
+            }
+            buf[o] = 0;
+            vocab[v] = strdup(buf);
+            if (!vocab[v]) { for (int q = 0; q < v; q++) free(vocab[q]); free(vocab); vocab = NULL; }
+        }
+        if (!vocab) {
+            free(names); free(nd); free(shp); free(grow); free(axes);
+            return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory (vocabulary strings)");
+        }
     }
     st_h5w_spec s = {
         .model_name = k->name, .model_arch = arch_name(k->arch), .config_json = c->config_json,
@@ -521,6 +579,8 @@ static int ensure_store(strata_capture *c, int has_text)
         .dtype = c->o.dtype == STRATA_DTYPE_F16 ? ST_H5_F16 : ST_H5_F32,
         .compress = c->o.compress, .has_text = has_text, .max_tokens = c->W,
         .prov = &c->prov.p,
+        .grow_last = grow, .axes = axes, .n_vocab = vocab ? n_vocab : 0,
+        .vocab = (const char *const *)vocab,
     };
     int rc;
     if (c->o.mode == STRATA_CAPTURE_RESUME) rc = st_h5w_resume(c->path, &s, &c->w, &c->err);
@@ -528,6 +588,10 @@ static int ensure_store(strata_capture *c, int has_text)
     free(names);
     free(nd);
     free(shp);
+    free(grow);
+    free(axes);
+    for (int v = 0; vocab && v < n_vocab; v++) free(vocab[v]);
+    free(vocab);
     if (rc < 0) { c->failed = 1; return rc; }
     c->n_done = st_h5w_n_docs(c->w);
     return STRATA_OK;
@@ -647,8 +711,9 @@ static int flush_batch(strata_capture *c)
     st_h5w_batch b = {
         .n_docs = nb, .doc_ntok = doc_ntok, .doc_nrows = doc_nrows, .tokens = toks,
         .texts = c->has_text ? texts : NULL, .n_rows = nrows, .rows = c->rows, .acts = acts,
-        .labels = (const float *const *)c->label_rows, .input_sha256 = hex,
+        .labels = (const float *const *)c->label_rows, .input_sha256 = hex, .width = 0,
     };
+    for (int d = 0; d < nb; d++) if (doc_ntok[d] > b.width) b.width = doc_ntok[d];
     rc = st_h5w_append(c->w, &b, &c->err);
     free(toks);
     free(texts);
@@ -1161,6 +1226,70 @@ static int parse_ids(const char *s, int32_t **ids, int64_t *cap, int64_t *n)
     return 0;
 }
 
+/* ---- the first pass's size estimate ---- */
+typedef struct est {
+    int64_t tokens, rows, maxlen, text_bytes;
+    int32_t *ids;
+    int64_t cap;
+    int failed;        /* a document could not be tokenized: no estimate */
+} est;
+
+static void est_doc(strata_capture *c, est *e, int64_t n, size_t text_len)
+{
+    if (n > c->W) n = c->W;
+    e->tokens += n;
+    e->rows += c->o.positions == STRATA_POS_ALL ? n : n > 0;
+    if (n > e->maxlen) e->maxlen = n;
+    e->text_bytes += (int64_t)text_len;
+}
+
+static void est_text(strata_capture *c, est *e, const char *text, size_t len)
+{
+    if (!c->tok) { e->failed = 1; return; }
+    for (;;) {
+        int64_t n = strata_tokenize(c->tok, text, len, c->o.add_bos, e->ids, e->cap, NULL);
+        if (n < 0) { e->failed = 1; return; }
+        if (n <= e->cap) { est_doc(c, e, n, len); return; }
+        int32_t *t = realloc(e->ids, sizeof *t * (size_t)n);
+        if (!t) { e->failed = 1; return; }
+        e->ids = t;
+        e->cap = n;
+    }
+}
+
+/* Bytes n rows take in a dataset chunked as io/h5store.c does (about 1 MiB
+ * of rows per chunk, 1..65536 rows; whole chunks are allocated). */
+static int64_t chunked(int64_t n, int64_t row_bytes)
+{
+    int64_t cr = row_bytes > 0 ? ((int64_t)1 << 20) / row_bytes : 1;
+    if (cr < 1) cr = 1;
+    if (cr > 65536) cr = 65536;
+    return (n + cr - 1) / cr * cr * row_bytes;
+}
+
+/* Bytes of the finished file (uncompressed): every hook's rows (attention
+ * rows as wide as the longest document, in 16-key chunks), /rows, /tokens,
+ * labels, the texts (bytes while capturing, vlen at close), the vocabulary,
+ * and ~64 kB of metadata. */
+static int64_t est_bytes(const strata_capture *c, const est *e, int has_text)
+{
+    int64_t es = c->o.dtype == STRATA_DTYPE_F16 ? 2 : 4, total = 65536;
+    for (int i = 0; i < c->n_hooks; i++) {
+        const cap_hook *h = &c->hooks[i];
+        if (h->kk) {
+            int64_t wc = h->row_shape[1] < 16 ? h->row_shape[1] : 16;
+            int64_t nchunks = (e->maxlen + wc - 1) / wc;
+            total += chunked(e->rows, es * h->row_shape[0] * wc) * nchunks;
+        } else {
+            total += chunked(e->rows, es * h->width);
+        }
+    }
+    total += chunked(e->rows, 8) + chunked(e->tokens, 4) + c->n_labels * chunked(e->rows, 4);
+    if (has_text) total += chunked(e->text_bytes, 1) + e->text_bytes;
+    if (c->tok) total += 24 * (int64_t)strata_model_config(c->m)->vocab_size;
+    return total;
+}
+
 strata_status strata_capture_add_file(strata_capture *c, int kind, const char *path)
 {
     if (!c) return STRATA_ERR_ARG;
@@ -1192,6 +1321,7 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         rc = st_seterr(&c->err, STRATA_ERR_STATE,
                        "%s: JSONL input must come first in a capture (labels are declared by it)",
                        path);
+    est e1 = { 0 };
     while (rc == STRATA_OK && (len = read_line(f, &line, &lcap)) >= 0) {
         lineno++;
         line_start = next_start;
@@ -1208,7 +1338,14 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         }
         if (is_blank(line)) continue;
         ndocs++;
-        if (kind != STRATA_INPUT_JSONL) continue;
+        if (kind == STRATA_INPUT_TEXT) { est_text(c, &e1, line, (size_t)len); continue; }
+        if (kind == STRATA_INPUT_TOKENS) {
+            int32_t *tmp = NULL;
+            int64_t tcap = 0, nt = 0;
+            if (parse_ids(line, &tmp, &tcap, &nt) == 0) est_doc(c, &e1, nt, 0);
+            free(tmp);
+            continue;
+        }
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)len, 0, &je);
         if (!o) {
@@ -1219,6 +1356,8 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         const char *text;
         int nl, is_ids = 0;
         rc = jsonl_doc(c, o, 1, NULL, &nl, NULL, &text, NULL, NULL, &is_ids, &e);
+        if (rc >= 0 && text) est_text(c, &e1, text, strlen(text));
+        else if (rc >= 0) e1.failed = 1;   /* an ids document: counted in pass 2 only */
         json_decref(o);
         if (rc < 0) rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
         else if (first_line == 0) { first_line = lineno; file_ids = is_ids; }
@@ -1234,6 +1373,16 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
     /* Pass 2: the documents (the file is created or resumed first, so that
      * its errors carry no line number). */
     if (rc == STRATA_OK) rc = ensure_store(c, kind == STRATA_INPUT_TEXT || (kind == STRATA_INPUT_JSONL && !file_ids));
+    free(e1.ids);
+    if (rc == STRATA_OK && c->o.progress && !e1.failed) {
+        strata_capture_progress p = {
+            .docs_done = st_h5w_n_docs(c->w), .docs_total = c->docs_total,
+            .rows_done = st_h5w_n_rows(c->w), .seconds = elapsed(c),
+            .expected_bytes = est_bytes(c, &e1, kind == STRATA_INPUT_TEXT || (kind == STRATA_INPUT_JSONL && !file_ids)),
+            .expected_rows = e1.rows, .expected_width = e1.maxlen,
+        };
+        if (c->o.progress(&p, c->o.progress_user)) rc = STRATA_STOPPED;
+    }
     rewind(f);
     lineno = 0;
     int32_t *ids = NULL;

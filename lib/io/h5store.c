@@ -228,8 +228,8 @@ static size_t chunk_rows_for(size_t row_bytes)
 }
 
 /* Creates an extendible dataset [0, row...] chunked along axis 0. */
-static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
-                       const int64_t *row_shape, size_t elem_size, int compress)
+static hid_t ds_create_g(hid_t parent, const char *name, hid_t type, int row_ndim,
+                         const int64_t *row_shape, size_t elem_size, int compress, int grow)
 {
     hsize_t dims[1 + ST_H5_MAX_ROW_DIMS], maxd[1 + ST_H5_MAX_ROW_DIMS], chunk[1 + ST_H5_MAX_ROW_DIMS];
     size_t row_bytes = elem_size;
@@ -238,6 +238,14 @@ static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
     for (int i = 0; i < row_ndim; i++) {
         dims[1 + i] = maxd[1 + i] = chunk[1 + i] = (hsize_t)row_shape[i];
         row_bytes *= (size_t)row_shape[i];
+    }
+    if (grow && row_ndim > 0) {
+        /* starts 0 wide, grows up to row_shape[last]; chunks 16 wide, so the
+         * storage of a row is its width rounded up to 16, not the maximum */
+        hsize_t wmax = (hsize_t)row_shape[row_ndim - 1], wc = wmax < 16 ? wmax : 16;
+        dims[row_ndim] = 0;
+        chunk[row_ndim] = wc;
+        row_bytes = row_bytes / (size_t)wmax * (size_t)wc;
     }
     chunk[0] = chunk_rows_for(row_bytes);
     hid_t sp = H5Screate_simple(1 + row_ndim, dims, maxd);
@@ -260,6 +268,12 @@ static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
     H5Pclose(dcpl);
     H5Sclose(sp);
     return ds;
+}
+
+static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
+                       const int64_t *row_shape, size_t elem_size, int compress)
+{
+    return ds_create_g(parent, name, type, row_ndim, row_shape, elem_size, compress, 0);
 }
 
 static hid_t ds_open(hid_t parent, const char *name)
@@ -329,6 +343,42 @@ static int ds_append(hid_t ds, hid_t mtype, int64_t n_old, int64_t n, const void
     return rc < 0 ? -1 : 0;
 }
 
+/* ds_append for a grow_last dataset: memory rows are [n][row...] with the last
+ * dim full (row_last); the file's last dim is widened to `width` if narrower,
+ * and the first file-width columns of each row are written. */
+static int ds_append_w(hid_t ds, hid_t mtype, int64_t n_old, int64_t n, const void *buf,
+                       int64_t width, int64_t row_last)
+{
+    if (n <= 0) return 0;
+    hsize_t dims[1 + ST_H5_MAX_ROW_DIMS], start[1 + ST_H5_MAX_ROW_DIMS] = {0},
+            count[1 + ST_H5_MAX_ROW_DIMS], mdims[1 + ST_H5_MAX_ROW_DIMS];
+    int rank = ds_rank_in(ds, 2, 1 + ST_H5_MAX_ROW_DIMS);
+    if (rank < 0) return -1;
+    hid_t fs = H5Dget_space(ds);
+    H5Sget_simple_extent_dims(fs, dims, NULL);
+    H5Sclose(fs);
+    dims[0] = (hsize_t)(n_old + n);
+    if ((hsize_t)width > dims[rank - 1]) dims[rank - 1] = (hsize_t)width;
+    if (dims[rank - 1] > (hsize_t)row_last) return -1;
+    if (H5Dset_extent(ds, dims) < 0) return -1;
+    fs = H5Dget_space(ds);
+    start[0] = (hsize_t)n_old;
+    for (int i = 0; i < rank; i++) count[i] = mdims[i] = dims[i];
+    count[0] = mdims[0] = (hsize_t)n;
+    mdims[rank - 1] = (hsize_t)row_last;
+    herr_t rc = 0;
+    if (count[rank - 1] > 0) {
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+        hid_t ms = H5Screate_simple(rank, mdims, NULL);
+        hsize_t zero[1 + ST_H5_MAX_ROW_DIMS] = {0};
+        H5Sselect_hyperslab(ms, H5S_SELECT_SET, zero, NULL, count, NULL);
+        rc = H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf);
+        H5Sclose(ms);
+    }
+    H5Sclose(fs);
+    return rc < 0 ? -1 : 0;
+}
+
 static int ds_set_len(hid_t ds, int64_t n)
 {
     if (ds_rank_in(ds, 1, 1 + ST_H5_MAX_ROW_DIMS) < 0) return -1;
@@ -377,7 +427,9 @@ struct st_h5w {
     int32_t n_hooks, n_labels;
     char **hook_names, **label_names;
     hid_t *ds_acts;           /* [n_hooks] */
-    int64_t *width;           /* [n_hooks] elements per row */
+    int64_t *width;           /* [n_hooks] elements per row (in memory) */
+    int32_t *grow;            /* [n_hooks] 1: last row dim grows (spec.grow_last) */
+    int64_t *row_last;        /* [n_hooks] the last row dim's maximum (memory width) */
     hid_t *ds_labels;         /* [n_labels] */
     int32_t *label_is_int;    /* [n_labels] */
     int32_t dtype, has_text;
@@ -495,6 +547,8 @@ static void writer_free(st_h5w *w)
     free_strs(w->label_names, w->n_labels);
     free(w->ds_acts);
     free(w->width);
+    free(w->grow);
+    free(w->row_last);
     free(w->ds_labels);
     free(w->label_is_int);
     free(w->scratch);
@@ -527,13 +581,16 @@ static st_h5w *writer_new(const char *path, const st_h5w_spec *s)
     w->hook_names = calloc(s->n_hooks + 1, sizeof *w->hook_names);
     w->ds_acts = calloc(s->n_hooks + 1, sizeof *w->ds_acts);
     w->width = calloc(s->n_hooks + 1, sizeof *w->width);
+    w->grow = calloc(s->n_hooks + 1, sizeof *w->grow);
+    w->row_last = calloc(s->n_hooks + 1, sizeof *w->row_last);
     w->label_names = calloc(s->n_labels + 1, sizeof *w->label_names);
     w->ds_labels = calloc(s->n_labels + 1, sizeof *w->ds_labels);
     w->label_is_int = calloc(s->n_labels + 1, sizeof *w->label_is_int);
     w->dtype = s->dtype;
     w->has_text = s->has_text;
     w->t_f16 = h5_f16_type();
-    if (!w->path || !w->hook_names || !w->ds_acts || !w->width || !w->label_names ||
+    if (!w->path || !w->hook_names || !w->ds_acts || !w->width || !w->grow || !w->row_last ||
+        !w->label_names ||
         !w->ds_labels || !w->label_is_int || w->t_f16 < 0) {
         writer_free(w);
         return NULL;
@@ -544,6 +601,8 @@ static st_h5w *writer_new(const char *path, const st_h5w_spec *s)
         int64_t wd = 1;
         for (int d = 0; d < s->row_ndim[i]; d++) wd *= s->row_shape[i][d];
         w->width[i] = wd;
+        w->grow[i] = s->grow_last ? s->grow_last[i] != 0 : 0;
+        w->row_last[i] = s->row_shape[i][s->row_ndim[i] - 1];
         if (!w->hook_names[i]) { writer_free(w); return NULL; }
     }
     for (int i = 0; i < s->n_labels; i++) {
@@ -806,10 +865,33 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
     }
     for (int i = 0; i < w->n_hooks; i++) {
         hid_t ft = s->dtype == ST_H5_F16 ? w->t_f16 : H5T_IEEE_F32LE;
-        w->ds_acts[i] = ds_create(w->g_acts, w->hook_names[i], ft, s->row_ndim[i], s->row_shape[i],
-                                  s->dtype == ST_H5_F16 ? 2 : 4, cz);
-        if (w->ds_acts[i] < 0) {
+        w->ds_acts[i] = ds_create_g(w->g_acts, w->hook_names[i], ft, s->row_ndim[i],
+                                    s->row_shape[i], s->dtype == ST_H5_F16 ? 2 : 4, cz, w->grow[i]);
+        if (w->ds_acts[i] < 0 || (s->axes && s->axes[i] &&
+                                  attr_put_str(w->ds_acts[i], "axes", s->axes[i]) < 0)) {
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot create /acts/%s", path, w->hook_names[i]);
+            goto fail;
+        }
+    }
+    /* axes of the bookkeeping datasets, and the token strings */
+    if (attr_put_str(w->ds_tokens, "axes", "token") < 0 || attr_put_str(w->ds_rows, "axes", "row") < 0 ||
+        attr_put_str(w->ds_offsets, "axes", "document boundary (index into /tokens)") < 0 ||
+        attr_put_str(w->ds_row_offsets, "axes", "document boundary (index into /rows)") < 0) {
+        rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write axes attributes", path);
+        goto fail;
+    }
+    if (s->n_vocab > 0 && s->vocab) {
+        hid_t t = h5_vstr_type();
+        hsize_t nv = (hsize_t)s->n_vocab;
+        hid_t sp = H5Screate_simple(1, &nv, NULL);
+        hid_t dv = H5Dcreate2(w->file, "vocab", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        herr_t wr = dv >= 0 ? H5Dwrite(dv, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->vocab) : -1;
+        if (dv >= 0 && wr >= 0) wr = attr_put_str(dv, "axes", "token id");
+        if (dv >= 0) H5Dclose(dv);
+        H5Sclose(sp);
+        H5Tclose(t);
+        if (wr < 0) {
+            rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write /vocab", path);
             goto fail;
         }
     }
@@ -817,7 +899,7 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
         w->ds_labels[i] = ds_create(w->g_labels, w->label_names[i],
                                     w->label_is_int[i] ? H5T_STD_I32LE : H5T_IEEE_F32LE, 0, NULL,
                                     4, cz);
-        if (w->ds_labels[i] < 0) {
+        if (w->ds_labels[i] < 0 || attr_put_str(w->ds_labels[i], "axes", "row") < 0) {
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot create /labels/%s", path,
                            w->label_names[i]);
             goto fail;
@@ -1126,7 +1208,9 @@ static int st_h5w_resume_impl(const char *path, const st_h5w_spec *s, st_h5w **o
         int ok = r == 1 + s->row_ndim[i];
         if (ok) H5Sget_simple_extent_dims(fs, d, NULL);
         H5Sclose(fs);
-        for (int k = 0; ok && k < s->row_ndim[i]; k++) ok = (int64_t)d[1 + k] == s->row_shape[i][k];
+        for (int k = 0; ok && k < s->row_ndim[i]; k++)
+            ok = w->grow[i] && k == s->row_ndim[i] - 1 ? (int64_t)d[1 + k] <= s->row_shape[i][k]
+                                                       : (int64_t)d[1 + k] == s->row_shape[i][k];
         if (!ok) {
             rc = st_seterr(err, STRATA_ERR_STATE,
                            "--resume: %s: /acts/%s has another row shape (different --max-tokens?)",
@@ -1374,7 +1458,10 @@ static int st_h5w_append_impl(st_h5w *w, const st_h5w_batch *b, st_err *err)
             buf = hb;
             mt = w->t_f16;
         }
-        if (ds_append(w->ds_acts[h], mt, w->n_rows, b->n_rows, buf) < 0)
+        int ar = w->grow[h] ? ds_append_w(w->ds_acts[h], mt, w->n_rows, b->n_rows, buf,
+                                          b->width, w->row_last[h])
+                            : ds_append(w->ds_acts[h], mt, w->n_rows, b->n_rows, buf);
+        if (ar < 0)
             return st_seterr(err, STRATA_ERR_IO, ioerr, w->path, w->hook_names[h]);
     }
     for (int l = 0; l < w->n_labels; l++) {

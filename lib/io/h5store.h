@@ -94,6 +94,13 @@ typedef struct st_h5w_spec {
     int32_t has_text;            /* write /docs/text */
     int32_t max_tokens;          /* recorded as an attribute (compared on resume) */
     const st_h5w_provenance *prov; /* NULL: none recorded / compared */
+    const int32_t *grow_last;    /* [n_hooks] or NULL: 1 = the last row dim is a maximum:
+                                    the dataset starts 0 wide there and grows to the widest
+                                    batch (st_h5w_batch.width); rows in memory stay full width */
+    const char *const *axes;     /* [n_hooks] or NULL: attribute "axes" of each dataset,
+                                    e.g. "row, head, key" */
+    int32_t n_vocab;             /* > 0: write /vocab, vlen UTF-8 [n_vocab] (token strings) */
+    const char *const *vocab;    /* [n_vocab] */
 } st_h5w_spec;
 
 /* One batch of completed documents. */
@@ -109,6 +116,8 @@ typedef struct st_h5w_batch {
     const float *const *labels;  /* [n_labels] each [n_rows] (int labels hold integers) */
     const char *input_sha256;    /* running hash after this batch (hex), committed with
                                     the counts; NULL: not recorded */
+    int64_t width;               /* grow_last hooks: columns this batch needs (its longest
+                                    document); the file keeps the widest so far */
 } st_h5w_batch;
 
 /* Creates path (overwrite: replace an existing regular file; else

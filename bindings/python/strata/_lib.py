@@ -157,7 +157,9 @@ class AttnThresholds(Structure):
 class CaptureProgress(Structure):
     """strata_capture_progress (capture.h)."""
     _fields_ = [("docs_done", c_int64), ("docs_total", c_int64), ("tokens_done", c_int64),
-                ("rows_done", c_int64), ("seconds", c_double)]
+                ("rows_done", c_int64), ("seconds", c_double),
+                ("expected_bytes", c_int64), ("expected_rows", c_int64),
+                ("expected_width", c_int64)]
 
 
 CAPTURE_PROGRESS_FN = CFUNCTYPE(c_int, POINTER(CaptureProgress), c_void_p)

@@ -404,3 +404,93 @@ def check_parity(model, cfg, W, seqs, names=None):
                 name, b, err, tol, np.ravel(got)[:4], np.ravel(want)[:4])
             maxerr[kind] = max(maxerr.get(kind, 0.0), err)
     return maxerr
+
+
+# --------------------------------------------------------------------------- GGUF
+
+
+def write_gguf(path, arch, meta, tensors):
+    """A GGUF v3 file: meta {key: value} (int -> UINT32, float -> FLOAT32, str -> STRING,
+    bool -> BOOL, list of str -> ARRAY of STRING), tensors {name: float32 array} stored F32
+    with ne = the numpy shape reversed (ggml's fastest-first order), 32-byte aligned."""
+    def s(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+
+    kv = [("general.architecture", arch)] + list(meta.items())
+    out = [b"GGUF", struct.pack("<IQQ", 3, len(tensors), len(kv))]
+    for k, v in kv:
+        out.append(s(k))
+        if isinstance(v, bool):
+            out.append(struct.pack("<IB", 7, v))
+        elif isinstance(v, int):
+            out.append(struct.pack("<II", 4, v))
+        elif isinstance(v, float):
+            out.append(struct.pack("<If", 6, v))
+        elif isinstance(v, str):
+            out.append(struct.pack("<I", 8) + s(v))
+        else:
+            out.append(struct.pack("<IIQ", 9, 8, len(v)) + b"".join(s(x) for x in v))
+    off, blobs = 0, []
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a, np.float32)
+        ne = a.shape[::-1]
+        out.append(s(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne)
+                   + struct.pack("<IQ", 0, off))
+        raw = a.tobytes()
+        pad = (32 - len(raw) % 32) % 32
+        blobs.append(raw + b"\0" * pad)
+        off += len(raw) + pad
+    head = b"".join(out)
+    head += b"\0" * ((32 - len(head) % 32) % 32)
+    with open(path, "wb") as f:
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+
+
+_GGUF_LAYER = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+               "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+               "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+
+def llama_family_to_gguf(path, cfg, W):
+    """llama.cpp's converter output for qwen2 / gemma / gemma2 checkpoints: tensor names
+    blk.{i}.*, q/k rows NOT permuted (these architectures use rotate_half rotary), Gemma norm
+    weights stored as 1 + w, Gemma-2's post_attention_layernorm -> post_attention_norm,
+    pre_feedforward_layernorm -> ffn_norm, post_feedforward_layernorm -> post_ffw_norm."""
+    mt = cfg["model_type"]
+    gemma = mt in ("gemma", "gemma2")
+    layer = dict(_GGUF_LAYER)
+    if mt == "gemma2":
+        layer.update({"post_attention_layernorm": "post_attention_norm",
+                      "pre_feedforward_layernorm": "ffn_norm",
+                      "post_feedforward_layernorm": "post_ffw_norm"})
+    else:
+        layer["post_attention_layernorm"] = "ffn_norm"
+    t = {}
+    for name, a in W.items():
+        if name.startswith("model.layers."):
+            i, rest = name[len("model.layers."):].split(".", 1)
+            mod, param = rest.rsplit(".", 1)
+            g = "blk.%s.%s.%s" % (i, layer[mod], param)
+        else:
+            g = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+                 "lm_head.weight": "output.weight"}[name]
+        if gemma and g.endswith("norm.weight"):
+            a = np.asarray(a, np.float32) + np.float32(1.0)
+        t[g] = a
+    d, H = cfg["hidden_size"], cfg["num_attention_heads"]
+    meta = {mt + ".context_length": cfg["max_position_embeddings"], mt + ".embedding_length": d,
+            mt + ".block_count": cfg["num_hidden_layers"], mt + ".feed_forward_length": cfg["intermediate_size"],
+            mt + ".attention.head_count": H, mt + ".attention.head_count_kv": cfg["num_key_value_heads"],
+            mt + ".attention.layer_norm_rms_epsilon": float(cfg["rms_norm_eps"]),
+            mt + ".rope.freq_base": float(cfg.get("rope_theta", 10000.0))}
+    if gemma:
+        meta[mt + ".attention.key_length"] = cfg["head_dim"]
+        meta[mt + ".attention.value_length"] = cfg["head_dim"]
+    if mt == "gemma2":
+        meta[mt + ".attention.sliding_window"] = cfg["sliding_window"]
+        meta[mt + ".attn_logit_softcapping"] = float(cfg["attn_logit_softcapping"])
+        meta[mt + ".final_logit_softcapping"] = float(cfg["final_logit_softcapping"])
+    write_gguf(path, mt, meta, t)

@@ -24,7 +24,8 @@ static const char *shape_axes(int kind)
     case STRATA_HOOK_ATTN_K: case STRATA_HOOK_ATTN_V: case STRATA_HOOK_ATTN_ROT_K: return "batch,pos,kv_head,d_head";
     case STRATA_HOOK_ATTN_SCORES: case STRATA_HOOK_ATTN_PATTERN: return "batch,head,query_pos,key_pos";
     case STRATA_HOOK_ATTN_RESULT: return "batch,pos,head,d_model";
-    case STRATA_HOOK_LN1_SCALE: case STRATA_HOOK_LN2_SCALE: case STRATA_HOOK_LN_FINAL_SCALE: return "batch,pos,1";
+    case STRATA_HOOK_LN1_SCALE: case STRATA_HOOK_LN2_SCALE: case STRATA_HOOK_LN_FINAL_SCALE:
+    case STRATA_HOOK_LN1_POST_SCALE: case STRATA_HOOK_LN2_POST_SCALE: return "batch,pos,1";
     case STRATA_HOOK_MLP_PRE: case STRATA_HOOK_MLP_PRE_LINEAR: case STRATA_HOOK_MLP_POST: return "batch,pos,d_mlp";
     case STRATA_HOOK_LOGITS: return "batch,pos,vocab";
     default: return "batch,pos,d_model";

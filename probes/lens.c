@@ -4,7 +4,8 @@
  * blocks.l.hook_resid_post of the single document into resid [P][n][d];
  * then for each point p:
  *   normed [n][d]  = final_norm(resid[p])      (model's ln_final weights, eps)
- *   logits [n][V]  = normed . U^T (+ b)          (cblas_sgemm, U = unembed [V][d])
+ *   logits [n][V]  = normed . U^T (+ b)          (cblas_sgemm, U = unembed [V][d]),
+ *                    then c * tanh(logits / c) with cfg.final_softcap c > 0 (Gemma-2)
  * and per position: max-subtracted softmax (double sums), top-k by logit,
  * rank and probability of tokens[t+1].  Only the top-k lists, ranks and
  * probabilities are kept ([P][n][k] + [P][n]); full lens logits are
@@ -113,11 +114,12 @@ static int copy_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     return 0;
 }
 
-/* normed[n][d] = final norm of x[n][d] (statistics in double). */
+/* normed[n][d] = final norm of x[n][d] (statistics in double; gain w + w_offset,
+ * Gemma's 1 + w). */
 static void final_norm(const strata_lens *l, const float *x, float *y)
 {
     const strata_config *c = strata_model_config(l->m);
-    const float *g = l->m->ln_final.w, *b = l->m->ln_final.b;
+    const float *g = l->m->ln_final.w, *b = l->m->ln_final.b, off = l->m->ln_final.w_offset;
     const int d = l->d;
     for (int i = 0; i < l->n; i++) {
         const float *r = x + (int64_t)i * d;
@@ -129,7 +131,7 @@ static void final_norm(const strata_lens *l, const float *x, float *y)
         }
         for (int j = 0; j < d; j++) ss += (r[j] - mean) * (r[j] - mean);
         double inv = 1.0 / sqrt(ss / d + (double)c->norm_eps);
-        for (int j = 0; j < d; j++) o[j] = (float)((r[j] - mean) * inv) * g[j] + (b ? b[j] : 0.0f);
+        for (int j = 0; j < d; j++) o[j] = (float)((r[j] - mean) * inv) * (g[j] + off) + (b ? b[j] : 0.0f);
     }
 }
 
@@ -143,6 +145,9 @@ static void point_logits(strata_lens *l, int point, float *out)
     if (l->m->unembed_b)
         for (int i = 0; i < l->n; i++)
             for (int v = 0; v < l->V; v++) out[(int64_t)i * l->V + v] += l->m->unembed_b[v];
+    const float cap = strata_model_config(l->m)->final_softcap;   /* Gemma-2 */
+    if (cap > 0)
+        for (int64_t i = 0; i < (int64_t)l->n * l->V; i++) out[i] = cap * tanhf(out[i] / cap);
 }
 
 /* Is (a, ia) ranked before (b, ib)?  Larger logit first, then lower id. */

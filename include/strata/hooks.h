@@ -115,6 +115,12 @@ typedef enum strata_hook_kind {
     STRATA_HOOK_LN_FINAL_SCALE,
     STRATA_HOOK_LN_FINAL_NORMALIZED,
     STRATA_HOOK_LOGITS,
+    /* Gemma-2's norms after attention and after the MLP (TransformerLens
+     * ln1_post / ln2_post): hook_attn_out and hook_mlp_out see their output. */
+    STRATA_HOOK_LN1_POST_SCALE,
+    STRATA_HOOK_LN1_POST_NORMALIZED,
+    STRATA_HOOK_LN2_POST_SCALE,
+    STRATA_HOOK_LN2_POST_NORMALIZED,
     STRATA_HOOK_KIND_COUNT
 } strata_hook_kind;
 

@@ -39,7 +39,11 @@ typedef struct strata_model strata_model;
 typedef enum strata_arch {
     STRATA_ARCH_GPT2 = 0,
     STRATA_ARCH_NEOX = 1,
-    STRATA_ARCH_LLAMA = 2
+    STRATA_ARCH_LLAMA = 2,     /* also Mistral */
+    STRATA_ARCH_GPT_NEO = 3,
+    STRATA_ARCH_GEMMA = 4,
+    STRATA_ARCH_GEMMA2 = 5,
+    STRATA_ARCH_QWEN2 = 6
 } strata_arch;
 
 /* An architecture's short name as capture files record it ("gpt2", "neox",
@@ -62,6 +66,14 @@ typedef enum strata_rope_kind {
     STRATA_ROPE_HALF = 1,        /* HF rotate_half: pairs (j, j + rot/2) */
     STRATA_ROPE_INTERLEAVED = 2  /* Meta/llama2.c/GGUF llama: pairs (2j, 2j+1) */
 } strata_rope_kind;
+
+/* Which layers attend over the sliding window (when sliding_window > 0). */
+typedef enum strata_window_layers {
+    STRATA_WINDOW_ALL = 0,    /* every layer (Mistral) */
+    STRATA_WINDOW_EVEN = 1,   /* layers 0, 2, 4, ... (Gemma-2) */
+    STRATA_WINDOW_ODD = 2,    /* layers 1, 3, 5, ... (GPT-Neo's global/local alternation) */
+    STRATA_WINDOW_FROM = 3    /* layers >= window_from (Qwen2 max_window_layers) */
+} strata_window_layers;
 
 typedef struct strata_config {
     int32_t arch;             /* strata_arch */
@@ -94,6 +106,12 @@ typedef struct strata_config {
     float   final_softcap;    /* > 0: logits -> c * tanh(logits / c) (Gemma-2) */
     int32_t attn_only;        /* 1: blocks have no MLP and no ln2 (GPT-2 config
                                  "strata_attn_only": true, models strata trains) */
+    float   embed_scale;      /* token embeddings multiplied by this (Gemma: sqrt(d_model));
+                                 0 means 1 */
+    int32_t post_norms;       /* 1: norms after attention and after the MLP, before the
+                                 residual add (Gemma-2; hooks ln1_post, ln2_post) */
+    int32_t window_layers;    /* which layers use sliding_window: strata_window_layers */
+    int32_t window_from;      /* STRATA_WINDOW_FROM: the first windowed layer */
 } strata_config;
 
 /* What a forward pass does when it produces NaN or +-Inf (weights holding

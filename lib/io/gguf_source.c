@@ -135,7 +135,10 @@ static int gsrc_get(st_wsource *s, const char *name, int ndim, const int64_t *sh
                          "%s: no GGUF tensor corresponds to '%s' (architecture %s)", s->path, name,
                          arch_key(c->arch));
     int64_t ti = st_gguf_find_tensor(c->g, gname);
-    if (ti >= 0 && c->used) c->used[ti] = 1;
+    if (ti >= 0 && c->used && !c->used[ti]) {
+        c->used[ti] = 1;
+        s->used_elems += st_gguf_tensor_at(c->g, ti)->n_elem;
+    }
     /* converted before (under this or another HF spelling)? */
     for (int64_t i = 0; i < c->n_bufs; i++) {
         const st_gsrc_buf *b = &c->bufs[i];

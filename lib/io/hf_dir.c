@@ -121,9 +121,10 @@ static int hf_get(st_wsource *s, const char *name, int ndim, const int64_t *shap
         return st_seterr(err, STRATA_ERR_UNSUPPORTED,
                          "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16",
                          f->path, name, t->dtype_name);
-    ((st_sft_tensor *)t)->used = 1;
     size_t numel = 1;
     for (int i = 0; i < ndim; i++) numel *= (size_t)shape[i];
+    if (!t->used) s->used_elems += (int64_t)numel;
+    ((st_sft_tensor *)t)->used = 1;
     if (t->dtype == ST_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         *out = (const float *)t->data;  /* zero-copy: points into the mmap */
         return STRATA_OK;

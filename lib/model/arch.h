@@ -61,6 +61,34 @@ typedef struct st_arch {
     int (*bind)(strata_model *m, st_wsource *src);
 } st_arch;
 
+/* Shared by the families built on Llama's block (llama.c, qwen2.c, gemma.c). */
+typedef struct st_llama_like {
+    int qkv_bias;          /* q/k/v_proj carry biases (Qwen2) */
+    float norm_offset;     /* RMSNorm gain 1 + w (Gemma's HF weights; 0 for GGUF, whose
+                              converter stored 1 + w) */
+    int post_norms;        /* Gemma-2: input, post_attention, pre_feedforward and
+                              post_feedforward norms */
+} st_llama_like;
+/* The sliding window of layer l under cfg.window_layers (0: global attention). */
+int32_t st_layer_window(const strata_config *c, int layer);
+/* A per-layer list of attention kinds (JSON array of n strings: each `windowed` or
+ * `global`) as cfg->window_layers / window_from; a list that is none of
+ * strata_window_layers' patterns is STRATA_ERR_UNSUPPORTED naming the field. */
+int st_window_layers_from_list(const json_t *list, const char *path, const char *key,
+                               const char *windowed, const char *global, strata_config *c, st_err *err);
+/* config.json dimensions, RMS epsilon (default eps_default), rope_theta,
+ * tie_word_embeddings of a Llama-shaped config; refuses rope_scaling and
+ * mlp_bias.  Sets the Llama kinds (RMSNorm, SwiGLU, rotate_half over d_head). */
+int st_llama_like_config_hf(const json_t *j, const char *path, double eps_default, strata_config *c,
+                            st_err *err);
+/* Optional non-negative int32 field (null or absent: 0) into *out. */
+int st_json_window(const json_t *j, const char *path, const char *key, int32_t *out, st_err *err);
+/* GGUF "<arch>.*" of a Llama-shaped model (kv heads, key_length, feed_forward_length,
+ * RMS epsilon, rope base and dims, sliding_window); rope set INTERLEAVED (llama). */
+int st_llama_like_config_gguf(st_gguf *g, strata_config *c, st_err *err);
+int st_llama_like_bind(strata_model *m, st_wsource *src, const st_llama_like *v);
+extern const st_gguf_name st_llama_gguf_layer[], st_llama_gguf_global[];
+
 /* NULL when unknown. */
 const st_arch *st_arch_by_id(int id);
 const st_arch *st_arch_by_hf_type(const char *model_type);

@@ -11,6 +11,7 @@
  */
 #include "model/forward.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +159,8 @@ static int forward_prepare(st_fwd *f, int last, int logits_mode)
 
 /* Embedding.
  *   tokens [B][T], E = tok_embed [V][d], P = pos_embed [n_ctx][d] (or none)
- *   x [B][T][d] = E[token[b][t]] (+ P[pos0 + t]);  padding rows embed token 0 */
+ *   x [B][T][d] = E[token[b][t]] * embed_scale (+ P[pos0 + t]);  padding rows embed token 0
+ *   (hook_embed sees the scaled rows) */
 static int embed_forward(st_fwd *f)
 {
     const strata_model *m = f->m;
@@ -170,6 +172,9 @@ static int embed_forward(st_fwd *f)
             int32_t tok = t < run->lengths[b] ? run->tokens[b * T + t] : 0;
             memcpy(x + (b * T + t) * d, m->tok_embed + (int64_t)tok * d, sizeof(float) * d);
         }
+    const float es = f->c->embed_scale;
+    if (es > 0 && es != 1.0f)   /* Gemma: E[token] * sqrt(d_model), in float32 as HF */
+        for (int64_t i = 0; i < B * T * d; i++) x[i] *= es;
     FIRE(STRATA_HOOK_EMBED, -1, x, 3, B, T, d);
     if (m->pos_embed) {
         float *p = f->a->normed;   /* [B][T][d] the positional rows, for their hook */
@@ -189,7 +194,10 @@ static int embed_forward(st_fwd *f)
  *   q [B][T][H][dh], k, v [B][T][Hkv][dh] (NeoX: one fused [B][T][3*H*dh] product, split)
  *   rotary on q, k;  k, v appended to the KV cache when generating
  *   z [B][T][H][dh] = softmax(q.k^T / sqrt(dh), causal) . v   (scores, pattern [B][H][T][Tk] when hooked)
- *   attn_out [B][T][d] = z . W_O^T + b   (= sum over heads of result [B][T][H][d] when hooked) */
+ *   attn_out [B][T][d] = z . W_O^T + b   (= sum over heads of result [B][T][H][d] when hooked)
+ *   post_norms: attn_out = ln1_post(attn_out)  (hook_attn_out after it; result before it)
+ * Scores: scale (cfg.attn_scale, default 1/sqrt(dh)), soft cap, causal and sliding-window
+ * mask (st_layer.window) as in kernels.h st_attention. */
 static int attention_forward(st_fwd *f, int l)
 {
     strata_model *m = f->m;
@@ -286,6 +294,11 @@ static int attention_forward(st_fwd *f, int l)
     } else {
         st_linear_forward(&ly->o, a->z, qd, N, a->attn_out, d, nt);
     }
+    if (c->post_norms) {   /* Gemma-2: attn_out = ln1_post(attn_out), in place */
+        st_norm_forward(c->norm_kind, a->attn_out, &ly->ln1_post, c->norm_eps, N, d, a->attn_out, a->scale, nt);
+        FIRE(STRATA_HOOK_LN1_POST_SCALE, l, a->scale, 3, B, T, 1);
+        FIRE(STRATA_HOOK_LN1_POST_NORMALIZED, l, a->attn_out, 3, B, T, d);
+    }
     FIRE(STRATA_HOOK_ATTN_OUT, l, a->attn_out, 3, B, T, d);
     const int rot = c->rope != STRATA_ROPE_NONE;
     CHECK_FINITE({ STRATA_HOOK_LN1_SCALE, l, a->scale, 1, 0 },
@@ -303,7 +316,7 @@ static int attention_forward(st_fwd *f, int l)
  *   mlp_h [B][T][F] = normed . W_in^T + b          (hook_pre; the gate when gated)
  *   mlp_up [B][T][F] = normed . W_up^T              (gated only: hook_pre_linear)
  *   mlp_h = act(mlp_h) (* mlp_up)                   (hook_post)
- *   mlp_out [B][T][d] = mlp_h . W_out^T + b */
+ *   mlp_out [B][T][d] = mlp_h . W_out^T + b           (post_norms: then ln2_post) */
 static int mlp_forward(st_fwd *f, int l)
 {
     const strata_config *c = f->c;
@@ -323,6 +336,11 @@ static int mlp_forward(st_fwd *f, int l)
     st_act_forward(c->act, a->mlp_h, c->gated_mlp ? a->mlp_up : NULL, N * F, nt);
     FIRE(STRATA_HOOK_MLP_POST, l, a->mlp_h, 3, B, T, F);
     st_linear_forward(&ly->mlp_out, a->mlp_h, F, N, a->mlp_out, d, nt);
+    if (c->post_norms) {   /* Gemma-2: mlp_out = ln2_post(mlp_out), in place */
+        st_norm_forward(c->norm_kind, a->mlp_out, &ly->ln2_post, c->norm_eps, N, d, a->mlp_out, a->scale, nt);
+        FIRE(STRATA_HOOK_LN2_POST_SCALE, l, a->scale, 3, B, T, 1);
+        FIRE(STRATA_HOOK_LN2_POST_NORMALIZED, l, a->mlp_out, 3, B, T, d);
+    }
     FIRE(STRATA_HOOK_MLP_OUT, l, a->mlp_out, 3, B, T, d);
     CHECK_FINITE({ STRATA_HOOK_LN2_SCALE, l, a->scale, 1, 0 },
                  { STRATA_HOOK_LN2_NORMALIZED, l, a->normed, d, 0 },
@@ -365,9 +383,18 @@ static int block_forward(st_fwd *f, int l)
     return STRATA_OK;
 }
 
+/* Gemma-2's final soft cap: y = cap * tanh(y / cap) on n logits (cap <= 0: none). */
+static void softcap_logits(float cap, float *y, int64_t n)
+{
+    if (!(cap > 0)) return;
+    const float inv = 1.0f / cap;
+    for (int64_t i = 0; i < n; i++) y[i] = cap * tanhf(y[i] * inv);
+}
+
 /* Read-out.
  *   normed [B][T][d] = ln_final(x)
  *   ALL:  logits_out [B][T][V] = normed . U^T (+ b)      U = unembed [V][d]
+ *         then cap * tanh(logits / cap) when cfg.final_softcap > 0 (Gemma-2)
  *   LAST: logits_out [B][V], the last valid position of each sequence only
  *   (one [B,d]x[d,V] product unless hook_logits needs every position) */
 static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
@@ -386,6 +413,7 @@ static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
     if (logits_mode == ST_LOGITS_ALL || st_is_hooked(m, STRATA_HOOK_LOGITS, -1)) {
         float *out = logits_mode == ST_LOGITS_ALL ? logits_out : a->logits;
         st_linear_forward(&un, a->normed, d, N, out, V, nt);
+        softcap_logits(c->final_softcap, out, N * V);
         FIRE(STRATA_HOOK_LOGITS, -1, out, 3, B, T, V);
         CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
                      { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 0 },
@@ -397,6 +425,7 @@ static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
         for (int64_t b = 0; b < B; b++)   /* gather last valid rows, then one sgemm */
             memmove(a->normed + b * d, a->normed + (b * T + run->lengths[b] - 1) * d, sizeof(float) * d);
         st_linear_forward(&un, a->normed, d, B, logits_out, V, nt);
+        softcap_logits(c->final_softcap, logits_out, B * V);
         CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
                      { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 1 },
                      { STRATA_HOOK_LOGITS, -1, logits_out, V, 1 });

@@ -37,6 +37,22 @@ static const struct { const char *suffix; int per_layer; int head_axis; } KINDS[
     [STRATA_HOOK_LN_FINAL_SCALE] = { "ln_final.hook_scale", 0, -1 },
     [STRATA_HOOK_LN_FINAL_NORMALIZED] = { "ln_final.hook_normalized", 0, -1 },
     [STRATA_HOOK_LOGITS] = { "hook_logits", 0, -1 },
+    [STRATA_HOOK_LN1_POST_SCALE] = { "ln1_post.hook_scale", 1, -1 },
+    [STRATA_HOOK_LN1_POST_NORMALIZED] = { "ln1_post.hook_normalized", 1, -1 },
+    [STRATA_HOOK_LN2_POST_SCALE] = { "ln2_post.hook_scale", 1, -1 },
+    [STRATA_HOOK_LN2_POST_NORMALIZED] = { "ln2_post.hook_normalized", 1, -1 },
+};
+
+/* The per-block kinds in forward order (the enum is append-only, so kinds
+ * added later sit at the end of it but inside the block here). */
+static const int BLOCK_ORDER[] = {
+    STRATA_HOOK_RESID_PRE, STRATA_HOOK_LN1_SCALE, STRATA_HOOK_LN1_NORMALIZED, STRATA_HOOK_ATTN_Q,
+    STRATA_HOOK_ATTN_K, STRATA_HOOK_ATTN_V, STRATA_HOOK_ATTN_ROT_Q, STRATA_HOOK_ATTN_ROT_K,
+    STRATA_HOOK_ATTN_SCORES, STRATA_HOOK_ATTN_PATTERN, STRATA_HOOK_ATTN_Z, STRATA_HOOK_ATTN_RESULT,
+    STRATA_HOOK_LN1_POST_SCALE, STRATA_HOOK_LN1_POST_NORMALIZED, STRATA_HOOK_ATTN_OUT,
+    STRATA_HOOK_RESID_MID, STRATA_HOOK_LN2_SCALE, STRATA_HOOK_LN2_NORMALIZED, STRATA_HOOK_MLP_PRE,
+    STRATA_HOOK_MLP_PRE_LINEAR, STRATA_HOOK_MLP_POST, STRATA_HOOK_LN2_POST_SCALE,
+    STRATA_HOOK_LN2_POST_NORMALIZED, STRATA_HOOK_MLP_OUT, STRATA_HOOK_RESID_POST,
 };
 
 const char *strata_hook_kind_name(int kind)
@@ -120,6 +136,8 @@ int st_hook_point_exists(const strata_model *m, int kind, int layer)
     case STRATA_HOOK_MLP_PRE:
     case STRATA_HOOK_MLP_POST:
     case STRATA_HOOK_MLP_OUT: return !c->attn_only;
+    case STRATA_HOOK_LN1_POST_SCALE: case STRATA_HOOK_LN1_POST_NORMALIZED:
+    case STRATA_HOOK_LN2_POST_SCALE: case STRATA_HOOK_LN2_POST_NORMALIZED: return c->post_norms;
     default: return 1;
     }
 }
@@ -132,8 +150,8 @@ static int for_each_point(const strata_model *m, int (*visit)(void *ctx, int kin
     for (int k = STRATA_HOOK_EMBED; k <= STRATA_HOOK_POS_EMBED; k++)
         if (st_hook_point_exists(m, k, -1) && visit(ctx, k, -1)) return 1;
     for (int l = 0; l < m->cfg.n_layers; l++)
-        for (int k = STRATA_HOOK_RESID_PRE; k <= STRATA_HOOK_RESID_POST; k++)
-            if (st_hook_point_exists(m, k, l) && visit(ctx, k, l)) return 1;
+        for (size_t i = 0; i < sizeof BLOCK_ORDER / sizeof BLOCK_ORDER[0]; i++)
+            if (st_hook_point_exists(m, BLOCK_ORDER[i], l) && visit(ctx, BLOCK_ORDER[i], l)) return 1;
     for (int k = STRATA_HOOK_LN_FINAL_SCALE; k <= STRATA_HOOK_LOGITS; k++)
         if (st_hook_point_exists(m, k, -1) && visit(ctx, k, -1)) return 1;
     return 0;
@@ -195,6 +213,7 @@ int strata_model_hook_shape(const strata_model *m, int kind, int batch, int n_ct
     shape[1] = T;
     switch (kind) {
     case STRATA_HOOK_LN1_SCALE: case STRATA_HOOK_LN2_SCALE: case STRATA_HOOK_LN_FINAL_SCALE:
+    case STRATA_HOOK_LN1_POST_SCALE: case STRATA_HOOK_LN2_POST_SCALE:
         shape[2] = 1; return 3;
     case STRATA_HOOK_ATTN_Q: case STRATA_HOOK_ATTN_ROT_Q: case STRATA_HOOK_ATTN_Z:
         shape[2] = c->n_heads; shape[3] = c->d_head; return 4;

@@ -78,7 +78,8 @@ void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int6
             for (int j = 0; j < d; j++) ss += (double)xr[j] * xr[j];
             float s = (float)sqrt(ss / d + eps);
             float inv = 1.0f / s;
-            for (int j = 0; j < d; j++) yr[j] = xr[j] * inv * n->w[j];
+            const float off = n->w_offset;
+            for (int j = 0; j < d; j++) yr[j] = xr[j] * inv * (n->w[j] + off);
             if (scale) scale[i] = s;
         } else {
             double mean = 0, var = 0;
@@ -88,7 +89,8 @@ void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int6
             var /= d;
             float s = (float)sqrt(var + eps);
             float inv = 1.0f / s, mu = (float)mean;
-            for (int j = 0; j < d; j++) yr[j] = (xr[j] - mu) * inv * n->w[j] + (n->b ? n->b[j] : 0.0f);
+            const float off = n->w_offset;
+            for (int j = 0; j < d; j++) yr[j] = (xr[j] - mu) * inv * (n->w[j] + off) + (n->b ? n->b[j] : 0.0f);
             if (scale) scale[i] = s;
         }
     }

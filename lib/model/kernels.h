@@ -37,6 +37,7 @@ void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_
 /* y[N][d] = norm(x[N][d]) * w (+ b);  scale[N] (may be NULL) receives the divisor.
  *   LayerNorm: (x - mean) / sqrt(var + eps), var biased (torch.nn.LayerNorm)
  *   RMSNorm:   x / sqrt(mean(x^2) + eps)                 (Llama)
+ * with gain w + n->w_offset (Gemma stores w and multiplies by 1 + w).
  * Sums accumulate in double. */
 void st_norm_forward(int kind, const float *x, const st_norm *n, float eps, int64_t N, int d,
                      float *y, float *scale, int n_threads);

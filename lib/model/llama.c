@@ -20,12 +20,12 @@
 #include "io/json_util.h"
 #include "model/arch.h"
 
-static int llama_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+int st_llama_like_config_hf(const json_t *j, const char *path, double eps_default, strata_config *c,
+                            st_err *err)
 {
     int64_t d, L, H, Hkv, dh, F, V, T;
     double eps, theta;
     int tied;
-    const char *act;
     ST_TRY(st_json_int(j, "hidden_size", path, 1, 0, &d, err));
     ST_TRY(st_json_int(j, "num_hidden_layers", path, 1, 0, &L, err));
     ST_TRY(st_json_int(j, "num_attention_heads", path, 1, 0, &H, err));
@@ -34,31 +34,16 @@ static int llama_config_hf(const json_t *j, const char *path, strata_config *c, 
     ST_TRY(st_json_int(j, "intermediate_size", path, 1, 0, &F, err));
     ST_TRY(st_json_int(j, "vocab_size", path, 1, 0, &V, err));
     ST_TRY(st_json_int(j, "max_position_embeddings", path, 1, 0, &T, err));
-    ST_TRY(st_json_num(j, "rms_norm_eps", path, 0, 1e-6, &eps, err));
+    ST_TRY(st_json_num(j, "rms_norm_eps", path, 0, eps_default, &eps, err));
     ST_TRY(st_json_num(j, "rope_theta", path, 0, 10000.0, &theta, err));
     ST_TRY(st_json_bool(j, "tie_word_embeddings", path, 0, 0, &tied, err));
-    ST_TRY(st_json_str(j, "hidden_act", path, 0, "silu", &act, err));
-    if (strcmp(act, "silu") != 0)
-        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: hidden_act '%s' not supported for llama (silu)", path, act);
     const json_t *rs = json_object_get(j, "rope_scaling");
     if (rs && !json_is_null(rs))
         return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: field 'rope_scaling' is set; scaled rotary is not supported", path);
     int bias;
-    ST_TRY(st_json_bool(j, "attention_bias", path, 0, 0, &bias, err));
-    if (bias)
-        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: attention_bias true is not supported for llama", path);
     ST_TRY(st_json_bool(j, "mlp_bias", path, 0, 0, &bias, err));
     if (bias)
-        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: mlp_bias true is not supported for llama", path);
-    /* Mistral: every layer attends over a sliding window (HF MistralConfig
-     * sliding_window, null = none); Llama's config has no such field. */
-    const char *mt;
-    ST_TRY(st_json_str(j, "model_type", path, 0, "llama", &mt, err));
-    int64_t win = 0;
-    if (!strcmp(mt, "mistral")) ST_TRY(st_json_int(j, "sliding_window", path, 0, 0, &win, err));
-    if (win < 0 || win > INT32_MAX)
-        return st_seterr(err, STRATA_ERR_FORMAT, "%s: field 'sliding_window' = %lld is out of range", path, (long long)win);
-    c->arch = STRATA_ARCH_LLAMA;
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: mlp_bias true is not supported", path);
     c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = (int32_t)H;
     c->n_kv_heads = (int32_t)Hkv; c->d_head = (int32_t)dh; c->d_mlp = (int32_t)F;
     c->vocab_size = (int32_t)V; c->n_ctx = (int32_t)T;
@@ -66,42 +51,75 @@ static int llama_config_hf(const json_t *j, const char *path, strata_config *c, 
     c->act = STRATA_ACT_SILU; c->gated_mlp = 1;
     c->rope = STRATA_ROPE_HALF; c->rotary_dim = (int32_t)dh; c->rope_theta = (float)theta;
     c->parallel_residual = 0; c->tied_embeddings = tied; c->has_bias = 0;
-    c->sliding_window = (int32_t)win;
     return STRATA_OK;
 }
 
-static int llama_bind(strata_model *m, st_wsource *src)
+int st_json_window(const json_t *j, const char *path, const char *key, int32_t *out, st_err *err)
+{
+    int64_t win;
+    ST_TRY(st_json_int(j, key, path, 0, 0, &win, err));
+    if (win < 0 || win > INT32_MAX)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: field '%s' = %lld is out of range", path, key, (long long)win);
+    *out = (int32_t)win;
+    return STRATA_OK;
+}
+
+static int llama_config_hf(const json_t *j, const char *path, strata_config *c, st_err *err)
+{
+    ST_TRY(st_llama_like_config_hf(j, path, 1e-6, c, err));
+    const char *act;
+    ST_TRY(st_json_str(j, "hidden_act", path, 0, "silu", &act, err));
+    if (strcmp(act, "silu") != 0)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: hidden_act '%s' not supported for llama (silu)", path, act);
+    int bias;
+    ST_TRY(st_json_bool(j, "attention_bias", path, 0, 0, &bias, err));
+    if (bias)
+        return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: attention_bias true is not supported for llama", path);
+    /* Mistral: every layer attends over a sliding window (HF MistralConfig
+     * sliding_window, null = none); Llama's config has no such field. */
+    const char *mt;
+    ST_TRY(st_json_str(j, "model_type", path, 0, "llama", &mt, err));
+    c->arch = STRATA_ARCH_LLAMA;
+    if (!strcmp(mt, "mistral")) ST_TRY(st_json_window(j, path, "sliding_window", &c->sliding_window, err));
+    return STRATA_OK;
+}
+
+int st_llama_like_bind(strata_model *m, st_wsource *src, const st_llama_like *v)
 {
     const strata_config *c = &m->cfg;
     int d = c->d_model, qd = c->n_heads * c->d_head, kvd = c->n_kv_heads * c->d_head, F = c->d_mlp;
     int64_t es[2] = { c->vocab_size, d };
     ST_TRY(src->get(src, "model.embed_tokens.weight", 2, es, &m->tok_embed, &m->err));
-    char w[256];
+    char w[256], b[256];
+    const char *p = "model.layers";
+#define NAME(buf, fmt) (snprintf(buf, sizeof buf, "%s.%d." fmt, p, i), buf)
     for (int i = 0; i < c->n_layers; i++) {
         st_layer *ly = &m->layers[i];
-        ly->window = c->sliding_window;
-        const char *p = "model.layers";
-        snprintf(w, sizeof w, "%s.%d.input_layernorm.weight", p, i);
-        ST_TRY(st_bind_vec(m, src, &ly->ln1.w, w, d));
-        snprintf(w, sizeof w, "%s.%d.post_attention_layernorm.weight", p, i);
-        ST_TRY(st_bind_vec(m, src, &ly->ln2.w, w, d));
+        ly->window = st_layer_window(c, i);
+        ST_TRY(st_bind_vec(m, src, &ly->ln1.w, NAME(w, "input_layernorm.weight"), d));
+        if (v->post_norms) {   /* Gemma-2: post-attention, pre- and post-feedforward norms */
+            ST_TRY(st_bind_vec(m, src, &ly->ln1_post.w, NAME(w, "post_attention_layernorm.weight"), d));
+            ST_TRY(st_bind_vec(m, src, &ly->ln2.w, NAME(w, "pre_feedforward_layernorm.weight"), d));
+            ST_TRY(st_bind_vec(m, src, &ly->ln2_post.w, NAME(w, "post_feedforward_layernorm.weight"), d));
+        } else {
+            ST_TRY(st_bind_vec(m, src, &ly->ln2.w, NAME(w, "post_attention_layernorm.weight"), d));
+        }
+        ly->ln1.w_offset = ly->ln2.w_offset = ly->ln1_post.w_offset = ly->ln2_post.w_offset = v->norm_offset;
         ly->qkv_layout = ST_QKV_SEPARATE;
-        snprintf(w, sizeof w, "%s.%d.self_attn.q_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->q, w, NULL, qd, d, 0));
-        snprintf(w, sizeof w, "%s.%d.self_attn.k_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->k, w, NULL, kvd, d, 0));
-        snprintf(w, sizeof w, "%s.%d.self_attn.v_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->v, w, NULL, kvd, d, 0));
-        snprintf(w, sizeof w, "%s.%d.self_attn.o_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->o, w, NULL, d, qd, 0));
-        snprintf(w, sizeof w, "%s.%d.mlp.gate_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->mlp_in, w, NULL, F, d, 0));
-        snprintf(w, sizeof w, "%s.%d.mlp.up_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->mlp_up, w, NULL, F, d, 0));
-        snprintf(w, sizeof w, "%s.%d.mlp.down_proj.weight", p, i);
-        ST_TRY(st_bind_linear(m, src, &ly->mlp_out, w, NULL, d, F, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->q, NAME(w, "self_attn.q_proj.weight"),
+                              v->qkv_bias ? NAME(b, "self_attn.q_proj.bias") : NULL, qd, d, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->k, NAME(w, "self_attn.k_proj.weight"),
+                              v->qkv_bias ? NAME(b, "self_attn.k_proj.bias") : NULL, kvd, d, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->v, NAME(w, "self_attn.v_proj.weight"),
+                              v->qkv_bias ? NAME(b, "self_attn.v_proj.bias") : NULL, kvd, d, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->o, NAME(w, "self_attn.o_proj.weight"), NULL, d, qd, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_in, NAME(w, "mlp.gate_proj.weight"), NULL, F, d, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_up, NAME(w, "mlp.up_proj.weight"), NULL, F, d, 0));
+        ST_TRY(st_bind_linear(m, src, &ly->mlp_out, NAME(w, "mlp.down_proj.weight"), NULL, d, F, 0));
     }
+#undef NAME
     ST_TRY(st_bind_vec(m, src, &m->ln_final.w, "model.norm.weight", d));
+    m->ln_final.w_offset = v->norm_offset;
     if (src->has(src, "lm_head.weight")) {
         ST_TRY(src->get(src, "lm_head.weight", 2, es, &m->unembed, &m->err));
         m->cfg.tied_embeddings = 0;
@@ -114,10 +132,16 @@ static int llama_bind(strata_model *m, st_wsource *src)
     return STRATA_OK;
 }
 
+static int llama_bind(strata_model *m, st_wsource *src)
+{
+    const st_llama_like v = { 0 };
+    return st_llama_like_bind(m, src, &v);
+}
+
 /* GGUF "llama.*": grouped-query heads, RMSNorm epsilon, rotary over
  * rope.dimension_count (default d_head) in Meta's interleaved layout --
  * GGUF llama keeps q/k rows as Meta wrote them; they are not permuted. */
-static int llama_config_gguf(st_gguf *g, strata_config *c, st_err *err)
+int st_llama_like_config_gguf(st_gguf *g, strata_config *c, st_err *err)
 {
     const int64_t BIG = INT32_MAX;
     int64_t Hkv, dh, F, rot;
@@ -134,7 +158,7 @@ static int llama_config_gguf(st_gguf *g, strata_config *c, st_err *err)
     ST_TRY(st_gguf_cfg_float(g, "rope.freq_base", 0, 10000.0, &theta, err));
     ST_TRY(st_gguf_cfg_int(g, "rope.dimension_count", 0, dh, 0, dh, &rot, err));
     if (rot % 2 != 0)
-        return st_seterr(err, STRATA_ERR_FORMAT, "%s: llama.rope.dimension_count %lld is odd",
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s: rope.dimension_count %lld is odd",
                          st_gguf_path(g), (long long)rot);
     ST_TRY(st_gguf_cfg_refuse_rope_scaling(g, err));
     /* sliding window (llama.cpp writes it for Mistral-style models): every layer */
@@ -155,7 +179,12 @@ static int llama_config_gguf(st_gguf *g, strata_config *c, st_err *err)
     return STRATA_OK;
 }
 
-static const st_gguf_name llama_gguf_layer[] = {
+static int llama_config_gguf(st_gguf *g, strata_config *c, st_err *err)
+{
+    return st_llama_like_config_gguf(g, c, err);
+}
+
+const st_gguf_name st_llama_gguf_layer[] = {
     {"input_layernorm", "attn_norm", 0, 0},
     {"self_attn.q_proj", "attn_q", 0, 0},
     {"self_attn.k_proj", "attn_k", 0, 0},
@@ -166,7 +195,7 @@ static const st_gguf_name llama_gguf_layer[] = {
     {"mlp.up_proj", "ffn_up", 0, 0},
     {"mlp.down_proj", "ffn_down", 0, 0},
     {NULL, NULL, 0, 0}};
-static const st_gguf_name llama_gguf_global[] = {
+const st_gguf_name st_llama_gguf_global[] = {
     {"model.embed_tokens", "token_embd", 0, 0},
     {"model.norm", "output_norm", 0, 0},
     {"lm_head", "output", 0, 0},
@@ -180,7 +209,7 @@ const st_arch st_arch_llama = {
     .config_hf = llama_config_hf,
     .config_gguf = llama_config_gguf,
     .hf_layer_prefix = "model.layers.",
-    .gguf_layer = llama_gguf_layer,
-    .gguf_global = llama_gguf_global,
+    .gguf_layer = st_llama_gguf_layer,
+    .gguf_global = st_llama_gguf_global,
     .bind = llama_bind,
 };

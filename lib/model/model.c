@@ -55,22 +55,6 @@ int st_bind_linear(strata_model *m, st_wsource *src, st_linear *lin, const char 
     return STRATA_OK;
 }
 
-/* Parameter count from the architecture's shapes (tied weights counted once). */
-static int64_t count_params(const strata_model *m)
-{
-    const strata_config *c = &m->cfg;
-    int64_t d = c->d_model, F = c->d_mlp, V = c->vocab_size;
-    int64_t qd = (int64_t)c->n_heads * c->d_head, kvd = (int64_t)c->n_kv_heads * c->d_head;
-    int64_t norm = c->norm_kind == STRATA_NORM_LAYER ? 2 * d : d;
-    int64_t attn = d * (qd + 2 * kvd) + qd * d + (c->has_bias ? qd + 2 * kvd + d : 0);
-    int64_t mlp = (c->gated_mlp ? 2 : 1) * d * F + F * d + (c->has_bias ? F + d : 0);
-    int64_t n = V * d + (c->tied_embeddings ? 0 : V * d) + norm;
-    if (m->pos_embed) n += (int64_t)c->n_ctx * d;   /* learned positions */
-    if (c->attn_only) n += c->n_layers * (attn + norm);
-    else n += c->n_layers * (attn + mlp + 2 * norm);
-    return n;
-}
-
 int st_is_buffer_name(const char *name)
 {
     static const char *const suffixes[] = {
@@ -192,7 +176,7 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     /* every tensor of the file must have been bound or be a known buffer:
      * a weight strata does not know would otherwise be silently left out */
     if (m->src.check_unused) ST_TRY(m->src.check_unused(&m->src, &m->err));
-    m->n_params = count_params(m);
+    m->n_params = m->src.used_elems;   /* each distinct tensor bound, tied ones once */
     rc = st_hooks_init(m);
     if (rc) return rc;
     /* The tokenizer is optional: a model without one still runs on ids. */

@@ -33,6 +33,7 @@ typedef struct st_linear {
 typedef struct st_norm {
     const float *w;     /* [d] gain */
     const float *b;     /* [d] or NULL (RMSNorm) */
+    float w_offset;     /* the gain is w + w_offset (Gemma's RMSNorm: 1 + w) */
 } st_norm;
 
 typedef enum st_qkv_layout {
@@ -42,6 +43,7 @@ typedef enum st_qkv_layout {
 
 typedef struct st_layer {
     st_norm ln1, ln2;
+    st_norm ln1_post, ln2_post;   /* cfg.post_norms: after attention / after the MLP */
     int32_t window;       /* > 0: sliding-window attention of this width (cfg.sliding_window) */
     int32_t qkv_layout;
     st_linear q, k, v;    /* ST_QKV_SEPARATE */
@@ -69,6 +71,8 @@ struct st_wsource {
      * no get() took and that is not a known non-weight buffer
      * (st_is_buffer_name); STRATA_OK otherwise. */
     int  (*check_unused)(st_wsource *s, st_err *err);
+    int64_t used_elems;      /* elements of the distinct file tensors get() has taken:
+                                the model's parameter count */
     void (*close)(st_wsource *s);  /* releases mmaps and owned buffers */
 };
 

@@ -160,3 +160,27 @@ def test_gguf_files(tmp_path, mt):
         assert g.format == "gguf" and g.config.arch == mt
         assert g.n_params == h.n_params
         hm.check_parity(g, cfg, W, seqs)
+
+
+def test_logit_lens_gemma2(tmp_path):
+    """The logit lens applies the model's own read-out: Gemma's (1 + w) final norm and the
+    final soft cap; its last point equals the reference logits, each point equals the
+    reference read-out of that residual stream."""
+    rng = np.random.default_rng(48)
+    cfg, t = hm.make_llama_family(rng, "gemma2", d=32, L=2, H=2, Hkv=1, V=53, n_ctx=32, F=64,
+                                  head_dim=16, tied=True, sliding_window=4, query_pre_attn_scalar=16,
+                                  attn_logit_softcapping=2.5, final_logit_softcapping=3.0)
+    W = hm.write_model(tmp_path / "g2", cfg, t)
+    ids = rng.integers(0, 53, 9).tolist()
+    ref = hm.forward(cfg, W, ids)
+    Wd = {k: np.asarray(v, np.float64) for k, v in W.items()}
+    with strata.Model.open(tmp_path / "g2") as m, strata.Lens(m) as lens:
+        lens.run(ids)
+        for p, name in enumerate(["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post",
+                                  "blocks.1.hook_resid_post"]):
+            x = ref[name]
+            nf = hm.rms_norm(x, Wd["model.norm.weight"], cfg["rms_norm_eps"], plus_one=True)
+            want = 3.0 * np.tanh(nf @ Wd["model.embed_tokens.weight"].T / 3.0)
+            got = lens.logits(p)
+            assert np.abs(got - want).max() <= hm.tol_for("logits", want), name
+        assert np.abs(lens.logits(2) - ref["logits"]).max() <= hm.tol_for("logits", ref["logits"])

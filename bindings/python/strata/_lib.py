@@ -61,6 +61,8 @@ class Config(Structure):
         ("tied_embeddings", c_int32), ("has_bias", c_int32), ("bos_token_id", c_int32),
         ("eos_token_id", c_int32), ("sliding_window", c_int32), ("attn_scale", c_float),
         ("attn_softcap", c_float), ("final_softcap", c_float), ("attn_only", c_int32),
+        ("embed_scale", c_float), ("post_norms", c_int32), ("window_layers", c_int32),
+        ("window_from", c_int32),
     ]
 
 

@@ -39,7 +39,7 @@ from .tokenizer import Tokenizer
 __all__ = ["Model", "ModelConfig"]
 
 STOPPED = 1
-_ARCH = {0: "gpt2", 1: "neox", 2: "llama"}
+_ARCH = {0: "gpt2", 1: "neox", 2: "llama", 3: "gpt_neo", 4: "gemma", 5: "gemma2", 6: "qwen2"}
 _NORM = {0: "layernorm", 1: "rmsnorm"}
 _ACT = {0: "gelu_new", 1: "gelu", 2: "silu", 3: "relu"}
 _NONFINITE = {"warn": 0, "error": 1, "off": 2}
@@ -55,7 +55,7 @@ _LOGITS_MODE = {None: 0, False: 0, "none": 0, True: 1, "all": 1, "last": 2}
 @dataclass(frozen=True)
 class ModelConfig:
     """Hyperparameters of an open model (strata_config)."""
-    arch: str               # "gpt2", "neox" or "llama"
+    arch: str               # "gpt2", "neox", "llama", "gpt_neo", "gemma", "gemma2", "qwen2"
     name: str
     d_model: int
     n_layers: int
@@ -81,6 +81,8 @@ class ModelConfig:
     attn_scale: float = 0.0  # multiplies q.k; 0 means 1/sqrt(d_head)
     attn_softcap: float = 0.0   # > 0: scores -> c * tanh(scores / c)
     final_softcap: float = 0.0  # > 0: logits -> c * tanh(logits / c)
+    embed_scale: float = 0.0    # token embeddings times this (0 means 1; Gemma sqrt(d))
+    post_norms: bool = False    # Gemma-2 norms after attention and MLP (ln1_post, ln2_post)
 
     def __repr__(self) -> str:
         kv = f" (kv {self.n_kv_heads})" if self.n_kv_heads != self.n_heads else ""
@@ -103,7 +105,8 @@ class ModelConfig:
             tied_embeddings=bool(c.tied_embeddings), has_bias=bool(c.has_bias),
             bos_token_id=c.bos_token_id, eos_token_id=c.eos_token_id,
             sliding_window=c.sliding_window, attn_scale=float(f"{c.attn_scale:.7g}"),
-            attn_softcap=float(f"{c.attn_softcap:.7g}"), final_softcap=float(f"{c.final_softcap:.7g}"))
+            attn_softcap=float(f"{c.attn_softcap:.7g}"), final_softcap=float(f"{c.final_softcap:.7g}"),
+            embed_scale=float(f"{c.embed_scale:.7g}"), post_norms=bool(c.post_norms))
 
 
 class _HookScope:

@@ -4,7 +4,7 @@
  * blocks.l.hook_resid_post of the single document into resid [P][n][d];
  * then for each point p:
  *   normed [n][d]  = final_norm(resid[p])      (model's ln_final weights, eps)
- *   logits [n][V]  = normed . U^T (+ b)          (cblas_sgemm, U = unembed [V][d]),
+ *   logits [n][V]  = normed . U^T (+ b)    (st_linear_forward, U = unembed [V][d], float32 or stored),
  *                    then c * tanh(logits / c) with cfg.final_softcap c > 0 (Gemma-2)
  * and per position: max-subtracted softmax (double sums), top-k by logit,
  * rank and probability of tokens[t+1].  Only the top-k lists, ranks and
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/kernels.h"
 #include "model/model_internal.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
@@ -52,9 +53,10 @@ strata_status strata_lens_new(strata_model *m, strata_lens **out)
     *out = l;
     if (!m) return st_seterr(&l->err, STRATA_ERR_ARG, "lens: model is NULL");
     const strata_config *c = strata_model_config(m);
-    if (!m->unembed || !m->ln_final.w)
+    const int has_u = m->unembed_lin.w || m->unembed_lin.wq;
+    if (!has_u || !m->ln_final.w)
         return st_seterr(&l->err, STRATA_ERR_STATE,
-                         "lens: model has no %s", !m->unembed ? "unembedding" : "final norm weights");
+                         "lens: model has no %s", !has_u ? "unembedding" : "final norm weights");
     l->m = m;
     l->P = c->n_layers + 1;
     l->d = c->d_model;
@@ -140,11 +142,8 @@ static void point_logits(strata_lens *l, int point, float *out)
 {
     st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     final_norm(l, l->resid + (int64_t)point * l->n * l->d, l->normed);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->n, l->V, l->d, 1.0f, l->normed, l->d,
-                l->m->unembed, l->d, 0.0f, out, l->V);
-    if (l->m->unembed_b)
-        for (int i = 0; i < l->n; i++)
-            for (int v = 0; v < l->V; v++) out[(int64_t)i * l->V + v] += l->m->unembed_b[v];
+    /* U as the model holds it (float32, or stored and converted in tiles), + b */
+    st_linear_forward(&l->m->unembed_lin, l->normed, l->d, l->n, out, l->V, 1);
     const float cap = strata_model_config(l->m)->final_softcap;   /* Gemma-2 */
     if (cap > 0)
         for (int64_t i = 0; i < (int64_t)l->n * l->V; i++) out[i] = cap * tanhf(out[i] / cap);

@@ -132,7 +132,11 @@ typedef struct strata_open_opts {
     int32_t nonfinite;        /* strata_nonfinite_mode (default WARN) */
     const char *revision;     /* hub ids only: a branch or tag under refs/, or a commit
                                  hash; NULL: "main" (see strata_model_open) */
-    int32_t reserved[4];
+    int32_t weights_f32;      /* 1: convert F16/BF16/Q8_0 weights to a float32 copy at load
+                                 (faster products, twice the memory or more); 0 (default):
+                                 matrices stay in their stored type, memory-mapped, and are
+                                 converted tile by tile inside each product */
+    int32_t reserved[3];
 } strata_open_opts;
 
 strata_open_opts strata_open_opts_default(void);
@@ -185,6 +189,10 @@ strata_status strata_model_set_nonfinite(strata_model *m, int mode);
  * blocks.2.attn.hook_q (layer 2), sequence 0 position 3, element 17";
  * NULL if never.  Owned by the model. */
 const char *strata_model_nonfinite(const strata_model *m);
+/* Memory the weights take: bytes bound in place in the file's mapping
+ * (paged in from the file as used; shared with the page cache) and bytes
+ * of float32 copies the library allocated.  Either pointer may be NULL. */
+void strata_model_weight_memory(const strata_model *m, int64_t *mapped_bytes, int64_t *owned_bytes);
 
 /* Forward pass over a batch.
  *   tokens     [batch][T] row-major, T = max(lengths); entries past a

@@ -1,6 +1,7 @@
 /* io/gguf_source.c — see gguf_source.h. */
 #include "io/gguf_source.h"
 #include "model/arch.h"
+#include "model/model_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -178,6 +179,8 @@ static int gsrc_get(st_wsource *s, const char *name, int ndim, const int64_t *sh
 
     /* F32 in place: a pointer into the mapping */
     if (t->type == ST_GGML_TYPE_F32 && xf == XF_NONE && ((uintptr_t)t->data % sizeof(float)) == 0) {
+        if (!(c->used[ti] & 2)) s->bytes_mapped += 4 * t->n_elem;
+        c->used[ti] |= 2;
         *out = t->data;
         return STRATA_OK;
     }
@@ -231,6 +234,7 @@ static int gsrc_get(st_wsource *s, const char *name, int ndim, const int64_t *sh
         goto fail;
     }
     free(tmp);
+    s->bytes_owned += (int64_t)(n * sizeof(float));
     st_gsrc_buf *b = &c->bufs[c->n_bufs++];
     b->gguf_name = key;
     b->data = data;
@@ -244,6 +248,36 @@ fail:
     free(data);
     free(key);
     return rc;
+}
+
+/* F16, BF16 and Q8_0 matrices that need no layout change stay as stored
+ * (pointer into the mapping); anything else goes through gsrc_get. */
+static int gsrc_get_stored(st_wsource *s, const char *name, int ndim, const int64_t *shape,
+                           const void **out, int *wtype, st_err *err)
+{
+    st_gsrc *c = s->ctx;
+    char gname[256];
+    int xf = XF_NONE;
+    int64_t ti = -1;
+    if (c && ndim == 2 && st_gguf_hf_to_gguf_name(c->arch, name, gname, sizeof gname, &xf) == 0 &&
+        xf == XF_NONE)
+        ti = st_gguf_find_tensor(c->g, gname);
+    const st_gguf_tensor *t = ti >= 0 ? st_gguf_tensor_at(c->g, ti) : NULL;
+    int wt = !t ? -1 : t->type == ST_GGML_TYPE_F16 ? ST_WT_F16 : t->type == ST_GGML_TYPE_BF16 ? ST_WT_BF16
+             : t->type == ST_GGML_TYPE_Q8_0 && t->ne[0] % 32 == 0 ? ST_WT_Q8_0 : -1;
+    if (wt >= 0 && t->n_dims == 2 && t->ne[0] == shape[1] && t->ne[1] == shape[0]) {
+        if (!c->used[ti]) s->used_elems += t->n_elem;
+        if (!(c->used[ti] & 2)) s->bytes_mapped += st_wt_bytes(wt, t->n_elem);
+        c->used[ti] |= 3;
+        *out = t->data;
+        *wtype = wt;
+        return STRATA_OK;
+    }
+    *wtype = ST_WT_F32;
+    const float *f;
+    ST_TRY(gsrc_get(s, name, ndim, shape, &f, err));
+    *out = f;
+    return STRATA_OK;
 }
 
 static int gsrc_check_unused(st_wsource *s, st_err *err)
@@ -535,5 +569,6 @@ int st_gguf_source_open(const char *path, st_wsource *src, strata_config *cfg, s
     src->get = gsrc_get;
     src->has = gsrc_has;
     src->check_unused = gsrc_check_unused;
+    src->get_stored = gsrc_get_stored;
     return STRATA_OK;
 }

@@ -101,8 +101,11 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
     if (o < n) snprintf(buf + o, n - o, "]");
 }
 
-static int hf_get(st_wsource *s, const char *name, int ndim, const int64_t *shape,
-                  const float **out, st_err *err)
+/* The tensor `name`, checked against shape and for a weight dtype; marks it
+ * used (the first time: counts its elements and, when `mapped_bytes`, that
+ * many bytes as bound in place). */
+static int hf_lookup(st_wsource *s, const char *name, int ndim, const int64_t *shape,
+                     const st_sft_tensor **out, int64_t mapped_bytes, st_err *err)
 {
     hf_src *h = s->ctx;
     const st_safetensors *f;
@@ -123,12 +126,31 @@ static int hf_get(st_wsource *s, const char *name, int ndim, const int64_t *shap
                          f->path, name, t->dtype_name);
     size_t numel = 1;
     for (int i = 0; i < ndim; i++) numel *= (size_t)shape[i];
-    if (!t->used) s->used_elems += (int64_t)numel;
+    if (!t->used) {
+        s->used_elems += (int64_t)numel;
+        s->bytes_mapped += mapped_bytes;
+    }
     ((st_sft_tensor *)t)->used = 1;
-    if (t->dtype == ST_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
+    *out = t;
+    return STRATA_OK;
+}
+
+static int hf_get(st_wsource *s, const char *name, int ndim, const int64_t *shape,
+                  const float **out, st_err *err)
+{
+    hf_src *h = s->ctx;
+    const st_sft_tensor *t;
+    ST_TRY(hf_lookup(s, name, ndim, shape, &t, 0, err));
+    const int in_place = t->dtype == ST_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
+    size_t numel = 1;
+    for (int i = 0; i < ndim; i++) numel *= (size_t)shape[i];
+    if (in_place) {
+        if (!t->counted) s->bytes_mapped += (int64_t)t->nbytes;
+        ((st_sft_tensor *)t)->counted = 1;
         *out = (const float *)t->data;  /* zero-copy: points into the mmap */
         return STRATA_OK;
     }
+    s->bytes_owned += (int64_t)(numel * sizeof(float));
     float *buf = malloc(numel ? numel * sizeof(float) : 1);
     if (!buf) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory converting '%s'", name);
     if (h->n_owned == h->cap_owned) {
@@ -176,6 +198,25 @@ static int hf_check_unused(st_wsource *s, st_err *err)
                      (long long)n_unknown, n_unknown == 1 ? "" : "s", list, n_unknown > 8 ? ", ..." : "");
 }
 
+static int hf_get_stored(st_wsource *s, const char *name, int ndim, const int64_t *shape,
+                         const void **out, int *wtype, st_err *err)
+{
+    const st_sft_tensor *t;
+    ST_TRY(hf_lookup(s, name, ndim, shape, &t, 0, err));
+    if ((t->dtype == ST_DT_F16 || t->dtype == ST_DT_BF16) && ((uintptr_t)t->data % 2) == 0) {
+        if (!t->counted) s->bytes_mapped += (int64_t)t->nbytes;
+        ((st_sft_tensor *)t)->counted = 1;
+        *out = t->data;   /* in the mapping, as stored */
+        *wtype = t->dtype == ST_DT_F16 ? ST_WT_F16 : ST_WT_BF16;
+        return STRATA_OK;
+    }
+    *wtype = ST_WT_F32;
+    const float *f;
+    ST_TRY(hf_get(s, name, ndim, shape, &f, err));
+    *out = f;
+    return STRATA_OK;
+}
+
 static void hf_close(st_wsource *s)
 {
     hf_src *h = s->ctx;
@@ -209,6 +250,7 @@ int st_hf_source_open(const char *dir, st_wsource *src, st_err *err)
     src->get = hf_get;
     src->has = hf_has;
     src->check_unused = hf_check_unused;
+    src->get_stored = hf_get_stored;
     src->close = hf_close;
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

@@ -29,6 +29,7 @@ typedef struct st_sft_tensor {
     int32_t dtype;             /* st_dtype */
     char dtype_name[8];        /* as in the header: "F32", "BOOL", "I64", ... */
     int32_t used;              /* set by the weight source when a binder takes it */
+    int32_t counted;           /* its bytes are in the source's bytes_mapped */
     int32_t ndim;
     int64_t shape[8];
     const unsigned char *data; /* into the mapping */

@@ -170,7 +170,9 @@ static int embed_forward(st_fwd *f)
     for (int64_t b = 0; b < B; b++)
         for (int64_t t = 0; t < T; t++) {
             int32_t tok = t < run->lengths[b] ? run->tokens[b * T + t] : 0;
-            memcpy(x + (b * T + t) * d, m->tok_embed + (int64_t)tok * d, sizeof(float) * d);
+            if (m->tok_embed) memcpy(x + (b * T + t) * d, m->tok_embed + (int64_t)tok * d, sizeof(float) * d);
+            else st_wt_to_f32(m->embed.wtype, m->embed.wq, m->embed.woff + (int64_t)tok * m->embed.ld, d,
+                              x + (b * T + t) * d);   /* a stored row, converted */
         }
     const float es = f->c->embed_scale;
     if (es > 0 && es != 1.0f)   /* Gemma: E[token] * sqrt(d_model), in float32 as HF */
@@ -278,7 +280,8 @@ static int attention_forward(st_fwd *f, int l)
             st_linear part = *o;
             part.b = NULL;
             part.n_in = dh;
-            part.w = o->in_out ? o->w + (int64_t)h * dh * o->ld : o->w + (int64_t)h * dh;
+            if (o->wtype != ST_WT_F32) part.woff = o->woff + (int64_t)h * dh;   /* stored: columns h*dh.. */
+            else part.w = o->in_out ? o->w + (int64_t)h * dh * o->ld : o->w + (int64_t)h * dh;
             st_linear_forward(&part, a->z + (int64_t)h * dh, qd, N, a->result + (int64_t)h * d,
                               (int64_t)H * d, nt);
         }
@@ -409,7 +412,7 @@ static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
     FIRE(STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 3, B, T, 1);
     FIRE(STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, 3, B, T, d);
 
-    st_linear un = { m->unembed, m->unembed_b, d, (int32_t)V, 0, d };
+    const st_linear un = m->unembed_lin;   /* U [V][d] (+ b), float32 or stored */
     if (logits_mode == ST_LOGITS_ALL || st_is_hooked(m, STRATA_HOOK_LOGITS, -1)) {
         float *out = logits_mode == ST_LOGITS_ALL ? logits_out : a->logits;
         st_linear_forward(&un, a->normed, d, N, out, V, nt);

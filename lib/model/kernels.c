@@ -45,6 +45,10 @@ void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_
                        float *y, int64_t ldy, int n_threads)
 {
     if (N <= 0) return;
+    if (lin->wtype != ST_WT_F32) {
+        st_linear_forward_stored(lin, x, ldx, N, y, ldy, n_threads);
+        return;
+    }
     int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
     const int n_out = lin->n_out;
     if (nt < 2 || 2.0 * N * n_out * lin->n_in < 4e6) {   /* small: not worth a fork */

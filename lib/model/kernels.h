@@ -34,6 +34,14 @@ static inline int st_par_threads(int n_threads, double work)
 void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_t N,
                        float *y, int64_t ldy, int n_threads);
 
+/* As st_linear_forward for a weight kept in stored type (lin->wtype F16,
+ * BF16 or Q8_0, in_out == 0): converted to float32 in tiles inside the
+ * product (model/wstored.c). */
+void st_linear_forward_stored(const st_linear *lin, const float *x, int64_t ldx, int64_t N, float *y,
+                              int64_t ldy, int n_threads);
+/* dst[n] = float32 of elements [e0, e0 + n) of stored array q of type wtype. */
+void st_wt_to_f32(int wtype, const void *q, int64_t e0, int64_t n, float *dst);
+
 /* y[N][d] = norm(x[N][d]) * w (+ b);  scale[N] (may be NULL) receives the divisor.
  *   LayerNorm: (x - mean) / sqrt(var + eps), var biased (torch.nn.LayerNorm)
  *   RMSNorm:   x / sqrt(mean(x^2) + eps)                 (Llama)

@@ -88,8 +88,7 @@ int st_llama_like_bind(strata_model *m, st_wsource *src, const st_llama_like *v)
 {
     const strata_config *c = &m->cfg;
     int d = c->d_model, qd = c->n_heads * c->d_head, kvd = c->n_kv_heads * c->d_head, F = c->d_mlp;
-    int64_t es[2] = { c->vocab_size, d };
-    ST_TRY(src->get(src, "model.embed_tokens.weight", 2, es, &m->tok_embed, &m->err));
+    ST_TRY(st_bind_embed(m, src, "model.embed_tokens.weight"));
     char w[256], b[256];
     const char *p = "model.layers";
 #define NAME(buf, fmt) (snprintf(buf, sizeof buf, "%s.%d." fmt, p, i), buf)
@@ -120,16 +119,7 @@ int st_llama_like_bind(strata_model *m, st_wsource *src, const st_llama_like *v)
 #undef NAME
     ST_TRY(st_bind_vec(m, src, &m->ln_final.w, "model.norm.weight", d));
     m->ln_final.w_offset = v->norm_offset;
-    if (src->has(src, "lm_head.weight")) {
-        ST_TRY(src->get(src, "lm_head.weight", 2, es, &m->unembed, &m->err));
-        m->cfg.tied_embeddings = 0;
-    } else if (c->tied_embeddings) {
-        m->unembed = m->tok_embed;
-    } else {
-        return st_seterr(&m->err, STRATA_ERR_NOTFOUND,
-                         "%s: missing tensor 'lm_head.weight' (config says tie_word_embeddings false)", src->path);
-    }
-    return STRATA_OK;
+    return st_bind_head(m, src, "lm_head.weight");
 }
 
 static int llama_bind(strata_model *m, st_wsource *src)

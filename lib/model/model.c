@@ -41,12 +41,53 @@ int st_bind_vec(strata_model *m, st_wsource *src, const float **out, const char 
     return src->get(src, name, 1, shape, out, &m->err);
 }
 
+int st_bind_matrix(strata_model *m, st_wsource *src, st_linear *lin, const char *name, int n_out, int n_in)
+{
+    memset(lin, 0, sizeof *lin);
+    int64_t shape[2] = { n_out, n_in };
+    lin->n_in = n_in;
+    lin->n_out = n_out;
+    lin->ld = n_in;
+    if (m->keep_stored && src->get_stored) {
+        const void *p;
+        int wt;
+        ST_TRY(src->get_stored(src, name, 2, shape, &p, &wt, &m->err));
+        if (wt == ST_WT_F32) lin->w = p;
+        else { lin->wq = p; lin->wtype = wt; }
+        return STRATA_OK;
+    }
+    return src->get(src, name, 2, shape, &lin->w, &m->err);
+}
+
+int st_bind_embed(strata_model *m, st_wsource *src, const char *name)
+{
+    ST_TRY(st_bind_matrix(m, src, &m->embed, name, m->cfg.vocab_size, m->cfg.d_model));
+    m->tok_embed = m->embed.w;
+    return STRATA_OK;
+}
+
+int st_bind_head(strata_model *m, st_wsource *src, const char *head)
+{
+    if (src->has(src, head)) {
+        ST_TRY(st_bind_matrix(m, src, &m->unembed_lin, head, m->cfg.vocab_size, m->cfg.d_model));
+        m->cfg.tied_embeddings = 0;
+    } else if (m->cfg.tied_embeddings) {
+        m->unembed_lin = m->embed;
+    } else {
+        return st_seterr(&m->err, STRATA_ERR_NOTFOUND,
+                         "%s: missing tensor '%s' (config says tie_word_embeddings false)", src->path, head);
+    }
+    m->unembed = m->unembed_lin.w;
+    return STRATA_OK;
+}
+
 int st_bind_linear(strata_model *m, st_wsource *src, st_linear *lin, const char *wname,
                    const char *bname, int n_out, int n_in, int in_out)
 {
     memset(lin, 0, sizeof *lin);
     int64_t shape[2] = { in_out ? n_in : n_out, in_out ? n_out : n_in };
-    ST_TRY(src->get(src, wname, 2, shape, &lin->w, &m->err));
+    if (!in_out) ST_TRY(st_bind_matrix(m, src, lin, wname, n_out, n_in));
+    else ST_TRY(src->get(src, wname, 2, shape, &lin->w, &m->err));
     if (bname) ST_TRY(st_bind_vec(m, src, &lin->b, bname, n_out));
     lin->n_in = n_in;
     lin->n_out = n_out;
@@ -122,6 +163,7 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     if (m->nonfinite_mode < STRATA_NONFINITE_WARN || m->nonfinite_mode > STRATA_NONFINITE_OFF)
         return st_seterr(&m->err, STRATA_ERR_ARG, "open option nonfinite = %d; must be 0 (warn), "
                          "1 (error) or 2 (off)", (int)m->nonfinite_mode);
+    m->keep_stored = !(opts && opts->weights_f32);
     if (!path) return st_seterr(&m->err, STRATA_ERR_ARG, "model path is NULL");
     const char *rev = opts && opts->revision && *opts->revision ? opts->revision : NULL;
     struct stat sb;
@@ -176,6 +218,11 @@ strata_status strata_model_open(const char *path, const strata_open_opts *opts, 
     /* every tensor of the file must have been bound or be a known buffer:
      * a weight strata does not know would otherwise be silently left out */
     if (m->src.check_unused) ST_TRY(m->src.check_unused(&m->src, &m->err));
+    /* binders that set float32 pointers directly: the same as matrices */
+    const st_linear f32 = { .n_out = m->cfg.vocab_size, .n_in = m->cfg.d_model, .ld = m->cfg.d_model };
+    if (!m->embed.w && !m->embed.wq) { m->embed = f32; m->embed.w = m->tok_embed; }
+    if (!m->unembed_lin.w && !m->unembed_lin.wq) { m->unembed_lin = f32; m->unembed_lin.w = m->unembed; }
+    m->unembed_lin.b = m->unembed_b;
     m->n_params = m->src.used_elems;   /* each distinct tensor bound, tied ones once */
     rc = st_hooks_init(m);
     if (rc) return rc;
@@ -217,6 +264,12 @@ strata_status strata_model_set_nonfinite(strata_model *m, int mode)
 const char *strata_model_nonfinite(const strata_model *m)
 {
     return m && m->nonfinite_at[0] ? m->nonfinite_at : NULL;
+}
+
+void strata_model_weight_memory(const strata_model *m, int64_t *mapped_bytes, int64_t *owned_bytes)
+{
+    if (mapped_bytes) *mapped_bytes = m ? m->src.bytes_mapped : 0;
+    if (owned_bytes) *owned_bytes = m ? m->src.bytes_owned : 0;
 }
 
 strata_status strata_model_set_threads(strata_model *m, int n_threads)

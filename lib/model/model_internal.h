@@ -22,12 +22,20 @@
  * in_out == 0: W stored [out][in] (HF nn.Linear, GGUF), row stride ld (>= in).
  * in_out == 1: W stored [in][out] (GPT-2 Conv1D), row stride ld (>= out);
  *              a column block of a fused matrix is w + offset with ld = full width. */
+/* Weight types a product can read directly (model/wstored.c). */
+typedef enum st_wtype { ST_WT_F32 = 0, ST_WT_F16 = 1, ST_WT_BF16 = 2, ST_WT_Q8_0 = 3 } st_wtype;
+/* Bytes n elements of wtype take (Q8_0: 34 per block of 32). */
+int64_t st_wt_bytes(int wtype, int64_t n);
+
 typedef struct st_linear {
-    const float *w;
+    const float *w;     /* float32 weights, or NULL when kept in stored type: */
     const float *b;     /* [out] or NULL */
     int32_t n_in, n_out;
     int32_t in_out;
     int32_t ld;
+    int32_t wtype;      /* st_wtype of wq (ST_WT_F32: w is used) */
+    const void *wq;     /* stored weights [out][ld] in wtype (in_out == 0 only) ... */
+    int64_t woff;       /* ... starting at element woff (a column block: woff + col) */
 } st_linear;
 
 typedef struct st_norm {
@@ -71,6 +79,14 @@ struct st_wsource {
      * no get() took and that is not a known non-weight buffer
      * (st_is_buffer_name); STRATA_OK otherwise. */
     int  (*check_unused)(st_wsource *s, st_err *err);
+    /* A 2-D weight in the type it is stored in, when that is F32, F16, BF16
+     * or (GGUF) Q8_0 and needs no layout change: *out points into the
+     * mapping, *wtype its st_wtype.  Otherwise as get() (*wtype ST_WT_F32).
+     * NULL: the source cannot (binders then call get()). */
+    int  (*get_stored)(st_wsource *s, const char *name, int ndim, const int64_t *shape,
+                       const void **out, int *wtype, st_err *err);
+    int64_t bytes_mapped;    /* weight bytes bound in place in the file's mapping */
+    int64_t bytes_owned;     /* weight bytes converted into buffers the source owns */
     int64_t used_elems;      /* elements of the distinct file tensors get() has taken:
                                 the model's parameter count */
     void (*close)(st_wsource *s);  /* releases mmaps and owned buffers */
@@ -96,7 +112,10 @@ struct strata_model {
     int32_t has_src;
 
     /* weights (shapes in row-major [outer][inner]) */
-    const float *tok_embed;      /* [V][d] */
+    const float *tok_embed;      /* [V][d], or NULL when kept stored: */
+    st_linear embed;             /* the same [V][d] as a matrix (wtype/wq when stored) */
+    st_linear unembed_lin;       /* the read-out U [V][d] (+ unembed_b) as a matrix */
+    int32_t keep_stored;         /* bind F16/BF16/Q8_0 matrices in stored type */
     const float *pos_embed;      /* [n_ctx][d] or NULL */
     st_layer *layers;            /* [n_layers] */
     st_norm ln_final;
@@ -131,6 +150,17 @@ struct strata_model {
  * "masked_bias" scalars) and rotary frequency tables ("*.rotary_emb.inv_freq"),
  * which strata recomputes from the config. */
 int st_is_buffer_name(const char *name);
+
+/* Binds a [n_out][n_in] matrix (nn.Linear layout) into lin: in stored type
+ * (F16/BF16/Q8_0, usually the file's mapping) when m->keep_stored and the
+ * source can, else as float32.  lin->b left NULL. */
+int st_bind_matrix(strata_model *m, st_wsource *src, st_linear *lin, const char *name, int n_out, int n_in);
+/* Token embedding `name` [V][d] into m->embed / m->tok_embed (stored when
+ * allowed); the read-out: lm_head `head` [V][d] if the file has it, else the
+ * embedding when tied (else STRATA_ERR_NOTFOUND).  Sets m->unembed_lin,
+ * m->unembed, cfg.tied_embeddings. */
+int st_bind_embed(strata_model *m, st_wsource *src, const char *name);
+int st_bind_head(strata_model *m, st_wsource *src, const char *head);
 
 /* Hooks (hooks.c). */
 int st_hooks_init(strata_model *m);

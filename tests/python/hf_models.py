@@ -409,10 +409,26 @@ def check_parity(model, cfg, W, seqs, names=None):
 # --------------------------------------------------------------------------- GGUF
 
 
-def write_gguf(path, arch, meta, tensors):
+def q8_0(a):
+    """GGML Q8_0 of a float32 array whose last dimension is a multiple of 32: per block of 32,
+    d = max|x| / 127 stored as f16, q = round(x / d) as int8.  Returns (bytes, the float32
+    values a reader dequantises: f16(d) * q)."""
+    x = np.ascontiguousarray(a, np.float32).reshape(-1, 32)
+    d = np.abs(x).max(1) / 127.0
+    inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1), 0.0)
+    q = np.clip(np.rint(x * inv[:, None]), -127, 127).astype(np.int8)
+    d16 = d.astype(np.float16)
+    raw = b"".join(d16[i:i + 1].tobytes() + q[i].tobytes() for i in range(len(q)))
+    back = (d16.astype(np.float32)[:, None] * q.astype(np.float32)).reshape(np.shape(a))
+    return raw, back
+
+
+def write_gguf(path, arch, meta, tensors, qtype="F32"):
     """A GGUF v3 file: meta {key: value} (int -> UINT32, float -> FLOAT32, str -> STRING,
     bool -> BOOL, list of str -> ARRAY of STRING), tensors {name: float32 array} stored F32
-    with ne = the numpy shape reversed (ggml's fastest-first order), 32-byte aligned."""
+    (or, with qtype "Q8_0" / "F16" / "BF16", every 2-D tensor in that type) with ne = the
+    numpy shape reversed (ggml's fastest-first order), 32-byte aligned.  Returns name -> the
+    float32 values a reader sees."""
     def s(x):
         b = x.encode()
         return struct.pack("<Q", len(b)) + b
@@ -431,13 +447,22 @@ def write_gguf(path, arch, meta, tensors):
             out.append(struct.pack("<I", 8) + s(v))
         else:
             out.append(struct.pack("<IIQ", 9, 8, len(v)) + b"".join(s(x) for x in v))
-    off, blobs = 0, []
+    off, blobs, seen = 0, [], {}
     for name, a in tensors.items():
         a = np.ascontiguousarray(a, np.float32)
         ne = a.shape[::-1]
+        gt, raw, back = 0, a.tobytes(), a
+        if a.ndim == 2 and qtype == "Q8_0" and a.shape[1] % 32 == 0:
+            gt, (raw, back) = 8, q8_0(a)
+        elif a.ndim == 2 and qtype == "F16":
+            h = a.astype(np.float16)
+            gt, raw, back = 1, h.tobytes(), h.astype(np.float32)
+        elif a.ndim == 2 and qtype == "BF16":
+            bits, back = bf16_round(a)
+            gt, raw = 30, bits.tobytes()
+        seen[name] = back
         out.append(s(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne)
-                   + struct.pack("<IQ", 0, off))
-        raw = a.tobytes()
+                   + struct.pack("<IQ", gt, off))
         pad = (32 - len(raw) % 32) % 32
         blobs.append(raw + b"\0" * pad)
         off += len(raw) + pad
@@ -447,6 +472,7 @@ def write_gguf(path, arch, meta, tensors):
         f.write(head)
         for b in blobs:
             f.write(b)
+    return seen
 
 
 _GGUF_LAYER = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
@@ -454,7 +480,7 @@ _GGUF_LAYER = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "se
                "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def llama_family_to_gguf(path, cfg, W):
+def llama_family_to_gguf(path, cfg, W, qtype="F32"):
     """llama.cpp's converter output for qwen2 / gemma / gemma2 checkpoints: tensor names
     blk.{i}.*, q/k rows NOT permuted (these architectures use rotate_half rotary), Gemma norm
     weights stored as 1 + w, Gemma-2's post_attention_layernorm -> post_attention_norm,
@@ -493,4 +519,4 @@ def llama_family_to_gguf(path, cfg, W):
         meta[mt + ".attention.sliding_window"] = cfg["sliding_window"]
         meta[mt + ".attn_logit_softcapping"] = float(cfg["attn_logit_softcapping"])
         meta[mt + ".final_logit_softcapping"] = float(cfg["final_logit_softcapping"])
-    write_gguf(path, mt, meta, t)
+    return write_gguf(path, mt, meta, t, qtype)

@@ -69,7 +69,7 @@ class Config(Structure):
 class OpenOpts(Structure):
     """strata_open_opts (model.h)."""
     _fields_ = [("n_threads", c_int32), ("nonfinite", c_int32), ("revision", c_char_p),
-                ("reserved", c_int32 * 4)]
+                ("weights_f32", c_int32), ("reserved", c_int32 * 3)]
 
 
 class RunOpts(Structure):
@@ -224,6 +224,7 @@ _REQUIRED = {
     "strata_open_opts_default": (OpenOpts, []),
     "strata_model_open": (c_int, [c_char_p, POINTER(OpenOpts), POINTER(c_void_p)]),
     "strata_model_free": (None, [P]),
+    "strata_model_weight_memory": (None, [P, POINTER(c_int64), POINTER(c_int64)]),
     "strata_errmsg": (c_char_p, [P]),
     "strata_model_config": (POINTER(Config), [P]),
     "strata_model_n_params": (c_int64, [P]),

@@ -141,7 +141,7 @@ class Model(Closeable):
     # ------------------------------------------------------------ lifetime
     @classmethod
     def open(cls, path, n_threads: int = 0, revision: str = None,
-             nonfinite: str = "warn") -> "Model":
+             nonfinite: str = "warn", weights_f32: bool = False) -> "Model":
         """Opens a Hugging Face model directory, a GGUF file, or a hub id
         ("ORG/NAME") in the local Hugging Face cache (nothing is downloaded).
 
@@ -151,6 +151,8 @@ class Model(Closeable):
         nonfinite: what a NaN/Inf produced by a forward pass does: "warn"
         (the run succeeds; :attr:`nonfinite` names the first place), "error"
         (the run raises strata.NumericError naming it) or "off" (no scan).
+        weights_f32: convert F16/BF16/Q8_0 weights to float32 at load (faster, more
+        memory); by default they stay in their stored type, memory-mapped.
         """
         if nonfinite not in _NONFINITE:
             raise ArgumentError(f"nonfinite must be one of {sorted(_NONFINITE)}, not {nonfinite!r}")
@@ -160,6 +162,7 @@ class Model(Closeable):
         rev = os.fsencode(revision) if revision is not None else None
         opts.revision = rev
         opts.nonfinite = _NONFINITE[nonfinite]
+        opts.weights_f32 = 1 if weights_f32 else 0
         h = ctypes.c_void_p()
         p = os.fsencode(path)
         rc = lib.strata_model_open(p, ctypes.byref(opts), ctypes.byref(h))
@@ -255,6 +258,14 @@ class Model(Closeable):
     def n_params(self) -> int:
         with self._lock:
             return int(self._lib.strata_model_n_params(self._handle()))
+
+    @property
+    def weight_memory(self) -> tuple:
+        """(bytes bound in place in the file's mapping, bytes of float32 copies)."""
+        a, b = ctypes.c_int64(), ctypes.c_int64()
+        with self._lock:
+            self._lib.strata_model_weight_memory(self._handle(), ctypes.byref(a), ctypes.byref(b))
+        return a.value, b.value
 
     @property
     def format(self) -> str:

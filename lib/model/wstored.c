@@ -1,0 +1,114 @@
+/* model/wstored.c — matrix products with weights kept in their stored type.
+ *
+ * A weight of type F16, BF16 (safetensors or GGUF) or Q8_0 (GGUF: blocks of
+ * 32 values, an f16 scale d and 32 int8 q, x = d * q) stays in memory as
+ * stored -- usually the file's mapping -- and is converted to float32 tile by
+ * tile inside the product:
+ *   y[N][n_out] = x[N][n_in] . W^T (+ b),  W [n_out][n_in] row stride ld,
+ *   for each tile of rows o0..o0+nt of W:  buf[nt][n_in] = f32(W[o0..][0..n_in))
+ *                                         y[:, o0..o0+nt) = x . buf^T   (one sgemm)
+ * Tiles are ~128 KB of float32 so a tile stays in cache while the sgemm reads
+ * it; OpenMP threads take tiles (dynamic), each with its own buffer.  The
+ * conversion costs n_out * n_in element conversions per call against
+ * 2 * N * n_out * n_in flops of the product: negligible in prefill, and in
+ * token-by-token generation (N = 1) it replaces reading twice the bytes.
+ * Conversions are exact (F16/BF16 -> float32 exactly; Q8_0: d * q in float32,
+ * as llama.cpp and GGUF conversion at load compute it), so products equal the
+ * float32-copy path up to the order sgemm sums in.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/kernels.h"
+#include "util/half.h"
+
+static inline uint16_t ld16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+
+int64_t st_wt_bytes(int wtype, int64_t n)
+{
+    switch (wtype) {
+    case ST_WT_F16: case ST_WT_BF16: return 2 * n;
+    case ST_WT_Q8_0: return (n + 31) / 32 * 34;
+    default: return 4 * n;
+    }
+}
+
+void st_wt_to_f32(int wtype, const void *q, int64_t e0, int64_t n, float *dst)
+{
+    const unsigned char *p = q;
+    switch (wtype) {
+    case ST_WT_F16:
+        for (int64_t i = 0; i < n; i++) dst[i] = st_f16_to_f32(ld16(p + 2 * (e0 + i)));
+        break;
+    case ST_WT_BF16:
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)ld16(p + 2 * (e0 + i)) << 16;
+            memcpy(&dst[i], &bits, 4);
+        }
+        break;
+    case ST_WT_Q8_0:
+        for (int64_t i = 0; i < n;) {   /* run through the blocks the range touches */
+            const int64_t e = e0 + i, blk = e / 32, j0 = e % 32;
+            const unsigned char *b = p + blk * 34;
+            const float d = st_f16_to_f32(ld16(b));
+            int64_t j = j0;
+            for (; j < 32 && i < n; j++, i++) dst[i] = d * (float)(int8_t)b[2 + j];
+        }
+        break;
+    default:
+        memcpy(dst, (const float *)q + e0, sizeof(float) * (size_t)n);
+    }
+}
+
+/* Rows of W per tile: about 32K floats (128 KB), a multiple of 16, >= 16. */
+static int64_t tile_rows(int64_t n_in, int64_t n_out)
+{
+    int64_t r = (32 * 1024 / (n_in > 0 ? n_in : 1)) / 16 * 16;
+    if (r < 16) r = 16;
+    return r < n_out ? r : n_out;
+}
+
+void st_linear_forward_stored(const st_linear *lin, const float *x, int64_t ldx, int64_t N, float *y,
+                              int64_t ldy, int n_threads)
+{
+    const int64_t n_in = lin->n_in, n_out = lin->n_out, tr = tile_rows(n_in, n_out);
+    const int64_t n_tiles = (n_out + tr - 1) / tr;
+    const int nt = st_par_threads(n_threads, 2.0 * N * n_out * n_in + (double)n_out * n_in);
+#pragma omp parallel num_threads(nt > n_tiles ? (int)n_tiles : nt)
+    {
+        float *buf = malloc(sizeof(float) * (size_t)(tr * n_in));
+#pragma omp for schedule(dynamic)
+        for (int64_t ti = 0; ti < n_tiles; ti++) {
+            const int64_t o0 = ti * tr, on = o0 + tr < n_out ? tr : n_out - o0;
+            if (buf) {
+                for (int64_t r = 0; r < on; r++)
+                    st_wt_to_f32(lin->wtype, lin->wq, lin->woff + (o0 + r) * lin->ld, n_in, buf + r * n_in);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)on, (int)n_in, 1.0f, x,
+                            (int)ldx, buf, (int)n_in, 0.0f, y + o0, (int)ldy);
+            } else {   /* no memory for a tile: one converted row at a time, dot products */
+                for (int64_t r = 0; r < on; r++)
+                    for (int64_t i = 0; i < N; i++) {
+                        double acc = 0;
+                        for (int64_t c = 0; c < n_in; c++) {
+                            float wv;
+                            st_wt_to_f32(lin->wtype, lin->wq, lin->woff + (o0 + r) * lin->ld + c, 1, &wv);
+                            acc += (double)wv * x[i * ldx + c];
+                        }
+                        y[i * ldy + o0 + r] = (float)acc;
+                    }
+            }
+            if (lin->b)
+                for (int64_t i = 0; i < N; i++)
+                    for (int64_t r = 0; r < on; r++) y[i * ldy + o0 + r] += lin->b[o0 + r];
+        }
+        free(buf);
+    }
+}

@@ -35,21 +35,25 @@ static const char *shape_axes(int kind)
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL, *revision = NULL;
-    int json = 0, gguf_meta = 0;
+    int json = 0, gguf_meta = 0, weights_f32 = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: strata info MODEL [--json] [--revision REV]\n\n"
+            printf("usage: strata info MODEL [--json] [--revision REV] [--weights-f32]\n\n"
                    "MODEL is a Hugging Face model directory, a .gguf file or a hub id (ORG/NAME)\n"
                    "in the local Hugging Face cache (--revision: a branch, tag or commit there).\n"
                    "Prints the architecture, dimensions, parameter count, the OpenBLAS kernel\n"
                    "and every hook point with its shape (B = batch, T = positions); for a\n"
                    ".gguf file also its metadata and tensor table (types and shapes).\n"
+                   "The weights line gives the memory the weights take: bytes used in place from\n"
+                   "the file's mapping (F16/BF16/Q8_0 matrices stay in their stored type) and\n"
+                   "float32 copies; --weights-f32 opens with every weight copied to float32.\n"
                    "  --json   machine-readable output (docs/CLI.md); GGUF listing under \"gguf\"\n");
             return 0;
         }
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--gguf")) gguf_meta = 1;
         else if (!strcmp(argv[i], "--revision") && i + 1 < argc) revision = argv[++i];
+        else if (!strcmp(argv[i], "--weights-f32")) weights_f32 = 1;
         else if (argv[i][0] == '-') { fprintf(stderr, "strata info: unknown option %s\n", argv[i]); return 2; }
         else if (!path) path = argv[i];
         else { fprintf(stderr, "strata info: unexpected argument %s\n", argv[i]); return 2; }
@@ -58,6 +62,7 @@ int cmd_info(int argc, char **argv)
     strata_model *m = NULL;
     strata_open_opts oo = strata_open_opts_default();
     oo.revision = revision;
+    oo.weights_f32 = weights_f32;
     if (strata_model_open(path, &oo, &m) != STRATA_OK) {
         fprintf(stderr, "strata info: %s\n", strata_errmsg(m));
         strata_model_free(m);
@@ -83,6 +88,10 @@ int cmd_info(int argc, char **argv)
         cli_jstr(stdout, strata_blas_corename());
         printf(", \"blas_warning\": ");
         if (warn) cli_jstr(stdout, warn); else printf("null");
+        int64_t mapped, owned;
+        strata_model_weight_memory(m, &mapped, &owned);
+        printf(", \"weights_mapped_bytes\": %lld, \"weights_owned_bytes\": %lld, \"weights_f32_bytes\": %lld",
+               (long long)mapped, (long long)owned, 4LL * (long long)strata_model_n_params(m));
         printf(", \"hooks\": [");
         for (int i = 0; i < n; i++) {
             int kind, layer;
@@ -118,6 +127,11 @@ int cmd_info(int argc, char **argv)
     } else {
         printf("model       %s (%s, %s)\n", c->name, arch_name(c->arch), strata_model_format(m));
         printf("parameters  %lld\n", (long long)strata_model_n_params(m));
+        int64_t mapped, owned;
+        strata_model_weight_memory(m, &mapped, &owned);
+        printf("weights     %.1f MiB in place from the file + %.1f MiB float32 copies (a full float32 "
+               "copy: %.1f MiB)\n", mapped / 1048576.0, owned / 1048576.0,
+               4.0 * (double)strata_model_n_params(m) / 1048576.0);
         printf("d_model %d  layers %d  heads %d (kv %d)  d_head %d  d_mlp %d  vocab %d  n_ctx %d\n",
                c->d_model, c->n_layers, c->n_heads, c->n_kv_heads, c->d_head, c->d_mlp,
                c->vocab_size, c->n_ctx);

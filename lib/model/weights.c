@@ -117,7 +117,38 @@ static int not_found(strata_model *m, const char *name)
                      "strata_model_weight_name lists them)", name, n);
 }
 
+/* 1 if `name` is a matrix kept in its stored type (F16/BF16/Q8_0): no
+ * float32 view of it exists. */
+static int stored_matrix(const strata_model *m, const char *name)
+{
+    if (!strcmp(name, "W_E")) return m->embed.wtype != ST_WT_F32;
+    if (!strcmp(name, "W_U")) return m->unembed_lin.wtype != ST_WT_F32;
+    int l, pos = 0;
+    char part[8], w[16];
+    if (sscanf(name, "blocks.%d.%7[^.].%15s%n", &l, part, w, &pos) != 3 || l < 0 || l >= m->cfg.n_layers ||
+        w[0] != 'W')
+        return 0;
+    const st_layer *ly = &m->layers[l];
+    if (!strcmp(part, "mlp"))
+        return ly->mlp_in.wtype != ST_WT_F32 || ly->mlp_up.wtype != ST_WT_F32 || ly->mlp_out.wtype != ST_WT_F32;
+    if (!strcmp(part, "attn"))
+        return ly->q.wtype != ST_WT_F32 || ly->k.wtype != ST_WT_F32 || ly->v.wtype != ST_WT_F32 ||
+               ly->qkv.wtype != ST_WT_F32 || ly->o.wtype != ST_WT_F32;
+    return 0;
+}
+
+static strata_status weight_view(strata_model *m, const char *name, strata_tensor *out);
+
 strata_status strata_model_weight(strata_model *m, const char *name, strata_tensor *out)
+{
+    if (m && name && stored_matrix(m, name))
+        return st_seterr(&m->err, STRATA_ERR_UNSUPPORTED, "weight '%s' is kept in its stored type "
+                         "(F16/BF16/Q8_0) and has no float32 view; open the model with weights_f32 "
+                         "(C: strata_open_opts.weights_f32, Python: weights_f32=True)", name);
+    return weight_view(m, name, out);
+}
+
+static strata_status weight_view(strata_model *m, const char *name, strata_tensor *out)
 {
     if (!m) return STRATA_ERR_ARG;
     if (!name || !out) return st_seterr(&m->err, STRATA_ERR_ARG, "weight name and output must not be NULL");

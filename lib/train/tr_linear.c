@@ -19,7 +19,7 @@ void tr_linear_forward(float *y, const float *x, const float *W, const float *b,
                        int64_t N, int in, int out, int nt)
 {
     /* the engine's block: sgemm per thread on row or column blocks + bias */
-    st_linear lin = { W, b, in, out, 1, out };
+    st_linear lin = { .w = W, .b = b, .n_in = in, .n_out = out, .in_out = 1, .ld = out };
     st_linear_forward(&lin, x, in, N, y, out, nt);
 }
 

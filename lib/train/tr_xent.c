@@ -18,7 +18,7 @@
 void tr_xent_forward(float *logits, double *losses, const float *x, const float *wte,
                      const int32_t *targets, int64_t N, int d, int V, int nt)
 {
-    st_linear un = { wte, NULL, d, V, 0, d };
+    st_linear un = { .w = wte, .n_in = d, .n_out = V, .ld = d };
     st_linear_forward(&un, x, d, N, logits, V, nt);
     const int p = st_par_threads(nt, (double)N * V * 8);
 #pragma omp parallel for num_threads(p) schedule(static)

@@ -92,3 +92,19 @@ def test_generation_and_lens_stored(tmp_path):
             for p in range(3):
                 a, b = ls.logits(p), lf.logits(p)
                 assert np.abs(a - b).max() <= 1e-5 * max(1.0, np.abs(b).max())
+
+
+def test_weight_views_need_f32(tmp_path):
+    """A matrix kept in its stored type has no float32 view: a clear error, and the
+    float32 copy gives the view (equal to the BF16 values)."""
+    rng = np.random.default_rng(53)
+    cfg, t = hm.make_llama_family(rng, "llama", d=32, L=1, H=2, Hkv=2, V=40, n_ctx=16, F=64)
+    W = hm.write_model(tmp_path / "m", cfg, t, float_dtype="BF16")
+    with strata.Model.open(tmp_path / "m") as s:
+        with pytest.raises(strata.UnsupportedError, match="weights_f32"):
+            s.weight("blocks.0.attn.W_Q")
+        with pytest.raises(strata.UnsupportedError, match="weights_f32"):
+            s.weight("W_E")
+        np.testing.assert_array_equal(s.weight("blocks.0.ln1.w"), W["model.layers.0.input_layernorm.weight"])
+    with strata.Model.open(tmp_path / "m", weights_f32=True) as f:
+        np.testing.assert_array_equal(f.weight("W_E"), W["model.embed_tokens.weight"])

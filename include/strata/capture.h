@@ -82,9 +82,20 @@ strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n,
  * bounded by one batch.  Each completed batch is committed to disk before the
  * next starts, so an interrupted capture keeps every completed batch; with
  * o.mode = STRATA_CAPTURE_RESUME the session reopens such a file (same model,
- * hooks, labels, positions, dtype required) and silently skips the first
- * strata_capture_n_done() documents it is given, so the caller simply feeds
- * the same input again.
+ * hooks, labels, positions, dtype, max_tokens, strata version, and weight and
+ * tokenizer files by SHA-256 required) and checks the first
+ * strata_capture_n_done() documents it is given against the committed ones
+ * (tokens, text, the running input hash; STRATA_ERR_STATE naming the first
+ * that differs) before skipping them, so the caller simply feeds the same
+ * input again.  Until the first new batch is written the file is open
+ * read-only: a refused or failed resume leaves it byte-for-byte unchanged.
+ *
+ * One writer per file: the session holds an exclusive flock on its file
+ * (STRATA_ERR_STATE "in use by another process" for a second writer).  Only
+ * regular files are written or replaced (STRATA_ERR_IO otherwise).  Disk space
+ * for each batch and for the final close is claimed before anything is
+ * written: a full disk fails with STRATA_ERR_IO between batches, every
+ * earlier batch committed (complete = false, resumable).
  *
  * Rows: positions = ALL keeps every token t < length of each document; LAST
  * keeps t = length-1; FIRST keeps t = 0.  Per-row shapes: [d_model] for
@@ -179,7 +190,8 @@ typedef struct strata_capture_doc {
  * allocation failed) so strata_capture_errmsg() can explain; free it either
  * way.  Fails with STRATA_ERR_NOTFOUND when a glob matches no hook point (the
  * message lists valid names), STRATA_ERR_EXISTS, STRATA_ERR_IO (path not
- * writable), STRATA_ERR_STATE (resume of a file from another model/hooks).
+ * writable, or not a regular file), STRATA_ERR_STATE (resume of a file from
+ * another model/hooks, or the file is in use by another process).
  * Text-or-tokens: a session holds text (/docs/text) only if opts say so by
  * the first document; mixing is an error.  The file is created when the
  * first document (or strata_capture_finish) arrives, except that

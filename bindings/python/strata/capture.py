@@ -137,7 +137,11 @@ class Capture(Handle):
     positions: "all", "last" or "first" token of each document.
     batch: documents per forward pass; max_tokens: truncate (0: n_ctx).
     dtype: "f32" or "f16"; compress: 0..9 (deflate + shuffle).
-    mode: "create" (fail if the file exists), "overwrite", "resume".
+    mode: "create" (fail if the file exists), "overwrite" (regular files only),
+        "resume" (feed the same documents again: the stored ones are checked
+        against them, and model files by SHA-256; a refusal leaves the file
+        unchanged). A file another process holds (a running capture, an
+        h5py reader) is refused. See docs/ERRORS.md.
     add_bos: for text documents (None: the tokenizer's default).
     labels: {name: int or float} declared up front (int -> int32 dataset).
     progress: optional fn(docs_done, docs_total, rows_done, seconds) -> bool

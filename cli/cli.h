@@ -79,6 +79,8 @@ strata_acts *cli_open_acts(const char *cmd, const char *path);
  * for every hook of the file (free each name and the array); *n = the count.
  * When none is chosen, prints "strata <cmd>: <path>: no hook ..." with the
  * file's hooks. */
+/* "" for 1, "s" otherwise: printf("%lld document%s", n, cli_plural(n)). */
+const char *cli_plural(long long n);
 char **cli_select_hooks(const char *cmd, strata_acts *acts, const char *path, const char *glob, int *n);
 
 #endif

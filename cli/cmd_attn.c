@@ -372,7 +372,7 @@ int cmd_attn(int argc, char **argv)
             goto done;
         }
         if (n_trunc && !quiet)
-            fprintf(stderr, "strata attn: %d documents truncated to %d tokens\n", n_trunc,
+            fprintf(stderr, "strata attn: %d document%s truncated to %d tokens\n", n_trunc, cli_plural(n_trunc),
                     max_tokens);
         if (!given_ind) strata_attn_stats_set_induction(s, 0, 1);
         for (int i = 0; given_ind && i < docs.n; i++) {
@@ -477,8 +477,9 @@ int cmd_attn(int argc, char **argv)
         }
         printf("\n]}\n");
     } else {
-        printf("# %s: %d layers x %d heads, %lld documents", c->name, c->n_layers, c->n_heads,
-               (long long)strata_attn_stats_n_docs(s));
+        printf("# %s: %d layer%s x %d head%s, %lld document%s", c->name, c->n_layers,
+               cli_plural(c->n_layers), c->n_heads, cli_plural(c->n_heads),
+               (long long)strata_attn_stats_n_docs(s), cli_plural(strata_attn_stats_n_docs(s)));
         if (R > 0 && !given_ind) printf(" (induction: %d random BOS+S+S, R=%d, seed %llu)", n_rand, R, seed);
         else if (R > 0) printf(" (induction documents, R=%d)", R);
         printf("\nlayer head  prev_tok first_tok     self  duplic induction  entropy  distance  class\n");

@@ -179,10 +179,10 @@ int cmd_capture(int argc, char **argv)
     strata_capture_get_stats(c, &st);
     if (rc == STRATA_STOPPED && g_stop_signal) {
         int sig = g_stop_signal;
-        fprintf(stderr, "strata capture: interrupted (%s): %s keeps %lld committed documents "
+        fprintf(stderr, "strata capture: interrupted (%s): %s keeps %lld committed document%s "
                         "(complete = false); to continue, rerun the same command with --resume (in "
                         "place of --overwrite, if given)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", outp,
-                (long long)st.docs);
+                (long long)st.docs, cli_plural(st.docs));
         strata_capture_free(c);
         strata_model_free(m);
         return 128 + sig;
@@ -190,22 +190,25 @@ int cmd_capture(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "strata capture: %s\n", strata_capture_errmsg(c));
         if (st.docs > 0 && st.tokens_run > 0)
-            fprintf(stderr, "strata capture: %s keeps %lld committed documents (complete = false); "
-                            "rerun with --resume to continue\n", outp, (long long)st.docs);
+            fprintf(stderr, "strata capture: %s keeps %lld committed document%s (complete = false); "
+                            "rerun with --resume to continue\n", outp, (long long)st.docs,
+                    cli_plural(st.docs));
         strata_capture_free(c);
         strata_model_free(m);
         return 1;
     }
     if (!quiet) {
-        fprintf(stderr, "strata capture: %s: %lld documents, %lld tokens, %lld rows",
-                outp, (long long)st.docs, (long long)st.tokens, (long long)st.rows);
+        fprintf(stderr, "strata capture: %s: %lld document%s, %lld token%s, %lld row%s",
+                outp, (long long)st.docs, cli_plural(st.docs), (long long)st.tokens,
+                cli_plural(st.tokens), (long long)st.rows, cli_plural(st.rows));
         if (st.docs_skipped) fprintf(stderr, " (%lld already there, resumed)", (long long)st.docs_skipped);
         fprintf(stderr, "; %.1f s, %.0f tokens/s\n", st.seconds,
                 st.seconds > 0 ? (double)st.tokens_run / st.seconds : 0.0);
     }
     if (st.truncated) /* reported even with --quiet: data was cut */
-        fprintf(stderr, "strata capture: %lld documents truncated to %s tokens\n",
-                (long long)st.truncated, o.max_tokens ? "--max-tokens" : "the model's n_ctx");
+        fprintf(stderr, "strata capture: %lld document%s truncated to %s tokens\n",
+                (long long)st.truncated, cli_plural(st.truncated),
+                o.max_tokens ? "--max-tokens" : "the model's n_ctx");
     strata_capture_free(c);
     cli_close_model("capture", m);
     return 0;

@@ -1,5 +1,6 @@
 /* cli/cmd_cka.c — `strata cka ACTS.h5 [--hooks GLOB]`: linear CKA between
- * every pair of chosen hooks of a capture file, streamed (memory independent
+ * every pair of chosen hooks of a capture file (or across two captures of the
+ * same tokens, `strata cka A.h5 B.h5`), streamed (memory independent
  * of the number of rows); a matrix as a table, JSON, or an SVG heat map.
  * Math: docs/GEOMETRY.md; options: docs/cli/cka.md. */
 #include <errno.h>
@@ -16,8 +17,12 @@
 static void usage(void)
 {
     printf(
-        "usage: strata cka ACTS.h5 [--hooks GLOB] [--mem-limit SIZE] [--block-rows N]\n"
+        "usage: strata cka ACTS.h5 [B.h5] [--hooks GLOB] [--mem-limit SIZE] [--block-rows N]\n"
         "                  [--json] [--plot F.svg] [--quiet]\n\n"
+        "With two files (captures of the same tokens: two checkpoints, two model sizes),\n"
+        "compares every chosen hook of the first with every chosen hook of the second,\n"
+        "after checking that both hold the same token at every row; the same hook in\n"
+        "both is listed first.\n\n"
         "Linear CKA (Kornblith et al. 2019) between every pair of hooks of a capture\n"
         "file: ||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), 1 = same geometry up to\n"
         "rotation and scale.  Streamed in row blocks with float64 feature-space\n"
@@ -48,29 +53,32 @@ static void viridis(double v, int rgb[3])
     for (int c = 0; c < 3; c++) rgb[c] = (int)lround(stops[i][c] + t * (stops[i + 1][c] - stops[i][c]));
 }
 
-static int write_svg(const char *path, const char *file, char **hooks, int m, const double *K)
+/* Heat map of K (rows mr x cols mc, row stride ld): rows named by rn, columns by cn. */
+static int write_svg(const char *path, const char *title, char **rn, int mr, char **cn, int mc,
+                     const double *K, int ld)
 {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    int cell = m <= 12 ? 44 : m <= 30 ? 24 : 12;
+    int mx = mr > mc ? mr : mc;
+    int cell = mx <= 12 ? 44 : mx <= 30 ? 24 : 12;
     const int L = 240, T = 50, Rg = 110, B = 230;
-    const int W = L + cell * m + Rg, H = T + cell * m + B;
+    const int W = L + cell * mc + Rg, H = T + cell * mr + B;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\" font-size=\"11\">\n", W < 520 ? 520 : W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"14\">linear CKA: ");
-    cli_svg_escape(f, file);
+    cli_svg_escape(f, title);
     fputs("</text>\n", f);
-    for (int i = 0; i < m; i++) {
-        for (int j = 0; j < m; j++) {
+    for (int i = 0; i < mr; i++) {
+        for (int j = 0; j < mc; j++) {
             int c[3];
-            double v = K[i * m + j];
+            double v = K[i * ld + j];
             viridis(v, c);
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\"><title>",
                     L + j * cell, T + i * cell, cell, cell, c[0], c[1], c[2]);
-            cli_svg_escape(f, hooks[i]);
+            cli_svg_escape(f, rn[i]);
             fputs(" / ", f);
-            cli_svg_escape(f, hooks[j]);
+            cli_svg_escape(f, cn[j]);
             fprintf(f, ": %.4f</title></rect>", v);
             if (cell >= 44)
                 fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">%.2f</text>",
@@ -78,15 +86,17 @@ static int write_svg(const char *path, const char *file, char **hooks, int m, co
         }
         fputs("\n", f);
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", L - 6, T + i * cell + cell / 2 + 4);
-        cli_svg_escape(f, hooks[i]);
+        cli_svg_escape(f, rn[i]);
         fputs("</text>\n", f);
+    }
+    for (int j = 0; j < mc; j++) {
         fprintf(f, "<text transform=\"translate(%d,%d) rotate(-60)\" text-anchor=\"end\">",
-                L + i * cell + cell / 2 + 4, T + m * cell + 8);
-        cli_svg_escape(f, hooks[i]);
+                L + j * cell + cell / 2 + 4, T + mr * cell + 8);
+        cli_svg_escape(f, cn[j]);
         fputs("</text>\n", f);
     }
     /* colour bar 0..1 */
-    const int bx = L + m * cell + 30, bh = cell * m < 200 ? 200 : cell * m;
+    const int bx = L + mc * cell + 30, bh = cell * mr < 200 ? 200 : cell * mr;
     for (int s = 0; s < 50; s++) {
         int c[3];
         viridis(1.0 - s / 49.0, c);
@@ -99,9 +109,101 @@ static int write_svg(const char *path, const char *file, char **hooks, int m, co
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* `strata cka A.h5 B.h5`: every chosen hook of A against every chosen hook of B. */
+static int cka_pair(const char *pa, const char *pb, const char *glob, const char *plot, int json,
+                    int quiet, const strata_cka_params *p)
+{
+    strata_acts *A = cli_open_acts("cka", pa);
+    if (!A) return 1;
+    strata_acts *B = cli_open_acts("cka", pb);
+    if (!B) { strata_acts_close(A); return 1; }
+    int ma = 0, mb = 0, status = 0;
+    char **ha = cli_select_hooks("cka", A, pa, glob, &ma);
+    char **hb = ma ? cli_select_hooks("cka", B, pb, glob, &mb) : NULL;
+    strata_cka *C = NULL;
+    if (!ma || !mb) status = 1;
+    else {
+        if (!quiet) fprintf(stderr, "strata cka: %d x %d hooks, %lld rows ...", ma, mb,
+                            (long long)strata_acts_n_rows(A));
+        strata_status rc = strata_cka_fit_acts_pair(A, ma, (const char *const *)ha, B, mb,
+                                                    (const char *const *)hb, p, &C);
+        if (!quiet) fprintf(stderr, "\r%-60s\r", "");
+        if (rc != STRATA_OK) {
+            fprintf(stderr, "strata cka: %s vs %s: %s\n", pa, pb, strata_cka_errmsg(C));
+            status = 1;
+        }
+    }
+    strata_acts_close(A);
+    strata_acts_close(B);
+    if (!status) {
+        const double *K = strata_cka_matrix(C);
+        int ld = ma + mb;
+        const double *X = K + ma;   /* row i (A), column ma + j (B) */
+        if (json) {
+            printf("{\"files\": [");
+            cli_jstr(stdout, pa); printf(", "); cli_jstr(stdout, pb);
+            printf("], \"n_rows\": %lld, \"hooks_a\": [", (long long)strata_cka_n_rows(C));
+            for (int i = 0; i < ma; i++) { if (i) printf(", "); cli_jstr(stdout, ha[i]); }
+            printf("], \"hooks_b\": [");
+            for (int j = 0; j < mb; j++) { if (j) printf(", "); cli_jstr(stdout, hb[j]); }
+            printf("],\n \"cka\": [");
+            for (int i = 0; i < ma; i++) {
+                printf("%s\n  [", i ? "," : "");
+                for (int j = 0; j < mb; j++) printf("%s%.17g", j ? ", " : "", X[i * ld + j]);
+                printf("]");
+            }
+            printf("\n],\n \"same_hook\": {");
+            int first = 1;
+            for (int i = 0; i < ma; i++)
+                for (int j = 0; j < mb; j++)
+                    if (!strcmp(ha[i], hb[j])) {
+                        printf("%s", first ? "" : ", ");
+                        cli_jstr(stdout, ha[i]);
+                        printf(": %.17g", X[i * ld + j]);
+                        first = 0;
+                    }
+            printf("}}\n");
+        } else {
+            printf("A = %s\nB = %s\nlinear CKA between the same %lld rows (tokens checked equal)\n\n",
+                   pa, pb, (long long)strata_cka_n_rows(C));
+            int same = 0;
+            for (int i = 0; i < ma; i++)
+                for (int j = 0; j < mb; j++)
+                    if (!strcmp(ha[i], hb[j])) {
+                        if (!same++) printf("same hook in A and B:\n");
+                        printf("  %-40s %.4f\n", ha[i], X[i * ld + j]);
+                    }
+            if (same) printf("\n");
+            for (int j = 0; j < mb; j++) printf("B[%2d] %s\n", j, hb[j]);
+            printf("\n%-36s", "A \\ B");
+            for (int j = 0; j < mb; j++) printf(" [%2d] ", j);
+            printf("\n");
+            for (int i = 0; i < ma; i++) {
+                printf("%-36s", ha[i]);
+                for (int j = 0; j < mb; j++) printf(" %5.3f", X[i * ld + j]);
+                printf("\n");
+            }
+        }
+        if (plot) {
+            char title[1024];
+            snprintf(title, sizeof title, "%s (rows) vs %s (columns)", pa, pb);
+            if (write_svg(plot, title, ha, ma, hb, mb, X, ld)) {
+                fprintf(stderr, "strata cka: --plot %s: %s\n", plot, strerror(errno));
+                status = 1;
+            }
+        }
+    }
+    strata_cka_free(C);
+    for (int i = 0; i < ma; i++) free(ha[i]);
+    for (int j = 0; j < mb; j++) free(hb[j]);
+    free(ha);
+    free(hb);
+    return status;
+}
+
 int cmd_cka(int argc, char **argv)
 {
-    const char *path = NULL, *glob = NULL, *plot = NULL;
+    const char *path = NULL, *path2 = NULL, *glob = NULL, *plot = NULL;
     int json = 0, quiet = 0;
     strata_cka_params p;
     strata_cka_default_params(&p);
@@ -123,11 +225,13 @@ int cmd_cka(int argc, char **argv)
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "strata cka: unknown option %s\n", a); return 2; }
         else if (!path) path = a;
-        else { fprintf(stderr, "strata cka: unexpected argument %s\n", a); return 2; }
+        else if (!path2) path2 = a;
+        else { fprintf(stderr, "strata cka: unexpected argument %s (one or two files)\n", a); return 2; }
     }
 #undef NEXT
     if (!path) { fprintf(stderr, "strata cka: no activation file given (strata cka --help)\n"); return 2; }
     if (!isatty(2)) quiet = 1;
+    if (path2) return cka_pair(path, path2, glob, plot, json, quiet, &p);
 
     strata_acts *acts = cli_open_acts("cka", path);
     if (!acts) return 1;
@@ -170,7 +274,7 @@ int cmd_cka(int argc, char **argv)
                 printf("\n");
             }
         }
-        if (plot && write_svg(plot, path, hooks, m, K)) {
+        if (plot && write_svg(plot, path, hooks, m, hooks, m, K, m)) {
             fprintf(stderr, "strata cka: --plot %s: %s\n", plot, strerror(errno));
             status = 1;
         }

@@ -76,13 +76,18 @@ int cmd_info(int argc, char **argv)
     if (json) {
         printf("{\"name\": ");
         cli_jstr(stdout, c->name);
-        printf(", \"format\": \"%s\", \"arch\": \"%s\", \"d_model\": %d, \"n_layers\": %d, \"n_heads\": %d, "
+        /* names as the Python bindings' ModelConfig spells them (arch, norm, act) */
+        const char *an = strata_arch_name(c->arch);
+        printf(", \"format\": \"%s\", \"arch\": \"%s\", \"model_type\": \"%s\", \"d_model\": %d, \"n_layers\": %d, \"n_heads\": %d, "
                "\"n_kv_heads\": %d, \"d_head\": %d, \"d_mlp\": %d, \"vocab_size\": %d, \"n_ctx\": %d, "
-               "\"n_params\": %lld, \"norm\": \"%s\", \"rope\": \"%s\", \"rotary_dim\": %d, "
+               "\"n_params\": %lld, \"norm\": \"%s\", \"act\": \"%s\", \"gated_mlp\": %s, \"rope\": \"%s\", \"rotary_dim\": %d, "
                "\"parallel_residual\": %s, \"tied_embeddings\": %s, \"blas_core\": ",
-               strata_model_format(m), arch_name(c->arch), c->d_model, c->n_layers, c->n_heads,
+               strata_model_format(m), an ? an : "?", arch_name(c->arch), c->d_model, c->n_layers, c->n_heads,
                c->n_kv_heads, c->d_head, c->d_mlp, c->vocab_size, c->n_ctx,
-               (long long)strata_model_n_params(m), c->norm_kind == STRATA_NORM_RMS ? "rms" : "layer",
+               (long long)strata_model_n_params(m), c->norm_kind == STRATA_NORM_RMS ? "rmsnorm" : "layernorm",
+               c->act == STRATA_ACT_GELU_NEW ? "gelu_new" : c->act == STRATA_ACT_GELU ? "gelu"
+               : c->act == STRATA_ACT_SILU ? "silu" : c->act == STRATA_ACT_RELU ? "relu" : "?",
+               c->gated_mlp ? "true" : "false",
                c->rope == STRATA_ROPE_HALF ? "half" : c->rope == STRATA_ROPE_INTERLEAVED ? "interleaved" : "none",
                c->rotary_dim, c->parallel_residual ? "true" : "false", c->tied_embeddings ? "true" : "false");
         cli_jstr(stdout, strata_blas_corename());

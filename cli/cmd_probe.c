@@ -157,8 +157,9 @@ static void print_split(const strata_probe_params *p, const strata_probe_report 
                         const char *label)
 {
     if (q->grouped) {
-        printf("split: by document, %lld documents (hold-out: %.0f%% of documents, "
-               "GroupShuffleSplit", (long long)q->n_groups, 100 * p->test_fraction);
+        printf("split: by document, %lld document%s (hold-out: %.0f%% of documents, "
+               "GroupShuffleSplit", (long long)q->n_groups, cli_plural(q->n_groups),
+               100 * p->test_fraction);
         if (p->cv_folds) printf("; CV: GroupKFold, %d folds", p->cv_folds);
         printf(")%s\n", p->group == STRATA_PROBE_GROUP_AUTO
                             ? " -- every document's rows share one label value" : "");

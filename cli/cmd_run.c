@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "input.h"
 #include "strata/model.h"
+#include "strata/tokenizer.h"
 
 static void usage(void)
 {
@@ -54,6 +55,7 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     int *best = malloc(sizeof(int) * top);
+    const int has_tok = strata_model_tokenizer(m) != NULL;
     if (json) printf("{\"positions\": [");
     for (int t = 0; t < n; t++) {
         const float *row = logits + (size_t)t * V;
@@ -78,10 +80,12 @@ int cmd_run(int argc, char **argv)
         } else {
             printf("%4d  id %-6d ->", t, ids[t]);
             for (int k = 0; k < top; k++) {
-                printf("  %d", best[k]);
-                printf(" (");
-                cli_json_token_text(stdout, m, best[k]);
-                printf(" %.3f)", row[best[k]]);
+                printf("  %d (", best[k]);
+                if (has_tok) {   /* without a tokenizer: the id and its logit only */
+                    cli_json_token_text(stdout, m, best[k]);
+                    printf(" ");
+                }
+                printf("%.3f)", row[best[k]]);
             }
             printf("\n");
         }

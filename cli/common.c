@@ -207,3 +207,5 @@ char **cli_select_hooks(const char *cmd, strata_acts *acts, const char *path, co
     *n = m;
     return names;
 }
+
+const char *cli_plural(long long n) { return n == 1 ? "" : "s"; }

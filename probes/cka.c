@@ -14,6 +14,7 @@
 #include "strata/cka.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +245,100 @@ strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hook
                        C->params.block_rows };
         rc = cka_run(C, &s);
     }
+    free(width);
+    return (strata_status)rc;
+}
+
+/* ---- two capture files of the same tokens ---- */
+
+typedef struct pair_user {
+    geom_acts_user a, b;
+    int ma;
+} pair_user;
+
+/* Sources 0..ma-1 read hooks of file a, ma.. those of file b. */
+static int pair_read(void *user, int src, int64_t row0, int64_t n, float *buf, const float **rows,
+                     st_err *err)
+{
+    pair_user *u = user;
+    return src < u->ma ? geom_acts_read(&u->a, src, row0, n, buf, rows, err)
+                       : geom_acts_read(&u->b, src - u->ma, row0, n, buf, rows, err);
+}
+
+/* Same rows and the same token at every row, else STRATA_ERR_STATE naming the
+ * first difference. */
+static int same_tokens(strata_cka *C, strata_acts *a, strata_acts *b)
+{
+    int64_t R = strata_acts_n_rows(a), Rb = strata_acts_n_rows(b);
+    if (R != Rb)
+        return st_seterr(&C->err, STRATA_ERR_STATE, "CKA across files: the first file has %lld "
+                         "rows, the second %lld; both must be captures of the same tokens "
+                         "(same corpus, tokenizer, --positions and --max-tokens)",
+                         (long long)R, (long long)Rb);
+    enum { BLK = 65536 };
+    int32_t *ta = malloc(sizeof *ta * BLK), *tb = malloc(sizeof *tb * BLK);
+    int rc = ta && tb ? STRATA_OK : st_seterr(&C->err, STRATA_ERR_NOMEM, "CKA: out of memory");
+    for (int64_t r0 = 0; r0 < R && rc == STRATA_OK; r0 += BLK) {
+        int64_t n = R - r0 < BLK ? R - r0 : BLK;
+        if (strata_acts_read_row_tokens(a, r0, n, ta) != STRATA_OK) {
+            rc = st_seterr(&C->err, STRATA_ERR_FORMAT, "first file: %s", strata_acts_errmsg(a));
+            break;
+        }
+        if (strata_acts_read_row_tokens(b, r0, n, tb) != STRATA_OK) {
+            rc = st_seterr(&C->err, STRATA_ERR_FORMAT, "second file: %s", strata_acts_errmsg(b));
+            break;
+        }
+        for (int64_t i = 0; i < n; i++)
+            if (ta[i] != tb[i]) {
+                rc = st_seterr(&C->err, STRATA_ERR_STATE, "CKA across files: row %lld is token "
+                               "%d in the first file and %d in the second; CKA compares "
+                               "representations of the same inputs (capture both from the "
+                               "same corpus with the same tokenizer)", (long long)(r0 + i),
+                               ta[i], tb[i]);
+                break;
+            }
+    }
+    free(ta);
+    free(tb);
+    return rc;
+}
+
+strata_status strata_cka_fit_acts_pair(strata_acts *a, int ma, const char *const *hooks_a,
+                                       strata_acts *b, int mb, const char *const *hooks_b,
+                                       const strata_cka_params *p, strata_cka **out)
+{
+    strata_cka *C = cka_new(p);
+    *out = C;
+    if (!C) return STRATA_ERR_NOMEM;
+    if (!a || !b || ma < 1 || mb < 1 || !hooks_a || !hooks_b)
+        return st_seterr(&C->err, STRATA_ERR_ARG, "strata_cka_fit_acts_pair: two readers and at "
+                         "least one hook in each are required");
+    int rc = same_tokens(C, a, b);
+    if (rc < 0) return (strata_status)rc;
+    int m = ma + mb;
+    int64_t *width = malloc(sizeof *width * (size_t)m);
+    const char **names = malloc(sizeof *names * (size_t)m);
+    char **owned = calloc((size_t)m, sizeof *owned);
+    if (!width || !names || !owned) rc = st_seterr(&C->err, STRATA_ERR_NOMEM, "CKA: out of memory");
+    if (rc >= 0) rc = geom_acts_widths(a, ma, hooks_a, width, &C->err);
+    if (rc >= 0) rc = geom_acts_widths(b, mb, hooks_b, width + ma, &C->err);
+    for (int i = 0; rc >= 0 && i < m; i++) {
+        const char *h = i < ma ? hooks_a[i] : hooks_b[i - ma];
+        size_t len = strlen(h) + 16;
+        owned[i] = malloc(len);
+        if (!owned[i]) { rc = st_seterr(&C->err, STRATA_ERR_NOMEM, "CKA: out of memory"); break; }
+        snprintf(owned[i], len, "%s (file %c)", h, i < ma ? 'A' : 'B');
+        names[i] = owned[i];
+    }
+    if (rc >= 0) {
+        pair_user u = { { a, hooks_a }, { b, hooks_b }, ma };
+        geom_src s = { pair_read, &u, strata_acts_n_rows(a), m, width, names,
+                       C->params.block_rows };
+        rc = cka_run(C, &s);
+    }
+    for (int i = 0; owned && i < m; i++) free(owned[i]);
+    free(owned);
+    free(names);
     free(width);
     return (strata_status)rc;
 }

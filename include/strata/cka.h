@@ -64,6 +64,16 @@ strata_status strata_cka_fit(int m, const float *const *X, const int64_t *d, int
 strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hooks,
                                   const strata_cka_params *p, strata_cka **out);
 
+/* CKA across two capture files of the same tokens (two checkpoints, two model
+ * sizes): hooks_a [ma] of file a and hooks_b [mb] of file b.  Both files must
+ * hold the same rows with the same token at each (checked; STRATA_ERR_STATE
+ * naming the first differing row).  The result is one (ma + mb)-square matrix:
+ * inputs 0..ma-1 are a's hooks, ma..ma+mb-1 b's; entry [i][ma + j] compares
+ * hook i of a with hook j of b. */
+strata_status strata_cka_fit_acts_pair(strata_acts *a, int ma, const char *const *hooks_a,
+                                       strata_acts *b, int mb, const char *const *hooks_b,
+                                       const strata_cka_params *p, strata_cka **out);
+
 void strata_cka_free(strata_cka *c);                 /* NULL is a no-op */
 const char *strata_cka_errmsg(const strata_cka *c);  /* "" when no error */
 

@@ -248,6 +248,7 @@ _REQUIRED = {
 }
 
 _OPTIONAL = {
+    "strata_arch_name": (c_char_p, [c_int32]),
     # model.h: sampling and weight views
     "strata_generate_ex": (c_int, [P, P, c_int, c_int, POINTER(GenerateOpts), P, POINTER(c_int)]),
     "strata_model_weight": (c_int, [P, c_char_p, POINTER(Tensor)]),
@@ -298,6 +299,8 @@ _OPTIONAL = {
     "strata_cka_default_params": (None, [POINTER(CkaParams)]),
     "strata_cka_fit": (c_int, [c_int, P, P, c_int64, POINTER(CkaParams), POINTER(c_void_p)]),
     "strata_cka_fit_acts": (c_int, [P, c_int, P, POINTER(CkaParams), POINTER(c_void_p)]),
+    "strata_cka_fit_acts_pair": (c_int, [P, c_int, P, P, c_int, P, POINTER(CkaParams),
+                                         POINTER(c_void_p)]),
     "strata_cka_free": (None, [P]),
     "strata_cka_errmsg": (c_char_p, [P]),
     "strata_cka_n": (c_int, [P]),

@@ -207,6 +207,18 @@ class Capture(Handle):
     def _model_closing(self, model):
         self.close()
 
+    # The library's messages name the CLI's flags; from Python they name the keywords.
+    _CLI_TO_PY = (("--overwrite", 'mode="overwrite"'), ("--resume", 'mode="resume"'),
+                  ("--max-tokens", "max_tokens="), ("--positions", "positions="),
+                  ("--dtype", "dtype="), ("--batch", "batch="), ("--hooks", "hooks="),
+                  ("--no-bos", "add_bos=False"))
+
+    def _errmsg(self) -> str:
+        msg = super()._errmsg()
+        for cli, py in self._CLI_TO_PY:
+            msg = msg.replace(cli, py)
+        return msg
+
     def _call(self, fn, *args):
         m = self._model
         with m._lock:

@@ -52,6 +52,13 @@ _HEAD_RE = re.compile(r"^(.*)\[(\d+)\]$")
 _LOGITS_MODE = {None: 0, False: 0, "none": 0, True: 1, "all": 1, "last": 2}
 
 
+def _arch_name(a: int) -> str:
+    """The library's name of an architecture (what `strata info --json` says)."""
+    lib = _lib.load()
+    n = lib.strata_arch_name(a) if getattr(lib, "strata_arch_name", None) else None
+    return n.decode() if n else _ARCH.get(a, str(a))
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Hyperparameters of an open model (strata_config)."""
@@ -95,7 +102,7 @@ class ModelConfig:
     @classmethod
     def _from_c(cls, c) -> "ModelConfig":
         return cls(
-            arch=_ARCH.get(c.arch, str(c.arch)), name=c.name.decode("utf-8", "replace"),
+            arch=_arch_name(c.arch), name=c.name.decode("utf-8", "replace"),
             d_model=c.d_model, n_layers=c.n_layers, n_heads=c.n_heads, n_kv_heads=c.n_kv_heads,
             d_head=c.d_head, d_mlp=c.d_mlp, vocab_size=c.vocab_size, n_ctx=c.n_ctx,
             norm=_NORM.get(c.norm_kind, str(c.norm_kind)), norm_eps=float(f"{c.norm_eps:.7g}"),

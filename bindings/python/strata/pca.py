@@ -22,7 +22,7 @@ from . import _lib
 from ._util import Handle, as_f32, copy_array
 from .errors import ArgumentError, error_for_status
 
-__all__ = ["PCA", "fit", "fit_acts", "participation_ratio", "cka", "cka_acts"]
+__all__ = ["PCA", "fit", "fit_acts", "participation_ratio", "cka", "cka_acts", "cka_files"]
 
 _SOLVER = {"auto": 0, "cov": 1, "rsvd": 2}
 _SOLVER_NAME = {v: k for k, v in _SOLVER.items()}
@@ -176,3 +176,25 @@ def cka_acts(acts, hooks, *, block_rows=0, max_bytes=0) -> np.ndarray:
     rc = lib.strata_cka_fit_acts(acts._handle(), len(hooks), names, ctypes.byref(p),
                                  ctypes.byref(h))
     return _cka_result(lib, rc, h)
+
+
+def cka_files(acts_a, acts_b, hooks_a, hooks_b=None, *, block_rows=0, max_bytes=0) -> np.ndarray:
+    """Linear CKA across two capture files of the same tokens (two checkpoints,
+    two model sizes): float64 [len(hooks_a), len(hooks_b)], entry [i, j] between
+    hook i of acts_a and hook j of acts_b (hooks_b defaults to hooks_a, so the
+    diagonal compares the same hook).  Both files must hold the same token at
+    every row (checked: StateError naming the first differing row)."""
+    lib = acts_a._lib
+    lib.need("strata_cka_fit_acts_pair")
+    ha = [hooks_a] if isinstance(hooks_a, str) else list(hooks_a)
+    hb = ha if hooks_b is None else ([hooks_b] if isinstance(hooks_b, str) else list(hooks_b))
+    if not ha or not hb:
+        raise ArgumentError("cka_files needs at least one hook in each file")
+    na = (ctypes.c_char_p * len(ha))(*[h.encode() for h in ha])
+    nb = (ctypes.c_char_p * len(hb))(*[h.encode() for h in hb])
+    p = _cka_params(lib, block_rows, max_bytes)
+    h = ctypes.c_void_p()
+    rc = lib.strata_cka_fit_acts_pair(acts_a._handle(), len(ha), na, acts_b._handle(), len(hb),
+                                      nb, ctypes.byref(p), ctypes.byref(h))
+    full = _cka_result(lib, rc, h)
+    return full[: len(ha), len(ha):].copy()

@@ -24,9 +24,10 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 work=${2:-/tmp/strata-bench-train}
 THREADS=${THREADS:-1} REPS=${REPS:-2} SHAPES=${SHAPES:-"toy small gpt2s"}
+cores=$(nproc --all)
 export OMP_NUM_THREADS=$THREADS
 mkdir -p "$work"
-echo "== machine: $(nproc) cores, $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== machine: $cores cores, $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), threads $THREADS"
 timed() {   # timed OUT_PREFIX cmd... : writes OUT_PREFIX.time (user sys wall maxrss_kb)
     local pfx=$1; shift

@@ -12,7 +12,7 @@
  * over keys run on a transposed copy ([dh][T], per-thread scratch) so the
  * inner loop is contiguous over j; sums over keys into a head row run over
  * the dh contiguous columns.  Both vectorise (ST_CLONES: AVX-512, AVX2,
- * baseline).  The (b, h) pairs are split over the OpenMP threads and write
+ * baseline; the helpers are inlined into each clone).  The (b, h) pairs are split over the OpenMP threads and write
  * disjoint outputs; every sum has a fixed order, so results do not depend on
  * the thread count.
  * scratch: [threads][T*T + 2*Tp*dh] floats, Tp = T rounded up to 16.
@@ -31,7 +31,7 @@ enum { LANES = 16 };   /* one AVX-512 register of floats, two AVX2 */
 static inline int64_t padded(int64_t T) { return (T + LANES - 1) / LANES * LANES; }
 
 /* dst[c][j] = src[j*ld + c] for c < dh, j < T; columns T .. Tp-1 zero (Tp = padded(T)) */
-static void transpose_head(float *restrict dst, const float *restrict src, int64_t T, int dh, int64_t ld)
+static inline __attribute__((always_inline)) void transpose_head(float *restrict dst, const float *restrict src, int64_t T, int dh, int64_t ld)
 {
     const int64_t Tp = padded(T);
     for (int c = 0; c < dh; c++) {
@@ -43,7 +43,7 @@ static void transpose_head(float *restrict dst, const float *restrict src, int64
 /* s[j] = scale * sum_c q[c] * kt[c][j] for j < n;  kt [dh][Tp].  Sixteen keys
  * at a time in registers, four accumulators over c (c mod 4) so the FMAs do
  * not wait on each other, summed in a fixed order. */
-static inline void dots(float *restrict s, const float *restrict q, const float *restrict kt, int64_t Tp,
+static inline __attribute__((always_inline)) void dots(float *restrict s, const float *restrict q, const float *restrict kt, int64_t Tp,
                         int dh, int64_t n, float scale)
 {
     for (int64_t j0 = 0; j0 < n; j0 += LANES) {
@@ -72,7 +72,7 @@ static inline void dots(float *restrict s, const float *restrict q, const float 
 /* out[c] = sum_{j < n} w[j] * rows[j*ld + c] for c < dh, sixteen columns at a
  * time in registers with four accumulators (j mod 4), summed in a fixed order
  * (w: one row of P or dS; rows: V or K of the head). */
-static inline void mix(float *restrict out, const float *restrict w, const float *restrict rows, int64_t ld,
+static inline __attribute__((always_inline)) void mix(float *restrict out, const float *restrict w, const float *restrict rows, int64_t ld,
                        int dh, int64_t n)
 {
     int c0 = 0;

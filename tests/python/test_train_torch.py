@@ -273,3 +273,69 @@ def test_checkpoint_logits_equal_torch(tmp_path, attn_only):
     finally:
         m.close()
     assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()
+
+
+def test_eval_loss_equals_torch(tmp_path):
+    """--eval: the eval loss logged at a saved step is the mean next-token cross-entropy of the
+    eval rows under that step's weights (torch forward of the checkpoint's tensors)."""
+    rng = np.random.default_rng(5)
+    W, cfg = random_gpt2(rng, L=1, H=2, d=16, Fm=32, T=12, V=17)
+    write_model(tmp_path / "init", W, cfg)
+    ev = make_rows(rng, 17, 5, 2, 12)
+    (tmp_path / "eval.txt").write_text("".join(" ".join(map(str, r)) + "\n" for r in ev))
+    out, summary = run_strata_train(tmp_path, tmp_path / "init", make_rows(rng, 17, 8, 3, 12), B=2, steps=4,
+                                    lr=1e-2, warmup=1, wd=0.0, betas=(0.9, 0.999), eps=1e-8, clip=0.0,
+                                    extra=("--eval", str(tmp_path / "eval.txt"), "--save-every", "2"))
+    log = {e["step"]: e for e in map(json.loads, open(out / "log.jsonl"))}
+    assert log[1]["eval_loss"] is None and log[3]["eval_loss"] is None
+    for step in (2, 4):
+        P = {k: torch.tensor(v, dtype=torch.float64)
+             for k, v in read_safetensors(out / f"step-{step}" / "model.safetensors").items()}
+        tot, n = 0.0, 0
+        for r in ev:
+            logits = torch_forward(P, cfg, torch.tensor([r]))[0]
+            tot += F.cross_entropy(logits[:-1], torch.tensor(r[1:]), reduction="sum").item()
+            n += len(r) - 1
+        assert abs(log[step]["eval_loss"] - tot / n) < 1e-5, (step, log[step]["eval_loss"], tot / n)
+    assert abs(summary["final_eval_loss"] - log[4]["eval_loss"]) < 1e-9
+    # step-0 (the initial weights) is saved with --save-every
+    assert read_safetensors(out / "step-0" / "model.safetensors")["wte.weight"].tolist() == W["wte.weight"].tolist()
+
+
+def test_text_training_with_a_tokenizer(tmp_path):
+    """--text-file and --jsonl text through the GPT-2 tokenizer (../shared): the rows are the
+    ids `strata tokenize` gives, the tokenizer files travel into every checkpoint, and a
+    checkpoint answers `strata run` on text."""
+    shared = os.environ.get("STRATA_SHARED_DIR", "")
+    tok = os.path.join(shared, "tokenizers", "gpt2")
+    if not os.path.isfile(os.path.join(tok, "tokenizer.json")) and not os.path.isfile(os.path.join(tok, "vocab.json")):
+        pytest.skip("no GPT-2 tokenizer under ../shared/tokenizers/gpt2")
+    docs = ["The cat sat on the mat.", "Hello world, hello strata!", "One two three four five."]
+    (tmp_path / "docs.txt").write_text("\n".join(docs) + "\n")
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps({"text": d, "label": 1}) + "\n" for d in docs))
+    outs = []
+    for flag, f in (("--text-file", "docs.txt"), ("--jsonl", "docs.jsonl")):
+        out = tmp_path / ("out" + flag)
+        r = subprocess.run([CLI, "train", "--out", str(out), "--n-layer", "1", "--n-head", "2", "--d-model", "8",
+                            "--n-ctx", "32", "--vocab", "50257", flag, str(tmp_path / f), "--tokenizer", tok,
+                            "--steps", "2", "--batch", "3", "--lr", "1e-3", "--threads", "1", "--json"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["tokens_seen"] > 0
+        outs.append(out)
+        names = set(os.listdir(out / "step-2"))
+        assert names & {"tokenizer.json", "vocab.json"}, names
+    # the same ids either way: identical training, identical weights
+    a = read_safetensors(outs[0] / "final" / "model.safetensors")
+    b = read_safetensors(outs[1] / "final" / "model.safetensors")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    # tokens_seen = the number of ids strata tokenize gives for the documents, twice (2 steps of 3 rows)
+    n = 0
+    for d in docs:
+        r = subprocess.run([CLI, "tokenize", tok, d, "--json"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        n += len(json.loads(r.stdout)["ids"])
+    st = json.load(open(outs[0] / "final" / "trainer_state.json"))
+    assert st["tokens_seen"] == 2 * n
+    r = subprocess.run([CLI, "run", str(outs[0] / "final"), "The cat", "--top", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -31,7 +31,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
     X(corpus,   "synthetic corpora with per-token ground truth (repeat, modular, ...)") \
     X(sweep,    "measures and transitions across checkpoints and model sizes") \
     X(train,    "train a GPT-2-architecture model (AdamW, checkpoints)") \
-    X(report,   "HTML/SVG report of a sweep")
+    X(report,   "one self-contained HTML report: probes, geometry, heads, attention, emergence")
 
 #define CLI_DECLARE(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 CLI_COMMANDS(CLI_DECLARE)

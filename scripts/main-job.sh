@@ -28,3 +28,5 @@ echo "== probe: in_quote, logistic regression, split by document (5-fold GroupKF
 build/strata probe "$OUT/acts.h5" --label in_quote --group doc --cv 5 --control \
     --plot "$OUT/probe.svg" --csv "$OUT/probe.csv"
 echo "(plot: $OUT/probe.svg, table: $OUT/probe.csv, activations: $OUT/acts.h5)"
+echo "== report"
+build/strata report "$OUT/acts.h5" --model "$MODEL" --group doc --out "$OUT/report.html" --quiet

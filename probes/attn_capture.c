@@ -1,10 +1,9 @@
 /* probes/attn_capture.c — attention statistics from patterns stored in a
  * capture file (strata_attn_stats_add_capture, strata/attn.h).
  *
- * The pattern datasets are read through the public reader (strata_acts_*,
- * which converts float16 and knows the committed row count); the index
- * datasets the reader does not expose (/rows, /docs/offsets, /tokens) are
- * read directly with the HDF5 C API, as docs/FORMAT.md lays them out:
+ * Everything is read through the public reader (strata_acts_*, which
+ * converts float16, knows the committed counts and checks the index
+ * datasets), as docs/FORMAT.md lays them out:
  *   /tokens         int32 [N]
  *   /docs/offsets   int64 [D+1]   doc i = tokens[offsets[i]:offsets[i+1]]
  *   /rows           int64 [R]     token index of each stored row
@@ -13,12 +12,10 @@
  * documents with a moving row pointer assigns every row to its document.
  * Memory: one document's rows of one hook at a time ([rows_doc][H][W]).
  */
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/h5util.h"
 #include "attn_internal.h"
 #include "strata/capture.h"
 #include "strata/hooks.h"
@@ -29,46 +26,7 @@ typedef struct pat_hook {
     int64_t W;
 } pat_hook;
 
-/* Reads n elements from offset off of a 1-D dataset as `type`. */
-static int read_slice(hid_t ds, hid_t type, int64_t off, int64_t n, void *out)
-{
-    if (n == 0) return 0;
-    hid_t fs = H5Dget_space(ds);
-    hsize_t start = (hsize_t)off, count = (hsize_t)n;
-    hid_t ms = H5Screate_simple(1, &count, NULL);
-    int rc = -1;
-    if (fs >= 0 && ms >= 0 &&
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL) >= 0)
-        rc = H5Dread(ds, type, ms, fs, H5P_DEFAULT, out) < 0 ? -1 : 0;
-    if (ms >= 0) H5Sclose(ms);
-    if (fs >= 0) H5Sclose(fs);
-    return rc;
-}
-
-static int64_t ds_len1(hid_t ds)
-{
-    hid_t sp = H5Dget_space(ds);
-    if (sp < 0) return -1;
-    hsize_t d[2] = { 0, 0 };
-    int nd = H5Sget_simple_extent_ndims(sp);
-    if (nd == 1) H5Sget_simple_extent_dims(sp, d, NULL);
-    H5Sclose(sp);
-    return nd == 1 ? (int64_t)d[0] : -1;
-}
-
-static int attr_i64(hid_t f, const char *name, int64_t *v)
-{
-    if (H5Aexists(f, name) <= 0) return -1;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    long long x = 0;
-    int rc = H5Aread(a, H5T_NATIVE_LLONG, &x) < 0 ? -1 : 0;
-    H5Aclose(a);
-    *v = x;
-    return rc;
-}
-
-static strata_status strata_attn_stats_add_capture_impl(strata_attn_stats *s, const char *path)
+strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *path)
 {
     if (!s || !s->ready) return STRATA_ERR_ARG;
     if (!path) return st_seterr(&s->err, STRATA_ERR_ARG, "attn stats: capture path is NULL");
@@ -117,35 +75,24 @@ static strata_status strata_attn_stats_add_capture_impl(strata_attn_stats *s, co
     }
     /* the index datasets */
     const int64_t R = strata_acts_n_rows(a);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t ds_rows = f >= 0 ? H5Dopen2(f, "rows", H5P_DEFAULT) : -1;
-    hid_t ds_tok = f >= 0 ? H5Dopen2(f, "tokens", H5P_DEFAULT) : -1;
-    hid_t ds_off = f >= 0 ? H5Dopen2(f, "docs/offsets", H5P_DEFAULT) : -1;
-    int64_t *rows = NULL, *off = NULL, D = -1;
+    const int64_t D = strata_acts_n_docs(a);
+    int64_t *rows = NULL, *off = NULL;
     int32_t *tok = NULL;
     uint8_t *dup = NULL;
     int64_t *keys = NULL;
     float *buf = NULL;
     double *out = NULL;
     uint8_t *valid = NULL;
-    if (ds_rows < 0 || ds_tok < 0 || ds_off < 0) {
-        rc = st_seterr(&s->err, STRATA_ERR_FORMAT,
-                       "attn stats: %s: missing /rows, /tokens or /docs/offsets", path);
-        goto close;
-    }
-    if (attr_i64(f, "n_docs", &D) < 0) D = ds_len1(ds_off) - 1;
-    if (D < 0 || D + 1 > ds_len1(ds_off) || R > ds_len1(ds_rows)) {
-        rc = st_seterr(&s->err, STRATA_ERR_FORMAT,
-                       "attn stats: %s: /docs/offsets or /rows shorter than the committed counts",
-                       path);
+    if (D < 0) {
+        rc = st_seterr(&s->err, STRATA_ERR_FORMAT, "attn stats: %s: no document index (n_docs)", path);
         goto close;
     }
     rows = malloc(sizeof *rows * (size_t)(R + 1));
     off = malloc(sizeof *off * (size_t)(D + 1));
     if (!rows || !off) { rc = st_seterr(&s->err, STRATA_ERR_NOMEM, "attn stats: out of memory"); goto close; }
-    if (read_slice(ds_rows, H5T_NATIVE_INT64, 0, R, rows) < 0 ||
-        read_slice(ds_off, H5T_NATIVE_INT64, 0, D + 1, off) < 0) {
-        rc = st_seterr(&s->err, STRATA_ERR_IO, "attn stats: %s: cannot read /rows or /docs/offsets", path);
+    if ((rc = strata_acts_read_rows(a, 0, R, rows)) != STRATA_OK ||
+        (rc = strata_acts_read_doc_offsets(a, 0, D + 1, off)) != STRATA_OK) {
+        rc = st_seterr(&s->err, rc, "attn stats: %s", strata_acts_errmsg(a));
         goto close;
     }
     int64_t maxW = 0;
@@ -191,8 +138,8 @@ static strata_status strata_attn_stats_add_capture_impl(strata_attn_stats *s, co
             valid = malloc((size_t)s->n_heads * STRATA_ATTN_NSTAT);
             if (!out || !valid) { rc = st_seterr(&s->err, STRATA_ERR_NOMEM, "attn stats: out of memory"); goto close; }
         }
-        if (read_slice(ds_tok, H5T_NATIVE_INT32, t0, L, tok) < 0) {
-            rc = st_seterr(&s->err, STRATA_ERR_IO, "attn stats: %s: cannot read /tokens", path);
+        if ((rc = strata_acts_read_tokens(a, t0, L, tok)) != STRATA_OK) {
+            rc = st_seterr(&s->err, rc, "attn stats: %s", strata_acts_errmsg(a));
             goto close;
         }
         if (s->ind_R > 0 && (rc = st_attn_check_induction(s, tok, (int)L, s->ind_R, d)) < 0) goto close;
@@ -230,22 +177,8 @@ close:
     free(buf);
     free(out);
     free(valid);
-    if (ds_rows >= 0) H5Dclose(ds_rows);
-    if (ds_tok >= 0) H5Dclose(ds_tok);
-    if (ds_off >= 0) H5Dclose(ds_off);
-    if (f >= 0) H5Fclose(f);
 out:
     free(ph);
     strata_acts_close(a);
-    return rc;
-}
-
-/* HDF5's error printing off for the call, then restored (io/h5util.h) */
-strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *path)
-{
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_attn_stats_add_capture_impl(s, path);
-    st_h5_quiet_end(&q);
     return rc;
 }

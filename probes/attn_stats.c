@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model_internal.h"
+#include "util/err.h"
 #include "util/clones.h"
 #include "util/fastmath.h"
 #include "strata/hooks.h"

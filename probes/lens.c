@@ -3,26 +3,21 @@
  * One run: hooks copy blocks.0.hook_resid_pre and every
  * blocks.l.hook_resid_post of the single document into resid [P][n][d];
  * then for each point p:
- *   normed [n][d]  = final_norm(resid[p])      (model's ln_final weights, eps)
- *   logits [n][V]  = normed . U^T (+ b)    (st_linear_forward, U = unembed [V][d], float32 or stored),
- *                    then c * tanh(logits / c) with cfg.final_softcap c > 0 (Gemma-2)
+ *   logits [n][V]  = ln_final(resid[p]) . U^T (+ b)   (the model's own read-out,
+ *                                                   strata_model_readout)
  * and per position: max-subtracted softmax (double sums), top-k by logit,
  * rank and probability of tokens[t+1].  Only the top-k lists, ranks and
  * probabilities are kept ([P][n][k] + [P][n]); full lens logits are
  * recomputed on demand by strata_lens_logits, so memory is
  * O(P n d + n V) whatever the vocabulary.
  */
-#include "util/blas_threads.h"
 #include "strata/lens.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/kernels.h"
-#include "model/model_internal.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
 #include "util/err.h"
@@ -32,7 +27,6 @@ struct strata_lens {
     strata_model *m;
     int32_t P, n, k, d, V;
     float *resid;        /* [P][n][d] */
-    float *normed;       /* [n][d] scratch */
     float *logits;       /* [n][V] scratch */
     float *model_logits; /* [n][V] */
     int32_t *tokens;     /* [n] */
@@ -53,10 +47,6 @@ strata_status strata_lens_new(strata_model *m, strata_lens **out)
     *out = l;
     if (!m) return st_seterr(&l->err, STRATA_ERR_ARG, "lens: model is NULL");
     const strata_config *c = strata_model_config(m);
-    const int has_u = m->unembed_lin.w || m->unembed_lin.wq;
-    if (!has_u || !m->ln_final.w)
-        return st_seterr(&l->err, STRATA_ERR_STATE,
-                         "lens: model has no %s", !has_u ? "unembedding" : "final norm weights");
     l->m = m;
     l->P = c->n_layers + 1;
     l->d = c->d_model;
@@ -73,7 +63,6 @@ strata_status strata_lens_new(strata_model *m, strata_lens **out)
 static void free_run(strata_lens *l)
 {
     free(l->resid);
-    free(l->normed);
     free(l->logits);
     free(l->model_logits);
     free(l->tokens);
@@ -81,7 +70,7 @@ static void free_run(strata_lens *l)
     free(l->top_probs);
     free(l->next_rank);
     free(l->next_prob);
-    l->resid = l->normed = l->logits = l->model_logits = NULL;
+    l->resid = l->logits = l->model_logits = NULL;
     l->top_probs = l->next_prob = NULL;
     l->tokens = l->top_ids = l->next_rank = NULL;
     l->n = 0;
@@ -116,37 +105,13 @@ static int copy_hook(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     return 0;
 }
 
-/* normed[n][d] = final norm of x[n][d] (statistics in double; gain w + w_offset,
- * Gemma's 1 + w). */
-static void final_norm(const strata_lens *l, const float *x, float *y)
+/* logits [n][V] for one point: the model's own read-out (final norm +
+ * unembedding, strata_model_readout) of that point's residual stream. */
+static int point_logits(strata_lens *l, int point, float *out)
 {
-    const strata_config *c = strata_model_config(l->m);
-    const float *g = l->m->ln_final.w, *b = l->m->ln_final.b, off = l->m->ln_final.w_offset;
-    const int d = l->d;
-    for (int i = 0; i < l->n; i++) {
-        const float *r = x + (int64_t)i * d;
-        float *o = y + (int64_t)i * d;
-        double mean = 0, ss = 0;
-        if (c->norm_kind == STRATA_NORM_LAYER) {
-            for (int j = 0; j < d; j++) mean += r[j];
-            mean /= d;
-        }
-        for (int j = 0; j < d; j++) ss += (r[j] - mean) * (r[j] - mean);
-        double inv = 1.0 / sqrt(ss / d + (double)c->norm_eps);
-        for (int j = 0; j < d; j++) o[j] = (float)((r[j] - mean) * inv) * (g[j] + off) + (b ? b[j] : 0.0f);
-    }
-}
-
-/* logits [n][V] for one point. */
-static void point_logits(strata_lens *l, int point, float *out)
-{
-    st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
-    final_norm(l, l->resid + (int64_t)point * l->n * l->d, l->normed);
-    /* U as the model holds it (float32, or stored and converted in tiles), + b */
-    st_linear_forward(&l->m->unembed_lin, l->normed, l->d, l->n, out, l->V, 1);
-    const float cap = strata_model_config(l->m)->final_softcap;   /* Gemma-2 */
-    if (cap > 0)
-        for (int64_t i = 0; i < (int64_t)l->n * l->V; i++) out[i] = cap * tanhf(out[i] / cap);
+    int rc = strata_model_readout(l->m, l->resid + (int64_t)point * l->n * l->d, l->n, out);
+    if (rc) return st_seterr(&l->err, rc, "lens: %s", strata_errmsg(l->m));
+    return STRATA_OK;
 }
 
 /* Is (a, ia) ranked before (b, ib)?  Larger logit first, then lower id. */
@@ -211,7 +176,6 @@ strata_status strata_lens_run(strata_lens *l, const int32_t *tokens, int n, int 
     l->k = top_k;
     const int64_t P = l->P;
     l->resid = calloc((size_t)(P * n * l->d), sizeof(float));
-    l->normed = malloc(sizeof(float) * (size_t)n * l->d);
     l->logits = malloc(sizeof(float) * (size_t)n * l->V);
     l->model_logits = malloc(sizeof(float) * (size_t)n * l->V);
     l->tokens = malloc(sizeof(int32_t) * (size_t)n);
@@ -219,7 +183,7 @@ strata_status strata_lens_run(strata_lens *l, const int32_t *tokens, int n, int 
     l->top_probs = malloc(sizeof(float) * (size_t)(P * n * top_k));
     l->next_rank = malloc(sizeof(int32_t) * (size_t)(P * n));
     l->next_prob = malloc(sizeof(float) * (size_t)(P * n));
-    if (!l->resid || !l->normed || !l->logits || !l->model_logits || !l->tokens || !l->top_ids ||
+    if (!l->resid || !l->logits || !l->model_logits || !l->tokens || !l->top_ids ||
         !l->top_probs || !l->next_rank || !l->next_prob) {
         free_run(l);
         return st_seterr(&l->err, STRATA_ERR_NOMEM, "lens: out of memory for %d tokens", n);
@@ -252,7 +216,8 @@ strata_status strata_lens_run(strata_lens *l, const int32_t *tokens, int n, int 
                              l->names[bad]);
         }
     for (int p = 0; p < P; p++) {
-        point_logits(l, p, l->logits);
+        int rc = point_logits(l, p, l->logits);
+        if (rc) return rc;
         readout(l, p);
     }
     return STRATA_OK;
@@ -280,6 +245,5 @@ strata_status strata_lens_logits(strata_lens *l, int point, float *out)
     if (point < 0 || point >= l->P)
         return st_seterr(&l->err, STRATA_ERR_RANGE, "lens: point %d outside [0, %d)", point, l->P);
     if (!out) return st_seterr(&l->err, STRATA_ERR_ARG, "lens: out is NULL");
-    point_logits(l, point, out);
-    return STRATA_OK;
+    return point_logits(l, point, out);
 }

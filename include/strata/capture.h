@@ -64,6 +64,17 @@ int64_t strata_acts_n_docs(const strata_acts *a);
 /* Document index (0..D-1) of each of rows [row0, row0+n), from /docs/row_offsets
  * (checked: starts at 0, never decreases, ends at n_rows); for grouped splits. */
 strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
+/* Token index (into /tokens) of each of rows [row0, row0+n) (/rows; checked
+ * to lie inside [0, n_tokens)).  Rows are in token order. */
+strata_status strata_acts_read_rows(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
+/* Committed token count N and token ids [t0, t0+n) of /tokens (every
+ * document's tokens, in order). */
+int64_t strata_acts_n_tokens(const strata_acts *a);
+strata_status strata_acts_read_tokens(strata_acts *a, int64_t t0, int64_t n, int32_t *out);
+/* Entries [d0, d0+n) of the document offsets (d0 + n <= D + 1): document i is
+ * tokens [offsets[i], offsets[i+1]) (/docs/offsets; checked at open: starts
+ * at 0, never decreases, ends at n_tokens). */
+strata_status strata_acts_read_doc_offsets(strata_acts *a, int64_t d0, int64_t n, int64_t *out);
 
 /* ---------------- writer / capture driver ----------------
  *

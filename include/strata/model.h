@@ -202,6 +202,13 @@ void strata_model_weight_memory(const strata_model *m, int64_t *mapped_bytes, in
  *              unless hook_logits is hooked, and layers after the last hooked
  *              one are skipped too)
  * Returns STRATA_OK, STRATA_STOPPED (a hook returned non-zero) or an error. */
+/* The model's read-out applied to rows of a residual stream:
+ *   logits [n][V] = ln_final(resid [n][d]) . W_U^T (+ b_U)
+ * exactly what the forward pass computes after its last block (the logit
+ * lens applies it to every layer's stream).  One call at a time per model,
+ * on the model's threads. */
+strata_status strata_model_readout(strata_model *m, const float *resid, int64_t n, float *logits);
+
 strata_status strata_run(strata_model *m, const int32_t *tokens, const int32_t *lengths,
                          int batch, float *logits_out);
 

@@ -41,174 +41,6 @@ static hid_t h5_f16_type(void)
     return t;
 }
 
-static hid_t h5_vstr_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
-/* h5py's bool: enum int8 {FALSE=0, TRUE=1}. */
-static hid_t h5_bool_type(void)
-{
-    hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
-    int8_t v = 0;
-    H5Tenum_insert(t, "FALSE", &v);
-    v = 1;
-    H5Tenum_insert(t, "TRUE", &v);
-    return t;
-}
-
-static hid_t attr_open_or_create(hid_t obj, const char *name, hid_t type, hid_t space)
-{
-    if (H5Aexists(obj, name) > 0) {
-        /* Recreate when type class differs (keeps the attribute well-typed). */
-        return H5Aopen(obj, name, H5P_DEFAULT);
-    }
-    return H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-}
-
-static int attr_put_str(hid_t obj, const char *name, const char *val)
-{
-    hid_t t = h5_vstr_type(), s = H5Screate(H5S_SCALAR);
-    hid_t a = attr_open_or_create(obj, name, t, s);
-    int rc = (a >= 0 && H5Awrite(a, t, &val) >= 0) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc;
-}
-
-static int attr_put_i64(hid_t obj, const char *name, int64_t v)
-{
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = attr_open_or_create(obj, name, H5T_STD_I64LE, s);
-    int rc = (a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return rc;
-}
-
-static int attr_put_bool(hid_t obj, const char *name, int v)
-{
-    hid_t t = h5_bool_type(), s = H5Screate(H5S_SCALAR);
-    hid_t a = attr_open_or_create(obj, name, t, s);
-    int8_t b = v ? 1 : 0;
-    int rc = (a >= 0 && H5Awrite(a, t, &b) >= 0) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc;
-}
-
-static int attr_put_strs(hid_t obj, const char *name, const char *const *v, int n)
-{
-    hid_t t = h5_vstr_type();
-    hsize_t d = (hsize_t)n;
-    hid_t s = n > 0 ? H5Screate_simple(1, &d, NULL) : H5Screate(H5S_NULL);
-    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && (n == 0 || H5Awrite(a, t, v) >= 0)) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc;
-}
-
-/* Reads a string attribute (vlen or fixed) into a malloc'd string; NULL if absent. */
-static char *attr_get_str(hid_t obj, const char *name)
-{
-    if (H5Aexists(obj, name) <= 0) return NULL;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    hid_t ft = H5Aget_type(a);
-    char *out = NULL;
-    if (H5Tget_class(ft) == H5T_STRING) {
-        if (H5Tis_variable_str(ft) > 0) {
-            /* Read with the file's character set: HDF5 will not convert
-             * ASCII <-> UTF-8, and h5py writes numpy str attributes as ASCII
-             * or UTF-8 depending on content. */
-            hid_t mt = h5_vstr_type();
-            H5Tset_cset(mt, H5Tget_cset(ft));
-            char *p = NULL;
-            if (H5Aread(a, mt, &p) >= 0 && p) {
-                out = strdup(p);
-                H5free_memory(p);
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(ft);
-            out = calloc(n + 1, 1);
-            if (out && H5Aread(a, ft, out) < 0) { free(out); out = NULL; }
-        }
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-    return out;
-}
-
-static int attr_get_i64(hid_t obj, const char *name, int64_t *v)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    int rc = H5Aread(a, H5T_NATIVE_INT64, v) >= 0 ? 0 : -1;
-    H5Aclose(a);
-    return rc;
-}
-
-static int attr_get_bool(hid_t obj, const char *name, int *v)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t ft = H5Aget_type(a);
-    int rc = -1;
-    if (H5Tget_class(ft) == H5T_ENUM || H5Tget_class(ft) == H5T_INTEGER) {
-        int8_t b = 0;
-        hid_t mt = H5Tget_class(ft) == H5T_ENUM ? h5_bool_type() : H5Tcopy(H5T_NATIVE_INT8);
-        if (H5Aread(a, mt, &b) >= 0) { *v = b != 0; rc = 0; }
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-    return rc;
-}
-
-/* Reads a 1-D string-array attribute; returns count (>= 0) or -1 if absent. */
-static int attr_get_strs(hid_t obj, const char *name, char ***out)
-{
-    *out = NULL;
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t s = H5Aget_space(a);
-    int n = -1;
-    if (H5Sget_simple_extent_type(s) == H5S_NULL) {
-        n = 0;
-    } else if (H5Sget_simple_extent_ndims(s) == 1) {
-        hsize_t d;
-        H5Sget_simple_extent_dims(s, &d, NULL);
-        char **v = calloc(d ? d : 1, sizeof *v);
-        hid_t mt = h5_vstr_type();
-        if (v && H5Aread(a, mt, v) >= 0) {
-            n = (int)d;
-            for (int i = 0; i < n; i++) {
-                char *c = strdup(v[i] ? v[i] : "");
-                if (v[i]) H5free_memory(v[i]);
-                v[i] = c;
-            }
-            *out = v;
-        } else {
-            free(v);
-        }
-        H5Tclose(mt);
-    }
-    H5Sclose(s);
-    H5Aclose(a);
-    return n;
-}
-
 static void free_strs(char **v, int n)
 {
     if (!v) return;
@@ -653,10 +485,10 @@ static int validate_spec(const st_h5w_spec *s, st_err *err)
 
 static int commit_counts(st_h5w *w)
 {
-    if (attr_put_i64(w->file, "n_docs", w->n_docs) < 0 ||
-        attr_put_i64(w->file, "n_rows", w->n_rows) < 0 ||
-        attr_put_i64(w->file, "n_tokens", w->n_tokens) < 0 ||
-        (w->input_sha[0] && attr_put_str(w->file, "input_sha256", w->input_sha) < 0))
+    if (st_h5_attr_put_i64(w->file, "n_docs", w->n_docs) < 0 ||
+        st_h5_attr_put_i64(w->file, "n_rows", w->n_rows) < 0 ||
+        st_h5_attr_put_i64(w->file, "n_tokens", w->n_tokens) < 0 ||
+        (w->input_sha[0] && st_h5_attr_put_str(w->file, "input_sha256", w->input_sha) < 0))
         return -1;
     return H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 ? -1 : 0;
 }
@@ -732,12 +564,12 @@ static void iso_now(char *buf, size_t n)
 static int put_provenance(hid_t f, const st_h5w_provenance *p)
 {
     if (!p) return 0;
-    return attr_put_str(f, "model_path", p->model_path ? p->model_path : "") < 0 ||
-           attr_put_str(f, "model_revision", p->model_revision ? p->model_revision : "") < 0 ||
-           attr_put_strs(f, "weight_files", p->weight_files, p->n_weight_files) < 0 ||
-           attr_put_strs(f, "weight_sha256", p->weight_sha256, p->n_weight_files) < 0 ||
-           attr_put_strs(f, "tokenizer_files", p->tokenizer_files, p->n_tokenizer_files) < 0 ||
-           attr_put_strs(f, "tokenizer_sha256", p->tokenizer_sha256, p->n_tokenizer_files) < 0
+    return st_h5_attr_put_str(f, "model_path", p->model_path ? p->model_path : "") < 0 ||
+           st_h5_attr_put_str(f, "model_revision", p->model_revision ? p->model_revision : "") < 0 ||
+           st_h5_attr_put_strs(f, "weight_files", p->weight_files, p->n_weight_files) < 0 ||
+           st_h5_attr_put_strs(f, "weight_sha256", p->weight_sha256, p->n_weight_files) < 0 ||
+           st_h5_attr_put_strs(f, "tokenizer_files", p->tokenizer_files, p->n_tokenizer_files) < 0 ||
+           st_h5_attr_put_strs(f, "tokenizer_sha256", p->tokenizer_sha256, p->n_tokenizer_files) < 0
                ? -1 : 0;
 }
 
@@ -824,22 +656,22 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
         st_sha256_final(&h, d);
         st_sha256_hex(d, w->input_sha);
     }
-    if (attr_put_str(w->file, "format", ST_H5_FORMAT) < 0 ||
-        attr_put_str(w->file, "format_version", ST_H5_FORMAT_VERSION) < 0 ||
-        attr_put_str(w->file, "model_name", s->model_name ? s->model_name : "") < 0 ||
-        attr_put_str(w->file, "model_arch", s->model_arch ? s->model_arch : "") < 0 ||
-        attr_put_str(w->file, "config", s->config_json ? s->config_json : "{}") < 0 ||
-        attr_put_str(w->file, "strata_version", STRATA_VERSION) < 0 ||
-        attr_put_str(w->file, "created", created) < 0 ||
-        attr_put_str(w->file, "positions", s->positions ? s->positions : "all") < 0 ||
-        attr_put_str(w->file, "dtype", s->dtype == ST_H5_F16 ? "float16" : "float32") < 0 ||
-        attr_put_strs(w->file, "hooks", (const char *const *)w->hook_names, w->n_hooks) < 0 ||
-        attr_put_strs(w->file, "labels", (const char *const *)w->label_names, w->n_labels) < 0 ||
-        attr_put_i64(w->file, "max_tokens", s->max_tokens) < 0 ||
-        attr_put_i64(w->file, "hook_enum_version", 1) < 0 ||
-        attr_put_i64(w->file, "n_truncated", 0) < 0 ||
+    if (st_h5_attr_put_str(w->file, "format", ST_H5_FORMAT) < 0 ||
+        st_h5_attr_put_str(w->file, "format_version", ST_H5_FORMAT_VERSION) < 0 ||
+        st_h5_attr_put_str(w->file, "model_name", s->model_name ? s->model_name : "") < 0 ||
+        st_h5_attr_put_str(w->file, "model_arch", s->model_arch ? s->model_arch : "") < 0 ||
+        st_h5_attr_put_str(w->file, "config", s->config_json ? s->config_json : "{}") < 0 ||
+        st_h5_attr_put_str(w->file, "strata_version", STRATA_VERSION) < 0 ||
+        st_h5_attr_put_str(w->file, "created", created) < 0 ||
+        st_h5_attr_put_str(w->file, "positions", s->positions ? s->positions : "all") < 0 ||
+        st_h5_attr_put_str(w->file, "dtype", s->dtype == ST_H5_F16 ? "float16" : "float32") < 0 ||
+        st_h5_attr_put_strs(w->file, "hooks", (const char *const *)w->hook_names, w->n_hooks) < 0 ||
+        st_h5_attr_put_strs(w->file, "labels", (const char *const *)w->label_names, w->n_labels) < 0 ||
+        st_h5_attr_put_i64(w->file, "max_tokens", s->max_tokens) < 0 ||
+        st_h5_attr_put_i64(w->file, "hook_enum_version", 1) < 0 ||
+        st_h5_attr_put_i64(w->file, "n_truncated", 0) < 0 ||
         put_provenance(w->file, s->prov) < 0 ||
-        attr_put_bool(w->file, "complete", 0) < 0) {
+        st_h5_attr_put_bool(w->file, "complete", 0) < 0) {
         rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write root attributes", path);
         goto fail;
     }
@@ -1023,13 +855,13 @@ int st_h5_check_offsets(int64_t ds, const char *path, const char *name, int64_t 
 static int check_provenance(st_h5w *w, const st_h5w_provenance *p, st_err *err)
 {
     const char *path = w->path;
-    char *ver = attr_get_str(w->file, "strata_version");
-    char *mpath = attr_get_str(w->file, "model_path");
-    char *rev = attr_get_str(w->file, "model_revision");
-    char *ish = attr_get_str(w->file, "input_sha256");
+    char *ver = st_h5_attr_get_str(w->file, "strata_version");
+    char *mpath = st_h5_attr_get_str(w->file, "model_path");
+    char *rev = st_h5_attr_get_str(w->file, "model_revision");
+    char *ish = st_h5_attr_get_str(w->file, "input_sha256");
     char **wf = NULL, **wh = NULL, **tf = NULL, **th = NULL;
-    int nwf = attr_get_strs(w->file, "weight_files", &wf), nwh = attr_get_strs(w->file, "weight_sha256", &wh);
-    int ntf = attr_get_strs(w->file, "tokenizer_files", &tf), nth = attr_get_strs(w->file, "tokenizer_sha256", &th);
+    int nwf = st_h5_attr_get_strs(w->file, "weight_files", &wf), nwh = st_h5_attr_get_strs(w->file, "weight_sha256", &wh);
+    int ntf = st_h5_attr_get_strs(w->file, "tokenizer_files", &tf), nth = st_h5_attr_get_strs(w->file, "tokenizer_sha256", &th);
     int rc = STRATA_OK;
     if (!ver || strcmp(ver, STRATA_VERSION)) {
         rc = st_seterr(err, STRATA_ERR_STATE,
@@ -1128,17 +960,17 @@ static int st_h5w_resume_impl(const char *path, const st_h5w_spec *s, st_h5w **o
                        path);
         goto done;
     }
-    fmt = attr_get_str(w->file, "format");
+    fmt = st_h5_attr_get_str(w->file, "format");
     if (!fmt || strcmp(fmt, ST_H5_FORMAT)) {
         rc = st_seterr(err, STRATA_ERR_FORMAT, "--resume: %s is not a strata activation file", path);
         goto done;
     }
-    model = attr_get_str(w->file, "model_name");
-    config = attr_get_str(w->file, "config");
-    pos = attr_get_str(w->file, "positions");
-    dtype = attr_get_str(w->file, "dtype");
-    nh = attr_get_strs(w->file, "hooks", &hooks);
-    nl = attr_get_strs(w->file, "labels", &labels);
+    model = st_h5_attr_get_str(w->file, "model_name");
+    config = st_h5_attr_get_str(w->file, "config");
+    pos = st_h5_attr_get_str(w->file, "positions");
+    dtype = st_h5_attr_get_str(w->file, "dtype");
+    nh = st_h5_attr_get_strs(w->file, "hooks", &hooks);
+    nl = st_h5_attr_get_strs(w->file, "labels", &labels);
     if (!model || !config || strcmp(model, s->model_name ? s->model_name : "") ||
         strcmp(config, s->config_json ? s->config_json : "{}")) {
         rc = st_seterr(err, STRATA_ERR_STATE,
@@ -1175,7 +1007,7 @@ static int st_h5w_resume_impl(const char *path, const st_h5w_spec *s, st_h5w **o
         goto done;
     }
     int64_t mt = -1;
-    if (attr_get_i64(w->file, "max_tokens", &mt) == 0 && mt != s->max_tokens) {
+    if (st_h5_attr_get_i64(w->file, "max_tokens", &mt) == 0 && mt != s->max_tokens) {
         rc = st_seterr(err, STRATA_ERR_STATE,
                        "--resume: %s was captured with documents cut to %lld tokens, now %d "
                        "(--max-tokens differs)", path, (long long)mt, s->max_tokens);
@@ -1188,16 +1020,16 @@ static int st_h5w_resume_impl(const char *path, const st_h5w_spec *s, st_h5w **o
         goto done;
     }
     if (s->prov && (rc = check_provenance(w, s->prov, err)) < 0) goto done;
-    if (attr_get_i64(w->file, "n_docs", &w->n_docs) < 0 ||
-        attr_get_i64(w->file, "n_rows", &w->n_rows) < 0 ||
-        attr_get_i64(w->file, "n_tokens", &w->n_tokens) < 0 || w->n_docs < 0 || w->n_rows < 0 ||
+    if (st_h5_attr_get_i64(w->file, "n_docs", &w->n_docs) < 0 ||
+        st_h5_attr_get_i64(w->file, "n_rows", &w->n_rows) < 0 ||
+        st_h5_attr_get_i64(w->file, "n_tokens", &w->n_tokens) < 0 || w->n_docs < 0 || w->n_rows < 0 ||
         w->n_tokens < 0) {
         rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: missing committed counts n_docs/n_rows/n_tokens",
                        path);
         goto done;
     }
-    if (attr_get_i64(w->file, "n_truncated", &w->stored_truncated) < 0) w->stored_truncated = 0;
-    if (attr_get_bool(w->file, "complete", &w->was_complete) < 0) w->was_complete = 0;
+    if (st_h5_attr_get_i64(w->file, "n_truncated", &w->stored_truncated) < 0) w->stored_truncated = 0;
+    if (st_h5_attr_get_bool(w->file, "complete", &w->was_complete) < 0) w->was_complete = 0;
     rc = writer_open_handles(w, err);
     if (rc < 0) goto done;
     /* Row shapes must match too. */
@@ -1374,7 +1206,7 @@ static int begin_writing(st_h5w *w, st_err *err)
     }
     for (int i = 0; i < w->n_hooks; i++) bad |= ds_set_len(w->ds_acts[i], w->n_rows) < 0;
     for (int i = 0; i < w->n_labels; i++) bad |= ds_set_len(w->ds_labels[i], w->n_rows) < 0;
-    if (bad || attr_put_bool(w->file, "complete", 0) < 0 ||
+    if (bad || st_h5_attr_put_bool(w->file, "complete", 0) < 0 ||
         H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         w->broken = 1;
         return st_seterr(err, STRATA_ERR_IO, "%s: cannot truncate to the committed rows", w->path);
@@ -1602,7 +1434,7 @@ static int write_vlen_text(st_h5w *w)
 {
     if (H5Lexists(w->g_docs, "text", H5P_DEFAULT) > 0 && H5Ldelete(w->g_docs, "text", H5P_DEFAULT) < 0)
         return -1;
-    hid_t vt = h5_vstr_type();
+    hid_t vt = st_h5_vstr_type();
     int64_t zero = 0;
     hid_t ds = ds_create(w->g_docs, "text", vt, 0, NULL, 16, 0);
     (void)zero;
@@ -1685,7 +1517,7 @@ static int st_h5w_close_impl(st_h5w *w, int complete, int64_t n_truncated, st_er
             }
         }
         if (rc == STRATA_OK) {
-            if (attr_put_i64(w->file, "n_truncated", w->stored_truncated + n_truncated) < 0 ||
+            if (st_h5_attr_put_i64(w->file, "n_truncated", w->stored_truncated + n_truncated) < 0 ||
                 H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
                 rc = st_seterr(err, STRATA_ERR_IO, "%s: final flush failed", w->path);
         }
@@ -1696,7 +1528,7 @@ static int st_h5w_close_impl(st_h5w *w, int complete, int64_t n_truncated, st_er
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write /docs/text (complete = false; "
                            "rerun with --resume to complete it)", w->path);
         if (rc == STRATA_OK && complete) {
-            if (attr_put_bool(w->file, "complete", 1) < 0 ||
+            if (st_h5_attr_put_bool(w->file, "complete", 1) < 0 ||
                 H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
                 rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot mark complete", w->path);
         }
@@ -1868,8 +1700,8 @@ static strata_status strata_acts_open_impl(const char *path, strata_acts **out)
                              "holds its lock); wait for it to finish", path);
         return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: not an HDF5 file, or damaged", path);
     }
-    char *fmt = attr_get_str(a->file, "format");
-    char *ver = attr_get_str(a->file, "format_version");
+    char *fmt = st_h5_attr_get_str(a->file, "format");
+    char *ver = st_h5_attr_get_str(a->file, "format_version");
     int ok_fmt = fmt && !strcmp(fmt, ST_H5_FORMAT);
     int major = ver ? atoi(ver) : -1;
     free(fmt);
@@ -1887,7 +1719,7 @@ static strata_status strata_acts_open_impl(const char *path, strata_acts **out)
         return rc;
     }
     free(ver);
-    if (attr_get_bool(a->file, "complete", &a->complete) < 0) a->complete = 0;
+    if (st_h5_attr_get_bool(a->file, "complete", &a->complete) < 0) a->complete = 0;
     a->ds_rows = ds_open(a->file, "rows");
     a->ds_tokens = ds_open(a->file, "tokens");
     if (a->ds_rows < 0 || a->ds_tokens < 0)
@@ -1898,9 +1730,9 @@ static strata_status strata_acts_open_impl(const char *path, strata_acts **out)
                          "datasets", path);
     /* Committed counts; extents may hold an interrupted batch beyond them. */
     int64_t ext_rows = ds_len(a->ds_rows), ext_tok = ds_len(a->ds_tokens);
-    if (attr_get_i64(a->file, "n_rows", &a->n_rows) < 0) a->n_rows = ext_rows;
-    if (attr_get_i64(a->file, "n_tokens", &a->n_tokens) < 0) a->n_tokens = ext_tok;
-    if (attr_get_i64(a->file, "n_docs", &a->n_docs) < 0) a->n_docs = -1;
+    if (st_h5_attr_get_i64(a->file, "n_rows", &a->n_rows) < 0) a->n_rows = ext_rows;
+    if (st_h5_attr_get_i64(a->file, "n_tokens", &a->n_tokens) < 0) a->n_tokens = ext_tok;
+    if (st_h5_attr_get_i64(a->file, "n_docs", &a->n_docs) < 0) a->n_docs = -1;
     if (a->n_rows < 0 || a->n_rows > ext_rows || a->n_tokens < 0 || a->n_tokens > ext_tok)
         return st_seterr(&a->err, STRATA_ERR_FORMAT,
                          "%s: committed counts (rows %lld, tokens %lld) exceed the datasets "
@@ -1930,11 +1762,11 @@ static strata_status strata_acts_open_impl(const char *path, strata_acts **out)
             if (rc < 0) return rc;
         }
     }
-    int nh = attr_get_strs(a->file, "hooks", &a->hooks);
+    int nh = st_h5_attr_get_strs(a->file, "hooks", &a->hooks);
     if (nh < 0) nh = list_group(a->file, "acts", &a->hooks);
     if (nh < 0) return st_seterr(&a->err, STRATA_ERR_NOMEM, "out of memory");
     a->n_hooks = nh;
-    int nl = attr_get_strs(a->file, "labels", &a->labels);
+    int nl = st_h5_attr_get_strs(a->file, "labels", &a->labels);
     if (nl < 0) nl = list_group(a->file, "labels", &a->labels);
     if (nl < 0) return st_seterr(&a->err, STRATA_ERR_NOMEM, "out of memory");
     a->n_labels = nl;
@@ -2244,6 +2076,61 @@ done:
     return st;
 }
 
+int64_t strata_acts_n_tokens(const strata_acts *a) { return a ? a->n_tokens : 0; }
+
+/* n values from offset off of a 1-D dataset as mtype. */
+static int read_1d(strata_acts *a, hid_t ds, const char *name, hid_t mtype, int64_t off, int64_t n,
+                   void *out)
+{
+    if (n == 0) return STRATA_OK;
+    hid_t ms;
+    hid_t fs = select_rows(ds, off, n, &ms, NULL);
+    herr_t rc = H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, out);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc < 0 ? st_seterr(&a->err, STRATA_ERR_IO, "%s: read of %s failed", a->path, name) : STRATA_OK;
+}
+
+static strata_status strata_acts_read_rows_impl(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
+{
+    if (!a || (n > 0 && !out)) return STRATA_ERR_ARG;
+    ST_TRY(check_range(a, "rows", row0, n));
+    ST_TRY(read_1d(a, a->ds_rows, "/rows", H5T_NATIVE_INT64, row0, n, out));
+    for (int64_t k = 0; k < n; k++)   /* untrusted file */
+        if (out[k] < 0 || out[k] >= a->n_tokens)
+            return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: /rows[%lld] = %lld outside /tokens",
+                             a->path, (long long)(row0 + k), (long long)out[k]);
+    return STRATA_OK;
+}
+
+static strata_status strata_acts_read_tokens_impl(strata_acts *a, int64_t t0, int64_t n, int32_t *out)
+{
+    if (!a || (n > 0 && !out)) return STRATA_ERR_ARG;
+    if (t0 < 0 || n < 0 || t0 > a->n_tokens || n > a->n_tokens - t0)
+        return st_seterr(&a->err, STRATA_ERR_RANGE, "tokens [%lld, %lld) outside [0, %lld)",
+                         (long long)t0, (long long)(t0 + n), (long long)a->n_tokens);
+    return read_1d(a, a->ds_tokens, "/tokens", H5T_NATIVE_INT32, t0, n, out);
+}
+
+static strata_status strata_acts_read_doc_offsets_impl(strata_acts *a, int64_t d0, int64_t n, int64_t *out)
+{
+    if (!a || (n > 0 && !out)) return STRATA_ERR_ARG;
+    if (a->n_docs < 0)
+        return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: no committed document count n_docs", a->path);
+    if (d0 < 0 || n < 0 || d0 > a->n_docs + 1 || n > a->n_docs + 1 - d0)
+        return st_seterr(&a->err, STRATA_ERR_RANGE, "document offsets [%lld, %lld) outside [0, %lld]",
+                         (long long)d0, (long long)(d0 + n), (long long)a->n_docs);
+    if (n == 0) return STRATA_OK;
+    hid_t ds = H5Lexists(a->file, "docs", H5P_DEFAULT) > 0 &&
+                       H5Lexists(a->file, "docs/offsets", H5P_DEFAULT) > 0
+                   ? ds_open(a->file, "docs/offsets") : -1;
+    if (ds < 0) return st_seterr(&a->err, STRATA_ERR_FORMAT, "%s: missing /docs/offsets", a->path);
+    /* checked at open (st_h5_check_offsets): 0 .. n_tokens, never decreasing */
+    int rc = read_1d(a, ds, "/docs/offsets", H5T_NATIVE_INT64, d0, n, out);
+    H5Dclose(ds);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* entry points: HDF5's error printing off for the call, then restored */
 
@@ -2359,6 +2246,33 @@ strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n,
     st_h5_quiet q;
     st_h5_quiet_begin(&q);
     strata_status rc = strata_acts_read_row_docs_impl(a, row0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read_rows(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_rows_impl(a, row0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read_tokens(strata_acts *a, int64_t t0, int64_t n, int32_t *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_tokens_impl(a, t0, n, out);
+    st_h5_quiet_end(&q);
+    return rc;
+}
+
+strata_status strata_acts_read_doc_offsets(strata_acts *a, int64_t d0, int64_t n, int64_t *out)
+{
+    st_h5_quiet q;
+    st_h5_quiet_begin(&q);
+    strata_status rc = strata_acts_read_doc_offsets_impl(a, d0, n, out);
     st_h5_quiet_end(&q);
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -394,6 +395,19 @@ static void softcap_logits(float cap, float *y, int64_t n)
     for (int64_t i = 0; i < n; i++) y[i] = cap * tanhf(y[i] * inv);
 }
 
+/* The unembedding of rows already through the final norm:
+ *   logits [n][V] = normed [n][d] . U^T (+ b),  U = unembed [V][d] (float32 or stored),
+ *   then the final soft cap (Gemma-2).
+ * The forward's read-out and strata_model_readout (the logit lens) share it,
+ * so a family's change to the read-out is made once, here. */
+static void unembed_rows(const strata_model *m, const float *normed, int64_t n, float *logits, int nt)
+{
+    const int d = m->cfg.d_model;
+    const st_linear un = m->unembed_lin;
+    st_linear_forward(&un, normed, d, n, logits, m->cfg.vocab_size, nt);
+    softcap_logits(m->cfg.final_softcap, logits, n * m->cfg.vocab_size);
+}
+
 /* Read-out.
  *   normed [B][T][d] = ln_final(x)
  *   ALL:  logits_out [B][T][V] = normed . U^T (+ b)      U = unembed [V][d]
@@ -412,11 +426,9 @@ static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
     FIRE(STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 3, B, T, 1);
     FIRE(STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, 3, B, T, d);
 
-    const st_linear un = m->unembed_lin;   /* U [V][d] (+ b), float32 or stored */
     if (logits_mode == ST_LOGITS_ALL || st_is_hooked(m, STRATA_HOOK_LOGITS, -1)) {
         float *out = logits_mode == ST_LOGITS_ALL ? logits_out : a->logits;
-        st_linear_forward(&un, a->normed, d, N, out, V, nt);
-        softcap_logits(c->final_softcap, out, N * V);
+        unembed_rows(m, a->normed, N, out, nt);
         FIRE(STRATA_HOOK_LOGITS, -1, out, 3, B, T, V);
         CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
                      { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 0 },
@@ -427,8 +439,7 @@ static int readout_forward(st_fwd *f, int logits_mode, float *logits_out)
     } else if (logits_mode == ST_LOGITS_LAST) {
         for (int64_t b = 0; b < B; b++)   /* gather last valid rows, then one sgemm */
             memmove(a->normed + b * d, a->normed + (b * T + run->lengths[b] - 1) * d, sizeof(float) * d);
-        st_linear_forward(&un, a->normed, d, B, logits_out, V, nt);
-        softcap_logits(c->final_softcap, logits_out, B * V);
+        unembed_rows(m, a->normed, B, logits_out, nt);
         CHECK_FINITE({ STRATA_HOOK_LN_FINAL_SCALE, -1, a->scale, 1, 0 },
                      { STRATA_HOOK_LN_FINAL_NORMALIZED, -1, a->normed, d, 1 },
                      { STRATA_HOOK_LOGITS, -1, logits_out, V, 1 });
@@ -467,6 +478,25 @@ int st_forward(strata_model *m, const st_run *run, int logits_mode, float *logit
 }
 
 /* ---------------- public entry points ---------------- */
+
+strata_status strata_model_readout(strata_model *m, const float *resid, int64_t n, float *logits)
+{
+    if (!m) return STRATA_ERR_ARG;
+    st_err_clear(&m->err);
+    if (!resid || !logits || n < 1)
+        return st_seterr(&m->err, STRATA_ERR_ARG, "readout: resid, logits and n >= 1 are required");
+    const int d = m->cfg.d_model;
+    if ((uint64_t)n > SIZE_MAX / sizeof(float) / (uint64_t)d)
+        return st_seterr(&m->err, STRATA_ERR_RANGE, "readout: %lld rows are too many", (long long)n);
+    float *normed = malloc(sizeof(float) * (size_t)n * (size_t)d);   /* [n][d] */
+    if (!normed) return st_seterr(&m->err, STRATA_ERR_NOMEM, "readout: out of memory (%lld rows)", (long long)n);
+    st_blas_forward_begin();
+    st_norm_forward(m->cfg.norm_kind, resid, &m->ln_final, m->cfg.norm_eps, n, d, normed, NULL, m->n_threads);
+    unembed_rows(m, normed, n, logits, m->n_threads);
+    st_blas_forward_end();
+    free(normed);
+    return STRATA_OK;
+}
 
 static int check_batch(strata_model *m, const int32_t *tokens, const int32_t *lengths, int batch,
                        int pos0, int *T_out)

@@ -8,8 +8,7 @@
 #include "strata/hooks.h"
 #include "strata/model.h"
 
-/* From the GGUF module: metadata and tensor listing of a .gguf file. */
-int st_gguf_dump(const char *path, FILE *out, int json) __attribute__((weak));
+#include "io/gguf.h"   /* st_gguf_dump: metadata and tensor listing of a .gguf file */
 
 static const char *arch_name(int a)
 {
@@ -118,7 +117,7 @@ int cmd_info(int argc, char **argv)
         printf("]");
         /* A GGUF file's own metadata and tensor table nest under "gguf", so the
          * output stays one JSON object. */
-        if (is_gguf && st_gguf_dump) {
+        if (is_gguf) {
             char *buf = NULL;
             size_t len = 0;
             FILE *ms = open_memstream(&buf, &len);
@@ -164,7 +163,7 @@ int cmd_info(int argc, char **argv)
             printf("]\n");
         }
     }
-    if (!json && is_gguf && st_gguf_dump) {
+    if (!json && is_gguf) {
         printf("\n");
         fflush(stdout);
         st_gguf_dump(path, stdout, 0);

@@ -284,7 +284,7 @@ int cmd_probe(int argc, char **argv)
                 status = 1;
             }
             strata_probe_free(pr);
-            free(src.user);
+            strata_probe_source_acts_free(&src);
         }
         free(y);
     }

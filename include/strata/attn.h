@@ -37,6 +37,8 @@
 #ifndef STRATA_ATTN_H
 #define STRATA_ATTN_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -93,23 +95,24 @@ typedef struct strata_attn_head {
  * class number).  Defaults (docs/ATTENTION.md): all 0.4. */
 typedef struct strata_attn_thresholds {
     double prev_token, first_token, self, duplicate, induction;
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_attn_thresholds;
 
-strata_attn_thresholds strata_attn_thresholds_default(void);
+STRATA_API strata_attn_thresholds strata_attn_thresholds_default(void);
 /* Fills h->cls and h->flags from h's scores (NaN scores pass nothing). */
-void strata_attn_classify(strata_attn_head *h, const strata_attn_thresholds *t);
+STRATA_API void strata_attn_classify(strata_attn_head *h, const strata_attn_thresholds *t);
 /* Static name: "other", "previous-token", "first-token", "self",
  * "duplicate-token", "induction"; "?" if out of range. */
-const char *strata_attn_class_name(int cls);
+STRATA_API const char *strata_attn_class_name(int cls);
 
 /* New accumulator for a model with these dimensions (only n_layers, n_heads,
  * n_ctx, vocab_size, bos/eos are read).  *out is set even on failure (except
  * for allocation failure) so strata_attn_stats_errmsg can explain. */
-strata_status strata_attn_stats_new(const strata_config *cfg, strata_attn_stats **out);
-void strata_attn_stats_free(strata_attn_stats *s);          /* NULL is a no-op; detaches */
-const char *strata_attn_stats_errmsg(const strata_attn_stats *s);
+STRATA_API strata_status strata_attn_stats_new(const strata_config *cfg, strata_attn_stats **out);
+STRATA_API void strata_attn_stats_free(strata_attn_stats *s);          /* NULL is a no-op; detaches */
+STRATA_API const char *strata_attn_stats_errmsg(const strata_attn_stats *s);
 /* Forgets everything accumulated (keeps the attachment and the mode). */
-void strata_attn_stats_reset(strata_attn_stats *s);
+STRATA_API void strata_attn_stats_reset(strata_attn_stats *s);
 
 /* Mode for the documents that follow.
  *   R == 0: ordinary documents: every statistic except induction.
@@ -117,20 +120,20 @@ void strata_attn_stats_reset(strata_attn_stats *s);
  *           tok[q] == tok[q-R] for q in [R+1, 2R]); the induction score is
  *           accumulated, and the other statistics too when also_general != 0.
  * Fails (STRATA_ERR_RANGE) when 2R+1 exceeds the model's context. */
-strata_status strata_attn_stats_set_induction(strata_attn_stats *s, int R, int also_general);
+STRATA_API strata_status strata_attn_stats_set_induction(strata_attn_stats *s, int R, int also_general);
 
 /* Registers a hook on blocks.*.attn.hook_pattern of m; from then on every
  * strata_run() on m feeds the accumulator.  The model must outlive the
  * attachment (detach or free the accumulator first).  A document that
  * breaks the induction form makes the hook stop the run (strata_run returns
  * STRATA_STOPPED; strata_attn_stats_errmsg says why). */
-strata_status strata_attn_stats_attach(strata_attn_stats *s, strata_model *m);
-strata_status strata_attn_stats_detach(strata_attn_stats *s);
+STRATA_API strata_status strata_attn_stats_attach(strata_attn_stats *s, strata_model *m);
+STRATA_API strata_status strata_attn_stats_detach(strata_attn_stats *s);
 
 /* Convenience: checks the batch (and its induction form), then strata_run()
  * without logits.  tokens [batch][T], T = max(lengths).  Attaches to m first
  * if not attached.  batch == 0 is an error (empty corpus). */
-strata_status strata_attn_stats_run(strata_attn_stats *s, strata_model *m,
+STRATA_API strata_status strata_attn_stats_run(strata_attn_stats *s, strata_model *m,
                                     const int32_t *tokens, const int32_t *lengths, int batch);
 
 /* Feeds the pattern of one document and one layer directly (no model).
@@ -138,7 +141,7 @@ strata_status strata_attn_stats_run(strata_attn_stats *s, strata_model *m,
  *            q, k < len (row q of a causal pattern; entries k > q are ignored)
  *   tokens   [len] the document's ids (for duplicate and induction)
  * The document counts once per layer fed. */
-strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, const float *pattern,
+STRATA_API strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, const float *pattern,
                                             int64_t sh, int64_t sq, int64_t sk,
                                             const int32_t *tokens, int len);
 
@@ -152,16 +155,16 @@ strata_status strata_attn_stats_add_pattern(strata_attn_stats *s, int layer, con
  * (all of them for a capture with --positions all, when the scores equal
  * those of the live hook).  Only committed rows of an incomplete file count.
  * Fails with STRATA_ERR_NOTFOUND when the file holds no pattern dataset. */
-strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *path);
+STRATA_API strata_status strata_attn_stats_add_capture(strata_attn_stats *s, const char *path);
 
 /* Documents fed so far (the most over all layers). */
-int64_t strata_attn_stats_n_docs(const strata_attn_stats *s);
+STRATA_API int64_t strata_attn_stats_n_docs(const strata_attn_stats *s);
 
 /* Writes n_layers*n_heads heads, layer-major, into out[cap] (classified with
  * the default thresholds).  Returns the count, or a negative status:
  * STRATA_ERR_STATE when no pattern has been seen (empty corpus, or the
  * accumulator was never attached / fed), STRATA_ERR_RANGE when cap is too small. */
-int strata_attn_stats_result(strata_attn_stats *s, strata_attn_head *out, int cap);
+STRATA_API int strata_attn_stats_result(strata_attn_stats *s, strata_attn_head *out, int cap);
 
 /* Default id range [*lo, *hi) of random induction tokens for this config:
  * [0, V) with the special ids (bos, eos) cut off at whichever end holds
@@ -169,13 +172,13 @@ int strata_attn_stats_result(strata_attn_stats *s, strata_attn_head *out, int ca
  * largest of them (Llama: <unk>=0, <s>=1, </s>=2 -> [3, V)); specials in the
  * upper half move hi down to the smallest (GPT-2: 50256 -> [0, 50256)).
  * A special id still inside the range is never drawn. */
-void strata_attn_token_range(const strata_config *cfg, int32_t *lo, int32_t *hi);
+STRATA_API void strata_attn_token_range(const strata_config *cfg, int32_t *lo, int32_t *hi);
 
 /* Random induction documents: n_docs rows of length 2R+1, each
  * bos, s_1..s_R, s_1..s_R with s_i drawn uniformly (with replacement) from
  * [lo, hi) minus {bos, eos} by a splitmix64 generator seeded with seed.
  * out [n_docs][2R+1].  Same seed, same documents on every platform. */
-strata_status strata_attn_induction_docs(uint64_t seed, int n_docs, int R, int32_t bos,
+STRATA_API strata_status strata_attn_induction_docs(uint64_t seed, int n_docs, int R, int32_t bos,
                                          int32_t eos, int32_t lo, int32_t hi, int32_t *out);
 
 #ifdef __cplusplus

@@ -20,6 +20,8 @@
 #ifndef STRATA_CAPTURE_H
 #define STRATA_CAPTURE_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -35,46 +37,46 @@ typedef struct strata_acts strata_acts;
  * strata_acts_errmsg can explain); close it either way.  Refuses files whose
  * format is not "strata-activations" or whose major version is unknown.
  * A file with complete = false opens (it holds every completed batch). */
-strata_status strata_acts_open(const char *path, strata_acts **out);
-void strata_acts_close(strata_acts *a);                    /* NULL is a no-op */
-const char *strata_acts_errmsg(const strata_acts *a);
-int strata_acts_complete(const strata_acts *a);            /* root attr "complete" */
+STRATA_API strata_status strata_acts_open(const char *path, strata_acts **out);
+STRATA_API void strata_acts_close(strata_acts *a);                    /* NULL is a no-op */
+STRATA_API const char *strata_acts_errmsg(const strata_acts *a);
+STRATA_API int strata_acts_complete(const strata_acts *a);            /* root attr "complete" */
 
-int64_t strata_acts_n_rows(const strata_acts *a);          /* R */
-int strata_acts_n_hooks(const strata_acts *a);
-const char *strata_acts_hook(const strata_acts *a, int i); /* borrowed name */
+STRATA_API int64_t strata_acts_n_rows(const strata_acts *a);          /* R */
+STRATA_API int strata_acts_n_hooks(const strata_acts *a);
+STRATA_API const char *strata_acts_hook(const strata_acts *a, int i); /* borrowed name */
 /* shape[0] = R, the rest the per-row shape; returns ndim (<= 4) or -1 if absent. */
-int strata_acts_hook_shape(const strata_acts *a, const char *hook, int64_t shape[4]);
+STRATA_API int strata_acts_hook_shape(const strata_acts *a, const char *hook, int64_t shape[4]);
 /* Elements per row (product of shape[1..]); -1 if absent. */
-int64_t strata_acts_row_width(const strata_acts *a, const char *hook);
+STRATA_API int64_t strata_acts_row_width(const strata_acts *a, const char *hook);
 /* Reads rows [row0, row0+n) of one hook as float32 into out [n][width]
  * (float16 files are converted). */
-strata_status strata_acts_read(strata_acts *a, const char *hook, int64_t row0, int64_t n,
+STRATA_API strata_status strata_acts_read(strata_acts *a, const char *hook, int64_t row0, int64_t n,
                                float *out);
 
-int strata_acts_n_labels(const strata_acts *a);
-const char *strata_acts_label(const strata_acts *a, int i); /* borrowed name */
+STRATA_API int strata_acts_n_labels(const strata_acts *a);
+STRATA_API const char *strata_acts_label(const strata_acts *a, int i); /* borrowed name */
 /* Reads rows [row0, row0+n) of /labels/<name> as float (int labels converted). */
-strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t row0, int64_t n,
+STRATA_API strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t row0, int64_t n,
                                      float *out);
 /* Token id at each of rows [row0, row0+n) (tokens[rows[i]]); for control tasks. */
-strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out);
+STRATA_API strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out);
 /* Committed document count D (root attribute n_docs; -1 if absent). */
-int64_t strata_acts_n_docs(const strata_acts *a);
+STRATA_API int64_t strata_acts_n_docs(const strata_acts *a);
 /* Document index (0..D-1) of each of rows [row0, row0+n), from /docs/row_offsets
  * (checked: starts at 0, never decreases, ends at n_rows); for grouped splits. */
-strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
+STRATA_API strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
 /* Token index (into /tokens) of each of rows [row0, row0+n) (/rows; checked
  * to lie inside [0, n_tokens)).  Rows are in token order. */
-strata_status strata_acts_read_rows(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
+STRATA_API strata_status strata_acts_read_rows(strata_acts *a, int64_t row0, int64_t n, int64_t *out);
 /* Committed token count N and token ids [t0, t0+n) of /tokens (every
  * document's tokens, in order). */
-int64_t strata_acts_n_tokens(const strata_acts *a);
-strata_status strata_acts_read_tokens(strata_acts *a, int64_t t0, int64_t n, int32_t *out);
+STRATA_API int64_t strata_acts_n_tokens(const strata_acts *a);
+STRATA_API strata_status strata_acts_read_tokens(strata_acts *a, int64_t t0, int64_t n, int32_t *out);
 /* Entries [d0, d0+n) of the document offsets (d0 + n <= D + 1): document i is
  * tokens [offsets[i], offsets[i+1]) (/docs/offsets; checked at open: starts
  * at 0, never decreases, ends at n_tokens). */
-strata_status strata_acts_read_doc_offsets(strata_acts *a, int64_t d0, int64_t n, int64_t *out);
+STRATA_API strata_status strata_acts_read_doc_offsets(strata_acts *a, int64_t d0, int64_t n, int64_t *out);
 
 /* ---------------- writer / capture driver ----------------
  *
@@ -168,7 +170,7 @@ typedef struct strata_capture_opts {
     int32_t reserved[8];
 } strata_capture_opts;
 
-strata_capture_opts strata_capture_opts_default(void);
+STRATA_API strata_capture_opts strata_capture_opts_default(void);
 
 /* One label value of a document: the whole document (n_spans == 0 and
  * values == NULL: every kept row gets `value`), or character spans: spans
@@ -207,11 +209,11 @@ typedef struct strata_capture_doc {
  * the first document; mixing is an error.  The file is created when the
  * first document (or strata_capture_finish) arrives, except that
  * STRATA_ERR_EXISTS and unwritable paths are reported here. */
-strata_status strata_capture_open(strata_model *m, const char *path,
+STRATA_API strata_status strata_capture_open(strata_model *m, const char *path,
                                   const strata_capture_opts *opts, strata_capture **out);
-strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc *doc);
-strata_status strata_capture_add_text(strata_capture *c, const char *text, int64_t len);
-strata_status strata_capture_add_tokens(strata_capture *c, const int32_t *ids, int64_t n);
+STRATA_API strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc *doc);
+STRATA_API strata_status strata_capture_add_text(strata_capture *c, const char *text, int64_t len);
+STRATA_API strata_status strata_capture_add_tokens(strata_capture *c, const int32_t *ids, int64_t n);
 /* Input files: kind 0 text (one document per line), 1 JSONL ({"text": ...,
  * label fields} with number or [[start, end, value], ...] span labels, or
  * {"ids": [...], label fields} with number or per-token [v0, v1, ...] labels,
@@ -220,14 +222,14 @@ strata_status strata_capture_add_tokens(strata_capture *c, const int32_t *ids, i
  * pass over the file (so call it on a fresh session); a malformed line fails
  * naming its number and field. */
 enum { STRATA_INPUT_TEXT = 0, STRATA_INPUT_JSONL = 1, STRATA_INPUT_TOKENS = 2 };
-strata_status strata_capture_add_file(strata_capture *c, int kind, const char *path);
+STRATA_API strata_status strata_capture_add_file(strata_capture *c, int kind, const char *path);
 /* Known number of documents, for the progress ETA. */
-void strata_capture_set_total(strata_capture *c, int64_t n_docs);
+STRATA_API void strata_capture_set_total(strata_capture *c, int64_t n_docs);
 /* Runs the last partial batch, marks the file complete and closes it. */
-strata_status strata_capture_finish(strata_capture *c);
-void strata_capture_free(strata_capture *c);   /* NULL is a no-op; without finish the
+STRATA_API strata_status strata_capture_finish(strata_capture *c);
+STRATA_API void strata_capture_free(strata_capture *c);   /* NULL is a no-op; without finish the
                                                   file stays complete = false */
-const char *strata_capture_errmsg(const strata_capture *c);
+STRATA_API const char *strata_capture_errmsg(const strata_capture *c);
 
 typedef struct strata_capture_stats {
     int64_t docs;            /* documents in the file (committed) */
@@ -238,9 +240,9 @@ typedef struct strata_capture_stats {
     int64_t tokens_run;      /* tokens run through the model in this session */
     double seconds;
 } strata_capture_stats;
-void strata_capture_get_stats(const strata_capture *c, strata_capture_stats *s);
+STRATA_API void strata_capture_get_stats(const strata_capture *c, strata_capture_stats *s);
 /* Documents already in the file when the session opened (resume). */
-int64_t strata_capture_n_done(const strata_capture *c);
+STRATA_API int64_t strata_capture_n_done(const strata_capture *c);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,8 @@
 #ifndef STRATA_CKA_H
 #define STRATA_CKA_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -49,19 +51,20 @@ typedef struct strata_acts strata_acts;
 typedef struct strata_cka_params {
     int64_t block_rows;  /* rows per streamed block; 0 -> 4096 */
     int64_t max_bytes;   /* budget for the float64 scatter matrices; 0 -> 1 GiB */
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_cka_params;
 
-void strata_cka_default_params(strata_cka_params *p);
+STRATA_API void strata_cka_default_params(strata_cka_params *p);
 
 typedef struct strata_cka strata_cka;
 
 /* CKA between every pair of m inputs X[i] [n][d[i]] (same n rows).
  * *out is set even on failure (read strata_cka_errmsg, then strata_cka_free). */
-strata_status strata_cka_fit(int m, const float *const *X, const int64_t *d, int64_t n,
+STRATA_API strata_status strata_cka_fit(int m, const float *const *X, const int64_t *d, int64_t n,
                              const strata_cka_params *p, strata_cka **out);
 /* CKA between every pair of the m named hooks of a capture file (rows of a
  * hook with per-row shape [H, dh] are flattened to H*dh features). */
-strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hooks,
+STRATA_API strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hooks,
                                   const strata_cka_params *p, strata_cka **out);
 
 /* CKA across two capture files of the same tokens (two checkpoints, two model
@@ -70,18 +73,18 @@ strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hook
  * naming the first differing row).  The result is one (ma + mb)-square matrix:
  * inputs 0..ma-1 are a's hooks, ma..ma+mb-1 b's; entry [i][ma + j] compares
  * hook i of a with hook j of b. */
-strata_status strata_cka_fit_acts_pair(strata_acts *a, int ma, const char *const *hooks_a,
+STRATA_API strata_status strata_cka_fit_acts_pair(strata_acts *a, int ma, const char *const *hooks_a,
                                        strata_acts *b, int mb, const char *const *hooks_b,
                                        const strata_cka_params *p, strata_cka **out);
 
-void strata_cka_free(strata_cka *c);                 /* NULL is a no-op */
-const char *strata_cka_errmsg(const strata_cka *c);  /* "" when no error */
+STRATA_API void strata_cka_free(strata_cka *c);                 /* NULL is a no-op */
+STRATA_API const char *strata_cka_errmsg(const strata_cka *c);  /* "" when no error */
 
-int strata_cka_n(const strata_cka *c);               /* m (0 if not computed) */
-int64_t strata_cka_n_rows(const strata_cka *c);
+STRATA_API int strata_cka_n(const strata_cka *c);               /* m (0 if not computed) */
+STRATA_API int64_t strata_cka_n_rows(const strata_cka *c);
 /* [m][m] symmetric, diagonal 1; borrowed, valid until strata_cka_free. NULL on failure. */
-const double *strata_cka_matrix(const strata_cka *c);
-int strata_cka_n_passes(const strata_cka *c);        /* passes over the data it took */
+STRATA_API const double *strata_cka_matrix(const strata_cka *c);
+STRATA_API int strata_cka_n_passes(const strata_cka *c);        /* passes over the data it took */
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,8 @@
 #ifndef STRATA_CORPUS_H
 #define STRATA_CORPUS_H
 
+#include "strata/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
@@ -60,9 +62,10 @@ typedef struct strata_corpus_repeat_params {
     int32_t vocab;              /* ids 0..vocab-1; 0 is BOS */
     int32_t seq_len;            /* tokens per document, BOS included */
     int32_t min_span, max_span; /* 1 <= min_span <= max_span, 2*max_span + 1 <= seq_len */
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_corpus_repeat_params;
-strata_corpus_repeat_params strata_corpus_repeat_default(void);
-strata_status strata_corpus_repeat(const strata_corpus_repeat_params *p,
+STRATA_API strata_corpus_repeat_params strata_corpus_repeat_default(void);
+STRATA_API strata_status strata_corpus_repeat(const strata_corpus_repeat_params *p,
                                    const strata_corpus_out *o, char *err, size_t err_len);
 
 /* modular: every pair (a, b) in [0,p)^2 (b != 0 for div) as the document
@@ -78,9 +81,10 @@ typedef struct strata_corpus_modular_params {
     int32_t p;                  /* modulus, 2..10000 (prime for div) */
     int32_t op;                 /* strata_corpus_op */
     double train_frac;          /* (0, 1] */
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_corpus_modular_params;
-strata_corpus_modular_params strata_corpus_modular_default(void);
-strata_status strata_corpus_modular(const strata_corpus_modular_params *p,
+STRATA_API strata_corpus_modular_params strata_corpus_modular_default(void);
+STRATA_API strata_status strata_corpus_modular(const strata_corpus_modular_params *p,
                                     const strata_corpus_out *o, char *err, size_t err_len);
 
 /* grammar: a small probabilistic grammar with latent variables per token
@@ -98,9 +102,10 @@ typedef struct strata_corpus_grammar_params {
     double p_relative;          /* a clause's subject gets a relative clause */
     double p_object_relative;   /* that relative clause is object-relative (an attractor) */
     double p_quote;             /* a clause is a quotation (while depth < max_depth) */
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_corpus_grammar_params;
-strata_corpus_grammar_params strata_corpus_grammar_default(void);
-strata_status strata_corpus_grammar(const strata_corpus_grammar_params *p,
+STRATA_API strata_corpus_grammar_params strata_corpus_grammar_default(void);
+STRATA_API strata_status strata_corpus_grammar(const strata_corpus_grammar_params *p,
                                     const strata_corpus_out *o, char *err, size_t err_len);
 
 /* addition: BOS a + b = s EOS with a, b uniform in [0, 10^digits), written
@@ -116,9 +121,10 @@ typedef struct strata_corpus_addition_params {
     int32_t digits;             /* 1..18 */
     int32_t pad;
     int32_t reverse;
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_corpus_addition_params;
-strata_corpus_addition_params strata_corpus_addition_default(void);
-strata_status strata_corpus_addition(const strata_corpus_addition_params *p,
+STRATA_API strata_corpus_addition_params strata_corpus_addition_default(void);
+STRATA_API strata_status strata_corpus_addition(const strata_corpus_addition_params *p,
                                      const strata_corpus_out *o, char *err, size_t err_len);
 
 #ifdef __cplusplus

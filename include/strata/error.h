@@ -13,6 +13,8 @@
 #ifndef STRATA_ERROR_H
 #define STRATA_ERROR_H
 
+#include "strata/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,7 +35,7 @@ typedef enum strata_status {
 } strata_status;
 
 /* Static, human-readable text for a status code.  Never NULL. */
-const char *strata_errstr(int status);
+STRATA_API const char *strata_errstr(int status);
 
 #ifdef __cplusplus
 }

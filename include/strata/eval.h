@@ -38,6 +38,8 @@
 #ifndef STRATA_EVAL_H
 #define STRATA_EVAL_H
 
+#include "strata/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
@@ -73,7 +75,7 @@ typedef struct strata_eval_result {
  * 64 MiB.  Fails with STRATA_ERR_ARG naming the item for an empty prompt or
  * answer, STRATA_ERR_RANGE for ids outside the vocabulary or items longer
  * than the context; the message goes to err (err_len bytes; may be NULL). */
-strata_status strata_eval_task(strata_model *m, const int32_t *prompt_ids,
+STRATA_API strata_status strata_eval_task(strata_model *m, const int32_t *prompt_ids,
                                const int64_t *prompt_off, const int32_t *answer_ids,
                                const int64_t *answer_off, int64_t n, strata_eval_item *items,
                                strata_eval_result *res, char *err, size_t err_len);
@@ -83,36 +85,36 @@ typedef struct strata_loss_acc strata_loss_acc;
 /* New accumulator for documents up to n_ctx tokens (per-position sums are
  * kept for positions 1..n_ctx-1).  *out is set even on failure (except for
  * allocation failure). */
-strata_status strata_loss_acc_new(int n_ctx, strata_loss_acc **out);
-void strata_loss_acc_free(strata_loss_acc *a);        /* NULL is a no-op; detaches */
-const char *strata_loss_acc_errmsg(const strata_loss_acc *a);
-void strata_loss_acc_reset(strata_loss_acc *a);
+STRATA_API strata_status strata_loss_acc_new(int n_ctx, strata_loss_acc **out);
+STRATA_API void strata_loss_acc_free(strata_loss_acc *a);        /* NULL is a no-op; detaches */
+STRATA_API const char *strata_loss_acc_errmsg(const strata_loss_acc *a);
+STRATA_API void strata_loss_acc_reset(strata_loss_acc *a);
 /* Positions of the ICL score (1 <= early < late < n_ctx).  Default: none
  * (strata_loss_acc_icl gives NaN). */
-strata_status strata_loss_acc_set_icl(strata_loss_acc *a, int early, int late);
+STRATA_API strata_status strata_loss_acc_set_icl(strata_loss_acc *a, int early, int late);
 /* Registers a read-only hook on m's hook_logits, so that every forward pass
  * of m (strata_run with or without logits, captures, ...) feeds the sums.
  * The model must outlive the attachment. */
-strata_status strata_loss_acc_attach(strata_loss_acc *a, strata_model *m);
-strata_status strata_loss_acc_detach(strata_loss_acc *a);
+STRATA_API strata_status strata_loss_acc_attach(strata_loss_acc *a, strata_model *m);
+STRATA_API strata_status strata_loss_acc_detach(strata_loss_acc *a);
 /* Convenience: attaches if needed and runs tokens [batch][T] (T = max of
  * lengths) through m without returning logits. */
-strata_status strata_loss_acc_run(strata_loss_acc *a, strata_model *m, const int32_t *tokens,
+STRATA_API strata_status strata_loss_acc_run(strata_loss_acc *a, strata_model *m, const int32_t *tokens,
                                   const int32_t *lengths, int batch);
 
-double strata_loss_acc_mean(const strata_loss_acc *a);     /* NaN when no token */
-int64_t strata_loss_acc_n_tokens(const strata_loss_acc *a);
-int64_t strata_loss_acc_n_docs(const strata_loss_acc *a);
-double strata_loss_acc_icl(const strata_loss_acc *a);      /* NaN when no document reached late */
-int64_t strata_loss_acc_n_icl(const strata_loss_acc *a);   /* documents behind icl */
+STRATA_API double strata_loss_acc_mean(const strata_loss_acc *a);     /* NaN when no token */
+STRATA_API int64_t strata_loss_acc_n_tokens(const strata_loss_acc *a);
+STRATA_API int64_t strata_loss_acc_n_docs(const strata_loss_acc *a);
+STRATA_API double strata_loss_acc_icl(const strata_loss_acc *a);      /* NaN when no document reached late */
+STRATA_API int64_t strata_loss_acc_n_icl(const strata_loss_acc *a);   /* documents behind icl */
 /* Mean loss at each predicted position: out[i] for i < cap and i < n_ctx
  * (out[0] = NaN; NaN where no document reached i); returns n_ctx. */
-int strata_loss_acc_position_mean(const strata_loss_acc *a, double *out, int cap);
+STRATA_API int strata_loss_acc_position_mean(const strata_loss_acc *a, double *out, int cap);
 
 /* Mean next-token loss of documents (tokens [batch][T], lengths [batch]),
  * run in batches of at most max_batch (0: 8) documents; n_tokens (may be
  * NULL) receives the number of predicted tokens. */
-strata_status strata_eval_text_loss(strata_model *m, const int32_t *tokens, const int32_t *lengths,
+STRATA_API strata_status strata_eval_text_loss(strata_model *m, const int32_t *tokens, const int32_t *lengths,
                                     int batch, int max_batch, double *loss, int64_t *n_tokens,
                                     char *err, size_t err_len);
 

@@ -77,6 +77,8 @@
 #ifndef STRATA_HOOKS_H
 #define STRATA_HOOKS_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 #include "strata/tensor.h"
@@ -175,12 +177,12 @@ typedef int32_t strata_hook_id;
  * run of characters, '?' one character; an optional "[h]" suffix selects
  * head h).  Fails with STRATA_ERR_NOTFOUND when nothing matches (the message
  * lists a few valid names).  *id (may be NULL) identifies the registration. */
-strata_status strata_hook_add(strata_model *m, const char *name_or_glob,
+STRATA_API strata_status strata_hook_add(strata_model *m, const char *name_or_glob,
                               strata_hook_fn fn, void *user, strata_hook_id *id);
 /* strata_hook_add with flags (a set of strata_hook_flags; 0 = strata_hook_add). */
-strata_status strata_hook_add_ex(strata_model *m, const char *name_or_glob, strata_hook_fn fn,
+STRATA_API strata_status strata_hook_add_ex(strata_model *m, const char *name_or_glob, strata_hook_fn fn,
                                  void *user, uint32_t flags, strata_hook_id *id);
-strata_status strata_hook_remove(strata_model *m, strata_hook_id id);
+STRATA_API strata_status strata_hook_remove(strata_model *m, strata_hook_id id);
 
 /* Called once per hook point a pattern matches: the point's full name (no
  * "[h]"), kind, layer (-1: global) and the selected head (-1: all).  Return
@@ -194,25 +196,25 @@ typedef int (*strata_hook_visit_fn)(const char *name, int kind, int layer, int h
  * visit returned 0; STRATA_ERR_NOTFOUND when none matched (the message names
  * the nearest point); STRATA_ERR_ARG / STRATA_ERR_RANGE for a bad head
  * selector; or the first non-zero value a visit returned. */
-strata_status strata_hook_match(strata_model *m, const char *name_or_glob,
+STRATA_API strata_status strata_hook_match(strata_model *m, const char *name_or_glob,
                                 strata_hook_visit_fn visit, void *user);
-void strata_hook_clear(strata_model *m);
+STRATA_API void strata_hook_clear(strata_model *m);
 
 /* Static suffix for a kind, e.g. "attn.hook_z" or "hook_logits". NULL if invalid. */
-const char *strata_hook_kind_name(int kind);
+STRATA_API const char *strata_hook_kind_name(int kind);
 /* Writes the full name of (kind, layer) into buf; returns its length or -1. */
-int strata_hook_name(int kind, int layer, char *buf, int buf_len);
+STRATA_API int strata_hook_name(int kind, int layer, char *buf, int buf_len);
 /* Parses a full name ("blocks.2.hook_resid_post", optional "[h]") into
  * kind/layer/head (head -1 if absent).  Returns STRATA_OK or STRATA_ERR_ARG. */
-strata_status strata_hook_parse(const char *name, int *kind, int *layer, int *head);
+STRATA_API strata_status strata_hook_parse(const char *name, int *kind, int *layer, int *head);
 
 /* Number of hook points this model has, and the i-th one's name and shape
  * for a run of `batch` x `n_ctx`.  shape has 4 entries; returns ndim, or -1
  * for an unknown kind, batch < 1 or n_ctx outside 1..the model's n_ctx. */
-int strata_model_n_hook_points(const strata_model *m);
-strata_status strata_model_hook_point(const strata_model *m, int i, int *kind, int *layer,
+STRATA_API int strata_model_n_hook_points(const strata_model *m);
+STRATA_API strata_status strata_model_hook_point(const strata_model *m, int i, int *kind, int *layer,
                                       char *name, int name_len);
-int strata_model_hook_shape(const strata_model *m, int kind, int batch, int n_ctx,
+STRATA_API int strata_model_hook_shape(const strata_model *m, int kind, int batch, int n_ctx,
                             int64_t shape[4]);
 
 #ifdef __cplusplus

@@ -27,6 +27,8 @@
 #ifndef STRATA_LENS_H
 #define STRATA_LENS_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -39,35 +41,35 @@ typedef struct strata_lens strata_lens;
 
 /* The lens borrows m (which must outlive it).  *out is set even on failure
  * (unless allocation failed) so strata_lens_errmsg can explain. */
-strata_status strata_lens_new(strata_model *m, strata_lens **out);
-void strata_lens_free(strata_lens *l);             /* NULL is a no-op */
-const char *strata_lens_errmsg(const strata_lens *l);
+STRATA_API strata_status strata_lens_new(strata_model *m, strata_lens **out);
+STRATA_API void strata_lens_free(strata_lens *l);             /* NULL is a no-op */
+STRATA_API const char *strata_lens_errmsg(const strata_lens *l);
 
 /* Runs one document tokens[n] (1 <= n <= n_ctx; include BOS yourself) with
  * hooks on blocks.0.hook_resid_pre and blocks.*.hook_resid_post (removed
  * again before returning) and computes every point's readout.
  * top_k in 1..vocab_size. */
-strata_status strata_lens_run(strata_lens *l, const int32_t *tokens, int n, int top_k);
+STRATA_API strata_status strata_lens_run(strata_lens *l, const int32_t *tokens, int n, int top_k);
 
-int strata_lens_n_points(const strata_lens *l);    /* P = n_layers + 1 */
-int strata_lens_n_pos(const strata_lens *l);       /* n of the last run */
-int strata_lens_top_k(const strata_lens *l);
+STRATA_API int strata_lens_n_points(const strata_lens *l);    /* P = n_layers + 1 */
+STRATA_API int strata_lens_n_pos(const strata_lens *l);       /* n of the last run */
+STRATA_API int strata_lens_top_k(const strata_lens *l);
 /* "blocks.0.hook_resid_pre" or "blocks.l.hook_resid_post"; borrowed. */
-const char *strata_lens_point_name(const strata_lens *l, int point);
+STRATA_API const char *strata_lens_point_name(const strata_lens *l, int point);
 
 /* Results of the last run, borrowed (valid until the next run or free):
  *   top_ids, top_probs   [P][n][k]
  *   next_rank            [P][n]   rank of tokens[t+1]; -1 at t = n-1
  *   next_prob            [P][n]   its probability;     NaN at t = n-1
  *   model_logits         [n][V]   the model's own output logits */
-const int32_t *strata_lens_top_ids(const strata_lens *l);
-const float *strata_lens_top_probs(const strata_lens *l);
-const int32_t *strata_lens_next_rank(const strata_lens *l);
-const float *strata_lens_next_prob(const strata_lens *l);
-const float *strata_lens_model_logits(const strata_lens *l);
+STRATA_API const int32_t *strata_lens_top_ids(const strata_lens *l);
+STRATA_API const float *strata_lens_top_probs(const strata_lens *l);
+STRATA_API const int32_t *strata_lens_next_rank(const strata_lens *l);
+STRATA_API const float *strata_lens_next_prob(const strata_lens *l);
+STRATA_API const float *strata_lens_model_logits(const strata_lens *l);
 
 /* Recomputes one point's full lens logits into out [n][V]. */
-strata_status strata_lens_logits(strata_lens *l, int point, float *out);
+STRATA_API strata_status strata_lens_logits(strata_lens *l, int point, float *out);
 
 #ifdef __cplusplus
 }

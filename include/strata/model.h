@@ -19,9 +19,12 @@
 #ifndef STRATA_MODEL_H
 #define STRATA_MODEL_H
 
+#include "strata/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
+#include "strata/version.h"
 #include "strata/tensor.h"
 #include <stddef.h>
 
@@ -29,10 +32,8 @@
 extern "C" {
 #endif
 
-#define STRATA_VERSION "0.1.0"
-#define STRATA_VERSION_NUMBER 1000 /* major*1000000 + minor*1000 + patch */
-const char *strata_libversion(void);
-int strata_libversion_number(void);
+STRATA_API const char *strata_libversion(void);
+STRATA_API int strata_libversion_number(void);
 
 typedef struct strata_model strata_model;
 
@@ -49,8 +50,8 @@ typedef enum strata_arch {
 /* An architecture's short name as capture files record it ("gpt2", "neox",
  * "llama") and its Hugging Face model_type ("gpt2", "gpt_neox", "llama");
  * static text, NULL for an unknown value. */
-const char *strata_arch_name(int32_t arch);
-const char *strata_arch_model_type(int32_t arch);
+STRATA_API const char *strata_arch_name(int32_t arch);
+STRATA_API const char *strata_arch_model_type(int32_t arch);
 
 typedef enum strata_norm_kind { STRATA_NORM_LAYER = 0, STRATA_NORM_RMS = 1 } strata_norm_kind;
 typedef enum strata_act_kind {
@@ -139,7 +140,7 @@ typedef struct strata_open_opts {
     int32_t reserved[3];
 } strata_open_opts;
 
-strata_open_opts strata_open_opts_default(void);
+STRATA_API strata_open_opts strata_open_opts_default(void);
 
 /* Opens a model: a Hugging Face model directory, a GGUF file, or a hub id
  * ("ORG/NAME") found in the local Hugging Face cache ($HF_HUB_CACHE, else
@@ -154,45 +155,45 @@ strata_open_opts strata_open_opts_default(void);
  * *out is set even on failure (unless allocation itself
  * failed) so strata_errmsg(*out) can explain; free it with
  * strata_model_free() either way.  opts may be NULL. */
-strata_status strata_model_open(const char *path, const strata_open_opts *opts,
+STRATA_API strata_status strata_model_open(const char *path, const strata_open_opts *opts,
                                 strata_model **out);
-void strata_model_free(strata_model *m); /* NULL is a no-op */
+STRATA_API void strata_model_free(strata_model *m); /* NULL is a no-op */
 
 /* The snapshot directory of hub id `id` at `revision` (NULL: "main") in the
  * local Hugging Face cache, as strata_model_open finds it, written to out.
  * On failure msg (may be NULL) gets the reason, listing the paths tried:
  * STRATA_ERR_NOTFOUND (model or revision not cached), STRATA_ERR_ARG
  * (malformed id or revision), STRATA_ERR_FORMAT (a refs file without a hash). */
-strata_status strata_hub_resolve(const char *id, const char *revision, char *out, size_t out_cap,
+STRATA_API strata_status strata_hub_resolve(const char *id, const char *revision, char *out, size_t out_cap,
                                  char *msg, size_t msg_cap);
 
 /* Last error message on this handle; "" if none.  Owned by the handle,
  * valid until the next call on it.  m == NULL gives a static message. */
-const char *strata_errmsg(const strata_model *m);
+STRATA_API const char *strata_errmsg(const strata_model *m);
 
 /* Borrowed; valid for the model's lifetime. */
-const strata_config *strata_model_config(const strata_model *m);
-int64_t strata_model_n_params(const strata_model *m);
+STRATA_API const strata_config *strata_model_config(const strata_model *m);
+STRATA_API int64_t strata_model_n_params(const strata_model *m);
 /* Format the model came from: "hf" or "gguf". */
-const char *strata_model_format(const strata_model *m);
+STRATA_API const char *strata_model_format(const strata_model *m);
 /* The local file or directory the model was loaded from (a hub id resolves
  * to its cache snapshot; a directory holding one GGUF file to that file).
  * Borrowed; "" for NULL. */
-const char *strata_model_path(const strata_model *m);
+STRATA_API const char *strata_model_path(const strata_model *m);
 
-strata_status strata_model_set_threads(strata_model *m, int n_threads);
+STRATA_API strata_status strata_model_set_threads(strata_model *m, int n_threads);
 
 /* Sets the strata_nonfinite_mode and forgets an earlier finding. */
-strata_status strata_model_set_nonfinite(strata_model *m, int mode);
+STRATA_API strata_status strata_model_set_nonfinite(strata_model *m, int mode);
 /* Where a forward pass of this model first produced NaN/Inf since it was
  * opened (or since strata_model_set_nonfinite), e.g. "nan at
  * blocks.2.attn.hook_q (layer 2), sequence 0 position 3, element 17";
  * NULL if never.  Owned by the model. */
-const char *strata_model_nonfinite(const strata_model *m);
+STRATA_API const char *strata_model_nonfinite(const strata_model *m);
 /* Memory the weights take: bytes bound in place in the file's mapping
  * (paged in from the file as used; shared with the page cache) and bytes
  * of float32 copies the library allocated.  Either pointer may be NULL. */
-void strata_model_weight_memory(const strata_model *m, int64_t *mapped_bytes, int64_t *owned_bytes);
+STRATA_API void strata_model_weight_memory(const strata_model *m, int64_t *mapped_bytes, int64_t *owned_bytes);
 
 /* Forward pass over a batch.
  *   tokens     [batch][T] row-major, T = max(lengths); entries past a
@@ -207,9 +208,9 @@ void strata_model_weight_memory(const strata_model *m, int64_t *mapped_bytes, in
  * exactly what the forward pass computes after its last block (the logit
  * lens applies it to every layer's stream).  One call at a time per model,
  * on the model's threads. */
-strata_status strata_model_readout(strata_model *m, const float *resid, int64_t n, float *logits);
+STRATA_API strata_status strata_model_readout(strata_model *m, const float *resid, int64_t n, float *logits);
 
-strata_status strata_run(strata_model *m, const int32_t *tokens, const int32_t *lengths,
+STRATA_API strata_status strata_run(strata_model *m, const int32_t *tokens, const int32_t *lengths,
                          int batch, float *logits_out);
 
 /* Options for strata_run_v2. */
@@ -218,13 +219,13 @@ typedef struct strata_run_opts {
     int32_t reserved[7];
 } strata_run_opts;
 /* As strata_run; with opts->logits == 2, logits_out is [batch][vocab]. */
-strata_status strata_run_v2(strata_model *m, const int32_t *tokens, const int32_t *lengths,
+STRATA_API strata_status strata_run_v2(strata_model *m, const int32_t *tokens, const int32_t *lengths,
                             int batch, const strata_run_opts *opts, float *logits_out);
 
 /* Greedy decoding (argmax, first index on ties) with a KV cache.
  * prompt [n_prompt] (include BOS yourself); writes n_new ids to out_ids.
  * Hooks fire during generation too (pos_offset tells the absolute position). */
-strata_status strata_generate(strata_model *m, const int32_t *prompt, int n_prompt,
+STRATA_API strata_status strata_generate(strata_model *m, const int32_t *prompt, int n_prompt,
                               int n_new, int32_t *out_ids);
 
 /* Sampling options for strata_generate_ex (zero-initialise, then set). */
@@ -243,7 +244,7 @@ typedef struct strata_generate_opts {
  * else sampling (temperature, then top-k, then top-p, as Hugging Face applies
  * them).  Writes up to max_new ids to out_ids and their count to *n_out (fewer
  * when a stop id came). */
-strata_status strata_generate_ex(strata_model *m, const int32_t *prompt, int n_prompt,
+STRATA_API strata_status strata_generate_ex(strata_model *m, const int32_t *prompt, int n_prompt,
                                  int max_new, const strata_generate_opts *opts,
                                  int32_t *out_ids, int *n_out);
 
@@ -257,22 +258,22 @@ strata_status strata_generate_ex(strata_model *m, const int32_t *prompt, int n_p
  * strata_model_free.  Never write through it: the memory may be a read-only mmap.
  * A name the model lacks (no biases, rotary positions, ...) is STRATA_ERR_NOTFOUND with a
  * "did you mean" message. */
-strata_status strata_model_weight(strata_model *m, const char *name, strata_tensor *out);
+STRATA_API strata_status strata_model_weight(strata_model *m, const char *name, strata_tensor *out);
 /* The names strata_model_weight accepts for this model, in a fixed order. */
-int strata_model_n_weights(const strata_model *m);
-strata_status strata_model_weight_name(const strata_model *m, int i, char *buf, size_t len);
+STRATA_API int strata_model_n_weights(const strata_model *m);
+STRATA_API strata_status strata_model_weight_name(const strata_model *m, int i, char *buf, size_t len);
 
 /* OpenBLAS kernel in use (e.g. "Prescott", "SkylakeX"), and a warning text
  * when it is a generic kernel on a CPU that has AVX2/AVX-512 (else NULL). */
-const char *strata_blas_corename(void);
-const char *strata_blas_warning(void);
+STRATA_API const char *strata_blas_corename(void);
+STRATA_API const char *strata_blas_warning(void);
 /* STRATA_OK, or STRATA_ERR_NOMEM with a message when the address-space limit
  * (RLIMIT_AS, `ulimit -v`) is below what OpenBLAS's per-thread buffers need
  * (128 MiB per BLAS thread + 256 MiB): that OpenBLAS spins forever when its
  * buffer allocation fails.  Call it before any BLAS work; a process that
  * fails it should leave with _exit() (an OpenBLAS worker may already spin,
  * and normal exit joins it). */
-strata_status strata_blas_vmem_check(char *msg, size_t msg_cap);
+STRATA_API strata_status strata_blas_vmem_check(char *msg, size_t msg_cap);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,8 @@
 #ifndef STRATA_PCA_H
 #define STRATA_PCA_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -78,39 +80,40 @@ typedef struct strata_pca_params {
     int32_t reserved;
     uint64_t seed;           /* RSVD start matrix and probes (default 0) */
     int64_t block_rows;      /* rows per streamed block; 0 -> 4096 */
+    int64_t reserved_end[4]; /* zero; room to grow without changing the size (ABI) */
 } strata_pca_params;
 
-void strata_pca_default_params(strata_pca_params *p);
+STRATA_API void strata_pca_default_params(strata_pca_params *p);
 
 typedef struct strata_pca strata_pca;
 
 /* PCA of X [n][d].  *out is set even on failure (read strata_pca_errmsg, then
  * strata_pca_free); on failure the getters return 0 / NULL. */
-strata_status strata_pca_fit(const float *X, int64_t n, int64_t d, const strata_pca_params *p,
+STRATA_API strata_status strata_pca_fit(const float *X, int64_t n, int64_t d, const strata_pca_params *p,
                              strata_pca **out);
 /* PCA of one hook of a capture file, streamed in row blocks (memory does not
  * grow with the number of rows).  `hook` is a dataset name under /acts. */
-strata_status strata_pca_fit_acts(strata_acts *a, const char *hook, const strata_pca_params *p,
+STRATA_API strata_status strata_pca_fit_acts(strata_acts *a, const char *hook, const strata_pca_params *p,
                                   strata_pca **out);
 
-void strata_pca_free(strata_pca *pca);                   /* NULL is a no-op */
-const char *strata_pca_errmsg(const strata_pca *pca);    /* "" when no error */
+STRATA_API void strata_pca_free(strata_pca *pca);                   /* NULL is a no-op */
+STRATA_API const char *strata_pca_errmsg(const strata_pca *pca);    /* "" when no error */
 
-int64_t strata_pca_n_rows(const strata_pca *pca);
-int64_t strata_pca_dim(const strata_pca *pca);            /* d */
-int32_t strata_pca_k(const strata_pca *pca);
-int32_t strata_pca_solver_used(const strata_pca *pca);    /* COV or RSVD */
+STRATA_API int64_t strata_pca_n_rows(const strata_pca *pca);
+STRATA_API int64_t strata_pca_dim(const strata_pca *pca);            /* d */
+STRATA_API int32_t strata_pca_k(const strata_pca *pca);
+STRATA_API int32_t strata_pca_solver_used(const strata_pca *pca);    /* COV or RSVD */
 /* Borrowed, valid until strata_pca_free. */
-const double *strata_pca_mean(const strata_pca *pca);         /* [d] (zeros if !center) */
-const double *strata_pca_components(const strata_pca *pca);   /* [k][d], unit rows */
-const double *strata_pca_explained_variance(const strata_pca *pca);       /* [k] lambda_i */
-const double *strata_pca_explained_variance_ratio(const strata_pca *pca); /* [k] */
-double strata_pca_total_variance(const strata_pca *pca);      /* tr(C) */
-double strata_pca_participation_ratio(const strata_pca *pca); /* tr(C)^2/||C||_F^2 */
+STRATA_API const double *strata_pca_mean(const strata_pca *pca);         /* [d] (zeros if !center) */
+STRATA_API const double *strata_pca_components(const strata_pca *pca);   /* [k][d], unit rows */
+STRATA_API const double *strata_pca_explained_variance(const strata_pca *pca);       /* [k] lambda_i */
+STRATA_API const double *strata_pca_explained_variance_ratio(const strata_pca *pca); /* [k] */
+STRATA_API double strata_pca_total_variance(const strata_pca *pca);      /* tr(C) */
+STRATA_API double strata_pca_participation_ratio(const strata_pca *pca); /* tr(C)^2/||C||_F^2 */
 
 /* Projections onto the top k: out [n][k] = (X - mu) V^T  (X [n][d]),
  * divided by sqrt(lambda_i) when whiten was set.  Computed in float64. */
-strata_status strata_pca_transform(strata_pca *pca, const float *X, int64_t n, float *out);
+STRATA_API strata_status strata_pca_transform(strata_pca *pca, const float *X, int64_t n, float *out);
 
 /* Writes the fit into the capture file `path` under /pca/<hook>/ (layout in
  * docs/GEOMETRY.md): mean, components, explained_variance,
@@ -120,12 +123,12 @@ strata_status strata_pca_transform(strata_pca *pca, const float *X, int64_t n, f
  * open elsewhere in this process (close any strata_acts on it first).  An
  * existing /pca/<hook> is replaced when overwrite != 0, else
  * STRATA_ERR_EXISTS.  Errors are reported on pca's errmsg. */
-strata_status strata_pca_write(strata_pca *pca, const char *path, const char *hook,
+STRATA_API strata_status strata_pca_write(strata_pca *pca, const char *path, const char *hook,
                                int write_projections, int overwrite);
 
 /* (sum lambda)^2 / sum lambda^2 over n eigenvalues (negatives clamped to 0);
  * 0 when all are 0. */
-double strata_participation_ratio(const double *lambda, int64_t n);
+STRATA_API double strata_participation_ratio(const double *lambda, int64_t n);
 
 #ifdef __cplusplus
 }

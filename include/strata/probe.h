@@ -46,6 +46,8 @@
 #ifndef STRATA_PROBE_H
 #define STRATA_PROBE_H
 
+#include "strata/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
@@ -110,9 +112,10 @@ typedef struct strata_probe_params {
     const int64_t *groups;   /* optional [n] group (document) id of each row;
                                 borrowed; the sweep fills it from the capture
                                 file's /docs/row_offsets */
+    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
 } strata_probe_params;
 
-void strata_probe_default_params(strata_probe_params *p);
+STRATA_API void strata_probe_default_params(strata_probe_params *p);
 
 /* ---------------- row-block provider ----------------
  * The math core never holds X: it asks for rows [row0, row0+n) (n <= the
@@ -137,59 +140,59 @@ typedef struct strata_probe strata_probe;
 
 /* In-memory: X [n][d], y [n] (NaN = skip).  `train` [n] may be NULL (all
  * rows) or marks the rows to fit on (nonzero). */
-strata_status strata_probe_fit(const float *X, int64_t n, int64_t d, const float *y,
+STRATA_API strata_status strata_probe_fit(const float *X, int64_t n, int64_t d, const float *y,
                                const uint8_t *train, const strata_probe_params *p,
                                strata_probe **out);
 /* Streaming: rows come from src in blocks; memory O(d * classes + block). */
-strata_status strata_probe_fit_source(const strata_probe_source *src, const float *y,
+STRATA_API strata_status strata_probe_fit_source(const strata_probe_source *src, const float *y,
                                       const uint8_t *train, const strata_probe_params *p,
                                       strata_probe **out);
 /* Regularisation path: one probe per value of Cs [n_c] (logistic) or
  * alpha (ridge), each warm-started from the previous solution.  out [n_c]
  * receives the probes (each set even on failure). */
-strata_status strata_probe_fit_path(const strata_probe_source *src, const float *y,
+STRATA_API strata_status strata_probe_fit_path(const strata_probe_source *src, const float *y,
                                     const uint8_t *train, const strata_probe_params *p,
                                     const double *values, int n_values, strata_probe **out);
 
-void strata_probe_free(strata_probe *p);               /* NULL is a no-op */
-const char *strata_probe_errmsg(const strata_probe *p); /* "" if none; never NULL */
+STRATA_API void strata_probe_free(strata_probe *p);               /* NULL is a no-op */
+STRATA_API const char *strata_probe_errmsg(const strata_probe *p); /* "" if none; never NULL */
 
-int32_t strata_probe_get_kind(const strata_probe *p);
-int64_t strata_probe_dim(const strata_probe *p);
-int32_t strata_probe_n_classes(const strata_probe *p);  /* 0 for ridge */
+STRATA_API int32_t strata_probe_get_kind(const strata_probe *p);
+STRATA_API int64_t strata_probe_dim(const strata_probe *p);
+STRATA_API int32_t strata_probe_n_classes(const strata_probe *p);  /* 0 for ridge */
 /* Rows of the coefficient matrix: 1 for binary / ridge, K for K > 2. */
-int32_t strata_probe_n_outputs(const strata_probe *p);
+STRATA_API int32_t strata_probe_n_outputs(const strata_probe *p);
 /* Borrowed, valid until strata_probe_free: coef [n_outputs][dim] and
  * intercept [n_outputs], raw activation space. */
-const float *strata_probe_coef(const strata_probe *p);
-const float *strata_probe_intercept(const strata_probe *p);
-double strata_probe_class_value(const strata_probe *p, int32_t c);
+STRATA_API const float *strata_probe_coef(const strata_probe *p);
+STRATA_API const float *strata_probe_intercept(const strata_probe *p);
+STRATA_API double strata_probe_class_value(const strata_probe *p, int32_t c);
 /* Fit diagnostics: iterations, converged flag (1/0), features with zero
  * variance on the training rows, training rows used. */
-int32_t strata_probe_n_iter(const strata_probe *p);
-int32_t strata_probe_converged(const strata_probe *p);
-int32_t strata_probe_n_constant_features(const strata_probe *p);
-int64_t strata_probe_n_train(const strata_probe *p);
+STRATA_API int32_t strata_probe_n_iter(const strata_probe *p);
+STRATA_API int32_t strata_probe_converged(const strata_probe *p);
+STRATA_API int32_t strata_probe_n_constant_features(const strata_probe *p);
+STRATA_API int64_t strata_probe_n_train(const strata_probe *p);
 
 /* ---------------- applying ---------------- */
 
 /* scores [n][n_outputs] = X coef^T + intercept (logits; ridge predictions). */
-strata_status strata_probe_decision(strata_probe *p, const float *X, int64_t n, float *scores);
+STRATA_API strata_status strata_probe_decision(strata_probe *p, const float *X, int64_t n, float *scores);
 /* yhat [n]: predicted class value (classification) or regression value. */
-strata_status strata_probe_predict(strata_probe *p, const float *X, int64_t n, float *yhat);
+STRATA_API strata_status strata_probe_predict(strata_probe *p, const float *X, int64_t n, float *yhat);
 /* proba [n][n_classes] (logistic only: sigmoid / softmax). */
-strata_status strata_probe_predict_proba(strata_probe *p, const float *X, int64_t n, float *proba);
+STRATA_API strata_status strata_probe_predict_proba(strata_probe *p, const float *X, int64_t n, float *proba);
 /* The probe's direction in activation space, for steering through a hook
  * (add  scale * dir  to blocks.L.hook_resid_post): dir [dim] = coef row
  * `output` (0 for binary / ridge) divided by its L2 norm when unit != 0. */
-strata_status strata_probe_direction(strata_probe *p, int32_t output, int unit, float *dir);
+STRATA_API strata_status strata_probe_direction(strata_probe *p, int32_t output, int unit, float *dir);
 
 /* HDF5: group /probes/<name> (datasets coef, intercept, classes, mean,
  * scale; attributes kind, C, alpha, n_train, ...).  The file is created if
  * absent; an existing group of that name is replaced.  docs/PROBES.md. */
-strata_status strata_probe_save(strata_probe *p, const char *path, const char *name);
+STRATA_API strata_status strata_probe_save(strata_probe *p, const char *path, const char *name);
 /* name NULL: the file must hold exactly one probe. */
-strata_status strata_probe_load(const char *path, const char *name, strata_probe **out);
+STRATA_API strata_status strata_probe_load(const char *path, const char *name, strata_probe **out);
 
 /* ---------------- evaluation ---------------- */
 
@@ -229,10 +232,10 @@ typedef struct strata_probe_report {
 
 /* Train/test (and CV, control, shuffled) on in-memory data.  tokens [n]
  * (token id of each row) is needed only for params.control. */
-strata_status strata_probe_evaluate(const float *X, int64_t n, int64_t d, const float *y,
+STRATA_API strata_status strata_probe_evaluate(const float *X, int64_t n, int64_t d, const float *y,
                                     const int32_t *tokens, const strata_probe_params *p,
                                     strata_probe_report *rep, char *err, size_t err_len);
-strata_status strata_probe_evaluate_source(const strata_probe_source *src, const float *y,
+STRATA_API strata_status strata_probe_evaluate_source(const strata_probe_source *src, const float *y,
                                            const int32_t *tokens,
                                            const strata_probe_params *p,
                                            strata_probe_report *rep, char *err, size_t err_len);
@@ -244,18 +247,22 @@ strata_status strata_probe_evaluate_source(const strata_probe_source *src, const
  * *out (malloc'd, free with strata_probe_sweep_free) and *n_out are set on
  * success.  progress (may be NULL) is called before each hook. */
 typedef void (*strata_probe_progress_fn)(void *user, int i, int n, const char *hook);
-strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *label,
+STRATA_API strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *label,
                                  const strata_probe_params *p, strata_probe_progress_fn progress,
                                  void *user, strata_probe_report **out, int *n_out,
                                  char *err, size_t err_len);
-void strata_probe_sweep_free(strata_probe_report *r);
+STRATA_API void strata_probe_sweep_free(strata_probe_report *r);
 
 /* Source over one hook of a capture file (blocks via strata_acts_read;
- * rows of 3-D/4-D hooks are flattened).  src->user is malloc'd: free() it
- * after the last use of src.  The file must stay open meanwhile. */
-strata_status strata_probe_source_acts(strata_acts *a, const char *hook,
+ * rows of 3-D/4-D hooks are flattened).  src->user belongs to the library:
+ * release it with strata_probe_source_acts_free(src) after the last use of
+ * src.  The file must stay open meanwhile. */
+STRATA_API strata_status strata_probe_source_acts(strata_acts *a, const char *hook,
                                        const strata_probe_params *p,
                                        strata_probe_source *src, char *err, size_t err_len);
+/* Releases what strata_probe_source_acts allocated (src->user) and clears
+ * src; NULL or an empty source is a no-op. */
+STRATA_API void strata_probe_source_acts_free(strata_probe_source *src);
 
 /* ---------------- splits, control tasks ---------------- */
 
@@ -263,48 +270,48 @@ strata_status strata_probe_source_acts(strata_acts *a, const char *hook,
  * (cls < 0).  Each class keeps round(test_fraction * count) test rows
  * (at least 1 train row).  cls [n]: class index or -1 (skip); for
  * regression pass cls = all 0 (one stratum). */
-strata_status strata_probe_split(const int32_t *cls, int64_t n, double test_fraction,
+STRATA_API strata_status strata_probe_split(const int32_t *cls, int64_t n, double test_fraction,
                                  uint64_t seed, uint8_t *test);
 /* Stratified k-fold: fold [n] in 0..k-1 (-1 for skipped rows); each class's
  * rows are shuffled and dealt round-robin. */
-strata_status strata_probe_kfold(const int32_t *cls, int64_t n, int k, uint64_t seed,
+STRATA_API strata_status strata_probe_kfold(const int32_t *cls, int64_t n, int k, uint64_t seed,
                                  int8_t *fold);
 /* Grouped hold-out, scikit-learn GroupShuffleSplit(n_splits=1) meaning:
  * of the G groups holding labelled rows (cls >= 0), ceil(test_fraction * G)
  * (clamped to 1..G-1) chosen by a seeded shuffle are test; test [n] = 1 for
  * their labelled rows, else 0.  groups [n]: any int64 id per row.  Needs G >= 2. */
-strata_status strata_probe_group_split(const int32_t *cls, const int64_t *groups, int64_t n,
+STRATA_API strata_status strata_probe_group_split(const int32_t *cls, const int64_t *groups, int64_t n,
                                        double test_fraction, uint64_t seed, uint8_t *test);
 /* Grouped k-fold, scikit-learn GroupKFold meaning: groups in decreasing order
  * of labelled rows (ties: larger id first, as sklearn's reversed stable
  * argsort), each assigned to the fold with
  * the fewest rows so far (ties: lowest fold).  fold [n] in 0..k-1, -1 for
  * unlabelled rows.  Needs G >= k groups.  Deterministic (no seed), as sklearn. */
-strata_status strata_probe_group_kfold(const int32_t *cls, const int64_t *groups, int64_t n,
+STRATA_API strata_status strata_probe_group_kfold(const int32_t *cls, const int64_t *groups, int64_t n,
                                        int k, int8_t *fold);
 /* Hewitt & Liang (2019) control task: every token type gets one label drawn
  * (seeded, by a hash of seed and token id, so independent of row order)
  * from the empirical distribution of y over the labelled rows;
  * out [n] = that label (NaN where y is NaN). */
-strata_status strata_probe_control_labels(const float *y, const int32_t *tokens, int64_t n,
+STRATA_API strata_status strata_probe_control_labels(const float *y, const int32_t *tokens, int64_t n,
                                           uint64_t seed, float *out);
 /* Seeded permutation of the labelled rows' labels (NaN rows stay NaN). */
-strata_status strata_probe_shuffle_labels(const float *y, int64_t n, uint64_t seed, float *out);
+STRATA_API strata_status strata_probe_shuffle_labels(const float *y, int64_t n, uint64_t seed, float *out);
 
 /* ---------------- metrics ----------------
  * Class indices are 0..k-1; each returns NaN on empty or invalid input. */
-double strata_metric_accuracy(const int32_t *y, const int32_t *pred, int64_t n);
+STRATA_API double strata_metric_accuracy(const int32_t *y, const int32_t *pred, int64_t n);
 /* Mean over classes present in y of per-class recall (sklearn). */
-double strata_metric_balanced_accuracy(const int32_t *y, const int32_t *pred, int64_t n, int k);
+STRATA_API double strata_metric_balanced_accuracy(const int32_t *y, const int32_t *pred, int64_t n, int k);
 /* Mean over the k classes of F1 (a class never predicted nor present counts 0,
  * sklearn zero_division=0 over labels present in y or pred). */
-double strata_metric_macro_f1(const int32_t *y, const int32_t *pred, int64_t n, int k);
+STRATA_API double strata_metric_macro_f1(const int32_t *y, const int32_t *pred, int64_t n, int k);
 /* Binary AUROC from scores (ties count 1/2); y in {0,1}. */
-double strata_metric_auroc(const int32_t *y, const float *score, int64_t n);
+STRATA_API double strata_metric_auroc(const int32_t *y, const float *score, int64_t n);
 /* Mean -log p(y_i), p clipped to [1e-15, 1]; proba [n][k]. */
-double strata_metric_log_loss(const int32_t *y, const float *proba, int64_t n, int k);
+STRATA_API double strata_metric_log_loss(const int32_t *y, const float *proba, int64_t n, int k);
 /* 1 - SS_res / SS_tot. */
-double strata_metric_r2(const float *y, const float *yhat, int64_t n);
+STRATA_API double strata_metric_r2(const float *y, const float *yhat, int64_t n);
 
 #ifdef __cplusplus
 }

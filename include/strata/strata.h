@@ -24,5 +24,8 @@
 #include "strata/lens.h"
 #include "strata/train.h"
 #include "strata/corpus.h"
+#include "strata/eval.h"
+#include "strata/transition.h"
+#include "strata/version.h"
 
 #endif

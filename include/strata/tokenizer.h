@@ -28,6 +28,8 @@
 #ifndef STRATA_TOKENIZER_H
 #define STRATA_TOKENIZER_H
 
+#include "strata/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
@@ -42,13 +44,13 @@ typedef struct strata_model strata_model;
 /* path: a tokenizer.json file, a directory holding tokenizer.json (or
  * vocab.json + merges.txt), or a .gguf file.  *out is set even on failure
  * so strata_tokenizer_errmsg() can explain; free it either way. */
-strata_status strata_tokenizer_open(const char *path, strata_tokenizer **out);
-void strata_tokenizer_free(strata_tokenizer *tok);   /* NULL is a no-op */
-const char *strata_tokenizer_errmsg(const strata_tokenizer *tok);
+STRATA_API strata_status strata_tokenizer_open(const char *path, strata_tokenizer **out);
+STRATA_API void strata_tokenizer_free(strata_tokenizer *tok);   /* NULL is a no-op */
+STRATA_API const char *strata_tokenizer_errmsg(const strata_tokenizer *tok);
 
 /* The tokenizer that came with a model (NULL if the model has none).
  * Borrowed: owned by the model. */
-strata_tokenizer *strata_model_tokenizer(strata_model *m);
+STRATA_API strata_tokenizer *strata_model_tokenizer(strata_model *m);
 
 /* Encodes `len` bytes of UTF-8 text.
  *   add_bos: -1 the tokenizer's default (tokenizer_config.json add_bos_token /
@@ -64,7 +66,7 @@ strata_tokenizer *strata_model_tokenizer(strata_model *m);
  *           strata_utf8_char_offsets() turns them into character offsets.
  * Returns the number of tokens (>= 0).  If it exceeds cap, only cap are
  * written: call again with a larger buffer.  Negative on error. */
-int64_t strata_tokenize(strata_tokenizer *tok, const char *text, size_t len, int add_bos,
+STRATA_API int64_t strata_tokenize(strata_tokenizer *tok, const char *text, size_t len, int add_bos,
                         int32_t *ids, int64_t cap, int64_t *offsets);
 
 /* Decodes ids into UTF-8 (NUL-terminated when cap > 0).  skip_special: drop
@@ -72,29 +74,29 @@ int64_t strata_tokenize(strata_tokenizer *tok, const char *text, size_t len, int
  * output was truncated.  Negative on error (id out of range).  Bytes of a
  * character split across tokens come out raw (not as U+FFFD, unlike HF), so
  * decoding token by token and concatenating equals decoding all at once. */
-int64_t strata_detokenize(strata_tokenizer *tok, const int32_t *ids, int64_t n, int skip_special,
+STRATA_API int64_t strata_detokenize(strata_tokenizer *tok, const int32_t *ids, int64_t n, int skip_special,
                           char *out, int64_t cap);
 
 /* The vocabulary string of one id (as in tokenizer.json), borrowed; NULL if out of range. */
-const char *strata_token_piece(const strata_tokenizer *tok, int32_t id);
-int32_t strata_tokenizer_vocab_size(const strata_tokenizer *tok);
-int32_t strata_tokenizer_bos(const strata_tokenizer *tok);  /* -1 if none */
-int32_t strata_tokenizer_eos(const strata_tokenizer *tok);  /* -1 if none */
+STRATA_API const char *strata_token_piece(const strata_tokenizer *tok, int32_t id);
+STRATA_API int32_t strata_tokenizer_vocab_size(const strata_tokenizer *tok);
+STRATA_API int32_t strata_tokenizer_bos(const strata_tokenizer *tok);  /* -1 if none */
+STRATA_API int32_t strata_tokenizer_eos(const strata_tokenizer *tok);  /* -1 if none */
 
 /* The id of a vocabulary piece or added token (exact string), -1 if none. */
-int32_t strata_token_id(const strata_tokenizer *tok, const char *piece);
+STRATA_API int32_t strata_token_id(const strata_tokenizer *tok, const char *piece);
 /* 1 if id is a special added token (dropped by skip_special), else 0. */
-int strata_token_is_special(const strata_tokenizer *tok, int32_t id);
+STRATA_API int strata_token_is_special(const strata_tokenizer *tok, int32_t id);
 /* "bpe-bytelevel", "bpe-sentencepiece", "bpe", "wordlevel", "gguf-llama", "gguf-gpt2";
  * static or owned by the handle.  NULL if tok failed to open. */
-const char *strata_tokenizer_kind(const strata_tokenizer *tok);
+STRATA_API const char *strata_tokenizer_kind(const strata_tokenizer *tok);
 
 /* Converts n [start,end) byte offsets into text (as strata_tokenize writes
  * them) to code point offsets, in place.  A token that starts or ends inside
  * a character (byte-level BPE can split one) is widened to whole characters,
  * so neighbouring tokens may then share a character.  An ill-formed byte
  * sequence counts as one character per maximal subpart (one U+FFFD). */
-void strata_utf8_char_offsets(const char *text, size_t len, int64_t *offsets, int64_t n);
+STRATA_API void strata_utf8_char_offsets(const char *text, size_t len, int64_t *offsets, int64_t n);
 
 #ifdef __cplusplus
 }

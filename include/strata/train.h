@@ -15,6 +15,8 @@
 #ifndef STRATA_TRAIN_H
 #define STRATA_TRAIN_H
 
+#include "strata/api.h"
+
 #include <stdint.h>
 #include "strata/error.h"
 
@@ -61,7 +63,7 @@ typedef struct strata_train_opts {
 /* Defaults: steps 0 (must be set), batch 8, lr 1e-3, cosine, warmup 0,
  * weight_decay 0.01, betas 0.9/0.999, eps 1e-8, clip 1.0, init_std 0.02,
  * seed 0, d_mlp 0 (4*d_model). */
-strata_train_opts strata_train_opts_default(void);
+STRATA_API strata_train_opts strata_train_opts_default(void);
 
 typedef struct strata_train_progress {
     int64_t step;              /* updates done (1..steps) */
@@ -90,12 +92,12 @@ typedef struct strata_trainer strata_trainer;
 /* Checks options, reads the model and the data, prepares the output folder
  * (an existing non-empty folder needs overwrite or resume).  *out is set even
  * on failure (for strata_trainer_errmsg); free it either way. */
-strata_status strata_trainer_new(const strata_train_opts *o, strata_trainer **out);
+STRATA_API strata_status strata_trainer_new(const strata_train_opts *o, strata_trainer **out);
 /* Runs the remaining steps; cb (may be NULL) after every step. */
-strata_status strata_trainer_run(strata_trainer *t, strata_train_cb cb, void *user);
-const strata_train_summary *strata_trainer_summary(const strata_trainer *t);
-const char *strata_trainer_errmsg(const strata_trainer *t);
-void strata_trainer_free(strata_trainer *t);
+STRATA_API strata_status strata_trainer_run(strata_trainer *t, strata_train_cb cb, void *user);
+STRATA_API const strata_train_summary *strata_trainer_summary(const strata_trainer *t);
+STRATA_API const char *strata_trainer_errmsg(const strata_trainer *t);
+STRATA_API void strata_trainer_free(strata_trainer *t);
 
 #ifdef __cplusplus
 }

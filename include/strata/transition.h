@@ -30,6 +30,8 @@
 #ifndef STRATA_TRANSITION_H
 #define STRATA_TRANSITION_H
 
+#include "strata/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include "strata/error.h"
@@ -52,7 +54,7 @@ typedef struct strata_transition {
 
 /* Fails (STRATA_ERR_ARG, message in err) for n < 2, x not strictly
  * increasing, non-finite values, or x <= 0 with log_x. */
-strata_status strata_transition_stats(const double *x, const double *y, int n, int log_x,
+STRATA_API strata_status strata_transition_stats(const double *x, const double *y, int n, int log_x,
                                       strata_transition *out, char *err, size_t err_len);
 
 #ifdef __cplusplus

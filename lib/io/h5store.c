@@ -1435,9 +1435,7 @@ static int write_vlen_text(st_h5w *w)
     if (H5Lexists(w->g_docs, "text", H5P_DEFAULT) > 0 && H5Ldelete(w->g_docs, "text", H5P_DEFAULT) < 0)
         return -1;
     hid_t vt = st_h5_vstr_type();
-    int64_t zero = 0;
     hid_t ds = ds_create(w->g_docs, "text", vt, 0, NULL, 16, 0);
-    (void)zero;
     int rc = ds < 0 ? -1 : 0;
     const int64_t blk = 4096;
     int64_t *off = malloc(sizeof *off * (size_t)(blk + 1));

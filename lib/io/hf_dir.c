@@ -30,7 +30,6 @@ int st_hf_config(const char *dir, strata_config *cfg, st_err *err)
         int64_t v;
         if (!st_json_int(j, "bos_token_id", path, 0, -1, &v, NULL)) cfg->bos_token_id = (int32_t)v;
         if (!st_json_int(j, "eos_token_id", path, 0, -1, &v, NULL)) cfg->eos_token_id = (int32_t)v;
-        const char *name = strrchr(dir, '/');
         size_t dl = strlen(dir);
         /* name: last non-empty path component ("stories260K/hf" -> "hf" is
          * unhelpful, so keep the last two components) */
@@ -38,7 +37,6 @@ int st_hf_config(const char *dir, strata_config *cfg, st_err *err)
         int slashes = 0;
         for (const char *p = dir + dl; p > dir; p--)
             if (p[-1] == '/' && p < dir + dl && ++slashes == 2) { start = p; break; }
-        (void)name;
         snprintf(cfg->name, sizeof cfg->name, "%s", start);
         size_t nl = strlen(cfg->name);
         while (nl > 0 && cfg->name[nl - 1] == '/') cfg->name[--nl] = 0;

@@ -29,6 +29,13 @@ static int acts_read(void *user, int64_t row0, int64_t n, float *buf, const floa
 /* The acts_src lives in a small static-free allocation owned by the caller
  * through src->user; strata_probe_source_acts() hands it out with malloc and
  * the sweep frees it.  Public callers free src->user with free(). */
+void strata_probe_source_acts_free(strata_probe_source *src)
+{
+    if (!src) return;
+    free(src->user);
+    memset(src, 0, sizeof *src);
+}
+
 strata_status strata_probe_source_acts(strata_acts *a, const char *hook,
                                        const strata_probe_params *p,
                                        strata_probe_source *src, char *err, size_t err_len)
@@ -143,7 +150,7 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
         } else {
             rc = strata_probe_evaluate_source(&src, y, tok, p, &rep[k], e2, sizeof e2);
         }
-        free(src.user);
+        strata_probe_source_acts_free(&src);
         if (rc) {
             snprintf(m, sizeof m, "hook %s, label %s: %s", h, label, e2);
             pr_set_msg(err, err_len, m);

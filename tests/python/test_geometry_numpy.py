@@ -85,11 +85,12 @@ class PcaParams(ctypes.Structure):
                 ("solver", ctypes.c_int32), ("rsvd_oversample", ctypes.c_int32),
                 ("rsvd_iters", ctypes.c_int32), ("rsvd_probes", ctypes.c_int32),
                 ("reserved", ctypes.c_int32), ("seed", ctypes.c_uint64),
-                ("block_rows", ctypes.c_int64)]
+                ("block_rows", ctypes.c_int64), ("reserved_end", ctypes.c_int64 * 4)]
 
 
 class CkaParams(ctypes.Structure):
-    _fields_ = [("block_rows", ctypes.c_int64), ("max_bytes", ctypes.c_int64)]
+    _fields_ = [("block_rows", ctypes.c_int64), ("max_bytes", ctypes.c_int64),
+                ("reserved", ctypes.c_int64 * 4)]
 
 
 @pytest.fixture(scope="module")

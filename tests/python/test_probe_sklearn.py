@@ -41,7 +41,7 @@ class Params(C.Structure):
                 ("block_rows", C.c_int64), ("mem_limit", C.c_int64),
                 ("test_fraction", C.c_double), ("cv_folds", C.c_int32),
                 ("control", C.c_int32), ("shuffled", C.c_int32), ("seed", C.c_uint64),
-                ("group", C.c_int32), ("groups", C.c_void_p)]
+                ("group", C.c_int32), ("groups", C.c_void_p), ("reserved", C.c_int64 * 4)]
 
 
 @pytest.fixture(scope="module")

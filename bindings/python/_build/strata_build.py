@@ -31,7 +31,7 @@ NAME = "strata"
 
 
 def _version():
-    with open(os.path.join(HERE, "strata", "__init__.py"), encoding="utf-8") as f:
+    with open(os.path.join(HERE, "strata", "_version.py"), encoding="utf-8") as f:
         return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 

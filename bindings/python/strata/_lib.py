@@ -107,7 +107,7 @@ class ProbeParams(Structure):
         ("max_iter", c_int32), ("tol", c_double), ("lbfgs_m", c_int32),
         ("block_rows", c_int64), ("mem_limit", c_int64), ("test_fraction", c_double),
         ("cv_folds", c_int32), ("control", c_int32), ("shuffled", c_int32), ("seed", c_uint64),
-        ("group", c_int32), ("groups", c_void_p),
+        ("group", c_int32), ("groups", c_void_p), ("reserved", c_int64 * 4),
     ]
 
 
@@ -134,6 +134,7 @@ class PcaParams(Structure):
         ("k", c_int32), ("center", c_int32), ("whiten", c_int32), ("solver", c_int32),
         ("rsvd_oversample", c_int32), ("rsvd_iters", c_int32), ("rsvd_probes", c_int32),
         ("reserved", c_int32), ("seed", c_uint64), ("block_rows", c_int64),
+        ("reserved_end", c_int64 * 4),
     ]
 
 
@@ -153,7 +154,7 @@ class AttnHead(Structure):
 class AttnThresholds(Structure):
     """strata_attn_thresholds (attn.h)."""
     _fields_ = [("prev_token", c_double), ("first_token", c_double), ("self", c_double),
-                ("duplicate", c_double), ("induction", c_double)]
+                ("duplicate", c_double), ("induction", c_double), ("reserved", c_int64 * 4)]
 
 
 class CaptureProgress(Structure):
@@ -199,7 +200,7 @@ class CaptureStats(Structure):
 
 class CkaParams(Structure):
     """strata_cka_params (cka.h)."""
-    _fields_ = [("block_rows", c_int64), ("max_bytes", c_int64)]
+    _fields_ = [("block_rows", c_int64), ("max_bytes", c_int64), ("reserved", c_int64 * 4)]
 
 
 #: strata_hook_fn.  Arguments are declared as void* so that the trampoline

@@ -221,7 +221,8 @@ void st_attn_head_doc(const float *p, int64_t sq, int64_t sk, int L, const int32
 
 strata_attn_thresholds strata_attn_thresholds_default(void)
 {
-    strata_attn_thresholds t = { 0.4, 0.4, 0.4, 0.4, 0.4 };
+    strata_attn_thresholds t = { .prev_token = 0.4, .first_token = 0.4, .self = 0.4,
+                                 .duplicate = 0.4, .induction = 0.4 };
     return t;
 }
 

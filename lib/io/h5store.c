@@ -700,25 +700,25 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
         w->ds_acts[i] = ds_create_g(w->g_acts, w->hook_names[i], ft, s->row_ndim[i],
                                     s->row_shape[i], s->dtype == ST_H5_F16 ? 2 : 4, cz, w->grow[i]);
         if (w->ds_acts[i] < 0 || (s->axes && s->axes[i] &&
-                                  attr_put_str(w->ds_acts[i], "axes", s->axes[i]) < 0)) {
+                                  st_h5_attr_put_str(w->ds_acts[i], "axes", s->axes[i]) < 0)) {
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot create /acts/%s", path, w->hook_names[i]);
             goto fail;
         }
     }
     /* axes of the bookkeeping datasets, and the token strings */
-    if (attr_put_str(w->ds_tokens, "axes", "token") < 0 || attr_put_str(w->ds_rows, "axes", "row") < 0 ||
-        attr_put_str(w->ds_offsets, "axes", "document boundary (index into /tokens)") < 0 ||
-        attr_put_str(w->ds_row_offsets, "axes", "document boundary (index into /rows)") < 0) {
+    if (st_h5_attr_put_str(w->ds_tokens, "axes", "token") < 0 || st_h5_attr_put_str(w->ds_rows, "axes", "row") < 0 ||
+        st_h5_attr_put_str(w->ds_offsets, "axes", "document boundary (index into /tokens)") < 0 ||
+        st_h5_attr_put_str(w->ds_row_offsets, "axes", "document boundary (index into /rows)") < 0) {
         rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot write axes attributes", path);
         goto fail;
     }
     if (s->n_vocab > 0 && s->vocab) {
-        hid_t t = h5_vstr_type();
+        hid_t t = st_h5_vstr_type();
         hsize_t nv = (hsize_t)s->n_vocab;
         hid_t sp = H5Screate_simple(1, &nv, NULL);
         hid_t dv = H5Dcreate2(w->file, "vocab", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         herr_t wr = dv >= 0 ? H5Dwrite(dv, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->vocab) : -1;
-        if (dv >= 0 && wr >= 0) wr = attr_put_str(dv, "axes", "token id");
+        if (dv >= 0 && wr >= 0) wr = st_h5_attr_put_str(dv, "axes", "token id");
         if (dv >= 0) H5Dclose(dv);
         H5Sclose(sp);
         H5Tclose(t);
@@ -731,7 +731,7 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
         w->ds_labels[i] = ds_create(w->g_labels, w->label_names[i],
                                     w->label_is_int[i] ? H5T_STD_I32LE : H5T_IEEE_F32LE, 0, NULL,
                                     4, cz);
-        if (w->ds_labels[i] < 0 || attr_put_str(w->ds_labels[i], "axes", "row") < 0) {
+        if (w->ds_labels[i] < 0 || st_h5_attr_put_str(w->ds_labels[i], "axes", "row") < 0) {
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot create /labels/%s", path,
                            w->label_names[i]);
             goto fail;

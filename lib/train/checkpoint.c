@@ -1,7 +1,8 @@
 /* train/checkpoint.c — checkpoints as Hugging Face GPT-2 directories.
  *
  * DIR/step-<N>/ holds config.json (model_type gpt2; "strata_attn_only": true
- * for attention-only models), model.safetensors (float32, HF names without
+ * for attention-only models; bos_token_id / eos_token_id from the run's
+ * tokenizer when it has them), model.safetensors (float32, HF names without
  * the "transformer." prefix), optimizer.safetensors ("exp_avg.<name>",
  * "exp_avg_sq.<name>": AdamW m and v), trainer_state.json and copies of the
  * tokenizer files.  It is written as DIR/.tmp-step-<N>/, every file
@@ -24,6 +25,7 @@
 #include "io/safetensors_write.h"
 #include "model/arch.h"
 #include "strata/model.h"
+#include "strata/tokenizer.h"
 #include "train/train_internal.h"
 
 static const char *const TOKENIZER_FILES[] = {
@@ -179,6 +181,18 @@ int tr_checkpoint_save(const char *dir, const tr_model *m, const tr_state *st, c
         return st_seterr(err, STRATA_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     int rc;
     json_t *cj = config_json(&m->dims);
+    if (tok_dir) {
+        /* bos/eos ids from the run's tokenizer, as HF configs carry them (the
+         * induction protocol of strata attn starts its documents with BOS) */
+        strata_tokenizer *tk = NULL;
+        if (strata_tokenizer_open(tok_dir, &tk) == STRATA_OK) {
+            if (strata_tokenizer_bos(tk) >= 0)
+                json_object_set_new(cj, "bos_token_id", json_integer(strata_tokenizer_bos(tk)));
+            if (strata_tokenizer_eos(tk) >= 0)
+                json_object_set_new(cj, "eos_token_id", json_integer(strata_tokenizer_eos(tk)));
+        }
+        strata_tokenizer_free(tk);
+    }
     snprintf(p, sizeof p, "%s/config.json", tmp);
     rc = write_json(p, cj, err);
     json_decref(cj);

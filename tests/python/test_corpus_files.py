@@ -236,3 +236,21 @@ def test_capture_reads_labels(tmp_path):
             want = [math.nan if v is None else v for d in docs for v in d[k]]
             assert len(got) == len(want)
             assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(got, want)), k
+
+
+def test_trained_checkpoint_has_bos(tmp_path):
+    """A run with a corpus tokenizer writes its BOS id into config.json, so
+    `strata attn --induction` starts its documents with the corpus's BOS (0)."""
+    out, tok, run = tmp_path / "r.jsonl", tmp_path / "tok", tmp_path / "run"
+    corpus("repeat", "--docs", "8", "--vocab", "16", "--seq-len", "12", "--min-span", "2",
+           "--max-span", "4", "--out", str(out), "--tokenizer-out", str(tok))
+    subprocess.run([CLI, "train", "--out", str(run), "--n-layer", "1", "--n-head", "2", "--d-model", "8",
+                    "--attn-only", "--n-ctx", "12", "--vocab", "16", "--jsonl", str(out),
+                    "--tokenizer", str(tok), "--steps", "2", "--batch", "4", "--lr", "1e-3",
+                    "--threads", "1"], check=True, capture_output=True)
+    cfg = json.load(open(run / "final" / "config.json"))
+    assert cfg["bos_token_id"] == 0 and "eos_token_id" not in cfg
+    r = subprocess.run([CLI, "attn", str(run / "final"), "--induction", "4", "--n-docs", "2", "--json"],
+                       capture_output=True, text=True, check=True)
+    assert "no BOS" not in r.stderr
+    assert len(json.loads(r.stdout)["heads"]) == 2

@@ -479,10 +479,16 @@ def test_sigint_reports_committed_documents(tmp_path):
     corpus(inp, 20000, seed=5)
     out = tmp_path / "o.h5"
     p = subprocess.Popen(cap(out, inp, "--positions", "last"), stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not out.exists():
-        time.sleep(0.005)
-    time.sleep(0.4)
+    # SIGINT once a batch is being written (not after a fixed sleep, which on a loaded machine
+    # can fall before the first batch, leaving 0 committed documents): the file is created in
+    # one or two writes, so a third distinct size means batch data reached the disk.
+    sizes = set()
+    deadline = time.time() + 300
+    while time.time() < deadline and len(sizes) < 3 and p.poll() is None:
+        if out.exists():
+            sizes.add(out.stat().st_size)
+        time.sleep(0.002)
+    assert p.poll() is None and len(sizes) >= 3, f"no batch seen being written (sizes {sorted(sizes)})"
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1]
     assert p.returncode == 130, err

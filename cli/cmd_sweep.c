@@ -35,6 +35,7 @@ static void usage(void)
            "                --probe-cv-fold accuracy (default 5) and control-task selectivity\n"
            "  task:FILE     strata eval scores: exact_match, answer_logprob, token_accuracy\n"
            "  geometry      participation ratio of each layer's residual stream\n"
+           "  weights       L2 norm of all weights (model.safetensors, F32)\n"
            "Token-level measures share one forward pass per checkpoint.\n\n"
            "Every measure gets its transition per family: the x of the steepest change\n"
            "between neighbouring points, the 10-90%% width and the sharpness (largest step /\n"
@@ -62,6 +63,7 @@ static int parse_measures(const char *list, sw_opts *o)
         else if (!strcmp(t, "icl")) o->icl = 1;
         else if (!strcmp(t, "induction")) o->induction = 1;
         else if (!strcmp(t, "geometry")) o->geometry = 1;
+        else if (!strcmp(t, "weights")) o->weights = 1;
         else if (!strncmp(t, "probe:", 6) && t[6]) rc = add_str(&o->probe_labels, &o->n_probe, t + 6);
         else if (!strncmp(t, "task:", 5) && t[5]) {
             const char *b = strrchr(t + 5, '/');
@@ -76,7 +78,7 @@ static int parse_measures(const char *list, sw_opts *o)
             if (!rc) rc = add_str(&o->tasks, &o->n_tasks, t + 5);
         } else {
             fprintf(stderr, "strata sweep: --measure: unknown measure '%s' (loss, icl, induction, "
-                            "geometry, probe:LABEL, task:FILE)\n", t);
+                            "geometry, weights, probe:LABEL, task:FILE)\n", t);
             rc = -1;
         }
     }

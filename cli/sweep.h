@@ -6,7 +6,7 @@
  * checkpoints, tokenizer fingerprints), sweep_measure.c (one checkpoint:
  * shared forward pass over the eval corpus, induction documents, probes,
  * geometry, tasks), sweep_output.c (table, JSON, CSV, transitions),
- * sweep_plot.c (SVG).
+ * sweep_plot.c (SVG), sweep_weights.c (weight norm).
  *
  * Values: every checkpoint gets a value (NaN when absent) for every measure
  * name in the sweep's name list (sw_names), e.g. "loss", "icl",
@@ -38,7 +38,7 @@ int sw_name_index(sw_names *nm, const char *name);
 
 typedef struct sw_opts {
     /* measures */
-    int loss, icl, induction, geometry;
+    int loss, icl, induction, geometry, weights;
     char **probe_labels; int n_probe;   /* probe:LABEL */
     char **tasks; int n_tasks;          /* task:FILE */
     /* eval corpus */
@@ -78,6 +78,10 @@ void sw_sweep_free(sw_sweep *s);
 /* sweep_measure.c: measures point i into s->pt[i].values (adding names).
  * 0, or -1 after printing. */
 int sw_measure_point(sw_sweep *s, int i, const sw_opts *o);
+
+/* sweep_weights.c: L2 norm of every weight in DIR/model.safetensors (F32);
+ * 0, or -1 after printing */
+int sw_weight_norm(const char *dir, double *norm);
 
 /* sweep_output.c */
 double sw_x(const sw_sweep *s, const sw_point *p);

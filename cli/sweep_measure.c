@@ -337,6 +337,10 @@ int sw_measure_point(sw_sweep *s, int i, const sw_opts *o)
     }
     if (corpus && corpus_pass(s, p, m, o, as)) goto done;
     if (o->induction && induction_pass(s, p, m, o, as, !corpus)) goto done;
+    if (o->weights) {
+        double wn;
+        if (sw_weight_norm(p->path, &wn) || set_val(s, p, "weight_norm", wn)) goto done;
+    }
     for (int t = 0; t < o->n_tasks; t++) {
         cli_task tk;
         if (cli_task_load("sweep", o->tasks[t], m, o->no_bos, &tk)) goto done;

@@ -1,6 +1,7 @@
 """`strata sweep` over three tiny GPT-2 checkpoints written here (numpy, CONTRACTS.md layout).
 
 Checked against independent runs and a numpy implementation of the definitions:
+  - the weight norm equals numpy's over model.safetensors (1e-12 relative);
   - each checkpoint's loss equals `strata eval --tokens-file` on the same corpus (a separate
     code path: eval batches and runs its own forward, the sweep rides on a capture pass);
     tolerance 1e-9 (both sum float64 log-probabilities of the same float32 logits);
@@ -52,6 +53,17 @@ def family(tmp_path_factory):
     return root, fam, docs
 
 
+def numpy_weight_norm(d):
+    import struct
+    with open(os.path.join(d, "model.safetensors"), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        h = json.loads(f.read(n))
+        data = f.read()
+    return float(np.sqrt(sum((np.frombuffer(data[a:b], np.float32).astype(np.float64) ** 2).sum()
+                             for k, v in h.items() if k != "__metadata__"
+                             for a, b in [v["data_offsets"]])))
+
+
 def numpy_transition(x, y, log_x=False):
     x, y = np.asarray(x, float), np.asarray(y, float)
     u = np.log10(x) if log_x else x
@@ -79,7 +91,7 @@ def test_sweep_three_checkpoints(family, tmp_path):
     root, fam, docs = family
     svg = tmp_path / "sweep.svg"
     r = run("sweep", fam, "--tokens-file", root / "ids.txt", "--measure",
-            f"loss,icl,induction,geometry,task:{root / 'task.jsonl'}", "--induction-len", 10,
+            f"loss,icl,induction,geometry,weights,task:{root / 'task.jsonl'}", "--induction-len", 10,
             "--induction-docs", 12, "--seed", 5, "--json", "--plot", svg, "--quiet")
     out = json.loads(r.stdout)
     assert out["x_axis"] == "step" and not out["log_x"]
@@ -99,6 +111,7 @@ def test_sweep_three_checkpoints(family, tmp_path):
         assert p["measures"]["task:task.jsonl:exact_match"] == t["exact_match"]
         assert p["measures"]["task:task.jsonl:answer_logprob"] == pytest.approx(t["answer_logprob"], abs=1e-12)
         L = p["measures"]
+        assert L["weight_norm"] == pytest.approx(numpy_weight_norm(p["path"]), rel=1e-12)
         assert [k for k in L if k.startswith("geometry:pr@")] == ["geometry:pr@0", "geometry:pr@1", "geometry:pr@2"]
         assert 1 <= L["geometry:pr@1"] <= 16
     # ICL from numpy: per document reaching `late`, l_late - l_early, averaged

@@ -1,0 +1,43 @@
+#!/bin/sh
+# bench/sweep/run.sh RUN_DIR EVAL.jsonl LABEL [N_CKPT] — wall time of one `strata sweep` over the
+# first N_CKPT (20) step-* checkpoints of a training folder, against running the single commands
+# one by one on each checkpoint (what a user would script without sweep):
+#   loss        strata eval CK --tokens-file EVAL_IDS
+#   induction   strata attn CK --tokens-file EVAL_IDS --induction R --n-docs 32   (prev-token on
+#               the corpus + induction on random BOS+S+S, like the sweep's)
+#   probe       strata capture CK --jsonl EVAL --hooks resid_pre/post + strata probe --cv 5 --control
+#   geometry    strata pca on that capture
+# (the ICL score has no single command; the sweep computes it on the same pass, so the sweep
+# does strictly more work). Runs interleave: sweep, singles, sweep, singles (3 rounds).
+set -eu
+RUN=$1; EVAL=$2; LABEL=$3; N=${4:-20}
+STRATA=${STRATA:-build/strata}
+R=${R:-20}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+# a folder of N checkpoints (symlinks) and the eval ids as a tokens file
+mkdir "$T/run"
+ls -d "$RUN"/step-* | sort -t- -k2 -n | head -n "$N" | while read -r d; do ln -s "$(cd "$d" && pwd)" "$T/run/$(basename "$d")"; done
+python3 -c "import json,sys
+for l in open(sys.argv[1]):
+    if l.strip(): print(' '.join(map(str, json.loads(l)['ids'])))" "$EVAL" > "$T/eval.ids"
+now() { date +%s.%N; }
+sweep() {
+    "$STRATA" sweep "$T/run" --data "$EVAL" --measure "loss,icl,induction,probe:$LABEL,geometry" \
+        --induction-len "$R" --induction-docs 32 --probe-cv 5 --threads 2 --quiet --json > "$T/sweep.json"
+}
+singles() {
+    for d in "$T"/run/step-*; do
+        "$STRATA" eval "$d" --tokens-file "$T/eval.ids" --json --threads 2 > /dev/null
+        "$STRATA" attn "$d" --tokens-file "$T/eval.ids" --induction "$R" --seed 0 --n-docs 32 --json --threads 2 --quiet > /dev/null
+        "$STRATA" capture "$d" --jsonl "$EVAL" --hooks 'blocks.0.hook_resid_pre,blocks.*.hook_resid_post' \
+            --out "$T/c.h5" --overwrite --threads 2 --quiet
+        "$STRATA" probe "$T/c.h5" --label "$LABEL" --cv 5 --control --json --quiet > /dev/null
+        "$STRATA" pca "$T/c.h5" --json --quiet > /dev/null
+    done
+}
+echo "checkpoints: $(ls "$T/run" | wc -l), eval docs: $(wc -l < "$T/eval.ids")"
+for round in 1 2 3; do
+    a=$(now); sweep; b=$(now); singles; c=$(now)
+    python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('round %s: sweep %.1f s, single commands %.1f s, ratio %.2f' % ('$round', b-a, c-b, (c-b)/(b-a)))" "$a" "$b" "$c"
+done

@@ -1,0 +1,129 @@
+#!/bin/sh
+# scripts/emergence.sh STUDY — the emergence studies of docs/EMERGENCE.md, each as corpus ->
+# train -> sweep with the exact settings reported there.
+#
+#   induction    2-layer vs 1-layer attention-only models on `repeat`: induction score, ICL score
+#                and loss on the repeated copy across training steps
+#   grokking     modular addition with a train/test split and weight decay: train vs test
+#                accuracy, weight norm and participation ratio across training
+#   scale        5 model sizes, same recipe, on `addition`: exact match vs per-token scores
+#   abstraction  `grammar`: probe accuracy of each latent variable per layer across checkpoints
+#   figure       the ability-vs-scale figure from the four studies' sweeps (run them first)
+#   all          the four studies, then the figure
+#
+# Output: results/emergence/STUDY/ (STRATA_RESULTS=DIR picks another root): corpora, the runs
+# (step-<N>/ checkpoints), sweep.json, sweep.txt, *.svg, times.txt (wall and CPU seconds).
+# Needs a built build/strata (cmake --build build --target strata_cli) and python3 (standard
+# library only, for task files and the figure). THREADS (default 2) is passed to train/sweep.
+set -eu
+cd "$(dirname "$0")/.."
+STUDY=${1:-}
+ROOT=${STRATA_RESULTS:-results/emergence}
+S=${STRATA:-build/strata}
+TH=${THREADS:-2}
+PY=${PYTHON:-python3}
+[ -x "$S" ] || { echo "emergence.sh: $S not built (cmake --build build --target strata_cli)" >&2; exit 1; }
+
+stamp() { date +%s; }
+timed() {  # timed LABEL cmd... : runs cmd, appends "LABEL wall_s" to $O/times.txt
+    label=$1; shift
+    t0=$(stamp); "$@"; t1=$(stamp)
+    echo "$label $((t1 - t0))" >> "$O/times.txt"
+    echo "== $label: $((t1 - t0)) s" >&2
+}
+begin() { O=$ROOT/$1; rm -rf "$O"; mkdir -p "$O"; : > "$O/times.txt"; T0=$(stamp); }
+finish() {
+    echo "total $(( $(stamp) - T0 ))" >> "$O/times.txt"
+    # CPU seconds of this shell's children (user + system), as `times` prints them
+    times | tail -1 | sed 's/^/cpu_children /' >> "$O/times.txt"
+    echo "== $1 done in $(( $(stamp) - T0 )) s; results in $O" >&2
+}
+
+induction() {
+    begin induction
+    timed corpus "$S" corpus repeat --out "$O/train.jsonl" --docs 4000 --vocab 64 --seq-len 64 --seed 1
+    "$S" corpus repeat --out "$O/eval.jsonl" --docs 200 --vocab 64 --seq-len 64 --seed 2
+    "$PY" scripts/emergence_tasks.py copy "$O/eval.jsonl" > "$O/copy.jsonl"
+    for L in 2 1; do
+        timed "train_attn$L" "$S" train --out "$O/attn$L" --n-layer "$L" --n-head 4 --d-model 64 \
+            --attn-only --n-ctx 64 --vocab 64 --jsonl "$O/train.jsonl" --steps "${IND_STEPS:-2000}" \
+            --batch 8 --lr 1e-3 --schedule constant --warmup 20 --weight-decay 0 --init-std 0.1 \
+            --seed 0 --save-every "${IND_EVERY:-50}" --threads "$TH" --json > "$O/train_attn$L.json"
+    done
+    timed sweep "$S" sweep "$O/attn2" "$O/attn1" --data "$O/eval.jsonl" \
+        --measure "loss,icl,induction,task:$O/copy.jsonl" --induction-len 20 --induction-docs 32 \
+        --threads "$TH" --quiet --json --plot "$O/induction.svg" > "$O/sweep.json"
+    "$S" sweep "$O/attn2" "$O/attn1" --data "$O/eval.jsonl" --measure "loss,icl,induction,task:$O/copy.jsonl" \
+        --induction-len 20 --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+    finish induction
+}
+
+grokking() {
+    begin grokking
+    P=${GROK_P:-23}
+    timed corpus "$S" corpus modular --p "$P" --op add --train-frac "${GROK_FRAC:-0.4}" --seed 0 \
+        --out "$O/train.jsonl" --test-out "$O/test.jsonl" --task-out "$O/test_task.jsonl"
+    "$PY" scripts/emergence_tasks.py answer "$O/train.jsonl" > "$O/train_task.jsonl"
+    NTRAIN=$(grep -c . "$O/train.jsonl")
+    timed train "$S" train --out "$O/run" --n-layer 1 --n-head 4 --d-model "${GROK_D:-64}" \
+        --d-mlp "${GROK_MLP:-256}" --n-ctx 8 --vocab $((P + 3)) --jsonl "$O/train.jsonl" \
+        --steps "${GROK_STEPS:-3000}" --batch "$NTRAIN" --lr "${GROK_LR:-1e-3}" --schedule constant \
+        --warmup 10 --weight-decay "${GROK_WD:-1.0}" --beta2 0.98 --init-std 0.02 --seed 0 \
+        --save-every "${GROK_EVERY:-100}" --threads "$TH" --json > "$O/train.json"
+    timed sweep "$S" sweep "$O/run" --data "$O/test.jsonl" \
+        --measure "task:$O/train_task.jsonl,task:$O/test_task.jsonl,weights,geometry" \
+        --threads "$TH" --quiet --json --plot "$O/grokking.svg" > "$O/sweep.json"
+    "$S" sweep "$O/run" --data "$O/test.jsonl" --measure "task:$O/train_task.jsonl,task:$O/test_task.jsonl,weights,geometry" \
+        --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+    finish grokking
+}
+
+scale() {
+    begin scale
+    D=${ADD_DIGITS:-2}
+    timed corpus "$S" corpus addition --digits "$D" --docs 20000 --n-test 500 --reverse --seed 0 \
+        --out "$O/train.jsonl" --task-out "$O/test_task.jsonl"
+    dirs=""
+    for W in ${SCALE_WIDTHS:-8 16 24 32 48}; do
+        timed "train_d$W" "$S" train --out "$O/d$W" --n-layer 2 --n-head 4 --d-model "$W" \
+            --d-mlp $((4 * W)) --n-ctx 16 --vocab 14 --jsonl "$O/train.jsonl" \
+            --steps "${SCALE_STEPS:-1500}" --batch 32 --lr 3e-3 --schedule cosine --warmup 50 \
+            --weight-decay 0.01 --init-std 0.02 --seed 0 --threads "$TH" --json > "$O/train_d$W.json"
+        dirs="$dirs $O/d$W/final"
+    done
+    # shellcheck disable=SC2086
+    timed sweep "$S" sweep $dirs --measure "task:$O/test_task.jsonl" --x params \
+        --threads "$TH" --quiet --json --plot "$O/scale.svg" > "$O/sweep.json"
+    # shellcheck disable=SC2086
+    "$S" sweep $dirs --measure "task:$O/test_task.jsonl" --x params --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+    finish scale
+}
+
+abstraction() {
+    begin abstraction
+    timed corpus "$S" corpus grammar --docs 3000 --seed 0 --out "$O/train.jsonl" --tokenizer-out "$O/tokenizer"
+    "$S" corpus grammar --docs 150 --seed 1 --out "$O/eval.jsonl"
+    timed train "$S" train --out "$O/run" --n-layer 3 --n-head 4 --d-model 64 --d-mlp 256 \
+        --n-ctx 128 --vocab 49 --jsonl "$O/train.jsonl" --tokenizer "$O/tokenizer" \
+        --steps "${ABS_STEPS:-1000}" --batch 8 --lr 2e-3 --schedule cosine --warmup 50 \
+        --weight-decay 0.01 --init-std 0.02 --seed 0 --save-every "${ABS_EVERY:-100}" \
+        --threads "$TH" --json > "$O/train.json"
+    timed sweep "$S" sweep "$O/run" --data "$O/eval.jsonl" \
+        --measure "loss,probe:subj_number,probe:quote_depth,probe:attr" --probe-cv 5 \
+        --threads "$TH" --quiet --json --plot "$O/abstraction.svg" > "$O/sweep.json"
+    "$S" sweep "$O/run" --data "$O/eval.jsonl" --measure "loss,probe:subj_number,probe:quote_depth,probe:attr" \
+        --probe-cv 5 --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+    finish abstraction
+}
+
+figure() {
+    O=$ROOT/figure
+    mkdir -p "$O"
+    "$PY" scripts/emergence_figure.py "$ROOT" "$O/ability_vs_scale.svg"
+}
+
+case "$STUDY" in
+    induction|grokking|scale|abstraction|figure) "$STUDY" ;;
+    all) induction; grokking; scale; abstraction; figure ;;
+    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -8,7 +8,7 @@
 #   probe       strata capture CK --jsonl EVAL --hooks resid_pre/post + strata probe --cv 5 --control
 #   geometry    strata pca on that capture
 # (the ICL score has no single command; the sweep computes it on the same pass, so the sweep
-# does strictly more work). Runs interleave: sweep, singles, sweep, singles (3 rounds).
+# does strictly more work). Runs interleave: sweep, singles, sweep, singles (ROUNDS, default 3).
 set -eu
 RUN=$1; EVAL=$2; LABEL=$3; N=${4:-20}
 STRATA=${STRATA:-build/strata}
@@ -37,7 +37,7 @@ singles() {
     done
 }
 echo "checkpoints: $(ls "$T/run" | wc -l), eval docs: $(wc -l < "$T/eval.ids")"
-for round in 1 2 3; do
+for round in $(seq "${ROUNDS:-3}"); do
     a=$(now); sweep; b=$(now); singles; c=$(now)
     python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('round %s: sweep %.1f s, single commands %.1f s, ratio %.2f' % ('$round', b-a, c-b, (c-b)/(b-a)))" "$a" "$b" "$c"
 done

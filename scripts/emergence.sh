@@ -35,7 +35,9 @@ begin() { O=$ROOT/$1; rm -rf "$O"; mkdir -p "$O"; : > "$O/times.txt"; T0=$(stamp
 finish() {
     echo "total $(( $(stamp) - T0 ))" >> "$O/times.txt"
     # CPU seconds of this shell's children (user + system), as `times` prints them
-    times | tail -1 | sed 's/^/cpu_children /' >> "$O/times.txt"
+    times > "$O/.times"
+    tail -1 "$O/.times" | sed 's/^/cpu_user_sys_children /' >> "$O/times.txt"
+    rm -f "$O/.times"
     echo "== $1 done in $(( $(stamp) - T0 )) s; results in $O" >&2
 }
 

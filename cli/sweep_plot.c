@@ -196,20 +196,28 @@ int sw_write_svg(const sw_sweep *s, const char *path)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     f = fopen(tmp, "w");
     if (!f) { fprintf(stderr, "strata sweep: --plot: cannot write %s: ", tmp); perror(NULL); goto groups_done; }
-    int H = 40 + rows * (PH + 10) + hm_h + 20;
+    const int top = 42 + 14 * ((nf + 3) / 4);
+    int H = top + 5 + rows * (PH + 10) + hm_h + 20;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"14\">strata sweep: %d models, x = %s. Band: 10-90%% of the "
-               "total change; dashed: steepest interval. Families:", s->n, s->x_axis);
-    for (int g = 0; g < nf; g++) {
-        fprintf(f, "<tspan fill=\"%s\"> ", COLORS[g % 8]);
-        cli_svg_escape(f, fam[g]);
-        fprintf(f, "</tspan>");
-    }
+               "total change; dashed: steepest interval.", s->n, s->x_axis);
     fprintf(f, "</text>\n");
+    for (int g = 0; g < nf; g++) {   /* legend: the family's last two path components */
+        const char *nm = fam[g], *p1 = strrchr(nm, '/');
+        while (p1 && p1 > nm && p1[1] == 0) p1 = NULL;   /* trailing slash: show whole */
+        if (p1) {
+            const char *p2 = p1;
+            while (p2 > nm && p2[-1] != '/') p2--;
+            nm = p2;
+        }
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">&#9632; ", 10 + 260 * (g % 4), 34 + 14 * (g / 4), COLORS[g % 8]);
+        cli_svg_escape(f, nm);
+        fprintf(f, "</text>\n");
+    }
     for (int i = 0; i < nh; i++)
-        panel(f, s, head[i], fam, nf, 10 + (i % cols) * (PW + 10), 35 + (i / cols) * (PH + 10), xs, ys);
-    double oy = 40 + rows * (PH + 10);
+        panel(f, s, head[i], fam, nf, 10 + (i % cols) * (PW + 10), top + (i / cols) * (PH + 10), xs, ys);
+    double oy = top + 5 + rows * (PH + 10);
     for (int g = 0; g < ng; g++)
         for (int q = 0; q < nf; q++) {
             int h = heatmap(f, s, groups[g], fam[q], oy, idx, xs, ys);

@@ -21,8 +21,8 @@ CURVES = [
     ("induction", "attn2", "induction", "induction head score (2-layer)"),
     ("induction", "attn2", "task:copy.jsonl:token_accuracy", "copy accuracy (2-layer)"),
     ("induction", "attn1", "induction", "induction head score (1-layer control)"),
-    ("grokking", "run", "task:train_task.jsonl:exact_match", "modular: train accuracy"),
-    ("grokking", "run", "task:test_task.jsonl:exact_match", "modular: test accuracy"),
+    ("grokking", "run", "task:train_task.jsonl:exact_match", "modular (40% train): train accuracy"),
+    ("grokking", "run", "task:test_task.jsonl:exact_match", "modular (40% train): test accuracy"),
     ("scale", "models", "task:test_task.jsonl:exact_match", "addition exact match (5 sizes)"),
     ("scale", "models", "task:test_task.jsonl:answer_logprob", "addition log-prob per token (5 sizes)"),
     ("abstraction", "run", "probe:subj_number:acc", "grammar: subject number probe"),
@@ -34,7 +34,7 @@ COLORS = ["#1f77b4", "#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#9467bd", "#8c
 
 
 def load(root, study):
-    p = os.path.join(root, study, "sweep.json")
+    p = os.path.join(root, study, "sweep_frac0.4.json" if study == "grokking" else "sweep.json")
     if not os.path.exists(p):
         return None
     with open(p) as f:

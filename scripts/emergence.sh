@@ -6,7 +6,7 @@
 #                and loss on the repeated copy across training steps
 #   grokking     modular addition with a train/test split and weight decay: train vs test
 #                accuracy, weight norm and participation ratio across training
-#   scale        5 model sizes, same recipe, on `addition`: exact match vs per-token scores
+#   scale        9 model sizes, same recipe, on `addition`: exact match vs per-token scores
 #   abstraction  `grammar`: probe accuracy of each latent variable per layer across checkpoints
 #   figure       the ability-vs-scale figure from the four studies' sweeps (run them first)
 #   all          the four studies, then the figure
@@ -94,7 +94,7 @@ scale() {
     timed corpus "$S" corpus addition --digits "$D" --docs 20000 --n-test 500 --reverse --seed 0 \
         --out "$O/train.jsonl" --task-out "$O/test_task.jsonl"
     dirs=""
-    for W in ${SCALE_WIDTHS:-8 16 24 32 48}; do
+    for W in ${SCALE_WIDTHS:-8 12 16 20 24 28 32 40 48}; do
         timed "train_d$W" "$S" train --out "$O/d$W" --n-layer 2 --n-head 4 --d-model "$W" \
             --d-mlp $((4 * W)) --n-ctx 16 --vocab 14 --jsonl "$O/train.jsonl" \
             --steps "${SCALE_STEPS:-1500}" --batch 32 --lr 3e-3 --schedule cosine --warmup 50 \

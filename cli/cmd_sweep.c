@@ -15,7 +15,7 @@ static void usage(void)
     printf("usage: strata sweep MODEL_DIR... [--measure LIST]\n"
            "                    [--data F.jsonl | --text-file F | --tokens-file F]\n"
            "                    [--x step|tokens|params] [--log-x | --linear-x]\n"
-           "                    [--json | --csv] [--plot F.svg] [--quiet]\n"
+           "                    [--json | --csv] [--json-out F.json] [--plot F.svg] [--quiet]\n"
            "                    [--batch B] [--max-tokens N] [--no-bos] [--threads N] [--seed S]\n"
            "                    [--icl-early P] [--icl-late P] [--induction-len R] [--induction-docs N]\n"
            "                    [--probe-cv K] [--probe-C C]\n\n"
@@ -41,7 +41,8 @@ static void usage(void)
            "between neighbouring points, the 10-90%% width and the sharpness (largest step /\n"
            "total change); see docs/cli/sweep.md. --plot writes an SVG: each measure vs x\n"
            "(log x for parameters) with its transition marked, and layer x checkpoint\n"
-           "heatmaps of probe accuracy.\n");
+           "heatmaps of probe accuracy. --json-out F also writes the JSON to F (with the\n"
+           "table or CSV on stdout).\n");
 }
 
 static int add_str(char ***v, int *n, const char *s)
@@ -97,7 +98,7 @@ int cmd_sweep(int argc, char **argv)
     o.data_kind = STRATA_INPUT_JSONL;
     sw_sweep s;
     memset(&s, 0, sizeof s);
-    const char *measures = NULL, *plot = NULL, *xaxis = NULL;
+    const char *measures = NULL, *plot = NULL, *xaxis = NULL, *json_out = NULL;
     int json = 0, csv = 0, logx = -1, status = 2;
     char **dirs = calloc((size_t)argc, sizeof *dirs);
     int nd = 0;
@@ -115,6 +116,7 @@ int cmd_sweep(int argc, char **argv)
         else if (!strcmp(a, "--linear-x")) logx = 0;
         else if (!strcmp(a, "--measure") && more) measures = argv[++i];
         else if (!strcmp(a, "--plot") && more) plot = argv[++i];
+        else if (!strcmp(a, "--json-out") && more) json_out = argv[++i];
         else if (!strcmp(a, "--x") && more) xaxis = argv[++i];
         else if (!strcmp(a, "--data") && more) { o.data = argv[++i]; o.data_kind = STRATA_INPUT_JSONL; }
         else if (!strcmp(a, "--text-file") && more) { o.data = argv[++i]; o.data_kind = STRATA_INPUT_TEXT; }
@@ -162,7 +164,19 @@ int cmd_sweep(int argc, char **argv)
         if (sw_measure_point(&s, i, &o)) goto out;
         if (!o.quiet) fprintf(stderr, "strata sweep: [%d/%d] %s (%.1f s)\n", i + 1, s.n, s.pt[i].path, s.pt[i].seconds);
     }
-    if (json) sw_print_json(&s, &o);
+    if (json_out) {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", json_out);
+        FILE *jf = fopen(tmp, "w");
+        if (!jf) { fprintf(stderr, "strata sweep: --json-out: cannot write %s: ", tmp); perror(NULL); goto out; }
+        sw_print_json(jf, &s, &o);
+        if (fclose(jf) != 0 || rename(tmp, json_out) != 0) {
+            fprintf(stderr, "strata sweep: --json-out: cannot write %s\n", json_out);
+            remove(tmp);
+            goto out;
+        }
+    }
+    if (json) sw_print_json(stdout, &s, &o);
     else if (csv) sw_print_csv(&s);
     else sw_print_table(&s, &o);
     if (plot && sw_write_svg(&s, plot)) goto out;

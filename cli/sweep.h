@@ -15,6 +15,7 @@
 #define STRATA_CLI_SWEEP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct sw_point {
     char *path;          /* model directory */
@@ -97,7 +98,7 @@ int sw_is_headline(const char *name);
 /* Distinct families in order of appearance: fam [s->n] borrowed pointers. */
 int sw_families(const sw_sweep *s, const char **fam);
 void sw_print_table(const sw_sweep *s, const sw_opts *o);
-void sw_print_json(const sw_sweep *s, const sw_opts *o);
+void sw_print_json(FILE *out, const sw_sweep *s, const sw_opts *o);
 void sw_print_csv(const sw_sweep *s);
 /* sweep_plot.c: 0, or -1 after printing */
 int sw_write_svg(const sw_sweep *s, const char *path);

@@ -82,55 +82,55 @@ int sw_transition(const sw_sweep *s, const char *family, int k, strata_transitio
     return rc;
 }
 
-static void jnum(double v)
+static void jnum(FILE *out, double v)
 {
-    if (isfinite(v)) printf("%.17g", v);
-    else printf("null");
+    if (isfinite(v)) fprintf(out, "%.17g", v);
+    else fprintf(out, "null");
 }
 
-static void i64_or_null(int64_t v)
+static void i64_or_null(FILE *out, int64_t v)
 {
-    if (v < 0) printf("null");
-    else printf("%lld", (long long)v);
+    if (v < 0) fprintf(out, "null");
+    else fprintf(out, "%lld", (long long)v);
 }
 
-void sw_print_json(const sw_sweep *s, const sw_opts *o)
+void sw_print_json(FILE *out, const sw_sweep *s, const sw_opts *o)
 {
-    printf("{\"x_axis\": \"%s\", \"log_x\": %s, \"settings\": {", s->x_axis, s->log_x ? "true" : "false");
-    printf("\"data\": ");
-    if (o->data) cli_jstr(stdout, o->data); else printf("null");
-    printf(", \"seed\": %llu, \"probe_cv\": %d, \"induction_docs\": %d}", (unsigned long long)o->seed,
+    fprintf(out, "{\"x_axis\": \"%s\", \"log_x\": %s, \"settings\": {", s->x_axis, s->log_x ? "true" : "false");
+    fprintf(out, "\"data\": ");
+    if (o->data) cli_jstr(out, o->data); else fprintf(out, "null");
+    fprintf(out, ", \"seed\": %llu, \"probe_cv\": %d, \"induction_docs\": %d}", (unsigned long long)o->seed,
            o->probe_cv, o->induction_docs);
-    printf(", \"measures\": [");
-    for (int k = 0; k < s->names.n; k++) { printf("%s", k ? ", " : ""); cli_jstr(stdout, s->names.name[k]); }
-    printf("], \"points\": [");
+    fprintf(out, ", \"measures\": [");
+    for (int k = 0; k < s->names.n; k++) { fprintf(out, "%s", k ? ", " : ""); cli_jstr(out, s->names.name[k]); }
+    fprintf(out, "], \"points\": [");
     for (int i = 0; i < s->n; i++) {
         const sw_point *p = &s->pt[i];
-        printf("%s\n  {\"path\": ", i ? "," : "");
-        cli_jstr(stdout, p->path);
-        printf(", \"family\": ");
-        cli_jstr(stdout, p->family);
-        printf(", \"step\": ");
-        i64_or_null(p->step);
-        printf(", \"tokens_seen\": ");
-        i64_or_null(p->tokens_seen);
-        printf(", \"n_params\": ");
-        i64_or_null(p->n_params);
-        printf(", \"x\": ");
-        jnum(sw_x(s, p));
-        printf(", \"seconds\": %.3f", p->seconds);
-        if (p->induction_head[0]) printf(", \"induction_head\": \"%s\"", p->induction_head);
-        if (p->prev_token_head[0]) printf(", \"prev_token_head\": \"%s\"", p->prev_token_head);
-        printf(", \"measures\": {");
+        fprintf(out, "%s\n  {\"path\": ", i ? "," : "");
+        cli_jstr(out, p->path);
+        fprintf(out, ", \"family\": ");
+        cli_jstr(out, p->family);
+        fprintf(out, ", \"step\": ");
+        i64_or_null(out, p->step);
+        fprintf(out, ", \"tokens_seen\": ");
+        i64_or_null(out, p->tokens_seen);
+        fprintf(out, ", \"n_params\": ");
+        i64_or_null(out, p->n_params);
+        fprintf(out, ", \"x\": ");
+        jnum(out, sw_x(s, p));
+        fprintf(out, ", \"seconds\": %.3f", p->seconds);
+        if (p->induction_head[0]) fprintf(out, ", \"induction_head\": \"%s\"", p->induction_head);
+        if (p->prev_token_head[0]) fprintf(out, ", \"prev_token_head\": \"%s\"", p->prev_token_head);
+        fprintf(out, ", \"measures\": {");
         for (int k = 0; k < s->names.n; k++) {
-            printf("%s", k ? ", " : "");
-            cli_jstr(stdout, s->names.name[k]);
-            printf(": ");
-            jnum(k < p->n_values ? p->values[k] : NAN);
+            fprintf(out, "%s", k ? ", " : "");
+            cli_jstr(out, s->names.name[k]);
+            fprintf(out, ": ");
+            jnum(out, k < p->n_values ? p->values[k] : NAN);
         }
-        printf("}}");
+        fprintf(out, "}}");
     }
-    printf("\n], \"transitions\": [");
+    fprintf(out, "\n], \"transitions\": [");
     const char **fam = malloc(sizeof *fam * (size_t)s->n);
     int nf = fam ? sw_families(s, fam) : 0, first = 1;
     for (int f = 0; f < nf; f++)
@@ -140,24 +140,24 @@ void sw_print_json(const sw_sweep *s, const sw_opts *o)
             size_t l = strlen(nm);
             if (l > 4 && !strcmp(nm + l - 4, "_pos")) continue;
             if (sw_transition(s, fam[f], k, &t)) continue;
-            printf("%s\n  {\"family\": ", first ? "" : ",");
+            fprintf(out, "%s\n  {\"family\": ", first ? "" : ",");
             first = 0;
-            cli_jstr(stdout, fam[f]);
-            printf(", \"measure\": ");
-            cli_jstr(stdout, nm);
-            printf(", \"n\": %d, \"total_change\": ", t.n);
-            jnum(t.total_change);
-            printf(", \"sharpness\": "); jnum(t.sharpness);
-            printf(", \"x_steep\": "); jnum(t.x_steep);
-            printf(", \"x_steep_lo\": "); jnum(t.x_steep_lo);
-            printf(", \"x_steep_hi\": "); jnum(t.x_steep_hi);
-            printf(", \"x10\": "); jnum(t.x10);
-            printf(", \"x90\": "); jnum(t.x90);
-            printf(", \"width\": "); jnum(t.width);
-            printf(", \"width_log10\": "); jnum(t.width_log10);
-            printf("}");
+            cli_jstr(out, fam[f]);
+            fprintf(out, ", \"measure\": ");
+            cli_jstr(out, nm);
+            fprintf(out, ", \"n\": %d, \"total_change\": ", t.n);
+            jnum(out, t.total_change);
+            fprintf(out, ", \"sharpness\": "); jnum(out, t.sharpness);
+            fprintf(out, ", \"x_steep\": "); jnum(out, t.x_steep);
+            fprintf(out, ", \"x_steep_lo\": "); jnum(out, t.x_steep_lo);
+            fprintf(out, ", \"x_steep_hi\": "); jnum(out, t.x_steep_hi);
+            fprintf(out, ", \"x10\": "); jnum(out, t.x10);
+            fprintf(out, ", \"x90\": "); jnum(out, t.x90);
+            fprintf(out, ", \"width\": "); jnum(out, t.width);
+            fprintf(out, ", \"width_log10\": "); jnum(out, t.width_log10);
+            fprintf(out, "}");
         }
-    printf("\n]}\n");
+    fprintf(out, "\n]}\n");
     free(fam);
 }
 

@@ -58,9 +58,7 @@ induction() {
     done
     timed sweep "$S" sweep "$O/attn2" "$O/attn1" --data "$O/eval.jsonl" \
         --measure "loss,icl,induction,task:$O/copy.jsonl" --induction-len 20 --induction-docs 32 \
-        --threads "$TH" --quiet --json --plot "$O/induction.svg" > "$O/sweep.json"
-    "$S" sweep "$O/attn2" "$O/attn1" --data "$O/eval.jsonl" --measure "loss,icl,induction,task:$O/copy.jsonl" \
-        --induction-len 20 --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+        --threads "$TH" --quiet --json-out "$O/sweep.json" --plot "$O/induction.svg" > "$O/sweep.txt"
     finish induction
 }
 
@@ -81,9 +79,8 @@ grokking() {
             --init-std 0.02 --seed 0 --save-every 200 --threads "$TH" --json > "$R/train.json"
         timed "sweep_$F" "$S" sweep "$R/run" --data "$R/test.jsonl" \
             --measure "task:$R/train_task.jsonl,task:$R/test_task.jsonl,weights,geometry" \
-            --threads "$TH" --quiet --json --plot "$O/grokking_frac$F.svg" > "$O/sweep_frac$F.json"
-        "$S" sweep "$R/run" --data "$R/test.jsonl" --measure "task:$R/train_task.jsonl,task:$R/test_task.jsonl,weights,geometry" \
-            --threads "$TH" --quiet > "$O/sweep_frac$F.txt" 2>/dev/null || true
+            --threads "$TH" --quiet --json-out "$O/sweep_frac$F.json" --plot "$O/grokking_frac$F.svg" \
+            > "$O/sweep_frac$F.txt"
     done
     finish grokking
 }
@@ -103,9 +100,7 @@ scale() {
     done
     # shellcheck disable=SC2086
     timed sweep "$S" sweep $dirs --measure "task:$O/test_task.jsonl" --x params \
-        --threads "$TH" --quiet --json --plot "$O/scale.svg" > "$O/sweep.json"
-    # shellcheck disable=SC2086
-    "$S" sweep $dirs --measure "task:$O/test_task.jsonl" --x params --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+        --threads "$TH" --quiet --json-out "$O/sweep.json" --plot "$O/scale.svg" > "$O/sweep.txt"
     finish scale
 }
 
@@ -120,9 +115,7 @@ abstraction() {
         --threads "$TH" --json > "$O/train.json"
     timed sweep "$S" sweep "$O/run" --data "$O/eval.jsonl" \
         --measure "loss,probe:subj_number,probe:quote_depth,probe:attr" --probe-cv 5 \
-        --threads "$TH" --quiet --json --plot "$O/abstraction.svg" > "$O/sweep.json"
-    "$S" sweep "$O/run" --data "$O/eval.jsonl" --measure "loss,probe:subj_number,probe:quote_depth,probe:attr" \
-        --probe-cv 5 --threads "$TH" --quiet > "$O/sweep.txt" 2>/dev/null || true
+        --threads "$TH" --quiet --json-out "$O/sweep.json" --plot "$O/abstraction.svg" > "$O/sweep.txt"
     finish abstraction
 }
 

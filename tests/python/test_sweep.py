@@ -168,6 +168,13 @@ def test_sweep_csv_and_size_axis(family, tmp_path):
     assert lines[0].split(",")[:5] == ["path", "family", "step", "tokens_seen", "n_params"]
     assert lines[0].split(",")[-1] == "loss" and len(lines) == 4
     assert float(lines[1].split(",")[-1]) == pytest.approx(y[0], abs=1e-8)
+    # --json-out: the same JSON in a file beside the CSV on stdout
+    jo = tmp_path / "out.json"
+    r2 = run("sweep", *dirs, "--tokens-file", root / "ids.txt", "--measure", "loss", "--csv", "--quiet",
+             "--json-out", jo)
+    assert r2.stdout == r.stdout
+    got = json.loads(jo.read_text())
+    assert [q["measures"] for q in got["points"]] == [q["measures"] for q in out["points"]]
 
 
 def test_sweep_bad_input(family, tmp_path):

@@ -6,7 +6,8 @@
 #                and loss on the repeated copy across training steps
 #   grokking     modular addition with a train/test split and weight decay: train vs test
 #                accuracy, weight norm and participation ratio across training
-#   scale        9 model sizes, same recipe, on `addition`: exact match vs per-token scores
+#   scale        9 model sizes x 3 seeds, same recipe, on `addition`: exact match vs per-token
+#                scores (per seed and the mean over seeds)
 #   abstraction  `grammar`: probe accuracy of each latent variable per layer across checkpoints
 #   figure       the ability-vs-scale figure from the four studies' sweeps (run them first)
 #   all          the four studies, then the figure
@@ -90,17 +91,29 @@ scale() {
     D=${ADD_DIGITS:-2}
     timed corpus "$S" corpus addition --digits "$D" --docs 20000 --n-test 500 --reverse --seed 0 \
         --out "$O/train.jsonl" --task-out "$O/test_task.jsonl"
-    dirs=""
+    SEEDS=${SCALE_SEEDS:-0 1 2}
     for W in ${SCALE_WIDTHS:-8 12 16 20 24 28 32 40 48}; do
-        timed "train_d$W" "$S" train --out "$O/d$W" --n-layer 2 --n-head 4 --d-model "$W" \
-            --d-mlp $((4 * W)) --n-ctx 16 --vocab 14 --jsonl "$O/train.jsonl" \
-            --steps "${SCALE_STEPS:-1500}" --batch 32 --lr 3e-3 --schedule cosine --warmup 50 \
-            --weight-decay 0.01 --init-std 0.02 --seed 0 --threads "$TH" --json > "$O/train_d$W.json"
-        dirs="$dirs $O/d$W/final"
+        t0=$(stamp)
+        for SEED in $SEEDS; do   # the seeds of one width train side by side
+            "$S" train --out "$O/d$W/seed$SEED" --n-layer 2 --n-head 4 --d-model "$W" \
+                --d-mlp $((4 * W)) --n-ctx 16 --vocab 14 --jsonl "$O/train.jsonl" \
+                --steps "${SCALE_STEPS:-1500}" --batch 32 --lr 3e-3 --schedule cosine --warmup 50 \
+                --weight-decay 0.01 --init-std 0.02 --seed "$SEED" --threads "$TH" --json \
+                > "$O/train_d${W}_seed$SEED.json" &
+        done
+        wait
+        echo "train_d$W $(( $(stamp) - t0 ))" >> "$O/times.txt"
     done
-    # shellcheck disable=SC2086
-    timed sweep "$S" sweep $dirs --measure "task:$O/test_task.jsonl" --x params \
-        --threads "$TH" --quiet --json-out "$O/sweep.json" --plot "$O/scale.svg" > "$O/sweep.txt"
+    for SEED in $SEEDS; do
+        dirs=""
+        for W in ${SCALE_WIDTHS:-8 12 16 20 24 28 32 40 48}; do dirs="$dirs $O/d$W/seed$SEED/final"; done
+        # shellcheck disable=SC2086
+        timed "sweep_seed$SEED" "$S" sweep $dirs --measure "task:$O/test_task.jsonl" --x params \
+            --threads "$TH" --quiet --json-out "$O/sweep_seed$SEED.json" --plot "$O/scale_seed$SEED.svg" \
+            > "$O/sweep_seed$SEED.txt"
+    done
+    cp "$O/sweep_seed0.json" "$O/sweep.json"
+    "$PY" scripts/emergence_seeds.py "$O"/sweep_seed*.json > "$O/seeds.txt"
     finish scale
 }
 

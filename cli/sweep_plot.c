@@ -146,9 +146,9 @@ static int heatmap(FILE *f, const sw_sweep *s, const char *prefix, const char *f
                     ox + cw * c, y, cw - 1, ch - 1, r, g, b, v);
         }
     }
-    for (int c = 0; c < nc; c += nc > 12 ? nc / 12 : 1)
-        fprintf(f, "<text x=\"%g\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">%.3g</text>\n",
-                ox + cw * (c + 0.5), top + ch * (Lmax + 1) + 12, xs[c]);
+    for (int c = 0; c < nc; c += (nc + 9) / 10)   /* at most 10 labels */
+        fprintf(f, "<text x=\"%g\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">%.*f</text>\n",
+                ox + cw * (c + 0.5), top + ch * (Lmax + 1) + 12, xs[c] == floor(xs[c]) ? 0 : 3, xs[c]);
     fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n", ox, top + ch * (Lmax + 1) + 28, s->x_axis);
     fprintf(f, "</g>\n");
     (void)width;

@@ -94,14 +94,17 @@ scale() {
     SEEDS=${SCALE_SEEDS:-0 1 2}
     for W in ${SCALE_WIDTHS:-8 12 16 20 24 28 32 40 48}; do
         t0=$(stamp)
+        pids=""
         for SEED in $SEEDS; do   # the seeds of one width train side by side
+            mkdir -p "$O/d$W"
             "$S" train --out "$O/d$W/seed$SEED" --n-layer 2 --n-head 4 --d-model "$W" \
                 --d-mlp $((4 * W)) --n-ctx 16 --vocab 14 --jsonl "$O/train.jsonl" \
                 --steps "${SCALE_STEPS:-1500}" --batch 32 --lr 3e-3 --schedule cosine --warmup 50 \
                 --weight-decay 0.01 --init-std 0.02 --seed "$SEED" --threads "$TH" --json \
                 > "$O/train_d${W}_seed$SEED.json" &
+            pids="$pids $!"
         done
-        wait
+        for p in $pids; do wait "$p"; done   # set -e: a failed training stops the study
         echo "train_d$W $(( $(stamp) - t0 ))" >> "$O/times.txt"
     done
     for SEED in $SEEDS; do

@@ -5,8 +5,8 @@ usage: emergence_figure.py RESULTS_ROOT OUT.svg      (standard library only)
 
 x: training compute C = 6 * n_params * tokens_seen (FLOPs, log axis): a checkpoint of a training
 run sits at its own compute, each model of the size series at its final compute. y: each ability
-rescaled to [0, 1] between its smallest and largest value on its curve (direction: up = more
-ability; losses and log-probabilities keep their sign, since higher log-probability is better).
+as measured (accuracies, induction scores, probe accuracies are in [0, 1]); a mean log-probability
+is drawn as exp(mean log p), the geometric-mean probability of an answer token.
 The steepest interval that `strata sweep` reported for that measure (its transition, x_steep_lo
 .. x_steep_hi) is drawn thick, with its sharpness in the legend. Curves whose study has not been
 run are left out (listed in the legend as missing).
@@ -23,8 +23,8 @@ CURVES = [
     ("induction", "attn1", "induction", "induction head score (1-layer control)"),
     ("grokking", "run", "task:train_task.jsonl:exact_match", "modular (40% train): train accuracy"),
     ("grokking", "run", "task:test_task.jsonl:exact_match", "modular (40% train): test accuracy"),
-    ("scale", "models", "task:test_task.jsonl:exact_match", "addition exact match (5 sizes)"),
-    ("scale", "models", "task:test_task.jsonl:answer_logprob", "addition log-prob per token (5 sizes)"),
+    ("scale", "models", "task:test_task.jsonl:exact_match", "addition exact match (9 sizes, seed 0)"),
+    ("scale", "models", "task:test_task.jsonl:answer_logprob", "addition p per token (9 sizes, seed 0)"),
     ("abstraction", "run", "probe:subj_number:acc", "grammar: subject number probe"),
     ("abstraction", "run", "probe:quote_depth:acc", "grammar: quotation depth probe"),
     ("abstraction", "run", "probe:attr:acc", "grammar: attribute probe"),
@@ -35,10 +35,11 @@ COLORS = ["#1f77b4", "#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#9467bd", "#8c
 
 def load(root, study):
     p = os.path.join(root, study, "sweep_frac0.4.json" if study == "grokking" else "sweep.json")
-    if not os.path.exists(p):
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except (OSError, ValueError):   # not run, or still running
         return None
-    with open(p) as f:
-        return json.load(f)
 
 
 def main():
@@ -65,7 +66,9 @@ def main():
             continue
         ys = [y for _, y, _ in xy]
         lo, hi = min(ys), max(ys)
-        norm = [(y - lo) / (hi - lo) if hi > lo else 0.0 for y in ys]
+        # accuracies and scores are in [0, 1] as measured; a mean log-probability is shown as
+        # exp(mean log p), the geometric-mean probability per token (also in [0, 1])
+        norm = [math.exp(y) if meas.endswith("logprob") else y for y in ys]
         tr = next((t for t in sw["transitions"] if t["measure"] == meas and
                    (t["family"].rstrip("/").endswith(fam) or t["family"] == fam)), None)
         seg = None
@@ -89,8 +92,8 @@ def main():
 
     o = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif">' % (W, H),
          '<rect width="100%" height="100%" fill="white"/>',
-         '<text x="%d" y="22" font-size="15">Abilities vs training compute (6 x parameters x tokens seen), '
-         'each rescaled to its own range</text>' % ML,
+         '<text x="%d" y="22" font-size="15">Abilities vs training compute (6 x parameters x tokens seen); '
+         'log-probabilities drawn as exp(mean log p)</text>' % ML,
          '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (ML, MT + ph, ML + pw, MT + ph),
          '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (ML, MT, ML, MT + ph)]
     for d in range(math.ceil(x0), math.floor(x1) + 1):

@@ -15,6 +15,7 @@ STRATA=${STRATA:-build/strata}
 R=${R:-20}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM
 # a folder of N checkpoints (symlinks) and the eval ids as a tokens file
 mkdir "$T/run"
 ls -d "$RUN"/step-* | sort -t- -k2 -n | head -n "$N" | while read -r d; do ln -s "$(cd "$d" && pwd)" "$T/run/$(basename "$d")"; done
@@ -22,8 +23,12 @@ python3 -c "import json,sys
 for l in open(sys.argv[1]):
     if l.strip(): print(' '.join(map(str, json.loads(l)['ids'])))" "$EVAL" > "$T/eval.ids"
 now() { date +%s.%N; }
+# PROBE=0 leaves the probe (capture + 5-fold CV + control per layer) out of both sides
+PROBE=${PROBE:-1}
+MEAS="loss,icl,induction,geometry"
+[ "$PROBE" = 1 ] && MEAS="$MEAS,probe:$LABEL"
 sweep() {
-    "$STRATA" sweep "$T/run" --data "$EVAL" --measure "loss,icl,induction,probe:$LABEL,geometry" \
+    "$STRATA" sweep "$T/run" --data "$EVAL" --measure "$MEAS" \
         --induction-len "$R" --induction-docs 32 --probe-cv 5 --threads 2 --quiet --json > "$T/sweep.json"
 }
 singles() {
@@ -32,7 +37,9 @@ singles() {
         "$STRATA" attn "$d" --tokens-file "$T/eval.ids" --induction "$R" --seed 0 --n-docs 32 --json --threads 2 --quiet > /dev/null
         "$STRATA" capture "$d" --jsonl "$EVAL" --hooks 'blocks.0.hook_resid_pre,blocks.*.hook_resid_post' \
             --out "$T/c.h5" --overwrite --threads 2 --quiet
-        "$STRATA" probe "$T/c.h5" --label "$LABEL" --cv 5 --control --json --quiet > /dev/null
+        if [ "$PROBE" = 1 ]; then
+            "$STRATA" probe "$T/c.h5" --label "$LABEL" --cv 5 --control --json --quiet > /dev/null
+        fi
         "$STRATA" pca "$T/c.h5" --json --quiet > /dev/null
     done
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/suggest.h"
 #include "cli.h"
 
 int cli_is_help(const char *arg)
@@ -199,8 +200,25 @@ char **cli_select_hooks(const char *cmd, strata_acts *acts, const char *path, co
         if (glob ? cli_match_any(glob, h) : nd == 2) names[m++] = strdup(h);
     }
     if (m == 0) {
-        fprintf(stderr, "strata %s: %s: no hook %s (the file has:", cmd, path,
-                glob ? "matches --hooks" : "is stored as [R, d]");
+        /* a mistyped name: the nearest hook of the file (also as a blocks.* glob) */
+        char hint[200] = "";
+        if (glob && !strchr(glob, ',')) {
+            st_suggest sg;
+            st_suggest_init(&sg, glob);
+            for (int i = 0; i < nh; i++) {
+                const char *h = strata_acts_hook(acts, i);
+                st_suggest_offer(&sg, h);
+                const char *dot = !strncmp(h, "blocks.", 7) ? strchr(h + 7, '.') : NULL;
+                if (dot) {
+                    char any[160];
+                    snprintf(any, sizeof any, "blocks.*%s", dot);
+                    st_suggest_offer(&sg, any);
+                }
+            }
+            if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s'?", sg.best);
+        }
+        fprintf(stderr, "strata %s: %s: no hook %s%s (the file has:", cmd, path,
+                glob ? "matches --hooks" : "is stored as [R, d]", hint);
         for (int i = 0; i < nh && i < 12; i++) fprintf(stderr, " %s", strata_acts_hook(acts, i));
         fprintf(stderr, "%s)\n", nh > 12 ? " ..." : "");
     }

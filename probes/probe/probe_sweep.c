@@ -13,6 +13,7 @@
 
 #include "strata/capture.h"
 #include "probe_internal.h"
+#include "util/suggest.h"
 
 typedef struct acts_src { strata_acts *a; char hook[256]; } acts_src;
 
@@ -95,7 +96,23 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
     }
     if (!nm) {
         free(sel);
-        int k = snprintf(m, sizeof m, "hook glob '%s' matches no hook in the file (hooks:", glob ? glob : "*");
+        char hint[200] = "";
+        if (glob) {
+            st_suggest sg;
+            st_suggest_init(&sg, glob);
+            for (int i = 0; i < nh; i++) {
+                const char *h = strata_acts_hook(a, i);
+                st_suggest_offer(&sg, h);
+                const char *dot = !strncmp(h, "blocks.", 7) ? strchr(h + 7, '.') : NULL;
+                if (dot) {
+                    char any[160];
+                    snprintf(any, sizeof any, "blocks.*%s", dot);
+                    st_suggest_offer(&sg, any);
+                }
+            }
+            if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s'?", sg.best);
+        }
+        int k = snprintf(m, sizeof m, "hook glob '%s' matches no hook in the file%s (hooks:", glob ? glob : "*", hint);
         for (int i = 0; i < nh && k < (int)sizeof m - 64; i++) k += snprintf(m + k, sizeof m - k, " %s", strata_acts_hook(a, i));
         snprintf(m + k, sizeof m - k, "%s)", nh ? "" : " none");
         pr_set_msg(err, err_len, m);

@@ -65,3 +65,25 @@ def test_plurals_and_python_error_words(tmp_path):
                        mode="resume")
     assert "--resume" not in str(e.value) and 'mode="resume"' in str(e.value), str(e.value)
     m.close()
+
+
+@pytest.mark.skipif(not os.path.isdir(STORIES), reason="stories260K absent")
+def test_hook_typos_on_capture_files_suggest(tmp_path):
+    one = tmp_path / "d.txt"
+    one.write_text("Once upon a time\nThe cat sat\n")
+    out = tmp_path / "a.h5"
+    subprocess.run([CLI, "capture", STORIES, "--hooks", "blocks.*.hook_resid_post", "--text-file",
+                    str(one), "--out", str(out), "--quiet"], check=True)
+    for cmd in ("cka", "pca"):
+        p = subprocess.run([CLI, cmd, str(out), "--hooks", "blocks.*.hook_resid_pots"],
+                           capture_output=True, text=True)
+        assert p.returncode != 0 and "did you mean 'blocks.*.hook_resid_post'" in p.stderr, \
+            (cmd, p.stderr)
+    # probe: through the library's sweep (a file with a label)
+    from probe_h5util import write_acts
+    X = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    f = tmp_path / "l.h5"
+    write_acts(str(f), {"blocks.0.hook_resid_post": X}, {"y": (X[:, 0] > 0).astype(np.int32)})
+    p = subprocess.run([CLI, "probe", str(f), "--label", "y", "--hooks", "blocks.0.hook_resid_pst"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "did you mean 'blocks.0.hook_resid_post'" in p.stderr, p.stderr

@@ -14,8 +14,8 @@
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
 
-/* Declared weak so that a command still under construction does not break
- * the build; main() reports a missing one. */
+/* Every command: one cli/cmd_<name>.c defining cmd_<name>, and one line
+ * here (a listed command without its file is a link error). */
 #define CLI_COMMANDS(X) \
     X(info,     "model dimensions, parameter count, hook names and shapes") \
     X(tokenize, "text -> token ids, pieces and offsets") \
@@ -33,7 +33,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
     X(train,    "train a GPT-2-architecture model (AdamW, checkpoints)") \
     X(report,   "one self-contained HTML report: probes, geometry, heads, attention, emergence")
 
-#define CLI_DECLARE(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
+#define CLI_DECLARE(name, help) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
 

@@ -15,7 +15,7 @@ static void usage(FILE *f, const struct cli_entry *cmds, int n)
     fprintf(f, "strata %s — look inside transformer language models\n\n", strata_libversion());
     fprintf(f, "usage: strata <command> [options]   (strata <command> --help for details)\n\n");
     for (int i = 0; i < n; i++)
-        if (cmds[i].fn) fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+        fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
 }
 
 int main(int argc, char **argv)
@@ -40,10 +40,6 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--version")) { printf("strata %s\n", strata_libversion()); return 0; }
     for (int i = 0; i < n; i++) {
         if (strcmp(argv[1], cmds[i].name)) continue;
-        if (!cmds[i].fn) {
-            fprintf(stderr, "strata: command '%s' is not built into this binary\n", argv[1]);
-            return 2;
-        }
         /* Heavy commands: say once when OpenBLAS runs a generic kernel on a
          * CPU that could go several times faster (STRATA_QUIET=1 silences). */
         static const char *heavy[] = { "capture", "probe", "pca", "cka", "attn", "sweep", NULL };

@@ -10,7 +10,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-5}
-build=${2:-$root/build-fuzz}
+build=$(cd "${2:-$root/build-fuzz}" && pwd)
 if [ $# -ge 2 ]; then shift 2; else shift $#; fi
 shared=$(cd "$root/../shared" 2>/dev/null && pwd || echo "")
 out=${OUT:-${TMPDIR:-/tmp}/strata-fuzz-out}

@@ -903,7 +903,14 @@ START_TEST(test_long_inputs_linear)
         double t1 = time_encode(t, s, n / 16, &k1), t4 = time_encode(t, s, n, &k4);
         fprintf(stderr, "%s: single word of 64 KB -> %lld tokens in %.3f s CPU, 1 MB -> %lld in %.3f s CPU\n",
                 dirs[d], (long long)k1, t1, (long long)k4, t4);
-        ck_assert_msg(t4 < 120 * t1 + 0.5, "quadratic? %.3f s vs %.3f s of CPU time", t4, t1);
+#ifdef __SANITIZE_ADDRESS__
+        /* ASan's realloc always moves and its allocator is slower for large
+         * blocks: measured 172x on a loaded 2-core machine; quadratic is ~256x */
+        const double bound = 240;
+#else
+        const double bound = 120;
+#endif
+        ck_assert_msg(t4 < bound * t1 + 0.5, "quadratic? %.3f s vs %.3f s of CPU time", t4, t1);
         int32_t *ids = enc(t, s, n, 0, &k4, NULL);
         char *back = dec(t, ids, k4, 0, &dl);
         ck_assert(dl == (int64_t)n && !memcmp(back, s, n));

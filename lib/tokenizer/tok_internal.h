@@ -26,6 +26,11 @@
 #include "tokenizer/tokmap.h"
 #include "util/err.h"
 
+/* Token ids a vocabulary file may use: [0, ST_TOK_MAX_ID).  The largest real
+ * vocabularies have ~256K entries; tables are sized by the largest id, so an
+ * id of 2^31 - 2 in a two-entry file would allocate gigabytes. */
+#define ST_TOK_MAX_ID (1 << 22)
+
 /* ---- normalizer steps (applied to each segment between added tokens) ---- */
 enum {
     ST_NORM_PREPEND = 0,       /* prepend `a` to a non-empty segment */

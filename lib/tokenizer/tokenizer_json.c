@@ -153,8 +153,9 @@ static int load_model(strata_tokenizer *t, const char *path, const json_t *model
     json_int_t maxid = -1;
     json_object_foreach((json_t *)vocab, key, val) {
         if (!json_is_integer(val) || json_integer_value(val) < 0 ||
-            json_integer_value(val) >= INT32_MAX)
-            return FMT("%s: model.vocab[\"%.80s\"] is not a non-negative integer id", path, key);
+            json_integer_value(val) >= ST_TOK_MAX_ID)
+            return FMT("%s: model.vocab[\"%.80s\"] is not an integer id in [0, %d)", path, key,
+                       ST_TOK_MAX_ID);
         if (json_integer_value(val) > maxid) maxid = json_integer_value(val);
     }
     if (maxid < 0) return FMT("%s: model.vocab is empty", path);
@@ -202,7 +203,7 @@ static int load_model(strata_tokenizer *t, const char *path, const json_t *model
             return FMT("%s: model.merges[%zu]: '%.*s' is not in the vocabulary", path, i,
                        (int)(ia < 0 ? al : bl), ia < 0 ? a : b);
         }
-        if (al + bl > bcap) {
+        if (!buf || al + bl > bcap) {
             bcap = 2 * (al + bl) + 64;
             char *nb = realloc(buf, bcap);
             if (!nb) { free(buf); return NOMEM(); }
@@ -239,8 +240,9 @@ static int load_added(strata_tokenizer *t, const char *path, const json_t *arr)
         const json_t *o = json_array_get(arr, i);
         const json_t *id = json_object_get(o, "id");
         const char *c = jstr(o, "content");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX)
-            return FMT("%s: added_tokens[%zu].id is missing or not a non-negative integer", path, i);
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= ST_TOK_MAX_ID)
+            return FMT("%s: added_tokens[%zu].id is missing or not an integer in [0, %d)", path, i,
+                       ST_TOK_MAX_ID);
         if (!c || !*c) return FMT("%s: added_tokens[%zu].content is missing or empty", path, i);
         int32_t iid = (int32_t)json_integer_value(id);
         if (st_tok_add_added(t, iid, c, strlen(c), jbool(o, "special", 0))) return NOMEM();
@@ -528,7 +530,7 @@ int st_load_tokenizer_json_obj(strata_tokenizer *t, const char *path, const json
     if (rc == STRATA_OK) {
         for (int i = 0; i < t->n_prefix + t->n_suffix; i++) {
             int32_t id = i < t->n_prefix ? t->prefix[i] : t->suffix[i - t->n_prefix];
-            if (id >= t->n_vocab || !t->piece[id])
+            if (id < 0 || id >= t->n_vocab || !t->piece[id])
                 rc = FMT("%s: post_processor names token id %d, which is not in the vocabulary", path, id);
         }
         if (t->n_prefix) t->bos = t->prefix[0];

@@ -164,7 +164,9 @@ def test_renders_in_chromium(capture, tmp_path):
     page.write_text(html, encoding="utf-8")
     p = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
                         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                        page.as_uri()], capture_output=True, text=True, timeout=120)
+                        page.as_uri()], capture_output=True, text=True, timeout=120,
+                       # the sanitizer suite preloads libasan into Python; not into the browser
+                       env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
     m = re.search(r'<pre id="test-result">(.*?)</pre>', p.stdout, re.S)
     assert m, p.stderr[-2000:]
     import html as htmlmod

@@ -488,7 +488,7 @@ static int commit_counts(st_h5w *w)
     if (st_h5_attr_put_i64(w->file, "n_docs", w->n_docs) < 0 ||
         st_h5_attr_put_i64(w->file, "n_rows", w->n_rows) < 0 ||
         st_h5_attr_put_i64(w->file, "n_tokens", w->n_tokens) < 0 ||
-        (w->input_sha[0] && st_h5_attr_put_str(w->file, "input_sha256", w->input_sha) < 0))
+        (w->input_sha[0] && st_h5_attr_put_fixed_str(w->file, "input_sha256", w->input_sha) < 0))
         return -1;
     return H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 ? -1 : 0;
 }

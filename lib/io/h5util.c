@@ -62,6 +62,36 @@ int st_h5_attr_put_str(hid_t obj, const char *name, const char *val)
     return rc;
 }
 
+int st_h5_attr_put_fixed_str(hid_t obj, const char *name, const char *val)
+{
+    size_t n = strlen(val) ? strlen(val) : 1;
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a = -1;
+    H5Tset_size(t, n);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    if (H5Aexists(obj, name) > 0) {
+        a = H5Aopen(obj, name, H5P_DEFAULT);
+        hid_t ft = a >= 0 ? H5Aget_type(a) : -1;
+        int same = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) <= 0 &&
+                   H5Tget_size(ft) == n;
+        if (ft >= 0) H5Tclose(ft);
+        if (!same) {
+            /* another type or length (a file of an older writer): replaced once */
+            if (a >= 0) H5Aclose(a);
+            a = H5Adelete(obj, name) < 0 ? -1 : H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+        }
+    } else {
+        a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    }
+    char *buf = calloc(n, 1);
+    if (buf) memcpy(buf, val, strlen(val));
+    int rc = (a >= 0 && buf && H5Awrite(a, t, buf) >= 0) ? 0 : -1;
+    free(buf);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    return rc;
+}
+
 int st_h5_attr_put_i64(hid_t obj, const char *name, int64_t v)
 {
     hid_t s = H5Screate(H5S_SCALAR);

@@ -35,6 +35,10 @@ void st_h5_quiet_end(const st_h5_quiet *q);
 hid_t st_h5_vstr_type(void);
 hid_t st_h5_bool_type(void);
 int st_h5_attr_put_str(hid_t obj, const char *name, const char *val);
+/* A fixed-length string attribute (length strlen(val)), rewritten in place:
+ * no global-heap object per write, so a process killed between two commits
+ * can never leave it dangling (used for values rewritten at every commit). */
+int st_h5_attr_put_fixed_str(hid_t obj, const char *name, const char *val);
 int st_h5_attr_put_i64(hid_t obj, const char *name, int64_t v);
 int st_h5_attr_put_bool(hid_t obj, const char *name, int v);
 int st_h5_attr_put_strs(hid_t obj, const char *name, const char *const *v, int n);

@@ -29,8 +29,8 @@ if [ "$MODEL" = "$DEFAULT_MODEL" ] && [ $# -lt 2 ]; then
     build/strata info "$MODEL" | head -4
     echo "== corpus: 300 held-out grammar documents (seed 7; the model was trained on seed 1)"
     build/strata corpus grammar --docs 300 --seed 7 --out "$OUT/corpus.jsonl" --overwrite
-    echo "== capture: hook_embed and every blocks.*.hook_resid_post"
-    build/strata capture "$MODEL" --hooks 'hook_embed,blocks.*.hook_resid_post' \
+    echo "== capture: hook_embed, every blocks.*.hook_resid_post and attention pattern"
+    build/strata capture "$MODEL" --hooks 'hook_embed,blocks.*.hook_resid_post,blocks.*.attn.hook_pattern' \
         --jsonl "$OUT/corpus.jsonl" --out "$OUT/acts.h5" --overwrite --quiet
     for LABEL in subj_number quote_depth attr; do
         echo "== probe: $LABEL, logistic regression, held-out documents, control task"
@@ -38,6 +38,8 @@ if [ "$MODEL" = "$DEFAULT_MODEL" ] && [ $# -lt 2 ]; then
             --plot "$OUT/probe-$LABEL.svg" --csv "$OUT/probe-$LABEL.csv"
     done
     echo "(plots: $OUT/probe-*.svg, tables: $OUT/probe-*.csv, activations: $OUT/acts.h5)"
+    echo "== report"
+    build/strata report "$OUT/acts.h5" --model "$MODEL" --group doc --out "$OUT/report.html" --quiet
     exit 0
 fi
 /usr/bin/python3 examples/label_quotes.py "$CORPUS" > "$OUT/corpus.jsonl"

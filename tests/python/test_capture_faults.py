@@ -395,8 +395,10 @@ def test_kill9_during_resume(tmp_path):
         if p.poll() is not None:
             break
         os.kill(p.pid, signal.SIGKILL)
-        p.wait()
+        rc = p.wait()
         p.stderr.close()
+        if rc == 0:
+            break  # it finished between poll() and the kill (slow machines, sanitizer builds)
         with h5py.File(out, "r") as f:
             d = int(f.attrs["n_docs"])
             assert d >= 3000 and bool(f.attrs["complete"]) is False

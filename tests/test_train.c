@@ -628,6 +628,11 @@ END_TEST
 
 int main(void)
 {
+    /* checkpoints fsync every file: on a tmpfs that costs nothing, which keeps
+     * this suite at CPU speed on a busy disk (TMPDIR given by the caller wins) */
+    struct stat sb;
+    if (!getenv("TMPDIR") && stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0)
+        setenv("TMPDIR", "/dev/shm", 0);
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("train");
     tcase_set_timeout(tc, 120);

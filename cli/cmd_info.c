@@ -94,6 +94,11 @@ int cmd_info(int argc, char **argv)
         if (warn) cli_jstr(stdout, warn); else printf("null");
         int64_t mapped, owned;
         strata_model_weight_memory(m, &mapped, &owned);
+        static const char *const wl[] = { "all", "even", "odd", "from" };
+        printf(", \"sliding_window\": %d, \"window_layers\": \"%s\", \"window_from\": %d, "
+               "\"attn_scale\": %g, \"attn_softcap\": %g, \"final_softcap\": %g",
+               c->sliding_window, wl[c->window_layers >= 0 && c->window_layers <= 3 ? c->window_layers : 0],
+               c->window_from, c->attn_scale, c->attn_softcap, c->final_softcap);
         printf(", \"weights_mapped_bytes\": %lld, \"weights_owned_bytes\": %lld, \"weights_f32_bytes\": %lld",
                (long long)mapped, (long long)owned, 4LL * (long long)strata_model_n_params(m));
         printf(", \"hooks\": [");
@@ -144,6 +149,20 @@ int cmd_info(int argc, char **argv)
                c->rope == STRATA_ROPE_HALF ? "rotate_half" : c->rope == STRATA_ROPE_INTERLEAVED ? "interleaved" : "none",
                c->rotary_dim, c->rope_theta, c->parallel_residual ? "parallel" : "sequential",
                c->tied_embeddings ? "tied" : "untied");
+        if (c->sliding_window > 0 || c->attn_scale > 0 || c->attn_softcap > 0 || c->final_softcap > 0) {
+            static const char *const which[] = { "all layers", "even layers", "odd layers", "layers from" };
+            printf("attention   ");
+            if (c->sliding_window > 0) {
+                printf("sliding window %d on %s", c->sliding_window,
+                       which[c->window_layers >= 0 && c->window_layers <= 3 ? c->window_layers : 0]);
+                if (c->window_layers == STRATA_WINDOW_FROM) printf(" %d on", c->window_from);
+                printf("  ");
+            }
+            if (c->attn_scale > 0) printf("scores x %g  ", c->attn_scale);
+            if (c->attn_softcap > 0) printf("score cap %g  ", c->attn_softcap);
+            if (c->final_softcap > 0) printf("logit cap %g", c->final_softcap);
+            printf("\n");
+        }
         printf("OpenBLAS    %s kernel\n", strata_blas_corename());
         if (warn) printf("warning     %s\n", warn);
         printf("\n%d hook points (B = batch, T = positions):\n", n);

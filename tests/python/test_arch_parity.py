@@ -184,3 +184,24 @@ def test_logit_lens_gemma2(tmp_path):
             got = lens.logits(p)
             assert np.abs(got - want).max() <= hm.tol_for("logits", want), name
         assert np.abs(lens.logits(2) - ref["logits"]).max() <= hm.tol_for("logits", ref["logits"])
+
+
+@pytest.mark.skipif(not os.path.exists(os.environ.get("STRATA_CLI", "")), reason="STRATA_CLI not built")
+def test_info_shows_attention_variations(tmp_path):
+    import json
+    import subprocess
+    rng = np.random.default_rng(49)
+    cfg, t = hm.make_llama_family(rng, "gemma2", d=32, L=2, H=2, Hkv=1, V=53, n_ctx=32, F=64,
+                                  head_dim=16, tied=True, sliding_window=4, query_pre_attn_scalar=16,
+                                  attn_logit_softcapping=2.5, final_logit_softcapping=3.0)
+    hm.write_model(tmp_path / "g2", cfg, t, float_dtype="BF16")
+    r = subprocess.run([os.environ["STRATA_CLI"], "info", "--json", str(tmp_path / "g2")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert (d["arch"], d["sliding_window"], d["window_layers"]) == ("gemma2", 4, "even")
+    assert (d["attn_scale"], d["attn_softcap"], d["final_softcap"]) == (0.25, 2.5, 3.0)
+    assert d["weights_owned_bytes"] < d["weights_mapped_bytes"] < 0.6 * d["weights_f32_bytes"]
+    names = [h["name"] for h in d["hooks"]]
+    i = names.index("blocks.0.ln1_post.hook_normalized")
+    assert names[i + 1] == "blocks.0.hook_attn_out"   # forward order

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "input.h"
+#include "strata/dist.h"
 #include "strata/model.h"
 
 struct cli_entry { const char *name; cli_cmd_fn fn; const char *help; };
@@ -16,6 +17,15 @@ static void usage(FILE *f, const struct cli_entry *cmds, int n)
     fprintf(f, "usage: strata <command> [options]   (strata <command> --help for details)\n\n");
     for (int i = 0; i < n; i++)
         fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+}
+
+/* The commands that split their work over MPI ranks (docs/SCALE.md). */
+static int cli_runs_distributed(const char *cmd)
+{
+    static const char *dist[] = { NULL };
+    for (int i = 0; dist[i]; i++)
+        if (!strcmp(cmd, dist[i])) return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -40,6 +50,21 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--version")) { printf("strata %s\n", strata_libversion()); return 0; }
     for (int i = 0; i < n; i++) {
         if (strcmp(argv[1], cmds[i].name)) continue;
+        /* Several ranks (mpirun, MPI build): only the commands that split
+         * their work run; the serial build refuses to run as one of several
+         * ranks (every rank would redo the job and write the same output). */
+        if (strata_dist_init(&argc, &argv) != STRATA_OK) {
+            fprintf(stderr, "strata %s: %s\n", argv[1], strata_dist_errmsg());
+            return 1;
+        }
+        if (strata_dist_size() > 1 && !cli_runs_distributed(argv[1])) {
+            if (strata_dist_rank() == 0)
+                fprintf(stderr, "strata %s: this command does not split its work over MPI "
+                        "ranks (%d ranks here); run it without mpirun (docs/SCALE.md)\n",
+                        argv[1], strata_dist_size());
+            strata_dist_finalize();
+            return 2;
+        }
         /* Heavy commands: say once when OpenBLAS runs a generic kernel on a
          * CPU that could go several times faster (STRATA_QUIET=1 silences). */
         static const char *heavy[] = { "capture", "probe", "pca", "cka", "attn", "sweep", NULL };
@@ -67,11 +92,14 @@ int main(int argc, char **argv)
             else {
                 fprintf(stderr, "strata %s: --nonfinite must be warn, error or off (got '%s')\n",
                         argv[1], v);
+                strata_dist_finalize();
                 return 2;
             }
         }
         argv[k] = NULL;
-        return cmds[i].fn(k - 1, argv + 1);
+        int rc = cmds[i].fn(k - 1, argv + 1);
+        strata_dist_finalize();
+        return rc;
     }
     fprintf(stderr, "strata: unknown command '%s'\n", argv[1]);
     usage(stderr, cmds, n);

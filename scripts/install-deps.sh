@@ -5,7 +5,9 @@
 #   pkg-config, CMake >= 3.20, a C11 compiler; for the Python tests numpy, h5py,
 #   pytest (scikit-learn and torch optional: tests that need them skip); valgrind
 #   (the valgrind_cli test), clang with libFuzzer and libomp (tests/fuzz).
-# Usage: scripts/install-deps.sh           (uses sudo when not root)
+# Usage: scripts/install-deps.sh [--mpi]   (uses sudo when not root)
+#   --mpi  also Open MPI and Debian's parallel HDF5 for the -DSTRATA_MPI=ON build
+#          (docs/SCALE.md); the serial build keeps using the serial HDF5.
 set -eu
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
@@ -16,3 +18,10 @@ $SUDO apt-get install -y -q --no-install-recommends \
     libhdf5-dev libopenblas-dev liblapacke-dev check libjansson-dev libpcre2-dev \
     python3 python3-venv python3-numpy python3-h5py python3-pytest python3-sklearn \
     valgrind clang libclang-rt-14-dev libomp-dev
+if [ "${1:-}" = "--mpi" ]; then
+  $SUDO apt-get install -y -q --no-install-recommends \
+      openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
+elif [ -n "${1:-}" ]; then
+  echo "install-deps.sh: unknown option '$1' (only --mpi)" >&2
+  exit 2
+fi

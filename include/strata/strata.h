@@ -26,6 +26,7 @@
 #include "strata/corpus.h"
 #include "strata/eval.h"
 #include "strata/transition.h"
+#include "strata/dist.h"
 #include "strata/version.h"
 
 #endif

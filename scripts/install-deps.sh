@@ -3,7 +3,7 @@
 # Debian 12 / Ubuntu 22.04+ (apt). Elsewhere install the equivalents:
 #   HDF5 (C library + headers), OpenBLAS, LAPACKE, Check, jansson, PCRE2 (8-bit),
 #   pkg-config, CMake >= 3.20, a C11 compiler; for the Python tests numpy, h5py,
-#   pytest (scikit-learn and torch optional: tests that need them skip); valgrind
+#   pytest, scikit-learn and torch (the reference checks; tests that need a missing one skip); valgrind
 #   (the valgrind_cli test), clang with libFuzzer and libomp (tests/fuzz).
 # Usage: scripts/install-deps.sh [--mpi]   (uses sudo when not root)
 #   --mpi  also Open MPI and Debian's parallel HDF5 for the -DSTRATA_MPI=ON build
@@ -16,7 +16,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential cmake pkg-config \
     libhdf5-dev libopenblas-dev liblapacke-dev check libjansson-dev libpcre2-dev \
-    python3 python3-venv python3-numpy python3-h5py python3-pytest python3-sklearn \
+    python3 python3-venv python3-numpy python3-h5py python3-pytest python3-sklearn python3-torch \
     valgrind clang libclang-rt-14-dev libomp-dev
 if [ "${1:-}" = "--mpi" ]; then
   $SUDO apt-get install -y -q --no-install-recommends \

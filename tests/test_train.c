@@ -250,6 +250,101 @@ START_TEST(test_gradients_threads)
 }
 END_TEST
 
+/* ---------------- the attention kernels at register-block shapes ---------------- */
+
+/* The model-level checks above run heads of width 4 and T = 5, i.e. only the kernels' edge
+ * paths.  Here tr_attention_forward/backward run at shapes that use the 8-row x 16-column
+ * register blocks and their edges (T = 19: two full row blocks + 3; T = 37; head width 16,
+ * and 20 = 16 + a 4-column tail; 3 heads, 2 threads) against a double-precision attention
+ * written here: z and the pattern within 2e-6 of max|z| (float rounding of dot products
+ * over <= 37 terms of size ~1), and dqkv, the gradient of <z, G> for a random G, against
+ * central finite differences of that double attention (h = 1e-4: truncation ~1e-9) within
+ * 1e-5 of max|g|. */
+static double ref_attention_dot(const double *qkv, const double *G, int B, int T, int H, int d, double *z,
+                                double *att)
+{
+    const int dh = d / H, C3 = 3 * d;
+    double out = 0, *s = malloc(sizeof(double) * (size_t)T);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                const double *q = qkv + ((size_t)b * T + i) * C3 + h * dh;
+                double mx = -1e300, sum = 0;
+                for (int j = 0; j <= i; j++) {
+                    const double *k = qkv + ((size_t)b * T + j) * C3 + d + h * dh;
+                    double dot = 0;
+                    for (int c = 0; c < dh; c++) dot += q[c] * k[c];
+                    s[j] = dot / sqrt((double)dh);
+                    if (s[j] > mx) mx = s[j];
+                }
+                for (int j = 0; j <= i; j++) { s[j] = exp(s[j] - mx); sum += s[j]; }
+                for (int j = 0; j < T; j++)
+                    if (att) att[(((size_t)b * H + h) * T + i) * T + j] = j <= i ? s[j] / sum : 0.0;
+                for (int c = 0; c < dh; c++) {
+                    double acc = 0;
+                    for (int j = 0; j <= i; j++) acc += s[j] / sum * qkv[((size_t)b * T + j) * C3 + 2 * d + h * dh + c];
+                    const size_t zi = ((size_t)b * T + i) * d + h * dh + c;
+                    if (z) z[zi] = acc;
+                    out += acc * G[zi];
+                }
+            }
+    free(s);
+    return out;
+}
+
+static void attention_check(int B, int T, int H, int d, int nt)
+{
+    const int C3 = 3 * d, dh = d / H;
+    const int64_t Tp = (T + 15) / 16 * 16, nq = (int64_t)B * T * C3, nz = (int64_t)B * T * d;
+    tr_rng rng;
+    tr_rng_seed(&rng, (uint64_t)(T * 131 + d));
+    float *qkv = malloc(sizeof(float) * nq), *z = malloc(sizeof(float) * nz), *G = malloc(sizeof(float) * nz);
+    float *att = malloc(sizeof(float) * (size_t)B * H * T * T), *dqkv = malloc(sizeof(float) * nq);
+    float *scratch = malloc(sizeof(float) * (size_t)nt * (Tp * Tp + 2 * Tp * dh));
+    double *qd = malloc(sizeof(double) * nq), *Gd = malloc(sizeof(double) * nz), *zd = malloc(sizeof(double) * nz);
+    double *attd = malloc(sizeof(double) * (size_t)B * H * T * T);
+    for (int64_t i = 0; i < nq; i++) qd[i] = qkv[i] = (float)(1.5 * tr_rng_normal(&rng));
+    for (int64_t i = 0; i < nz; i++) Gd[i] = G[i] = (float)tr_rng_normal(&rng);
+    tr_attention_forward(z, att, qkv, scratch, B, T, H, d, nt);
+    ref_attention_dot(qd, Gd, B, T, H, d, zd, attd);
+    double zmax = 0, zerr = 0, aerr = 0;
+    for (int64_t i = 0; i < nz; i++) { zmax = fmax(zmax, fabs(zd[i])); zerr = fmax(zerr, fabs(z[i] - zd[i])); }
+    for (int64_t i = 0; i < (int64_t)B * H * T * T; i++) aerr = fmax(aerr, fabs(att[i] - attd[i]));
+    ck_assert_msg(zerr <= 2e-6 * zmax, "T %d d %d H %d: z differs by %.3g (max %.3g)", T, d, H, zerr, zmax);
+    ck_assert_msg(aerr <= 2e-6, "T %d d %d H %d: pattern differs by %.3g", T, d, H, aerr);
+    memcpy(dqkv, qkv, sizeof(float) * nq);   /* garbage in: every entry must be written */
+    tr_attention_backward(dqkv, G, att, qkv, scratch, B, T, H, d, nt);
+    double gmax = 0, gerr = 0;
+    const double hstep = 1e-4;
+    double *fd = malloc(sizeof(double) * nq);
+    for (int64_t i = 0; i < nq; i++) {
+        const double keep = qd[i];
+        qd[i] = keep + hstep;
+        const double lp = ref_attention_dot(qd, Gd, B, T, H, d, NULL, NULL);
+        qd[i] = keep - hstep;
+        const double lm = ref_attention_dot(qd, Gd, B, T, H, d, NULL, NULL);
+        qd[i] = keep;
+        fd[i] = (lp - lm) / (2 * hstep);
+        gmax = fmax(gmax, fabs(fd[i]));
+    }
+    for (int64_t i = 0; i < nq; i++) {
+        gerr = fmax(gerr, fabs(dqkv[i] - fd[i]));
+        ck_assert_msg(fabs(dqkv[i] - fd[i]) <= 1e-5 * gmax, "T %d d %d H %d: dqkv[%lld] %.9g, finite differences %.9g",
+                      T, d, H, (long long)i, dqkv[i], fd[i]);
+    }
+    printf("attention kernels B %d T %d H %d dh %d threads %d: |z err|/max %.2e, pattern err %.2e, |dqkv err|/max %.2e\n",
+           B, T, H, dh, nt, zerr / zmax, aerr, gerr / gmax);
+    free(qkv); free(z); free(G); free(att); free(dqkv); free(scratch); free(qd); free(Gd); free(zd); free(attd); free(fd);
+}
+
+START_TEST(test_attention_kernels)
+{
+    attention_check(2, 19, 2, 32, 1);   /* dh 16 */
+    attention_check(1, 37, 3, 60, 2);   /* dh 20 = 16 + 4 */
+    attention_check(2, 8, 1, 16, 1);    /* one full block exactly */
+}
+END_TEST
+
 /* ---------------- AdamW, schedule, clipping against hand-derived values ---------------- */
 
 START_TEST(test_adamw_by_hand)
@@ -639,6 +734,7 @@ int main(void)
     tcase_add_test(tc, test_gradients_mlp);
     tcase_add_test(tc, test_gradients_attn_only);
     tcase_add_test(tc, test_gradients_threads);
+    tcase_add_test(tc, test_attention_kernels);
     tcase_add_test(tc, test_adamw_by_hand);
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_resume_equals_uninterrupted);

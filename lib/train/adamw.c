@@ -16,6 +16,7 @@
 
 #include "model/kernels.h"
 #include "train/train_internal.h"
+#include "util/clones.h"
 
 double tr_lr_at(double lr, int cosine, int64_t warmup, int64_t steps, int64_t step)
 {
@@ -51,6 +52,26 @@ double tr_clip_grads(tr_model *m, double clip, int nt)
     return norm;
 }
 
+/* The update of elements [0, n) of one tensor (compiled per instruction set; an element's
+ * result does not depend on the others, so neither on the split over threads) */
+ST_CLONES
+static void adamw_range(float *restrict w, const float *restrict g, float *restrict mm, float *restrict vv, int64_t n,
+                        int wd, float decay, float b1c, float b2, float b2c, float bc2_sqrt, float eps,
+                        float step_size)
+{
+    for (int64_t j = 0; j < n; j++) {
+        float pj = w[j];
+        if (wd) pj *= decay;
+        const float gj = g[j];
+        const float mj = mm[j] + b1c * (gj - mm[j]);
+        const float vj = b2 * vv[j] + b2c * gj * gj;
+        mm[j] = mj;
+        vv[j] = vj;
+        const float denom = sqrtf(vj) / bc2_sqrt + eps;
+        w[j] = pj - step_size * (mj / denom);
+    }
+}
+
 void tr_adamw_step(tr_model *m, const tr_adamw *o, double lr, int64_t t, int nt)
 {
     const double bc1 = 1.0 - pow(o->beta1, (double)t), bc2 = 1.0 - pow(o->beta2, (double)t);
@@ -63,17 +84,12 @@ void tr_adamw_step(tr_model *m, const tr_adamw *o, double lr, int64_t t, int nt)
         float *w = m->params + tt->off, *g = m->grads + tt->off;
         float *mm = m->adam_m + tt->off, *vv = m->adam_v + tt->off;
         const int wd = tt->decay && o->weight_decay != 0;
-#pragma omp parallel for num_threads(p) schedule(static)
-        for (int64_t j = 0; j < tt->n; j++) {
-            float pj = w[j];
-            if (wd) pj *= decay;
-            const float gj = g[j];
-            const float mj = mm[j] + b1c * (gj - mm[j]);
-            const float vj = b2 * vv[j] + b2c * gj * gj;
-            mm[j] = mj;
-            vv[j] = vj;
-            const float denom = sqrtf(vj) / bc2_sqrt + eps;
-            w[j] = pj - step_size * (mj / denom);
+        const int q = tt->n < 4096 ? 1 : p;
+#pragma omp parallel for num_threads(q) schedule(static, 1)
+        for (int k = 0; k < q; k++) {
+            const int64_t j0 = tt->n * k / q, j1 = tt->n * (k + 1) / q;
+            adamw_range(w + j0, g + j0, mm + j0, vv + j0, j1 - j0, wd, decay, b1c, b2, b2c, bc2_sqrt, eps,
+                        step_size);
         }
     }
 }

@@ -176,7 +176,8 @@ static void layout(const tr_dims *dm, int64_t B, int64_t T, int nt, int64_t *sz)
     sz[i++] = N * 3 * d;             /* dqkv */
     sz[i++] = N * d;                 /* dz */
     sz[i++] = N * F;                 /* dfch */
-    sz[i++] = (int64_t)nt * (T * T + 2 * ((T + 15) / 16 * 16) * (d / H));   /* datt */
+    const int64_t Tp = (T + 15) / 16 * 16;
+    sz[i++] = (int64_t)nt * (Tp * Tp + 2 * Tp * (d / H));   /* datt */
 }
 enum { N_ACT_ARRAYS = 25 };
 

@@ -4,33 +4,16 @@
  *   gelu_new(x) = 0.5 x (1 + tanh(u)) = x s,   u = c (x + 0.044715 x^3),  c = sqrt(2/pi),
  *                 s = sigmoid(2u) = 1 / (1 + e^(-2u))   (0.5 (1 + tanh u) = sigmoid(2u))
  *   d/dx        = s + x s (1 - s) 2c (1 + 3*0.044715 x^2)
- * dy [n] is replaced by dy * gelu_new'(x).  e^t by a branch-free float32
- * polynomial (Cody-Waite reduction t = k ln2 + r, e^r to degree 6, 2^k through
- * the exponent bits; ~2 ulp), the method of the engine's forward kernel, so
- * the loop vectorises (ST_CLONES: AVX-512, AVX2, baseline).
+ * dy [n] is replaced by dy * gelu_new'(x).  e^t by tr_exp (tr_fastexp.h: branch-free,
+ * ~2 ulp, the method of the engine's forward kernel), so the loop vectorises
+ * (ST_CLONES: AVX-512, AVX2, baseline).
  */
 #include <omp.h>
-#include <stdint.h>
-#include <string.h>
 
 #include "model/kernels.h"
+#include "train/tr_fastexp.h"
 #include "train/train_internal.h"
 #include "util/clones.h"
-
-static inline __attribute__((always_inline)) float exp_poly(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    const float magic = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer */
-    const float k = (x * 1.44269504088896341f + magic) - magic;
-    float r = x - k * 0.693145751953125f;
-    r = r - k * 1.428606765330187045e-06f;
-    const float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    const uint32_t e = (uint32_t)((int32_t)k + 127) << 23;
-    float sc;
-    memcpy(&sc, &e, sizeof sc);
-    return p * sc;
-}
 
 ST_CLONES
 static void gelu_backward_block(float *restrict dy, const float *restrict x, int64_t n)
@@ -40,7 +23,7 @@ static void gelu_backward_block(float *restrict dy, const float *restrict x, int
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i];
         const float u = c * (v + 0.044715f * v * v * v);
-        const float s = 1.0f / (1.0f + exp_poly(-2.0f * u));
+        const float s = 1.0f / (1.0f + tr_exp(-2.0f * u));
         const float g = s + v * s * (1.0f - s) * 2.0f * c * (1.0f + 3.0f * 0.044715f * v * v);
         dy[i] *= g;
     }

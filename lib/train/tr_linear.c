@@ -14,6 +14,7 @@
 
 #include "model/kernels.h"
 #include "train/train_internal.h"
+#include "util/clones.h"
 
 void tr_linear_forward(float *y, const float *x, const float *W, const float *b,
                        int64_t N, int in, int out, int nt)
@@ -21,6 +22,23 @@ void tr_linear_forward(float *y, const float *x, const float *W, const float *b,
     /* the engine's block: sgemm per thread on row or column blocks + bias */
     st_linear lin = { .w = W, .b = b, .n_in = in, .n_out = out, .in_out = 1, .ld = out };
     st_linear_forward(&lin, x, in, N, y, out, nt);
+}
+
+/* db[j] = sum_n dy[n][j] for j in [j0, j1) (at most 64 columns), rows in order, in double
+ * (compiled per instruction set: the 64 sums are independent lanes) */
+ST_CLONES
+static void column_sums(float *restrict db, const float *restrict dy, int64_t N, int out, int j0, int j1)
+{
+    double acc[64] = { 0 };
+    const int w = j1 - j0;
+    for (int64_t n = 0; n < N; n++) {
+        const float *restrict r = dy + n * out + j0;
+        if (w == 64)
+            for (int j = 0; j < 64; j++) acc[j] += r[j];
+        else
+            for (int j = 0; j < w; j++) acc[j] += r[j];
+    }
+    for (int j = 0; j < w; j++) db[j0 + j] = (float)acc[j];
 }
 
 /* Splits [0, n) into `parts` nearly equal blocks; block i is [*lo, *hi). */
@@ -64,12 +82,7 @@ void tr_linear_backward(float *dx, float *dW, float *db, const float *dy, const 
 #pragma omp parallel for num_threads(p) schedule(static)
         for (int64_t blk = 0; blk < nblk; blk++) {
             const int j0 = (int)(blk * 64), j1 = j0 + 64 < out ? j0 + 64 : out;
-            double acc[64] = { 0 };
-            for (int64_t n = 0; n < N; n++) {
-                const float *r = dy + n * out;
-                for (int j = j0; j < j1; j++) acc[j - j0] += r[j];
-            }
-            for (int j = j0; j < j1; j++) db[j] = (float)acc[j - j0];
+            column_sums(db, dy, N, out, j0, j1);
         }
     }
 }

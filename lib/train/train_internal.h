@@ -105,7 +105,7 @@ typedef struct tr_acts {
     float *dqkv;              /* [N][3d] */
     float *dz;                /* [N][d] */
     float *dfch;              /* [N][F] */
-    float *datt;              /* [n_threads][T*T + 2*Tp*dh] per-thread attention scratch */
+    float *datt;              /* [n_threads][Tp*Tp + 2*Tp*dh] per-thread attention scratch, Tp = T rounded up to 16 */
     float *mem;               /* the one allocation all of the above point into */
     double *dmem;
 } tr_acts;
@@ -146,7 +146,7 @@ void tr_layernorm_backward(float *dx, float *dw, float *db, const float *dy, con
                            int d, int nt);
 
 /* tr_attention.c: causal multi-head attention on qkv [B][T][3d] */
-/* scratch: [threads][T*T + 2*Tp*(d/H)] floats, Tp = T rounded up to 16 (tr_acts.datt) */
+/* scratch: [threads][Tp*Tp + 2*Tp*(d/H)] floats, Tp = T rounded up to 16 (tr_acts.datt) */
 void tr_attention_forward(float *z, float *att, const float *qkv, float *scratch, int64_t B, int64_t T,
                           int H, int d, int nt);
 void tr_attention_backward(float *dqkv, const float *dz, const float *att, const float *qkv,

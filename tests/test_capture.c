@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include "io/h5store.h"
+#include "io/outfile.h"
 #include "strata/capture.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
@@ -347,6 +349,31 @@ START_TEST(test_store_one_writer)
     ck_assert_msg(st_h5w_create(p, &s, 1, &w2, &e) == STRATA_OK, "%s", e.msg);
     ck_assert_int_eq(st_h5w_close(w2, 1, 0, &e), STRATA_OK);
     ck_assert_int_ne(access(tmp, F_OK), 0);
+}
+END_TEST
+
+/* The "can the output be created" check never creates the output path (an
+ * unlocked file there let a second --overwrite in: issue 16) and leaves
+ * nothing behind; a missing directory is an error naming the path. */
+START_TEST(test_out_can_create)
+{
+    char dir[1024], p[1100];
+    snprintf(dir, sizeof dir, "%s", tu_tmpfile("cancreate"));
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+    snprintf(p, sizeof p, "%s/x.h5", dir);
+    st_err e;
+    ck_assert_msg(st_out_can_create(p, &e) == STRATA_OK, "%s", e.msg);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(d);
+    ck_assert_int_eq(n, 0);
+    snprintf(p, sizeof p, "%s/missing/x.h5", dir);
+    ck_assert_int_eq(st_out_can_create(p, &e), STRATA_ERR_IO);
+    ck_assert_msg(strstr(e.msg, "cannot create output file") && strstr(e.msg, p), "%s", e.msg);
+    ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -1183,6 +1210,7 @@ int main(void)
     tcase_add_test(tc, test_reader_refusals);
     tcase_add_test(tc, test_store_one_writer);
     tcase_add_test(tc, test_store_regular_files_only);
+    tcase_add_test(tc, test_out_can_create);
     tcase_add_test(tc, test_store_offsets_checked);
     tcase_add_test(tc, test_store_resume_is_read_only_until_written);
     tcase_add_test(tc, test_store_provenance);

@@ -455,16 +455,10 @@ strata_status strata_capture_open(strata_model *m, const char *path,
     else if (c->o.mode == STRATA_CAPTURE_RESUME && !exists)
         rc = st_seterr(&c->err, STRATA_ERR_NOTFOUND, "--resume: %s does not exist", path);
     else if (!exists) {
-        /* Can we create it?  (Create and remove an empty file; O_EXCL: never
-         * touch a file another process made meanwhile.) */
-        int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            close(fd);
-            unlink(target);
-        } else {
-            rc = st_seterr(&c->err, errno == EEXIST ? STRATA_ERR_EXISTS : STRATA_ERR_IO,
-                           "cannot create output file %s: %s", path, strerror(errno));
-        }
+        /* Can we create it?  Checked with a file of another name: the output
+         * path must never name a file its writer does not hold locked
+         * (io/outfile.h), or a second writer could take it meanwhile. */
+        rc = st_out_can_create(target, &c->err);
     } else if (access(target, W_OK) != 0) {
         rc = st_seterr(&c->err, STRATA_ERR_IO, "output file %s is not writable: %s", path,
                        strerror(errno));

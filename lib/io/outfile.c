@@ -56,6 +56,24 @@ int st_out_same_file(int fd, const char *path)
     return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+int st_out_can_create(const char *path, st_err *err)
+{
+    size_t n = strlen(path) + sizeof ".probe-XXXXXX";
+    char *probe = malloc(n);
+    if (!probe) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+    snprintf(probe, n, "%s.probe-XXXXXX", path);
+    int fd = mkostemp(probe, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(probe);
+        return st_seterr(err, STRATA_ERR_IO, "cannot create output file %s: %s", path, strerror(e));
+    }
+    close(fd);
+    unlink(probe);
+    free(probe);
+    return STRATA_OK;
+}
+
 int st_out_lock(const char *path, int create, int *fd_out, st_err *err)
 {
     *fd_out = -1;

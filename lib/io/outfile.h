@@ -9,6 +9,15 @@
  * The lock is flock(2) LOCK_EX, the same kind HDF5 takes on files it opens,
  * so a second `strata capture`, an h5py reader and HDF5 tools all see the
  * file as busy while it is written.
+ *
+ * One writer per file rests on one rule: the output path only ever names a
+ * file that its writer holds locked.  A new file is built as FILE.creating
+ * (locked before it is written) and renamed into place while still locked;
+ * nothing ever creates, truncates or removes the output path itself.
+ * (st_out_can_create checks with a file of its own unique name, never with
+ * the output name: an unlocked empty file there, even for microseconds, let
+ * a second `--overwrite` in, and the probe's unlink then removed that
+ * writer's finished file.)
  */
 #ifndef STRATA_IO_OUTFILE_H
 #define STRATA_IO_OUTFILE_H
@@ -31,6 +40,12 @@ int st_out_resolve(const char *path, char **resolved, int *exists, st_err *err);
  * STRATA_ERR_BUSY-like refusal is STRATA_ERR_STATE with "another process" in
  * the message; what = "FILE" text used in messages (usually path). */
 int st_out_lock(const char *path, int create, int *fd_out, st_err *err);
+
+/* Can a file be created next to path (directory exists, writable, not a
+ * read-only file system, inodes left)?  Creates and removes a file with a
+ * unique name of its own (path.probe-XXXXXX), never path itself.
+ * STRATA_ERR_IO "cannot create output file PATH: reason". */
+int st_out_can_create(const char *path, st_err *err);
 
 /* 1 if fd and path are the same file (device and inode). */
 int st_out_same_file(int fd, const char *path);

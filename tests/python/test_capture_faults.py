@@ -73,43 +73,105 @@ def assert_same_capture(a, b):
 # ---------------------------------------------------------------- defect 1
 
 
-def test_second_writer_refused_while_first_runs(tmp_path):
+# The first writer: the library through the Python bindings, in its own
+# process.  It adds documents until its output file exists, then waits for a
+# line on stdin before adding the rest and closing, so it holds the file for
+# as long as the test needs, whatever the load of the machine.
+FIRST_WRITER = r"""
+import os, sys
+import strata
+model_dir, out, inp = sys.argv[1:4]
+docs = open(inp).read().splitlines()
+m = strata.Model.open(model_dir)
+m.set_threads(1)
+with strata.Capture(m, out, hooks="blocks.0.hook_resid_post", positions="last", batch=8) as cap:
+    i = 0
+    while not os.path.exists(out):
+        cap.add(docs[i])
+        i += 1
+    print("holding", i, flush=True)
+    if sys.stdin.readline().strip() != "go":
+        sys.exit(3)
+    for d in docs[i:]:
+        cap.add(d)
+print("done", flush=True)
+"""
+
+
+def strace_stall_cmd():
+    """A command prefix that makes every unlink of the traced process wait 2 s
+    (strace fault injection), or None where strace cannot trace here."""
+    strace = shutil.which("strace")
+    if not strace:
+        return None
+    probe = subprocess.run([strace, "-f", "-qq", "-o", "/dev/null", "--seccomp-bpf",
+                            "-e", "trace=unlink,unlinkat",
+                            "-e", "inject=unlink,unlinkat:delay_enter=1000", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return None
+    return [strace, "-f", "-qq", "-o", "/dev/null", "--seccomp-bpf", "-e", "trace=unlink,unlinkat",
+            "-e", "inject=unlink,unlinkat:delay_enter=2000000"]
+
+
+@pytest.mark.parametrize("stall", ["none", "unlink"])
+def test_second_writer_refused_while_first_runs(tmp_path, stall):
     """A second `capture --overwrite` (or --resume) on the path of a running capture is
-    refused, naming the file; the first capture ends complete with only its own data."""
-    if os.environ.get("STRATA_CI_SANITIZER"):
-        # Open defect (issue 16): under the sanitizer build's timing a second --overwrite
-        # was once accepted while the first capture was stopped after its rename; being
-        # investigated. The normal build runs this test.
-        pytest.skip("known race under the ASan build (issue 16, open): second writer accepted")
+    refused, naming the file, from the first moment the path exists; the first capture
+    ends complete with exactly its own documents.
+
+    stall="unlink" runs the first writer under strace with every unlink delayed 2 s:
+    the old code checked that it could create the output by creating the output path
+    itself (an empty, unlocked file) and unlinking it; in that window a second
+    --overwrite locked the empty file, wrote its own capture there and exited 0, and
+    the first writer's delayed unlink then deleted that finished file (issue 16: seen
+    once in CI under the sanitizer build's timing; reproduced every time this way)."""
+    prefix = []
+    if stall == "unlink":
+        prefix = strace_stall_cmd()
+        if prefix is None:
+            pytest.skip("strace cannot trace here (not installed or ptrace not permitted)")
+    pytest.importorskip("strata")  # the first writer uses the bindings
+    n_docs = 8 * 256 + 100          # more than 256 batches: the writer's periodic reopen runs
     big = tmp_path / "big.txt"
-    corpus(big, 12000, seed=2)
+    lines = corpus(big, n_docs, seed=2)
     small = tmp_path / "small.txt"
     corpus(small, 20, seed=3)
     out = tmp_path / "out.h5"
-    first = subprocess.Popen(cap(out, big, "--positions", "last"), stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not out.exists() and first.poll() is None:
-        time.sleep(0.002)
-    # Freeze the first capture while it holds the file (deterministic on any machine);
-    # it has at least 12000/8 - 256 batches to go, so the old code reopened the path.
-    os.kill(first.pid, signal.SIGSTOP)
+    script = tmp_path / "first_writer.py"
+    script.write_text(FIRST_WRITER)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python")]
+        + [p for p in [env.get("PYTHONPATH")] if p])
+    first = subprocess.Popen(prefix + ["/usr/bin/python3" if os.path.exists("/usr/bin/python3")
+                                       else "python3", str(script), MODEL, str(out), str(big)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
     try:
-        assert first.poll() is None, "the first capture ended too early: " + first.stderr.read()
+        deadline = time.time() + 300
+        while time.time() < deadline and not out.exists() and first.poll() is None:
+            time.sleep(0.002)
+        assert out.exists(), "the first writer made no file: " + first.communicate(timeout=60)[1]
+        # The first writer cannot close before it reads "go": whatever it is doing
+        # now, the file at `out` is (or must be) its own, locked.
         second = run(cap(out, small, "--positions", "last", "--overwrite"))
         third = run(cap(out, small, "--positions", "last", "--resume"))
+        o1, err1 = first.communicate("go\n", timeout=600)
     finally:
-        os.kill(first.pid, signal.SIGCONT)
-    err1 = first.communicate(timeout=600)[1]
-    assert first.returncode == 0, err1
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, o1 + err1
     for r in (second, third):
         assert r.returncode == 1, r.stderr
         assert str(out) in r.stderr and "another process" in r.stderr, r.stderr
     with h5py.File(out, "r") as f:
         assert bool(f.attrs["complete"]) is True
-        assert int(f.attrs["n_docs"]) == 12000
+        assert int(f.attrs["n_docs"]) == n_docs
         off = f["docs/text_offsets"][:]
         assert np.all(np.diff(off) >= 0)
-        assert f["docs/text"].shape == (12000,)
+        assert list(f["docs/text"].asstr()[:]) == lines
 
 
 def test_creating_file_locked_by_another_process(tmp_path):

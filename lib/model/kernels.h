@@ -11,20 +11,7 @@
 #include <omp.h>
 #include <stdint.h>
 #include "model/model_internal.h"
-
-/* Threads for a parallel region of about `work` element operations: all of
- * n_threads (<= 0: the OpenMP default), or one when the work is below
- * ST_PAR_MIN_WORK, where forking and joining the pool (and, on a busy
- * machine, waiting for a descheduled worker at the barrier) costs more than
- * the work.  Tiny models and token-by-token generation stay single-threaded
- * inside each kernel; a 2-thread greedy generation on stories260K had run
- * up to 40x slower than 1 thread while other jobs shared the cores. */
-enum { ST_PAR_MIN_WORK = 1 << 16 };
-static inline int st_par_threads(int n_threads, double work)
-{
-    if (work < ST_PAR_MIN_WORK) return 1;
-    return n_threads > 0 ? n_threads : omp_get_max_threads();
-}
+#include "util/par_threads.h"   /* st_par_threads */
 
 /* y[N][ldy] (first n_out columns) = x[N][ldx] . W^T + b.  Products under
  * ~4 MFLOP are one sgemm on the calling thread; larger ones are split over

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/kernels.h"
 #include "strata/hooks.h"
 #include "strata/model.h"
 #include "strata/tensor.h"
 #include "util/err.h"
+#include "util/par_threads.h"
 
 struct strata_loss_acc {
     st_err err;

@@ -19,7 +19,7 @@ from .errors import (ArgumentError, ClosedError, ExistsError, FormatError, HookR
                      UnsupportedError)
 from .cache import ActivationCache, act_name, get_act_name
 from .hooks import HookContext
-from .model import Model, ModelConfig
+from .model import HookPoint, Model, ModelConfig
 from .tokenizer import Tokenizer
 from . import attn, capture, evaluate, lens, pca, probe  # noqa: E402
 from .evaluate import EvalResult, Transition, eval_task, text_loss, transition
@@ -41,7 +41,7 @@ def library_version() -> str:
 from . import _lib  # noqa: E402
 
 __all__ = [
-    "Model", "ModelConfig", "ActivationCache", "HookContext", "Tokenizer", "act_name",
+    "Model", "ModelConfig", "HookPoint", "ActivationCache", "HookContext", "Tokenizer", "act_name",
     "get_act_name",
     "library", "library_version", "Activations", "Capture", "AttentionStats", "HeadStats",
     "Lens", "LensResult", "logit_lens", "EvalResult", "Transition", "eval_task", "text_loss",

@@ -206,6 +206,8 @@ class CkaParams(Structure):
 #: strata_hook_fn.  Arguments are declared as void* so that the trampoline
 #: pays for no ctypes pointer objects it does not need.
 HOOK_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p)
+#: strata_hook_visit_fn (name, kind, layer, head, user) of strata_hook_match
+HOOK_VISIT_FN = CFUNCTYPE(c_int, c_char_p, c_int, c_int, c_int, c_void_p)
 #: strata_probe_progress_fn
 PROBE_PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_int, c_int, c_char_p)
 
@@ -250,6 +252,8 @@ _REQUIRED = {
 
 _OPTIONAL = {
     "strata_arch_name": (c_char_p, [c_int32]),
+    # hooks.h: matching a pattern without registering
+    "strata_hook_match": (c_int, [P, c_char_p, HOOK_VISIT_FN, P]),
     # model.h: sampling and weight views
     "strata_generate_ex": (c_int, [P, P, c_int, c_int, POINTER(GenerateOpts), P, POINTER(c_int)]),
     "strata_model_weight": (c_int, [P, c_char_p, POINTER(Tensor)]),

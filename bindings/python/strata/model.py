@@ -36,7 +36,7 @@ from .errors import (ArgumentError, ClosedError, StateError, StoppedError, Unsup
 from .hooks import _TRAMPOLINE, capture_hook, register, unregister, user_hook
 from .tokenizer import Tokenizer
 
-__all__ = ["Model", "ModelConfig"]
+__all__ = ["HookPoint", "Model", "ModelConfig"]
 
 STOPPED = 1
 _ARCH = {0: "gpt2", 1: "neox", 2: "llama", 3: "gpt_neo", 4: "gemma", 5: "gemma2", 6: "qwen2"}
@@ -114,6 +114,22 @@ class ModelConfig:
             sliding_window=c.sliding_window, attn_scale=float(f"{c.attn_scale:.7g}"),
             attn_softcap=float(f"{c.attn_softcap:.7g}"), final_softcap=float(f"{c.final_softcap:.7g}"),
             embed_scale=float(f"{c.embed_scale:.7g}"), post_norms=bool(c.post_norms))
+
+
+@dataclass(frozen=True)
+class HookPoint:
+    """One hook point a pattern matched (Model.hook_match; C strata_hook_match).
+
+    name: the point's full name without "[h]", e.g. "blocks.1.attn.hook_z";
+    kind: the C strata_hook_kind value (hooks.h); kind_name: its suffix, e.g.
+    "attn.hook_z" or "hook_embed"; layer: the block (-1 for points outside the
+    blocks: hook_embed, ln_final, hook_logits); head: the head a "[h]"
+    selector chose (-1: all heads)."""
+    name: str
+    kind: int
+    kind_name: str
+    layer: int
+    head: int
 
 
 class _HookScope:
@@ -321,6 +337,34 @@ class Model(Closeable):
         if pattern is None:
             return list(self._names)
         return [n for n in self._names if fnmatch.fnmatchcase(n, pattern)]
+
+    def hook_match(self, pattern: str) -> list[HookPoint]:
+        """The hook points `pattern` names, in forward order, as HookPoint
+        records -- with exactly the rules and errors of hook registration
+        (hooks=, add_hook; C strata_hook_match), without registering anything.
+
+        '*' matches any run of characters, '?' one; a trailing "[h]" selects
+        head h (a glob then keeps only the points that have heads).
+        Raises NotFoundError when nothing matches (naming the nearest point),
+        ArgumentError for a bad "[h]" or "[h]" on a point without heads,
+        StrataRangeError for a head the point does not have (hook_k / hook_v /
+        hook_rot_k have n_kv_heads heads)."""
+        if not isinstance(pattern, str):
+            raise ArgumentError(f"hook_match: pattern must be a str, not {type(pattern).__name__}")
+        self._lib.need("strata_hook_match")
+        found = []
+        kind_name = self._lib.strata_hook_kind_name
+
+        def visit(name, kind, layer, head, user):
+            found.append(HookPoint(name.decode(), kind, _lib.cstr(kind_name(kind)), layer, head))
+            return 0
+
+        cb = _lib.HOOK_VISIT_FN(visit)
+        with self._lock:
+            h = self._enter_call()
+            rc = self._lib.strata_hook_match(h, pattern.encode(), cb, None)
+            self._check(rc, "hook_match")
+        return found
 
     def hook_shape(self, name: str, batch: int = 1, n_ctx: int = 1) -> tuple:
         """Shape of hook point `name` in a run of batch x n_ctx tokens

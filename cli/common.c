@@ -205,16 +205,7 @@ char **cli_select_hooks(const char *cmd, strata_acts *acts, const char *path, co
         if (glob && !strchr(glob, ',')) {
             st_suggest sg;
             st_suggest_init(&sg, glob);
-            for (int i = 0; i < nh; i++) {
-                const char *h = strata_acts_hook(acts, i);
-                st_suggest_offer(&sg, h);
-                const char *dot = !strncmp(h, "blocks.", 7) ? strchr(h + 7, '.') : NULL;
-                if (dot) {
-                    char any[160];
-                    snprintf(any, sizeof any, "blocks.*%s", dot);
-                    st_suggest_offer(&sg, any);
-                }
-            }
+            for (int i = 0; i < nh; i++) st_suggest_offer_hook(&sg, strata_acts_hook(acts, i));
             if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s'?", sg.best);
         }
         fprintf(stderr, "strata %s: %s: no hook %s%s (the file has:", cmd, path,

@@ -296,14 +296,9 @@ static int no_match(strata_model *m, const char *pattern, const char *glob, size
     st_suggest sg;
     st_suggest_init(&sg, glob);
     for (int i = 0; i < n_points; i++) {
-        char name[128], any[128];
+        char name[128];
         strata_model_hook_point(m, i, NULL, NULL, name, sizeof name);
-        st_suggest_offer(&sg, name);
-        const char *dot = !strncmp(name, "blocks.", 7) ? strchr(name + 7, '.') : NULL;
-        if (dot) {
-            snprintf(any, sizeof any, "blocks.*%s", dot);
-            st_suggest_offer(&sg, any);
-        }
+        st_suggest_offer_hook(&sg, name);
     }
     char ex[512];
     size_t o = 0;

@@ -46,3 +46,14 @@ void st_suggest_offer(st_suggest *s, const char *candidate)
         snprintf(s->best, sizeof s->best, "%s", candidate);
     }
 }
+
+void st_suggest_offer_hook(st_suggest *s, const char *hook_name)
+{
+    st_suggest_offer(s, hook_name);
+    const char *dot = !strncmp(hook_name, "blocks.", 7) ? strchr(hook_name + 7, '.') : NULL;
+    if (dot) {
+        char any[160];
+        snprintf(any, sizeof any, "blocks.*%s", dot);
+        st_suggest_offer(s, any);
+    }
+}

@@ -1,6 +1,6 @@
 /* util/suggest.h — "did you mean" for mistyped names (internal).
  *
- * Defines: st_edit_distance(), st_suggest().
+ * Defines: st_edit_distance(), st_suggest(), st_suggest_offer_hook().
  */
 #ifndef STRATA_UTIL_SUGGEST_H
 #define STRATA_UTIL_SUGGEST_H
@@ -23,5 +23,8 @@ typedef struct st_suggest {
 
 void st_suggest_init(st_suggest *s, const char *query);
 void st_suggest_offer(st_suggest *s, const char *candidate);
+/* Offers a hook name and, for a block's point "blocks.N.x", its every-layer
+ * glob "blocks.*.x" too, so a mistyped glob is matched against globs. */
+void st_suggest_offer_hook(st_suggest *s, const char *hook_name);
 
 #endif

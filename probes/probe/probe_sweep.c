@@ -100,16 +100,7 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
         if (glob) {
             st_suggest sg;
             st_suggest_init(&sg, glob);
-            for (int i = 0; i < nh; i++) {
-                const char *h = strata_acts_hook(a, i);
-                st_suggest_offer(&sg, h);
-                const char *dot = !strncmp(h, "blocks.", 7) ? strchr(h + 7, '.') : NULL;
-                if (dot) {
-                    char any[160];
-                    snprintf(any, sizeof any, "blocks.*%s", dot);
-                    st_suggest_offer(&sg, any);
-                }
-            }
+            for (int i = 0; i < nh; i++) st_suggest_offer_hook(&sg, strata_acts_hook(a, i));
             if (sg.best[0]) snprintf(hint, sizeof hint, "; did you mean '%s'?", sg.best);
         }
         int k = snprintf(m, sizeof m, "hook glob '%s' matches no hook in the file%s (hooks:", glob ? glob : "*", hint);

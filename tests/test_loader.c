@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include "model/arch.h"             /* config parsers of one family, directly */
 #include "model/model_internal.h"   /* weight pointers, for the zero-copy check */
 #include "strata/model.h"
 #include "testutil.h"
@@ -708,6 +710,104 @@ START_TEST(run_argument_errors)
 }
 END_TEST
 
+/* ---- GPT-2 family config.json (gpt2.c, gpt_neo.c share the block) ---- */
+
+/* Parses config text with the parser of HF model_type `type`; *c zeroed first. */
+static int parse_cfg(const char *type, const char *text, strata_config *c, st_err *e)
+{
+    const st_arch *a = st_arch_by_hf_type(type);
+    ck_assert_ptr_nonnull(a);
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    ck_assert_msg(j != NULL, "%s", je.text);
+    memset(c, 0, sizeof *c);
+    memset(e, 0, sizeof *e);
+    int rc = a->config_hf(j, "m/config.json", c, e);
+    json_decref(j);
+    return rc;
+}
+
+START_TEST(gpt2_family_configs)
+{
+    /* expectations written out by hand: d 16 / 4 heads = 4 per head, MLP 4 d when
+     * n_inner / intermediate_size is absent, LayerNorm with biases, learned
+     * positions, no rotary, sequential residual */
+    static const char *gpt2 = "{\"n_embd\":16,\"n_layer\":2,\"n_head\":4,\"vocab_size\":50,"
+                              "\"n_positions\":32,\"layer_norm_epsilon\":1e-6%s}";
+    static const char *neo = "{\"hidden_size\":16,\"num_layers\":2,\"num_heads\":4,\"vocab_size\":50,"
+                             "\"max_position_embeddings\":32,\"window_size\":8%s}";
+    const struct { const char *type, *fmt, *extra; int rc, act; } cases[] = {
+        { "gpt2", gpt2, "", STRATA_OK, STRATA_ACT_GELU_NEW },
+        { "gpt2", gpt2, ",\"activation_function\":\"gelu_new\"", STRATA_OK, STRATA_ACT_GELU_NEW },
+        { "gpt2", gpt2, ",\"activation_function\":\"gelu_pytorch_tanh\"", STRATA_OK, STRATA_ACT_GELU_NEW },
+        { "gpt2", gpt2, ",\"activation_function\":\"gelu\"", STRATA_OK, STRATA_ACT_GELU },
+        { "gpt2", gpt2, ",\"activation_function\":\"relu\"", STRATA_OK, STRATA_ACT_RELU },
+        { "gpt2", gpt2, ",\"activation_function\":\"silu\"", STRATA_ERR_UNSUPPORTED, 0 },
+        { "gpt2", gpt2, ",\"activation_function\":\"gelu_fast\"", STRATA_ERR_UNSUPPORTED, 0 },
+        { "gpt_neo", neo, "", STRATA_OK, STRATA_ACT_GELU_NEW },
+        { "gpt_neo", neo, ",\"activation_function\":\"gelu_fast\"", STRATA_OK, STRATA_ACT_GELU_NEW },
+        { "gpt_neo", neo, ",\"activation_function\":\"gelu_pytorch_tanh\"", STRATA_OK, STRATA_ACT_GELU_NEW },
+        { "gpt_neo", neo, ",\"activation_function\":\"gelu\"", STRATA_OK, STRATA_ACT_GELU },
+        { "gpt_neo", neo, ",\"activation_function\":\"relu\"", STRATA_OK, STRATA_ACT_RELU },
+        { "gpt_neo", neo, ",\"activation_function\":\"silu\"", STRATA_OK, STRATA_ACT_SILU },
+        { "gpt_neo", neo, ",\"activation_function\":\"swish\"", STRATA_ERR_UNSUPPORTED, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, cases[i].fmt, cases[i].extra);
+        strata_config c;
+        st_err e;
+        int rc = parse_cfg(cases[i].type, text, &c, &e);
+        ck_assert_msg(rc == cases[i].rc, "case %zu (%s): rc %d: %s", i, text, rc, e.msg);
+        if (rc != STRATA_OK) {
+            ck_assert_msg(strstr(e.msg, "m/config.json") && strstr(e.msg, "activation_function"),
+                          "%s", e.msg);
+            continue;
+        }
+        ck_assert_int_eq(c.act, cases[i].act);
+        ck_assert_int_eq(c.d_model, 16);
+        ck_assert_int_eq(c.n_layers, 2);
+        ck_assert_int_eq(c.n_heads, 4);
+        ck_assert_int_eq(c.n_kv_heads, 4);
+        ck_assert_int_eq(c.d_head, 4);
+        ck_assert_int_eq(c.d_mlp, 64);
+        ck_assert_int_eq(c.vocab_size, 50);
+        ck_assert_int_eq(c.n_ctx, 32);
+        ck_assert_int_eq(c.norm_kind, STRATA_NORM_LAYER);
+        ck_assert_int_eq(c.gated_mlp, 0);
+        ck_assert_int_eq(c.rope, STRATA_ROPE_NONE);
+        ck_assert_int_eq(c.rotary_dim, 0);
+        ck_assert_int_eq(c.parallel_residual, 0);
+        ck_assert_int_eq(c.has_bias, 1);
+        ck_assert_int_eq(c.tied_embeddings, 1);
+        if (!strcmp(cases[i].type, "gpt2")) {
+            ck_assert_int_eq(c.arch, STRATA_ARCH_GPT2);
+            ck_assert(c.norm_eps == 1e-6f);
+            ck_assert(c.attn_scale == 0.0f);           /* 1/sqrt(d_head) */
+            ck_assert_int_eq(c.sliding_window, 0);
+        } else {
+            ck_assert_int_eq(c.arch, STRATA_ARCH_GPT_NEO);
+            ck_assert(c.norm_eps == 1e-5f);             /* the default */
+            ck_assert(c.attn_scale == 1.0f);            /* GPT-Neo: q.k unscaled */
+            ck_assert_int_eq(c.sliding_window, 8);
+            ck_assert_int_eq(c.window_layers, STRATA_WINDOW_ODD);
+        }
+    }
+    /* the parts that differ: GPT-Neo's untied unembedding, GPT-2's n_inner */
+    strata_config c;
+    st_err e;
+    char text[512];
+    snprintf(text, sizeof text, neo, ",\"tie_word_embeddings\":false,\"intermediate_size\":24");
+    ck_assert_int_eq(parse_cfg("gpt_neo", text, &c, &e), STRATA_OK);
+    ck_assert_int_eq(c.tied_embeddings, 0);
+    ck_assert_int_eq(c.d_mlp, 24);
+    snprintf(text, sizeof text, gpt2, ",\"n_inner\":40");
+    ck_assert_int_eq(parse_cfg("gpt2", text, &c, &e), STRATA_OK);
+    ck_assert_int_eq(c.d_mlp, 40);
+    ck_assert_int_eq(c.tied_embeddings, 1);
+}
+END_TEST
+
 Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -731,6 +831,7 @@ Suite *loader_suite(void)
     TCase *good = tcase_create("good_input");
     tcase_set_timeout(good, 120);
     tcase_add_test(good, good_model_opens);
+    tcase_add_test(good, gpt2_family_configs);
     tcase_add_test(good, f32_zero_copy);
     tcase_add_test(good, half_dtypes_load);
     suite_add_tcase(s, good);

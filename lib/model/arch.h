@@ -89,6 +89,21 @@ int st_llama_like_config_gguf(st_gguf *g, strata_config *c, st_err *err);
 int st_llama_like_bind(strata_model *m, st_wsource *src, const st_llama_like *v);
 extern const st_gguf_name st_llama_gguf_layer[], st_llama_gguf_global[];
 
+/* Shared by the GPT-2 family (gpt2.c, gpt_neo.c). */
+/* activation_function -> *act: gelu_new / gelu_pytorch_tanh (tanh approximation),
+ * gelu (erf), relu; anything else STRATA_ERR_UNSUPPORTED naming path and value. */
+int st_gpt2_like_act(const char *act, const char *path, int32_t *out, st_err *err);
+/* The block both share: d_model d, L blocks, H heads of d / H (one K/V head per
+ * head), MLP width F, vocabulary V, T learned positions, LayerNorm (eps) with
+ * biases, no rotary, sequential residual, tied embeddings (the caller may
+ * change what differs). */
+void st_gpt2_like_shape(strata_config *c, int64_t d, int64_t L, int64_t H, int64_t V, int64_t T,
+                        int64_t F, double eps);
+/* Binds "<pfx><name>.{weight,bias}" [d_model] as a LayerNorm. */
+int st_gpt2_like_bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx, const char *name);
+/* wte [V][d] and wpe [n_ctx][d]; *pfx = "transformer." when the weights carry it, else "". */
+int st_gpt2_like_bind_embeddings(strata_model *m, st_wsource *src, const char **pfx);
+
 /* NULL when unknown. */
 const st_arch *st_arch_by_id(int id);
 const st_arch *st_arch_by_hf_type(const char *model_type);

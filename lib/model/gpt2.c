@@ -38,15 +38,8 @@ static int gpt2_config_hf(const json_t *j, const char *path, strata_config *c, s
     if (H <= 0 || d % H != 0)
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: n_embd %lld is not divisible by n_head %lld", path, (long long)d, (long long)H);
     c->arch = STRATA_ARCH_GPT2;
-    if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh")) c->act = STRATA_ACT_GELU_NEW;
-    else if (!strcmp(act, "gelu")) c->act = STRATA_ACT_GELU;
-    else if (!strcmp(act, "relu")) c->act = STRATA_ACT_RELU;
-    else return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: activation_function '%s' not supported", path, act);
-    c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = c->n_kv_heads = (int32_t)H;
-    c->d_head = (int32_t)(d / H); c->d_mlp = (int32_t)F; c->vocab_size = (int32_t)V;
-    c->n_ctx = (int32_t)T; c->norm_kind = STRATA_NORM_LAYER; c->norm_eps = (float)eps;
-    c->gated_mlp = 0; c->rope = STRATA_ROPE_NONE; c->rotary_dim = 0; c->rope_theta = 0;
-    c->parallel_residual = 0; c->tied_embeddings = 1; c->has_bias = 1;
+    ST_TRY(st_gpt2_like_act(act, path, &c->act, err));
+    st_gpt2_like_shape(c, d, L, H, V, T, F, eps);
     /* settings that change the computation: honoured or refused, never ignored */
     int flag;
     ST_TRY(st_json_bool(j, "scale_attn_weights", path, 0, 1, &flag, err));
@@ -61,7 +54,26 @@ static int gpt2_config_hf(const json_t *j, const char *path, strata_config *c, s
     return STRATA_OK;
 }
 
-static int bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx, const char *name)
+int st_gpt2_like_act(const char *act, const char *path, int32_t *out, st_err *err)
+{
+    if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh")) *out = STRATA_ACT_GELU_NEW;
+    else if (!strcmp(act, "gelu")) *out = STRATA_ACT_GELU;
+    else if (!strcmp(act, "relu")) *out = STRATA_ACT_RELU;
+    else return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: activation_function '%s' not supported", path, act);
+    return STRATA_OK;
+}
+
+void st_gpt2_like_shape(strata_config *c, int64_t d, int64_t L, int64_t H, int64_t V, int64_t T,
+                        int64_t F, double eps)
+{
+    c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = c->n_kv_heads = (int32_t)H;
+    c->d_head = (int32_t)(d / H); c->d_mlp = (int32_t)F; c->vocab_size = (int32_t)V;
+    c->n_ctx = (int32_t)T; c->norm_kind = STRATA_NORM_LAYER; c->norm_eps = (float)eps;
+    c->gated_mlp = 0; c->rope = STRATA_ROPE_NONE; c->rotary_dim = 0; c->rope_theta = 0;
+    c->parallel_residual = 0; c->tied_embeddings = 1; c->has_bias = 1;
+}
+
+int st_gpt2_like_bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx, const char *name)
 {
     char w[256];
     snprintf(w, sizeof w, "%s%s.weight", pfx, name);
@@ -70,25 +82,36 @@ static int bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx
     return st_bind_vec(m, src, &n->b, w, m->cfg.d_model);
 }
 
-static int gpt2_bind(strata_model *m, st_wsource *src)
+int st_gpt2_like_bind_embeddings(strata_model *m, st_wsource *src, const char **pfx_out)
 {
     const strata_config *c = &m->cfg;
-    int d = c->d_model, F = c->d_mlp;
     const char *pfx = src->has(src, "transformer.wte.weight") ? "transformer." : "";
-    char w[256], b[256];
-    int64_t es[2] = { c->vocab_size, d }, ps[2] = { c->n_ctx, d };
+    char w[256];
+    int64_t es[2] = { c->vocab_size, c->d_model }, ps[2] = { c->n_ctx, c->d_model };
     snprintf(w, sizeof w, "%swte.weight", pfx);
     ST_TRY(src->get(src, w, 2, es, &m->tok_embed, &m->err));
     snprintf(w, sizeof w, "%swpe.weight", pfx);
     ST_TRY(src->get(src, w, 2, ps, &m->pos_embed, &m->err));
+    *pfx_out = pfx;
+    return STRATA_OK;
+}
+
+static int gpt2_bind(strata_model *m, st_wsource *src)
+{
+    const strata_config *c = &m->cfg;
+    int d = c->d_model, F = c->d_mlp;
+    const char *pfx;
+    char w[256], b[256];
+    int64_t es[2] = { c->vocab_size, d };
+    ST_TRY(st_gpt2_like_bind_embeddings(m, src, &pfx));
     for (int i = 0; i < c->n_layers; i++) {
         st_layer *ly = &m->layers[i];
         char ln[64];
         snprintf(ln, sizeof ln, "h.%d.ln_1", i);
-        ST_TRY(bind_ln(m, src, &ly->ln1, pfx, ln));
+        ST_TRY(st_gpt2_like_bind_ln(m, src, &ly->ln1, pfx, ln));
         if (!c->attn_only) {
             snprintf(ln, sizeof ln, "h.%d.ln_2", i);
-            ST_TRY(bind_ln(m, src, &ly->ln2, pfx, ln));
+            ST_TRY(st_gpt2_like_bind_ln(m, src, &ly->ln2, pfx, ln));
         }
         /* c_attn [d][3d]: q, k, v are column blocks of one matrix (ld = 3d). */
         st_linear qkv;
@@ -115,7 +138,7 @@ static int gpt2_bind(strata_model *m, st_wsource *src)
         snprintf(b, sizeof b, "%sh.%d.mlp.c_proj.bias", pfx, i);
         ST_TRY(st_bind_linear(m, src, &ly->mlp_out, w, b, d, F, 1));
     }
-    ST_TRY(bind_ln(m, src, &m->ln_final, pfx, "ln_f"));
+    ST_TRY(st_gpt2_like_bind_ln(m, src, &m->ln_final, pfx, "ln_f"));
     if (src->has(src, "lm_head.weight")) {
         ST_TRY(src->get(src, "lm_head.weight", 2, es, &m->unembed, &m->err));
     } else {

@@ -78,16 +78,12 @@ static int gpt_neo_config_hf(const json_t *j, const char *path, strata_config *c
         return st_seterr(err, STRATA_ERR_FORMAT, "%s: num_layers %lld or window_size %lld out of range", path,
                          (long long)L, (long long)win);
     c->arch = STRATA_ARCH_GPT_NEO;
-    if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") || !strcmp(act, "gelu_fast")) c->act = STRATA_ACT_GELU_NEW;
-    else if (!strcmp(act, "gelu")) c->act = STRATA_ACT_GELU;
-    else if (!strcmp(act, "relu")) c->act = STRATA_ACT_RELU;
+    /* GPT-2's activations, and two more GPT-Neo configs use */
+    if (!strcmp(act, "gelu_fast")) c->act = STRATA_ACT_GELU_NEW;
     else if (!strcmp(act, "silu")) c->act = STRATA_ACT_SILU;
-    else return st_seterr(err, STRATA_ERR_UNSUPPORTED, "%s: activation_function '%s' not supported", path, act);
-    c->d_model = (int32_t)d; c->n_layers = (int32_t)L; c->n_heads = c->n_kv_heads = (int32_t)H;
-    c->d_head = (int32_t)(d / H); c->d_mlp = (int32_t)F; c->vocab_size = (int32_t)V;
-    c->n_ctx = (int32_t)T; c->norm_kind = STRATA_NORM_LAYER; c->norm_eps = (float)eps;
-    c->gated_mlp = 0; c->rope = STRATA_ROPE_NONE; c->rotary_dim = 0; c->rope_theta = 0;
-    c->parallel_residual = 0; c->tied_embeddings = tied; c->has_bias = 1;
+    else ST_TRY(st_gpt2_like_act(act, path, &c->act, err));
+    st_gpt2_like_shape(c, d, L, H, V, T, F, eps);
+    c->tied_embeddings = tied;
     c->attn_scale = 1.0f;   /* no 1/sqrt(d_head) */
     c->sliding_window = (int32_t)win;
     /* attention_layers as written (HF keeps a config.json value over the
@@ -109,26 +105,14 @@ static int gpt_neo_config_hf(const json_t *j, const char *path, strata_config *c
     return rc;
 }
 
-static int bind_ln(strata_model *m, st_wsource *src, st_norm *n, const char *pfx, const char *name)
-{
-    char w[256];
-    snprintf(w, sizeof w, "%s%s.weight", pfx, name);
-    ST_TRY(st_bind_vec(m, src, &n->w, w, m->cfg.d_model));
-    snprintf(w, sizeof w, "%s%s.bias", pfx, name);
-    return st_bind_vec(m, src, &n->b, w, m->cfg.d_model);
-}
-
 static int gpt_neo_bind(strata_model *m, st_wsource *src)
 {
     const strata_config *c = &m->cfg;
     const int d = c->d_model, F = c->d_mlp;
-    const char *pfx = src->has(src, "transformer.wte.weight") ? "transformer." : "";
+    const char *pfx;
     char w[256], b[256];
-    int64_t es[2] = { c->vocab_size, d }, ps[2] = { c->n_ctx, d };
-    snprintf(w, sizeof w, "%swte.weight", pfx);
-    ST_TRY(src->get(src, w, 2, es, &m->tok_embed, &m->err));
-    snprintf(w, sizeof w, "%swpe.weight", pfx);
-    ST_TRY(src->get(src, w, 2, ps, &m->pos_embed, &m->err));
+    int64_t es[2] = { c->vocab_size, d };
+    ST_TRY(st_gpt2_like_bind_embeddings(m, src, &pfx));
     for (int i = 0; i < c->n_layers; i++) {
         st_layer *ly = &m->layers[i];
         char p[96];
@@ -136,9 +120,9 @@ static int gpt_neo_bind(strata_model *m, st_wsource *src)
         ly->window = st_layer_window(c, i);
         ly->qkv_layout = ST_QKV_SEPARATE;
         snprintf(w, sizeof w, "h.%d.ln_1", i);
-        ST_TRY(bind_ln(m, src, &ly->ln1, pfx, w));
+        ST_TRY(st_gpt2_like_bind_ln(m, src, &ly->ln1, pfx, w));
         snprintf(w, sizeof w, "h.%d.ln_2", i);
-        ST_TRY(bind_ln(m, src, &ly->ln2, pfx, w));
+        ST_TRY(st_gpt2_like_bind_ln(m, src, &ly->ln2, pfx, w));
         st_linear *qkv[3] = { &ly->q, &ly->k, &ly->v };
         for (int k = 0; k < 3; k++) {
             snprintf(w, sizeof w, "%sattn.attention.%c_proj.weight", p, "qkv"[k]);
@@ -154,7 +138,7 @@ static int gpt_neo_bind(strata_model *m, st_wsource *src)
         snprintf(b, sizeof b, "%smlp.c_proj.bias", p);
         ST_TRY(st_bind_linear(m, src, &ly->mlp_out, w, b, d, F, 0));
     }
-    ST_TRY(bind_ln(m, src, &m->ln_final, pfx, "ln_f"));
+    ST_TRY(st_gpt2_like_bind_ln(m, src, &m->ln_final, pfx, "ln_f"));
     if (src->has(src, "lm_head.weight")) {
         ST_TRY(src->get(src, "lm_head.weight", 2, es, &m->unembed, &m->err));
         m->cfg.tied_embeddings = 0;

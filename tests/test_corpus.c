@@ -29,25 +29,10 @@
 #include "testutil.h"
 #include "tiny_model.h"
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    size_t got = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    b[got] = 0;
-    if (n) *n = got;
-    return b;
-}
-
 /* Reads a JSONL file into an array of objects (*n of them). */
 static json_t **read_jsonl(const char *path, int *n)
 {
-    char *s = slurp(path, NULL);
+    char *s = tu_read_file(path, NULL);
     ck_assert_ptr_nonnull(s);
     int cap = 64;
     json_t **v = malloc(sizeof *v * cap);
@@ -80,16 +65,6 @@ static double aval(json_t *o, const char *k, size_t i)
 }
 
 static int same_label(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
-
-static int files_equal(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
-    int eq = x && y && na == nb && !memcmp(x, y, na);
-    free(x);
-    free(y);
-    return eq;
-}
 
 static char ERR[1024];
 
@@ -136,8 +111,8 @@ START_TEST(test_determinism)
             }
             ck_assert_msg(rc == STRATA_OK, "generator %d: %s", g, ERR);
         }
-        ck_assert_msg(files_equal(a, b), "generator %d: same seed, different output", g);
-        ck_assert_msg(!files_equal(a, c), "generator %d: another seed, same output", g);
+        ck_assert_msg(tu_same_bytes(a, b), "generator %d: same seed, different output", g);
+        ck_assert_msg(!tu_same_bytes(a, c), "generator %d: another seed, same output", g);
     }
 }
 END_TEST
@@ -667,7 +642,7 @@ START_TEST(test_bad_options)
     ck_assert_int_eq(strata_corpus_grammar(&g, &o, ERR, sizeof ERR), STRATA_ERR_EXISTS);
     ck_assert_ptr_nonnull(strstr(ERR, "--overwrite"));
     size_t len;
-    char *s = slurp(path, &len);
+    char *s = tu_read_file(path, &len);
     ck_assert_str_eq(s, "keep\n");
     free(s);
     char tmp[1100];

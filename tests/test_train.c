@@ -378,36 +378,11 @@ END_TEST
 
 /* ---------------- whole runs through the public API ---------------- */
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    size_t got = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    b[got] = 0;
-    *n = got;
-    return b;
-}
-
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
-    int same = x && y && na == nb && !memcmp(x, y, na);
-    free(x);
-    free(y);
-    return same;
-}
-
 /* log.jsonl without the tokens_per_s field (wall-clock dependent) */
 static char *log_without_speed(const char *path)
 {
     size_t n;
-    char *s = slurp(path, &n);
+    char *s = tu_read_file(path, &n);
     ck_assert_ptr_nonnull(s);
     char *out = malloc(n + 1), *o = out;
     for (char *p = s; *p;) {
@@ -486,7 +461,7 @@ START_TEST(test_deterministic)
         for (int k = 0; k < 3; k++) {
             ckpt_path(fa, sizeof fa, a, s, files[k]);
             ckpt_path(fb, sizeof fb, b, s, files[k]);
-            ck_assert_msg(same_file(fa, fb), "%s differs from %s", fa, fb);
+            ck_assert_msg(tu_same_bytes(fa, fb), "%s differs from %s", fa, fb);
         }
     snprintf(fa, sizeof fa, "%s/log.jsonl", a);
     snprintf(fb, sizeof fb, "%s/log.jsonl", b);
@@ -554,7 +529,7 @@ START_TEST(test_resume_equals_uninterrupted)
         for (int k = 0; k < 2; k++) {
             ckpt_path(fa, sizeof fa, a, s, files[k]);
             ckpt_path(fb, sizeof fb, b, s, files[k]);
-            ck_assert_msg(same_file(fa, fb), "resumed %s differs from uninterrupted %s", fb, fa);
+            ck_assert_msg(tu_same_bytes(fa, fb), "resumed %s differs from uninterrupted %s", fb, fa);
         }
     snprintf(fa, sizeof fa, "%s/log.jsonl", a);
     snprintf(fb, sizeof fb, "%s/log.jsonl", b);
@@ -626,12 +601,12 @@ START_TEST(test_bad_input)
     o.steps = 2;
     ckpt_path(p, sizeof p, out, 2, "model.safetensors");
     size_t n0;
-    char *before = slurp(p, &n0);
+    char *before = tu_read_file(p, &n0);
     ck_assert_ptr_nonnull(before);
     ck_assert_int_eq(train(&o, NULL, msg, sizeof msg), STRATA_ERR_EXISTS);
     ck_assert_msg(strstr(msg, "--overwrite"), "%s", msg);
     size_t n1;
-    char *after = slurp(p, &n1);
+    char *after = tu_read_file(p, &n1);
     ck_assert(n0 == n1 && !memcmp(before, after, n0));
     free(before);
     free(after);

@@ -91,6 +91,32 @@ int tu_write_file(const char *path, const void *data, size_t n)
     return (fclose(f) == 0 && w == n) ? 0 : -1;
 }
 
+char *tu_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!b) { fclose(f); return NULL; }
+    size_t got = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    b[got] = 0;
+    if (n) *n = got;
+    return b;
+}
+
+int tu_same_bytes(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
 /* Activation-file writer (see testutil.h). */
 static void put_str_attr(hid_t obj, const char *name, const char *v)
 {

@@ -801,10 +801,10 @@ static int see_rows_cb(strata_tensor *t, const strata_hook_ctx *ctx, void *user)
     return 0;
 }
 
-START_TEST(test_capture_direct_rows)
+/* Rows as the hooks saw them, with overlap 0 (float32 rows written straight
+ * from the hook views) and 1 (copied for the writer thread). */
+static void direct_rows_case(strata_model *m, int overlap)
 {
-    strata_model *m = open_model("models/stories260K/hf");
-    if (!m) return;
     static const int32_t d0[] = { 1, 403, 407, 261, 378 }, d2[] = { 1, 317, 269 },
                          d3[] = { 1, 298, 315, 421, 395, 317, 426 }, d4[] = { 1, 261, 378, 407 };
     const int32_t *docs[5] = { d0, NULL, d2, d3, d4 };
@@ -821,6 +821,7 @@ START_TEST(test_capture_direct_rows)
     opt.hooks = "blocks.1.hook_resid_post,blocks.1.attn.hook_z,blocks.1.attn.hook_z[3]";
     opt.batch = 2; /* {5, 0}, {3, 7}, {4} */
     opt.mode = STRATA_CAPTURE_OVERWRITE;
+    opt.overlap = overlap;
     strata_capture *c;
     ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
     for (int i = 0; i < 5; i++)
@@ -852,6 +853,149 @@ START_TEST(test_capture_direct_rows)
     for (int d = 0, r = 0; d < 5; d++)
         for (int q = 0; q < lens[d]; q++) ck_assert_int_eq(tk[r++], docs[d][q]);
     strata_acts_close(a);
+}
+
+START_TEST(test_capture_direct_rows)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    direct_rows_case(m, 0);
+    direct_rows_case(m, 1);
+    strata_model_free(m);
+}
+END_TEST
+
+/* Every dataset of file a equals the same dataset of file b: type size,
+ * shape and every value (variable-length strings compared as strings).
+ * Attributes are not compared (the creation time differs). */
+typedef struct same_ctx { hid_t b; int n; } same_ctx;
+
+static herr_t same_dataset(hid_t fa, const char *name, const H5L_info_t *info, void *user)
+{
+    same_ctx *x = user;
+    (void)info;
+    hid_t obj = H5Oopen(fa, name, H5P_DEFAULT);
+    ck_assert(obj >= 0);
+    int is_ds = H5Iget_type(obj) == H5I_DATASET;
+    H5Oclose(obj);
+    if (!is_ds) return 0;
+    hid_t da = H5Dopen2(fa, name, H5P_DEFAULT), db = H5Dopen2(x->b, name, H5P_DEFAULT);
+    ck_assert_msg(da >= 0 && db >= 0, "dataset %s missing", name);
+    hid_t ta = H5Dget_type(da), tb = H5Dget_type(db);
+    ck_assert_msg(H5Tequal(ta, tb) > 0, "%s: other type", name);
+    hid_t sa = H5Dget_space(da), sb = H5Dget_space(db);
+    hsize_t ea[8] = { 0 }, eb[8] = { 0 };
+    int ra = H5Sget_simple_extent_dims(sa, ea, NULL), rb = H5Sget_simple_extent_dims(sb, eb, NULL);
+    ck_assert_int_eq(ra, rb);
+    ck_assert_msg(memcmp(ea, eb, sizeof ea) == 0, "%s: other shape", name);
+    hssize_t n = H5Sget_simple_extent_npoints(sa);
+    if (H5Tis_variable_str(ta) > 0) {
+        char **va = calloc((size_t)n + 1, sizeof *va), **vb = calloc((size_t)n + 1, sizeof *vb);
+        if (n > 0) {
+            ck_assert(H5Dread(da, ta, H5S_ALL, H5S_ALL, H5P_DEFAULT, va) >= 0);
+            ck_assert(H5Dread(db, tb, H5S_ALL, H5S_ALL, H5P_DEFAULT, vb) >= 0);
+        }
+        for (hssize_t i = 0; i < n; i++)
+            ck_assert_msg(va[i] && vb[i] && !strcmp(va[i], vb[i]), "%s[%lld] differs", name,
+                          (long long)i);
+        if (n > 0) {
+            H5Dvlen_reclaim(ta, sa, H5P_DEFAULT, va);
+            H5Dvlen_reclaim(tb, sb, H5P_DEFAULT, vb);
+        }
+        free(va);
+        free(vb);
+    } else {
+        size_t bytes = H5Tget_size(ta) * (size_t)n;
+        unsigned char *ba = malloc(bytes + 1), *bb = malloc(bytes + 1);
+        if (n > 0) {
+            ck_assert(H5Dread(da, ta, H5S_ALL, H5S_ALL, H5P_DEFAULT, ba) >= 0);
+            ck_assert(H5Dread(db, tb, H5S_ALL, H5S_ALL, H5P_DEFAULT, bb) >= 0);
+        }
+        ck_assert_msg(memcmp(ba, bb, bytes) == 0, "%s: values differ", name);
+        free(ba);
+        free(bb);
+    }
+    H5Sclose(sa); H5Sclose(sb); H5Tclose(ta); H5Tclose(tb); H5Dclose(da); H5Dclose(db);
+    x->n++;
+    return 0;
+}
+
+static int same_h5(const char *a, const char *b)
+{
+    hid_t fa = H5Fopen(a, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(fa >= 0 && fb >= 0);
+    same_ctx x = { fb, 0 };
+    ck_assert(H5Lvisit(fa, H5_INDEX_NAME, H5_ITER_NATIVE, same_dataset, &x) >= 0);
+    same_ctx y = { fa, 0 };   /* and nothing in b that a lacks */
+    ck_assert(H5Lvisit(fb, H5_INDEX_NAME, H5_ITER_NATIVE, same_dataset, &y) >= 0);
+    ck_assert_int_eq(x.n, y.n);
+    H5Fclose(fa);
+    H5Fclose(fb);
+    return x.n;
+}
+
+/* One capture of input (kind) with opt, overlap on or off, into path. */
+static void capture_to(strata_model *m, strata_capture_opts opt, int overlap, int kind,
+                       const char *input, const char *path)
+{
+    opt.overlap = overlap;
+    opt.mode = STRATA_CAPTURE_OVERWRITE;
+    strata_capture *c;
+    ck_assert_int_eq(strata_capture_open(m, path, &opt, &c), STRATA_OK);
+    int rc = strata_capture_add_file(c, kind, input);
+    ck_assert_msg(rc == STRATA_OK, "%s", strata_capture_errmsg(c));
+    ck_assert_msg(strata_capture_finish(c) == STRATA_OK, "%s", strata_capture_errmsg(c));
+    strata_capture_free(c);
+}
+
+/* The writer thread (overlap = 1) writes the same file as a serial capture
+ * (overlap = 0), value for value, whatever the layout: float32 rows of every
+ * block (serial: written straight from the views), float16 + deflate with
+ * positions last, attention patterns (rows as wide as the longest document),
+ * per-token and span labels, text, a last partial batch. */
+START_TEST(test_capture_overlap_same_file)
+{
+    strata_model *m = open_model("models/stories260K/hf");
+    if (!m) return;
+    char txt[1024], jl[1024], a[1024], b[1024];
+    snprintf(txt, sizeof txt, "%s", tu_tmpfile("ov.txt"));
+    snprintf(jl, sizeof jl, "%s", tu_tmpfile("ov.jsonl"));
+    snprintf(a, sizeof a, "%s", tu_tmpfile("ov_serial.h5"));
+    snprintf(b, sizeof b, "%s", tu_tmpfile("ov_overlap.h5"));
+    const char *corpus = "Once upon a time\nLily and Tom went to the park.\nThe little dog was sad\n"
+                         "She loved to play with her ball in the garden every day\nThe sun was hot.\n"
+                         "A big red ball\nTim ran home\n";
+    ck_assert_int_eq(tu_write_file(txt, corpus, strlen(corpus)), 0);
+    const char *jsonl = "{\"text\": \"Once upon a time\", \"sent\": 1}\n"
+                        "{\"text\": \"The dog ran to the park\", \"sent\": 0, \"q\": [[4, 7, 2]]}\n"
+                        "{\"text\": \"Lily was happy\", \"sent\": 2.5}\n"
+                        "{\"text\": \"Tom and the big tree\", \"sent\": 1, \"q\": [[0, 3, 1]]}\n"
+                        "{\"text\": \"A cat\", \"sent\": 0}\n";
+    ck_assert_int_eq(tu_write_file(jl, jsonl, strlen(jsonl)), 0);
+    strata_capture_opts opt = strata_capture_opts_default();
+    /* 1. float32, every position, every block's residual stream; batch 3 of 7. */
+    opt.hooks = "blocks.*.hook_resid_post,blocks.1.attn.hook_z[2]";
+    opt.batch = 3;
+    capture_to(m, opt, 0, STRATA_INPUT_TEXT, txt, a);
+    capture_to(m, opt, 1, STRATA_INPUT_TEXT, txt, b);
+    ck_assert_int_gt(same_h5(a, b), 8);
+    /* 2. float16, deflate, last position, attention patterns, labels. */
+    opt.hooks = "blocks.0.hook_resid_post,blocks.1.attn.hook_pattern,blocks.0.mlp.hook_post";
+    opt.batch = 2;
+    opt.dtype = STRATA_DTYPE_F16;
+    opt.compress = 4;
+    opt.positions = STRATA_POS_LAST;
+    capture_to(m, opt, 0, STRATA_INPUT_JSONL, jl, a);
+    capture_to(m, opt, 1, STRATA_INPUT_JSONL, jl, b);
+    ck_assert_int_gt(same_h5(a, b), 8);
+    /* 3. float32, all positions, span labels, one document per batch. */
+    opt.dtype = STRATA_DTYPE_F32;
+    opt.compress = 0;
+    opt.positions = STRATA_POS_ALL;
+    opt.batch = 1;
+    capture_to(m, opt, 0, STRATA_INPUT_JSONL, jl, a);
+    capture_to(m, opt, 1, STRATA_INPUT_JSONL, jl, b);
+    ck_assert_int_gt(same_h5(a, b), 8);
     strata_model_free(m);
 }
 END_TEST
@@ -1220,6 +1364,7 @@ int main(void)
     tcase_add_test(tm, test_capture_reference);
     tcase_add_test(tm, test_capture_bit_exact_positions);
     tcase_add_test(tm, test_capture_direct_rows);
+    tcase_add_test(tm, test_capture_overlap_same_file);
     tcase_add_test(tm, test_capture_jsonl_labels_and_text);
     tcase_add_test(tm, test_capture_bad_inputs);
     tcase_add_test(tm, test_capture_stop_and_resume);

@@ -167,7 +167,10 @@ typedef struct strata_capture_opts {
     const int32_t *label_is_int;     /* [n_labels] 1: int32 dataset, 0: float32 (NULL: float) */
     strata_capture_progress_fn progress;
     void *progress_user;
-    int32_t reserved[8];
+    int32_t overlap;           /* 1 (default): a writer thread commits each batch while the
+                                  next one runs; 0: write and commit before the next batch
+                                  (same file either way) */
+    int32_t reserved[7];
 } strata_capture_opts;
 
 STRATA_API strata_capture_opts strata_capture_opts_default(void);

@@ -9,7 +9,14 @@
  *   scores/pattern): the hook writes its rows straight from the view into
  *   the file (st_h5w_write_rows, past the committed rows), no copy; the
  *   batch is committed by st_h5w_append as before.
- * Memory is one batch: tokens, per-token labels and the hook buffers. */
+ * Memory is one batch: tokens, per-token labels and the hook buffers.
+ *
+ * Overlap (opts.overlap, the default): the hooks copy their rows into a
+ * cap_batch of capture/batch_writer.c and a writer thread claims the space,
+ * writes and commits it (the same st_h5w calls in the same order) while the
+ * next batch's forward pass runs; two batches of buffers.  The store is then
+ * used only by that thread until it is drained (stop, finish, free).  The
+ * file is the same value for value (tests/test_capture.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -21,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/batch_writer.h"
 #include "capture/provenance.h"
 #include "io/h5store.h"
 #include "io/outfile.h"
@@ -102,6 +110,11 @@ struct strata_capture {
     int64_t *rows;            /* [rows_cap] */
     /* stats */
     int64_t docs_skipped, truncated, tokens_run;
+    /* overlap: the writer thread, and what was handed to it */
+    cap_writer *wr;
+    int64_t base_docs, base_rows;   /* in the file when the writer started */
+    int64_t queued_docs, queued_rows, queued_tokens;
+    int64_t next_token;             /* /tokens index of the next batch's first token */
     int64_t fin_docs, fin_rows, fin_tokens; /* counts at finish */
     struct timespec t0;
 };
@@ -118,6 +131,7 @@ strata_capture_opts strata_capture_opts_default(void)
     o.compress = 0;
     o.mode = STRATA_CAPTURE_CREATE;
     o.add_bos = -1;
+    o.overlap = 1;
     return o;
 }
 
@@ -328,7 +342,7 @@ static int resolve_hooks(strata_capture *c, const char *spec)
             h->width = 1;
             for (int d = 0; d < h->row_ndim; d++) h->width *= h->row_shape[d];
             h->direct_ok = !h->kk && c->o.positions == STRATA_POS_ALL &&
-                           c->o.dtype == STRATA_DTYPE_F32;
+                           c->o.dtype == STRATA_DTYPE_F32 && !c->o.overlap;
         }
     }
     free(mk.mark);
@@ -351,10 +365,12 @@ void strata_capture_free(strata_capture *c)
 {
     if (!c) return;
     for (int i = 0; i < c->n_hook_ids; i++) strata_hook_remove(c->m, c->hook_ids[i]);
+    cap_writer_stop(c->wr, NULL);   /* batches already handed over are committed */
+    c->wr = NULL;
     if (c->w) st_h5w_close(c->w, 0, c->truncated, NULL);
     cap_prov_free(&c->prov);
     for (int i = 0; i < c->nb; i++) free_doc(&c->docs[i]);
-    for (int i = 0; i < c->n_hooks; i++) free(c->hooks[i].buf);
+    for (int i = 0; i < c->n_hooks && !c->o.overlap; i++) free(c->hooks[i].buf);
     for (int i = 0; i < c->n_labels; i++) {
         free(c->label_names[i]);
         if (c->label_rows) free(c->label_rows[i]);
@@ -618,10 +634,139 @@ static int grow_rows(strata_capture *c, int64_t need)
     return STRATA_OK;
 }
 
+/* Counts of the documents a progress report gives (the file's, or with the
+ * writer thread the ones handed to it: those are committed unless it fails). */
+static void done_counts(const strata_capture *c, int64_t *docs, int64_t *rows)
+{
+    if (c->wr) {
+        *docs = c->base_docs + c->queued_docs;
+        *rows = c->base_rows + c->queued_rows;
+    } else {
+        *docs = st_h5w_n_docs(c->w);
+        *rows = st_h5w_n_rows(c->w);
+    }
+}
+
+/* After a batch: the progress callback; a stop waits for the writer to commit
+ * what it was given. */
+static int after_batch(strata_capture *c)
+{
+    if (!c->o.progress) return STRATA_OK;
+    strata_capture_progress p = {
+        .docs_total = c->docs_total, .tokens_done = c->tokens_run, .seconds = elapsed(c),
+    };
+    done_counts(c, &p.docs_done, &p.rows_done);
+    if (!c->o.progress(&p, c->o.progress_user)) return STRATA_OK;
+    if (c->wr) {
+        int rc = cap_writer_drain(c->wr, &c->err);
+        if (rc < 0) {
+            c->failed = 1;
+            return rc;
+        }
+    }
+    return STRATA_STOPPED;
+}
+
+/* flush_batch with the writer thread: run the batch into a free cap_batch,
+ * hand it over, return (the commit overlaps the next batch). */
+static int flush_batch_overlap(strata_capture *c)
+{
+    int nb = c->nb, nrun = 0, T = 0;
+    int64_t nrows = 0, ntok = 0, tbytes = 0, width = 0;
+    if (!c->wr) {
+        int64_t *widths = calloc((size_t)c->n_hooks + 1, sizeof *widths);
+        if (!widths) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < c->n_hooks; i++) widths[i] = c->hooks[i].width;
+        c->base_docs = st_h5w_n_docs(c->w);
+        c->base_rows = st_h5w_n_rows(c->w);
+        c->next_token = st_h5w_n_tokens(c->w);
+        int rc = cap_writer_start(c->w, c->n_hooks, widths, c->n_labels, c->o.batch, &c->wr, &c->err);
+        free(widths);
+        if (rc < 0) return rc;
+    }
+    for (int d = 0; d < nb; d++) {
+        int64_t L = c->docs[d].ntok;
+        c->doc_ntok[d] = L;
+        c->doc_nrows[d] = L == 0 ? 0 : c->o.positions == STRATA_POS_ALL ? L : 1;
+        c->row_base[d] = nrows;
+        nrows += c->doc_nrows[d];
+        ntok += L;
+        if (L > width) width = L;
+        tbytes += c->docs[d].text ? (int64_t)strlen(c->docs[d].text) : 0;
+        if (L > 0) {
+            c->run_doc[nrun] = d;
+            c->lengths[nrun++] = (int32_t)L;
+            if (L > T) T = (int)L;
+        }
+    }
+    cap_batch *b = NULL;
+    int rc = cap_writer_acquire(c->wr, nrows + 1, ntok + 1, &b, &c->err);
+    if (rc < 0) {
+        c->failed = 1;
+        return rc;
+    }
+    for (int i = 0; i < c->n_hooks; i++) c->hooks[i].buf = b->acts[i];
+    if (nrun > 0) {
+        size_t need = (size_t)nrun * (size_t)T;
+        if (need > c->tok_pad_cap) {
+            int32_t *p = realloc(c->tok_pad, sizeof *p * need);
+            if (!p) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+            c->tok_pad = p;
+            c->tok_pad_cap = need;
+        }
+        memset(c->tok_pad, 0, sizeof *c->tok_pad * need);
+        for (int r = 0; r < nrun; r++)
+            memcpy(c->tok_pad + (size_t)r * T, c->docs[c->run_doc[r]].tokens,
+                   sizeof(int32_t) * (size_t)c->lengths[r]);
+        st_err_clear(&c->err);
+        rc = strata_run(c->m, c->tok_pad, c->lengths, nrun, NULL);
+        if (rc < 0) return st_seterr(&c->err, rc, "forward pass failed: %s", strata_errmsg(c->m));
+        for (int r = 0; r < nrun; r++) c->tokens_run += c->lengths[r];
+    }
+    /* rows, labels, tokens, texts (moved into the batch) */
+    int64_t to = 0;
+    b->n_docs = nb;
+    b->n_rows = nrows;
+    b->n_tokens = ntok;
+    b->width = width;
+    b->text_bytes = tbytes;
+    b->has_texts = c->has_text;
+    for (int d = 0; d < nb; d++) {
+        cap_doc *doc = &c->docs[d];
+        int64_t L = doc->ntok, t0 = 0, t1 = L;
+        if (c->o.positions == STRATA_POS_LAST) t0 = L - 1;
+        else if (c->o.positions == STRATA_POS_FIRST) t1 = L > 0 ? 1 : 0;
+        for (int64_t t = t0; L > 0 && t < t1; t++) {
+            int64_t r = c->row_base[d] + (t - t0);
+            b->rows[r] = c->next_token + to + t;
+            for (int l = 0; l < c->n_labels; l++) b->labels[l][r] = doc->labels[l * L + t];
+        }
+        memcpy(b->tokens + to, doc->tokens, sizeof(int32_t) * (size_t)L);
+        to += L;
+        b->doc_ntok[d] = c->doc_ntok[d];
+        b->doc_nrows[d] = c->doc_nrows[d];
+        b->texts[d] = doc->text;   /* moved */
+        doc->text = NULL;
+    }
+    st_sha256 hs = c->input_hash;
+    uint8_t dg[32];
+    st_sha256_final(&hs, dg);
+    st_sha256_hex(dg, b->input_sha256);
+    cap_writer_submit(c->wr, b);
+    c->next_token += ntok;
+    c->queued_docs += nb;
+    c->queued_rows += nrows;
+    c->queued_tokens += ntok;
+    for (int d = 0; d < nb; d++) free_doc(&c->docs[d]);
+    c->nb = 0;
+    return after_batch(c);
+}
+
 /* Runs the pending documents and commits them. */
 static int flush_batch(strata_capture *c)
 {
     if (c->nb == 0) return STRATA_OK;
+    if (c->o.overlap) return flush_batch_overlap(c);
     int nb = c->nb, nrun = 0, T = 0;
     int64_t nrows = 0, ntok = 0;
     int64_t *doc_ntok = c->doc_ntok, *doc_nrows = c->doc_nrows;   /* [nb] */
@@ -717,15 +862,7 @@ static int flush_batch(strata_capture *c)
         c->failed = 1;
         return rc;
     }
-    if (c->o.progress) {
-        strata_capture_progress p = {
-            .docs_done = st_h5w_n_docs(c->w), .docs_total = c->docs_total,
-            .tokens_done = c->tokens_run, .rows_done = st_h5w_n_rows(c->w),
-            .seconds = elapsed(c),
-        };
-        if (c->o.progress(&p, c->o.progress_user)) return STRATA_STOPPED;
-    }
-    return STRATA_OK;
+    return after_batch(c);
 }
 
 /* Number of UTF-8 code points in the first n bytes of s. */
@@ -1010,6 +1147,14 @@ strata_status strata_capture_finish(strata_capture *c)
     }
     rc = flush_batch(c);
     if (rc < 0 || rc == STRATA_STOPPED) return rc;
+    if (c->wr) {   /* every batch committed, the store ours again */
+        rc = cap_writer_stop(c->wr, &c->err);
+        c->wr = NULL;
+        if (rc < 0) {
+            c->failed = 1;
+            return rc;
+        }
+    }
     if (c->seen < c->n_done)
         return st_seterr(&c->err, STRATA_ERR_STATE,
                          "--resume: the file holds %lld documents but the input has only %lld",
@@ -1029,10 +1174,18 @@ void strata_capture_get_stats(const strata_capture *c, strata_capture_stats *s)
 {
     memset(s, 0, sizeof *s);
     if (!c) return;
-    s->docs = c->w ? st_h5w_n_docs(c->w) : c->fin_docs;
+    if (c->wr) {   /* committed so far (the writer thread owns the store) */
+        int64_t d, r, t;
+        cap_writer_counts(c->wr, &d, &r, &t);
+        s->docs = c->base_docs + d;
+        s->rows = c->base_rows + r;
+        s->tokens = t + (c->next_token - c->queued_tokens);
+    } else {
+        s->docs = c->w ? st_h5w_n_docs(c->w) : c->fin_docs;
+        s->tokens = c->w ? st_h5w_n_tokens(c->w) : c->fin_tokens;
+        s->rows = c->w ? st_h5w_n_rows(c->w) : c->fin_rows;
+    }
     s->docs_skipped = c->docs_skipped;
-    s->tokens = c->w ? st_h5w_n_tokens(c->w) : c->fin_tokens;
-    s->rows = c->w ? st_h5w_n_rows(c->w) : c->fin_rows;
     s->truncated = c->truncated;
     s->tokens_run = c->tokens_run;
     s->seconds = elapsed(c);

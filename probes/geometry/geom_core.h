@@ -89,7 +89,11 @@ typedef struct geom_block {
     int64_t W;         /* total width */
     int64_t cap_rows;  /* allocated rows */
     int64_t n;         /* rows currently held */
-    double *D;         /* [cap_rows][W] */
+    double *D;         /* [cap_rows][W] (NULL in float32 mode) */
+    float *F;          /* float32 mode (geom_block_init_f32): [cap_rows][W] = D rounded
+                        * to float32 (D itself is formed in float64, then rounded once) */
+    double *bsq;       /* float32 mode: [W] column sums of D^2 over the block (float64,
+                        * from the unrounded D) */
     double *bmean;     /* [W] column mean of D over the block */
     double *shift;     /* [W] subtracted from every row when centring */
     int have_shift;
@@ -97,6 +101,10 @@ typedef struct geom_block {
 } geom_block;
 
 int geom_block_init(geom_block *b, const geom_src *s, int n_sel, const int *sel, st_err *err);
+/* The same, in float32 mode: geom_block_load fills F (and bsq) instead of D,
+ * for consumers whose products may run in single precision (the randomized
+ * PCA passes, rsvd.c); bmean, shift and the NaN/Inf check are as above. */
+int geom_block_init_f32(geom_block *b, const geom_src *s, int n_sel, const int *sel, st_err *err);
 void geom_block_free(geom_block *b);
 /* Loads rows [row0, row0+n) (n <= cap_rows); rejects NaN/Inf with a message
  * naming the source, row and column (STRATA_ERR_NUMERIC). */

@@ -20,8 +20,28 @@
 
 #include "strata/capture.h"
 
-/* d above which AUTO switches to the randomized solver (d^2 doubles = 128 MiB). */
+/* d above which AUTO always takes the randomized solver (d^2 doubles = 128 MiB). */
 #define PCA_AUTO_MAX_COV_DIM 4096
+
+/* AUTO below that: the covariance solver unless the randomized one is
+ * estimated at least twice as fast (it is approximate: eigenvalues converge
+ * with the spectral gap, the participation ratio is an estimate).  Work in
+ * float32-flop units (float64 products run at half the rate):
+ *   covariance  2 * n d^2            (dsyrk, float64)  + 8 d^3 (dsyevr)
+ *   randomized  4 n d (q l + l + s)  (q + 1 float32 passes, l = k + p, s probes)
+ * e.g. d = 768: randomized for k <= 20, covariance for k = 50 (docs/GEOMETRY.md). */
+static int pca_auto_solver(int64_t n, int64_t d, int64_t k, const strata_pca_params *p)
+{
+    if (d > PCA_AUTO_MAX_COV_DIM) return STRATA_PCA_RSVD;
+    int64_t l = k + (p->rsvd_oversample > 0 ? p->rsvd_oversample : 0);
+    if (l > d) l = d;
+    const double q = p->rsvd_iters > 0 ? p->rsvd_iters : 0;
+    const double s = p->rsvd_probes > 0 ? p->rsvd_probes : 0;
+    const double dn = (double)n, dd = (double)d, dl = (double)l;
+    const double cov = 2.0 * dn * dd * dd + 8.0 * dd * dd * dd;
+    const double rsvd = 4.0 * dn * dd * (q * dl + dl + s);
+    return 2.0 * rsvd < cov ? STRATA_PCA_RSVD : STRATA_PCA_COV;
+}
 
 void strata_pca_default_params(strata_pca_params *p)
 {
@@ -202,7 +222,7 @@ int pca_fit_src(strata_pca *P, const geom_src *s)
     if (!P->mean || !P->components || !P->ev || !P->evr)
         return st_seterr(&P->err, STRATA_ERR_NOMEM, "%s: out of memory", name);
     int solver = p->solver;
-    if (solver == STRATA_PCA_AUTO) solver = d <= PCA_AUTO_MAX_COV_DIM ? STRATA_PCA_COV : STRATA_PCA_RSVD;
+    if (solver == STRATA_PCA_AUTO) solver = pca_auto_solver(n, d, p->k, p);
     P->solver_used = solver;
     int rc = solver == STRATA_PCA_COV ? pca_fit_cov(P, s) : pca_fit_rsvd(P, s);
     if (rc < 0) return rc;

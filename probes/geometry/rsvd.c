@@ -20,8 +20,8 @@
  * & Woodruff 2021).  When the spectrum decays, the residual term is small and
  * so is the estimate's error.
  *
- * Cost: (q + 1) passes over the data, 4 n d (l [+ s]) flops each; memory
- * O(block_rows * d + d * (l + s)).
+ * Cost: (q + 1) passes over the data, 4 n d (l [+ s]) flops each, in float32
+ * (op_pass); memory O(block_rows * d + d * (l + s)).
  */
 #include "util/blas_threads.h"
 #include "pca_internal.h"
@@ -36,15 +36,28 @@
  * block's fixed shift; D = x when not centring), and the column sums of D
  * into colsum [d] and of D^2 into sumsq [d] (either may be NULL).  The
  * caller turns D^T D M into Xc^T Xc M = D^T D M - n m (m^T M), m = colsum/n
- * (a rank-1 correction that cancels little: D is near-centred). */
+ * (a rank-1 correction that cancels little: D is near-centred).
+ *
+ * Precision: the block arrives as float32 (D formed in float64 and rounded
+ * once, geom_block_init_f32) and both products of a block run in single
+ * precision (sgemm: twice the rate of dgemm, and no float64 copy of the
+ * data per pass); each block's [d][m] result is added to Z in float64, and
+ * colsum / sumsq are float64 sums of the unrounded D.  The relative error of
+ * a block product is of the order of float32's epsilon (6e-8) times a slowly
+ * growing factor of the block's rows; the subspace iteration corrects its
+ * own errors, and the Ritz values carry it once (tests: within 1e-6 of the
+ * float64 covariance path on data with a spectral gap).  A block product
+ * that overflows float32 (|x - shift| beyond ~1e17) is an error. */
 static int op_pass(strata_pca *P, const geom_src *s, geom_block *B, const double *M, int64_t m,
-                   double *Y /* [cap][m] */, double *Z, double *colsum, double *sumsq)
+                   float *M32 /* [d][m] */, float *Y /* [cap][m] */, float *Zb /* [d][m] */,
+                   double *Z, double *colsum, double *sumsq)
 {
     const int64_t d = P->d, n = s->n_rows;
     const int center = P->params.center != 0;
     memset(Z, 0, sizeof(double) * (size_t)d * (size_t)m);
     if (colsum) memset(colsum, 0, sizeof(double) * (size_t)d);
     if (sumsq) memset(sumsq, 0, sizeof(double) * (size_t)d);
+    for (int64_t i = 0; i < d * m; i++) M32[i] = (float)M[i];
     for (int64_t r0 = 0; r0 < n; r0 += B->cap_rows) {
         int64_t nb = n - r0 < B->cap_rows ? n - r0 : B->cap_rows;
         int rc = geom_block_load(B, s, r0, nb, center, &P->err);
@@ -52,15 +65,25 @@ static int op_pass(strata_pca *P, const geom_src *s, geom_block *B, const double
         if (colsum)
             for (int64_t j = 0; j < d; j++) colsum[j] += B->bmean[j] * (double)nb;
         if (sumsq)
-            for (int64_t r = 0; r < nb; r++) {
-                const double *x = B->D + (size_t)r * (size_t)d;
-#pragma omp simd
-                for (int64_t j = 0; j < d; j++) sumsq[j] += x[j] * x[j];
-            }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)m, (int)d, 1.0,
-                    B->D, (int)d, M, (int)m, 0.0, Y, (int)m);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)m, (int)nb, 1.0,
-                    B->D, (int)d, Y, (int)m, 1.0, Z, (int)m);
+            for (int64_t j = 0; j < d; j++) sumsq[j] += B->bsq[j];
+        /* Y [nb][m] = D M;  Zb [d][m] = D^T Y;  Z += Zb */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)m, (int)d, 1.0f,
+                    B->F, (int)d, M32, (int)m, 0.0f, Y, (int)m);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)m, (int)nb, 1.0f,
+                    B->F, (int)d, Y, (int)m, 0.0f, Zb, (int)m);
+        int finite = 1;
+        for (int64_t i = 0; i < d * m; i++) {
+            Z[i] += (double)Zb[i];
+            finite &= isfinite(Zb[i]) != 0;
+        }
+        if (!finite) {
+            char tmp[32];
+            return st_seterr(&P->err, STRATA_ERR_NUMERIC,
+                             "%s: values too large for the randomized solver's float32 products "
+                             "(rows %lld..%lld); use the covariance solver (--solver cov)",
+                             geom_src_name(s, 0, tmp, sizeof tmp), (long long)r0,
+                             (long long)(r0 + nb - 1));
+        }
     }
     return STRATA_OK;
 }
@@ -89,13 +112,15 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
 
     geom_block B;
     int sel = 0;
-    int rc = geom_block_init(&B, s, 1, &sel, &P->err);
+    int rc = geom_block_init_f32(&B, s, 1, &sel, &P->err);
     if (rc < 0) return rc;
     const int64_t cap = B.cap_rows, m_all = l + ns;
     double *Q = malloc(sizeof(double) * (size_t)d * (size_t)l);
     double *G = malloc(sizeof(double) * (size_t)d * (size_t)m_all);  /* [Q | PG] operand */
     double *Z = malloc(sizeof(double) * (size_t)d * (size_t)m_all);
-    double *Y = malloc(sizeof(double) * (size_t)cap * (size_t)m_all);
+    float *Y = malloc(sizeof(float) * (size_t)cap * (size_t)m_all);
+    float *M32 = malloc(sizeof(float) * (size_t)d * (size_t)m_all);
+    float *Zb = malloc(sizeof(float) * (size_t)d * (size_t)m_all);
     double *colsum = calloc((size_t)d, sizeof(double));
     double *sumsq = calloc((size_t)d, sizeof(double));
     double *mD = calloc((size_t)d, sizeof(double));
@@ -103,7 +128,7 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
     double *Bm = malloc(sizeof(double) * (size_t)l * (size_t)l);
     double *th = malloc(sizeof(double) * (size_t)l);
     double *QtG = malloc(sizeof(double) * (size_t)l * (size_t)(ns > 0 ? ns : 1));
-    if (!Q || !G || !Z || !Y || !colsum || !sumsq || !mD || !t1 || !Bm || !th || !QtG) {
+    if (!Q || !G || !Z || !Y || !M32 || !Zb || !colsum || !sumsq || !mD || !t1 || !Bm || !th || !QtG) {
         rc = st_seterr(&P->err, STRATA_ERR_NOMEM, "%s: out of memory (randomized PCA)", name);
         goto done;
     }
@@ -135,7 +160,8 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
             M = G;
             m = m_all;
         }
-        rc = op_pass(P, s, &B, M, m, Y, Z, it == 0 ? colsum : NULL, it == 0 ? sumsq : NULL);
+        rc = op_pass(P, s, &B, M, m, M32, Y, Zb, Z, it == 0 ? colsum : NULL,
+                     it == 0 ? sumsq : NULL);
         if (rc < 0) goto done;
         if (it == 0) {
             /* mean and tr(C) = sum_j (sum D_j^2 - n mD_j^2) / div */
@@ -206,7 +232,7 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
     rc = STRATA_OK;
 done:
     geom_block_free(&B);
-    free(Q); free(G); free(Z); free(Y); free(colsum); free(sumsq); free(mD); free(t1);
+    free(Q); free(G); free(Z); free(Y); free(M32); free(Zb); free(colsum); free(sumsq); free(mD); free(t1);
     free(Bm); free(th); free(QtG);
     return rc;
 }

@@ -175,7 +175,7 @@ class CaptureOpts(Structure):
         ("max_tokens", c_int32), ("dtype", c_int32), ("compress", c_int32), ("mode", c_int32),
         ("add_bos", c_int32), ("n_labels", c_int32), ("label_names", POINTER(c_char_p)),
         ("label_is_int", POINTER(c_int32)), ("progress", CAPTURE_PROGRESS_FN),
-        ("progress_user", c_void_p), ("reserved", c_int32 * 8),
+        ("progress_user", c_void_p), ("overlap", c_int32), ("reserved", c_int32 * 7),
     ]
 
 

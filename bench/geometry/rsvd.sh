@@ -7,8 +7,10 @@
 # Each repetition runs, each in its own process and in this order:
 # strata_cov, strata_rsvd, numpy_cov_eigh, strata_rsvd (again, to see drift),
 # sklearn_randomized (and strata_rsvd of OLD_BUILD_DIR, if given: before/after
-# in the same run).  Prints every run, then medians and ratios; top-K EVR sums
-# show the randomized results against the exact ones.
+# in the same run).  Prints every run (wall and CPU seconds of the fit), then
+# medians and ratios; top-K EVR sums show the randomized results against the
+# exact ones.  On a loaded machine run it with THREADS=1: the CPU time of a
+# single-threaded fit is what the load disturbs least.
 set -eu
 BUILD=${1:?build dir}
 WORK=${2:-/tmp/strata-bench-geom}
@@ -32,7 +34,7 @@ echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), N=$N D=$D K=$K, 
 one() { # LABEL CMD...
     label=$1; shift
     "$@" | $PY -c "import json,sys; r=json.loads(sys.stdin.read()); r['label']='$label'; print(json.dumps(r))" >> "$OUT"
-    tail -n 1 "$OUT" | $PY -c "import json,sys; r=json.loads(sys.stdin.read()); print(f\"{r['label']:20} {r['seconds']:8.3f} s  EVR sum {r['evr_sum']:.9f}\")"
+    tail -n 1 "$OUT" | $PY -c "import json,sys; r=json.loads(sys.stdin.read()); print(f\"{r['label']:20} {r['seconds']:8.3f} s wall {r['cpu_seconds']:8.3f} s CPU  EVR sum {r['evr_sum']:.9f}\")"
 }
 for r in $(seq "$REPS"); do
     one strata_cov "$WORK/bench_strata_new" cov "$DATA/X.f32" "$N" "$D" "$K"
@@ -49,11 +51,13 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 med = {}
 for lab in dict.fromkeys(r["label"] for r in rows):
     s = [r["seconds"] for r in rows if r["label"] == lab]
+    c = [r["cpu_seconds"] for r in rows if r["label"] == lab]
     e = [r["evr_sum"] for r in rows if r["label"] == lab][0]
-    med[lab] = statistics.median(s)
-    print(f"median {lab:20} {med[lab]:8.3f} s ({len(s)} runs)  top-K EVR sum {e:.9f}")
+    med[lab] = (statistics.median(s), statistics.median(c))
+    print(f"median {lab:20} {med[lab][0]:8.3f} s wall {med[lab][1]:8.3f} s CPU ({len(s)} runs)  "
+          f"top-K EVR sum {e:.9f}")
 r = med["strata_rsvd"]
 for lab in med:
     if lab != "strata_rsvd":
-        print(f"{lab} / strata_rsvd: {med[lab] / r:.2f}x")
+        print(f"{lab} / strata_rsvd: wall {med[lab][0] / r[0]:.2f}x, CPU {med[lab][1] / r[1]:.2f}x")
 PYEOF

@@ -24,12 +24,14 @@
 #define PCA_AUTO_MAX_COV_DIM 4096
 
 /* AUTO below that: the covariance solver unless the randomized one is
- * estimated at least twice as fast (it is approximate: eigenvalues converge
+ * estimated at least 1.5x as fast (it is approximate: eigenvalues converge
  * with the spectral gap, the participation ratio is an estimate).  Work in
  * float32-flop units (float64 products run at half the rate):
- *   covariance  2 * n d^2            (dsyrk, float64)  + 8 d^3 (dsyevr)
- *   randomized  4 n d (q l + l + s)  (q + 1 float32 passes, l = k + p, s probes)
- * e.g. d = 768: randomized for k <= 20, covariance for k = 50 (docs/GEOMETRY.md). */
+ *   covariance  2 n d^2 + 8 d^3           (dsyrk and dsyevr, float64)
+ *   randomized  1.75 * 4 n d (q l + l + s) (q + 1 float32 passes, l = k + p, s probes;
+ *               its thin products run at ~1/1.75 the rate of dsyrk, measured in
+ *               bench/geometry/README.md at d = 768 and 3072)
+ * e.g. n >> d = 768: randomized for k <= 12 (docs/GEOMETRY.md). */
 static int pca_auto_solver(int64_t n, int64_t d, int64_t k, const strata_pca_params *p)
 {
     if (d > PCA_AUTO_MAX_COV_DIM) return STRATA_PCA_RSVD;
@@ -39,8 +41,8 @@ static int pca_auto_solver(int64_t n, int64_t d, int64_t k, const strata_pca_par
     const double s = p->rsvd_probes > 0 ? p->rsvd_probes : 0;
     const double dn = (double)n, dd = (double)d, dl = (double)l;
     const double cov = 2.0 * dn * dd * dd + 8.0 * dd * dd * dd;
-    const double rsvd = 4.0 * dn * dd * (q * dl + dl + s);
-    return 2.0 * rsvd < cov ? STRATA_PCA_RSVD : STRATA_PCA_COV;
+    const double rsvd = 1.75 * 4.0 * dn * dd * (q * dl + dl + s);
+    return 1.5 * rsvd < cov ? STRATA_PCA_RSVD : STRATA_PCA_COV;
 }
 
 void strata_pca_default_params(strata_pca_params *p)

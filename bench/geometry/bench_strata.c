@@ -1,6 +1,6 @@
 /* bench/geometry/bench_strata.c — strata PCA timing on the bench data.
  *
- * usage: bench_strata MODE X.f32|acts.h5 N D K [BLOCK_ROWS]
+ * usage: bench_strata MODE X.f32|acts.h5 N D K [BLOCK_ROWS [RSVD_ITERS]]
  *   MODE cov    in-memory array, covariance solver (strata_pca_fit)
  *        rsvd   in-memory array, randomized solver
  *        stream streamed from acts.h5 (strata_pca_fit_acts), covariance solver
@@ -47,6 +47,7 @@ int main(int argc, char **argv)
     strata_pca_default_params(&p);
     p.k = k;
     if (argc > 6) p.block_rows = atoll(argv[6]);   /* rows per streamed block (0: default) */
+    if (argc > 7) p.rsvd_iters = atoi(argv[7]);    /* randomized solver's iterations */
     strata_pca *P = NULL;
     double t0, sec, c0 = 0, cpu = 0;
     int rc;

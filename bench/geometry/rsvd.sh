@@ -3,7 +3,8 @@
 # solver, numpy cov + eigh and scikit-learn's randomized PCA, interleaved.
 #
 # usage: bench/geometry/rsvd.sh BUILD_DIR [WORKDIR] [OLD_BUILD_DIR]
-#   env: N (100000) D (768) K (50) REPS (3) THREADS (2)
+#   env: N (100000) D (768) K (50) REPS (3) THREADS (2) ITERS (strata's randomized
+#        iterations, default 4; scikit-learn takes 7 when K < 0.1 min(N, D), else 4)
 # Each repetition runs, each in its own process and in this order:
 # strata_cov, strata_rsvd, numpy_cov_eigh, strata_rsvd (again, to see drift),
 # sklearn_randomized (and strata_rsvd of OLD_BUILD_DIR, if given: before/after
@@ -15,7 +16,7 @@ set -eu
 BUILD=${1:?build dir}
 WORK=${2:-/tmp/strata-bench-geom}
 OLD=${3:-}
-N=${N:-100000} D=${D:-768} K=${K:-50} REPS=${REPS:-3}
+N=${N:-100000} D=${D:-768} K=${K:-50} REPS=${REPS:-3} ITERS=${ITERS:-4}
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -28,9 +29,9 @@ HDF5_LIBS=$(pkg-config --libs hdf5 2>/dev/null || echo "-L/usr/lib/x86_64-linux-
 LIBS="$(pkg-config --libs openblas lapacke jansson libpcre2-8) $HDF5_LIBS -fopenmp -lm"
 cc -O2 -I"$ROOT/include" "$HERE/bench_strata.c" -o "$WORK/bench_strata_new" "$BUILD/libstrata.a" $LIBS
 [ -z "$OLD" ] || cc -O2 -I"$ROOT/include" "$HERE/bench_strata.c" -o "$WORK/bench_strata_old" "$OLD/libstrata.a" $LIBS
-OUT="$WORK/rsvd_${N}x${D}_k${K}.jsonl"
+OUT="$WORK/rsvd_${N}x${D}_k${K}_q${ITERS}.jsonl"
 : > "$OUT"
-echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), N=$N D=$D K=$K, $THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), N=$N D=$D K=$K ITERS=$ITERS, $THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 one() { # LABEL CMD...
     label=$1; shift
     "$@" | $PY -c "import json,sys; r=json.loads(sys.stdin.read()); r['label']='$label'; print(json.dumps(r))" >> "$OUT"
@@ -38,11 +39,11 @@ one() { # LABEL CMD...
 }
 for r in $(seq "$REPS"); do
     one strata_cov "$WORK/bench_strata_new" cov "$DATA/X.f32" "$N" "$D" "$K"
-    one strata_rsvd "$WORK/bench_strata_new" rsvd "$DATA/X.f32" "$N" "$D" "$K"
+    one strata_rsvd "$WORK/bench_strata_new" rsvd "$DATA/X.f32" "$N" "$D" "$K" 0 "$ITERS"
     one numpy_cov_eigh $PY "$HERE/bench_ref.py" numpy_cov_eigh "$DATA/X.f32" "$N" "$D" "$K"
-    one strata_rsvd "$WORK/bench_strata_new" rsvd "$DATA/X.f32" "$N" "$D" "$K"
+    one strata_rsvd "$WORK/bench_strata_new" rsvd "$DATA/X.f32" "$N" "$D" "$K" 0 "$ITERS"
     one sklearn_randomized $PY "$HERE/bench_ref.py" sklearn_randomized "$DATA/X.f32" "$N" "$D" "$K"
-    [ -z "$OLD" ] || one strata_rsvd_old "$WORK/bench_strata_old" rsvd "$DATA/X.f32" "$N" "$D" "$K"
+    [ -z "$OLD" ] || one strata_rsvd_old "$WORK/bench_strata_old" rsvd "$DATA/X.f32" "$N" "$D" "$K" 0 "$ITERS"
 done
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 $PY - "$OUT" <<'PYEOF'

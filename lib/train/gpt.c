@@ -232,7 +232,7 @@ void tr_acts_free(tr_acts *a)
 static void add_rows(float *out, const float *a, const float *b, int64_t n, int nt)
 {
     const int p = st_par_threads(nt, (double)n);
-#pragma omp parallel for num_threads(p) schedule(static)
+#pragma omp parallel for simd num_threads(p) schedule(static)
     for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
@@ -268,8 +268,7 @@ void tr_forward(tr_model *m, tr_acts *a, const int32_t *tokens, const int32_t *t
         tr_layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res_mid, w->ln2_w,
                              w->ln2_b, N, d, dm->ln_eps, nt);
         tr_linear_forward(fch, ln2, w->fc_w, w->fc_b, N, d, F, nt);
-        memcpy(fg, fch, sizeof(float) * (size_t)(N * F));
-        st_act_forward(STRATA_ACT_GELU_NEW, fg, NULL, N * F, nt);
+        tr_gelu_forward(fg, fch, N * F, nt);
         tr_linear_forward(a->tmp, fg, w->proj_w, w->proj_b, N, F, d, nt);
         add_rows(res_out, res_mid, a->tmp, N * d, nt);
         x = res_out;

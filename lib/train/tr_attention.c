@@ -139,7 +139,7 @@ static inline __attribute__((always_inline)) v16 exp16(v16 x)
 
 /* In place on s[0..n): softmax, then zeros on [n, len); s is readable and writable up to
  * n rounded up to LANES.  The max and the sum run lane-wise over blocks of 16, then over
- * the 16 lanes in order: a fixed order. */
+ * the 16 lanes (hmax16, hsum16): a fixed order. */
 static inline __attribute__((always_inline)) void softmax_row(float *restrict s, int64_t n, int64_t len)
 {
     const v16i iota = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
@@ -151,8 +151,7 @@ static inline __attribute__((always_inline)) void softmax_row(float *restrict s,
         const v16 vm = select16(in, v, vmax);
         vmax = select16(vm > vmax, vm, vmax);
     }
-    float mx = vmax[0];
-    for (int x = 1; x < LANES; x++) mx = vmax[x] > mx ? vmax[x] : mx;
+    const float mx = hmax16(vmax);
     v16 vsum = { 0 };
     for (int64_t b = 0; b < nb; b++) {
         const v16i in = iota + (int32_t)(b * LANES) < (int32_t)n;
@@ -161,9 +160,7 @@ static inline __attribute__((always_inline)) void softmax_row(float *restrict s,
         st16(s + b * LANES, ez);
         vsum += ez;
     }
-    float sum = 0.0f;
-    for (int x = 0; x < LANES; x++) sum += vsum[x];
-    const float inv = 1.0f / sum;
+    const float inv = 1.0f / hsum16(vsum);
     for (int64_t b = 0; b < nb; b++) st16(s + b * LANES, ld16(s + b * LANES) * inv);
     for (int64_t j = nb * LANES; j < len; j++) s[j] = 0.0f;
 }
@@ -226,15 +223,31 @@ static void head_backward(float *restrict dq, float *restrict dk, float *restric
             const int64_t i = i0 + r;
             const float *restrict pr = P + i * T;
             float *restrict g = dS + i * Tp;
-            /* s = <P_i, dP_i> over j <= i: 16 lanes over whole blocks, then the rest, in order */
-            const int64_t nfull = (i + 1) / LANES * LANES;
-            v16 vs = splat(0.0f);
-            for (int64_t j = 0; j < nfull; j += LANES) vs += ld16(pr + j) * ld16(g + j);
-            float s = hsum16(vs);
-            for (int64_t j = nfull; j <= i; j++) s += pr[j] * g[j];
-            for (int64_t j = 0; j < nfull; j += LANES) st16(g + j, ld16(pr + j) * (ld16(g + j) - s) * scale);
-            for (int64_t j = nfull; j <= i; j++) g[j] = pr[j] * (g[j] - s) * scale;
-            for (int64_t j = i + 1; j < Tp; j++) g[j] = 0.0f;
+            const int64_t nb = (i + LANES) / LANES;   /* blocks covering j <= i */
+            if (nb * LANES <= T) {
+                /* whole blocks: P_ij = 0 for j > i makes those lanes add nothing to s,
+                 * and the mask writes +0 there */
+                const v16i iota = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+                v16 vs = splat(0.0f);
+                for (int64_t b = 0; b < nb; b++) vs += ld16(pr + b * LANES) * ld16(g + b * LANES);
+                const float s = hsum16(vs);
+                for (int64_t b = 0; b < nb; b++) {
+                    const v16i in = iota + (int32_t)(b * LANES) <= (int32_t)i;
+                    const v16 v = ld16(pr + b * LANES) * (ld16(g + b * LANES) - s) * scale;
+                    st16(g + b * LANES, select16(in, v, splat(0.0f)));
+                }
+                for (int64_t j = nb * LANES; j < Tp; j += LANES) st16(g + j, splat(0.0f));
+            } else {
+                /* the last block would read past P's row: whole blocks, then one by one */
+                const int64_t nfull = (i + 1) / LANES * LANES;
+                v16 vs = splat(0.0f);
+                for (int64_t j = 0; j < nfull; j += LANES) vs += ld16(pr + j) * ld16(g + j);
+                float s = hsum16(vs);
+                for (int64_t j = nfull; j <= i; j++) s += pr[j] * g[j];
+                for (int64_t j = 0; j < nfull; j += LANES) st16(g + j, ld16(pr + j) * (ld16(g + j) - s) * scale);
+                for (int64_t j = nfull; j <= i; j++) g[j] = pr[j] * (g[j] - s) * scale;
+                for (int64_t j = i + 1; j < Tp; j++) g[j] = 0.0f;
+            }
         }
         /* dQ rows = dS rows . K over keys < i0 + R */
         mix_rows(dq + i0 * C3, C3, dS + i0 * Tp, Tp, 1, k, C3, dh, R, i0 + R, 1.0f);

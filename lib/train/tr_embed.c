@@ -21,6 +21,7 @@ void tr_embed_forward(float *out, const int32_t *tokens, const float *wte, const
     for (int64_t n = 0; n < B * T; n++) {
         const float *e = wte + (int64_t)tokens[n] * d, *pe = wpe + (n % T) * d;
         float *o = out + n * d;
+#pragma omp simd
         for (int j = 0; j < d; j++) o[j] = e[j] + pe[j];
     }
 }
@@ -38,6 +39,7 @@ void tr_embed_backward(float *dwte, float *dwpe, const float *dout, const int32_
         for (int64_t n = 0; n < B * T; n++) {
             const float *g = dout + n * d;
             float *e = dwte + (int64_t)tokens[n] * d, *pe = dwpe + (n % T) * d;
+#pragma omp simd
             for (int j = j0; j < j1; j++) { e[j] += g[j]; pe[j] += g[j]; }
         }
     }

@@ -56,6 +56,7 @@ static void softmax_xent_rows(float *restrict logits, double *restrict losses, c
         for (int x = 0; x < TR_LANES; x++) s += acc[x];
         for (int j = full; j < V; j++) { r[j] = tr_exp(r[j] - mx); s += r[j]; }
         const float inv = (float)(1.0 / s);
+#pragma omp simd
         for (int j = 0; j < V; j++) r[j] *= inv;
         losses[n] = log(s) - (double)lt;
     }

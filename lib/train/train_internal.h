@@ -152,7 +152,8 @@ void tr_attention_forward(float *z, float *att, const float *qkv, float *scratch
 void tr_attention_backward(float *dqkv, const float *dz, const float *att, const float *qkv,
                            float *scratch, int64_t B, int64_t T, int H, int d, int nt);
 
-/* tr_gelu.c: dx = dy * gelu_new'(x) (in place on dy) */
+/* tr_gelu.c: y = gelu_new(x) (y may be x); dx = dy * gelu_new'(x) (in place on dy) */
+void tr_gelu_forward(float *y, const float *x, int64_t n, int nt);
 void tr_gelu_backward(float *dy, const float *x, int64_t n, int nt);
 
 /* tr_embed.c */

@@ -17,7 +17,8 @@
 # and the order is interleaved strata, torch, strata, torch (REPS times).  Peak RSS of the N2
 # runs (/usr/bin/time), beside what strata must hold: params + grads + AdamW m, v +
 # activations (`--json` memory_bytes).
-# Tunables (env): THREADS (1), REPS (2), SHAPES ("toy small gpt2s").
+# Tunables (env): THREADS (1), REPS (2), SHAPES ("toy small gpt2s"); OPENBLAS_CORETYPE passes to
+# both programs (they load the same OpenBLAS), so the kernel is the same on both sides.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -29,13 +30,14 @@ export OMP_NUM_THREADS=$THREADS
 mkdir -p "$work"
 echo "== machine: $cores cores, $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), threads $THREADS"
+echo "== OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset: OpenBLAS picks)}; both programs load the same OpenBLAS"
 timed() {   # timed OUT_PREFIX cmd... : writes OUT_PREFIX.time (user sys wall maxrss_kb)
     local pfx=$1; shift
     /usr/bin/time -f "%U %S %e %M" -o "$pfx.time" "$@" > "$pfx.out"
 }
 for shape in $SHAPES; do
     case $shape in
-        toy)   L=2;  H=4;  D=64;  F=256;  T=64;  V=64;    B=8;  N1=50; N2=250; EXTRA=attn_only ;;
+        toy)   L=2;  H=4;  D=64;  F=256;  T=64;  V=64;    B=8;  N1=100; N2=1000; EXTRA=attn_only ;;
         small) L=4;  H=4;  D=256; F=1024; T=128; V=512;   B=8;  N1=5;  N2=25;  EXTRA= ;;
         gpt2s) L=12; H=12; D=768; F=3072; T=128; V=50257; B=4;  N1=2;  N2=4;   EXTRA= ;;
     esac
@@ -48,6 +50,7 @@ with open('$dir/rows.txt', 'w') as f:
     for _ in range($B * $N2):
         f.write(' '.join(str(r.randrange($V)) for _ in range($T)) + '\n')"
     echo "== $shape: L=$L H=$H d=$D d_mlp=$F ${EXTRA} T=$T V=$V batch=$B steps $N1 and $N2"
+    echo "== OpenBLAS kernel: $("$build/strata" info "$dir/init" | sed -n 's/^OpenBLAS *//p')"
     for rep in $(seq "$REPS"); do
         for impl in strata torch; do
             for n in $N1 $N2; do

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "input.h"
+#include "report_attn.h"
 #include "report_page.h"
 #include "strata/attn.h"
 #include "strata/capture.h"
@@ -33,14 +34,14 @@
 #include "strata/tokenizer.h"
 
 #define REPORT_MAX_INPUTS 64
-/* Attention viewer: at most this many tokens of the chosen document (the
- * first ones); [layers][heads][len][len] bytes are embedded, base64. */
-#define REPORT_VIEW_MAX_TOKENS 256
+/* At most this many heads named by --heads. */
+#define REPORT_MAX_HEADS 1024
 
 static void usage(void)
 {
     printf(
         "usage: strata report INPUT... --out F.html [--model M] [--doc N]\n"
+        "                     [--attn-budget BYTES] [--heads L.H,...]\n"
         "                     [--probe-cv K] [--group auto|doc|row] [--pca-k K]\n"
         "                     [--no-probes] [--quiet]\n\n"
         "One self-contained HTML page (inline SVG, CSS and JavaScript; no network).\n"
@@ -48,15 +49,19 @@ static void usage(void)
         "  --out F.html   where to write the page (required)\n"
         "  --model M      model for per-head scores (induction documents) and token\n"
         "                 strings in the attention viewer\n"
-        "  --doc N        document shown in the attention viewer (default 0; its first\n"
-        "                 %d tokens)\n"
+        "  --doc N        document shown in the attention viewer (default 0)\n"
+        "  --attn-budget B  bytes of attention data embedded per capture (default 3M;\n"
+        "                 K/M/G suffixes): every head in full when it fits, else the\n"
+        "                 highlighted and --heads heads in full and the others' top-k\n"
+        "                 keys per query, else a shorter token window (the page says\n"
+        "                 which)\n"
+        "  --heads L.H,...  heads embedded in full first (e.g. 5.1,7.10)\n"
         "  --probe-cv K   cross-validation folds of the probes (default 0: held-out split)\n"
         "  --group G      probe splits: auto (default; by document for document-level\n"
         "                 labels), doc (whole documents per side) or row\n"
         "  --pca-k K      explained-variance ratios listed per hook (default 5)\n"
         "  --no-probes    skip the probe section\n"
-        "  --quiet        no progress on stderr\n",
-        REPORT_VIEW_MAX_TOKENS);
+        "  --quiet        no progress on stderr\n");
 }
 
 static int ends_with(const char *s, const char *suf)
@@ -75,26 +80,6 @@ static json_t *hook_layer_label(const char *hook)
 }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Base64 (RFC 4648, padded) of n bytes; malloc'd, NULL on allocation failure. */
-static char *base64(const unsigned char *p, size_t n)
-{
-    char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
-    if (!out) return NULL;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        *o++ = b64chars[v >> 18 & 63];
-        *o++ = b64chars[v >> 12 & 63];
-        *o++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-    *o = 0;
-    return out;
-}
 
 /* The hooks stored as [R, d] (residual-like), in file order. */
 static int flat_hooks(strata_acts *a, const char **out, int cap)
@@ -212,97 +197,6 @@ static int geometry_section(strata_acts *a, const char *path, int pca_k, json_t 
     return 0;
 }
 
-/* The attention viewer's data: document `doc`'s rows of every
- * blocks.L.attn.hook_pattern ([rows, H, W]), cut to its first T tokens,
- * quantised to round(255 P) as [H][T][T] bytes per layer. */
-static json_t *attention_section(strata_acts *a, int64_t doc, strata_model *m)
-{
-    json_t *out = json_object();
-    int n_layers = 0, n_heads = 0;
-    int64_t W = 0;
-    for (;; n_layers++) {
-        char name[96];
-        int64_t shape[4];
-        snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", n_layers);
-        if (strata_acts_hook_shape(a, name, shape) != 3) break;
-        n_heads = (int)shape[1];
-        W = shape[2];
-    }
-    if (!n_layers) {
-        json_object_set_new(out, "absent", json_string(
-            "this capture holds no full blocks.*.attn.hook_pattern datasets (capture with "
-            "--hooks 'blocks.*.attn.hook_pattern' to see where each head attends)"));
-        return out;
-    }
-    int64_t D = strata_acts_n_docs(a), R = strata_acts_n_rows(a);
-    if (doc >= D) {
-        json_object_set_new(out, "absent", json_sprintf(
-            "document %lld asked for, the file has %lld", (long long)doc, (long long)D));
-        return out;
-    }
-    /* The document's rows: find them through the row -> document map. */
-    int64_t *docs = malloc(sizeof *docs * (size_t)(R ? R : 1));
-    if (!docs || strata_acts_read_row_docs(a, 0, R, docs) != STRATA_OK) {
-        free(docs);
-        json_object_set_new(out, "absent", json_string(strata_acts_errmsg(a)));
-        return out;
-    }
-    int64_t r0 = -1, r1 = -1;
-    for (int64_t r = 0; r < R; r++)
-        if (docs[r] == doc) { if (r0 < 0) r0 = r; r1 = r + 1; }
-    free(docs);
-    int64_t T = r1 - r0;
-    if (r0 < 0 || T < 1) {
-        json_object_set_new(out, "absent", json_string("the document has no stored rows"));
-        return out;
-    }
-    if (T > REPORT_VIEW_MAX_TOKENS) T = REPORT_VIEW_MAX_TOKENS;
-    if (T > W) T = W;
-    float *rows = malloc(sizeof *rows * (size_t)(T * n_heads * W));
-    unsigned char *q = malloc((size_t)(n_heads * T * T));
-    int32_t *ids = malloc(sizeof *ids * (size_t)T);
-    json_t *qs = json_array(), *toks = json_array();
-    if (!rows || !q || !ids || strata_acts_read_row_tokens(a, r0, T, ids) != STRATA_OK) goto fail;
-    for (int l = 0; l < n_layers; l++) {
-        char name[96];
-        snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", l);
-        if (strata_acts_read(a, name, r0, T, rows) != STRATA_OK) goto fail;
-        for (int h = 0; h < n_heads; h++)
-            for (int64_t t = 0; t < T; t++)
-                for (int64_t k = 0; k < T; k++) {
-                    float v = rows[(t * n_heads + h) * W + k];
-                    v = isfinite(v) ? v : 0.0f;
-                    v = v < 0 ? 0 : v > 1 ? 1 : v;
-                    q[((size_t)h * T + t) * T + k] = (unsigned char)lrintf(v * 255.0f);
-                }
-        char *s = base64(q, (size_t)(n_heads * T * T));
-        if (!s) goto fail;
-        json_array_append_new(qs, json_string(s));
-        free(s);
-    }
-    strata_tokenizer *tok = m ? strata_model_tokenizer(m) : NULL;
-    for (int64_t t = 0; t < T; t++) {
-        const char *piece = tok ? strata_token_piece(tok, ids[t]) : NULL;
-        /* pieces may hold bytes that are not UTF-8: jansson refuses them */
-        json_t *js = piece ? json_string(piece) : NULL;
-        json_array_append_new(toks, js ? js : json_sprintf("%d", ids[t]));
-    }
-    json_object_set_new(out, "doc", json_integer(doc));
-    json_object_set_new(out, "len", json_integer(T));
-    json_object_set_new(out, "n_layers", json_integer(n_layers));
-    json_object_set_new(out, "n_heads", json_integer(n_heads));
-    json_object_set_new(out, "q", qs);
-    json_object_set_new(out, "tokens", toks);
-    free(rows), free(q), free(ids);
-    return out;
-fail:
-    free(rows), free(q), free(ids);
-    json_decref(qs), json_decref(toks);
-    json_object_set_new(out, "absent", json_sprintf("reading the patterns failed: %s",
-                                                     strata_acts_errmsg(a)));
-    return out;
-}
-
 /* Per-token probe probabilities of the viewer's document: for each label with
  * two classes, a logistic probe fitted on every row of the hook where the
  * sweep scored best except the document's own rows (held out), applied to
@@ -362,10 +256,21 @@ static void probe_scores(strata_acts *a, json_t *cap, json_t *att)
     json_object_set_new(att, "probe_scores", scores);
 }
 
-static json_t *capture_section(const char *path, strata_model *m, int64_t doc, int cv, int group,
-                               int pca_k,
-                               int no_probes, int quiet, int *err)
+/* What the sections share: the options, and the heads embedded in full
+ * first (--heads, then the heads the page highlights). */
+typedef struct {
+    strata_model *m;
+    int64_t doc, attn_budget;
+    int cv, group, pca_k, no_probes, quiet;
+    int prio[REPORT_MAX_HEADS + 8];
+    int n_prio, n_user_heads;
+    const char *user_heads;  /* --heads as given */
+} report_opts;
+
+static json_t *capture_section(const char *path, const report_opts *o, int *err)
 {
+    strata_model *m = o->m;
+    int cv = o->cv, group = o->group, pca_k = o->pca_k, no_probes = o->no_probes, quiet = o->quiet;
     strata_acts *a = cli_open_acts("report", path);
     if (!a) { *err = 1; return NULL; }
     json_t *cap = json_object(), *hooks = json_array(), *labels = json_array();
@@ -395,15 +300,28 @@ static json_t *capture_section(const char *path, strata_model *m, int64_t doc, i
         return NULL;
     }
     if (!json_object_get(cap, "pca")) json_object_set_new(cap, "pca", json_array());
-    json_t *att = attention_section(a, doc, m);
+    if (!quiet) fprintf(stderr, "strata report: attention patterns of document %lld\n",
+                        (long long)o->doc);
+    char aerr[256] = "";
+    json_t *att = report_attn_section(a, o->doc, m, o->prio, o->n_prio, o->n_user_heads,
+                                      o->attn_budget, aerr, sizeof aerr);
+    if (!att) {
+        fprintf(stderr, "strata report: %s: %s\n", path, aerr);
+        strata_acts_close(a);
+        json_decref(cap);
+        *err = 1;
+        return NULL;
+    }
     if (!no_probes) probe_scores(a, cap, att);
     json_object_set_new(cap, "attention", att);
     strata_acts_close(a);
     return cap;
 }
 
-/* Per-head scores of m on induction documents: heat maps of every score. */
-static json_t *heads_section(strata_model *m)
+/* Per-head scores of m on induction documents: heat maps of every score.
+ * The head scoring highest on each score is appended to o->prio (the
+ * viewer embeds these in full first after --heads). */
+static json_t *heads_section(strata_model *m, report_opts *o)
 {
     json_t *out = json_object();
     const strata_config *cfg = strata_model_config(m);
@@ -459,6 +377,22 @@ static json_t *heads_section(strata_model *m)
     }
     for (int c = 0; c < STRATA_ATTN_CLASS_COUNT; c++)
         json_array_append_new(cn, json_string(strata_attn_class_name(c)));
+    json_t *top = json_array();
+    for (int k = 0; k < 4; k++) {
+        int best = 0;
+        for (int x = 1; x < L * H; x++) {
+            const strata_attn_head *a = &heads[x], *b = &heads[best];
+            double va = k == 0 ? a->induction : k == 1 ? a->prev_token
+                      : k == 2 ? a->first_token : a->duplicate;
+            double vb = k == 0 ? b->induction : k == 1 ? b->prev_token
+                      : k == 2 ? b->first_token : b->duplicate;
+            if (va > vb) best = x;
+        }
+        json_array_append_new(top, json_pack("{s:s, s:i, s:i}", "score", names[k], "layer",
+                                             best / H, "head", best % H));
+        o->prio[o->n_prio++] = best / H * 65536 + best % H;
+    }
+    json_object_set_new(out, "top", top);
     json_object_set_new(out, "n_layers", json_integer(L));
     json_object_set_new(out, "n_heads", json_integer(H));
     json_object_set_new(out, "n_docs", json_integer(n_docs));
@@ -493,11 +427,39 @@ static json_t *sweep_section(const char *path, int *err)
     return s;
 }
 
+/* --heads "5.1,7.10": layer.head pairs into prio[] as layer * 65536 + head
+ * (the encoding report_attn_section takes). */
+static int parse_heads(const char *s, int *prio, int *n)
+{
+    const char *p = s;
+    *n = 0;
+    while (*p) {
+        int l, h, used = 0;
+        if (sscanf(p, "%d.%d%n", &l, &h, &used) != 2 || l < 0 || h < 0 || l > 4095 ||
+            h > 65535 || (p[used] && p[used] != ',')) {
+            fprintf(stderr, "strata report: --heads: '%s' is not a list of LAYER.HEAD (e.g. "
+                            "5.1,7.10)\n", s);
+            return -1;
+        }
+        if (*n == REPORT_MAX_HEADS) {
+            fprintf(stderr, "strata report: --heads: more than %d heads\n", REPORT_MAX_HEADS);
+            return -1;
+        }
+        prio[(*n)++] = l * 65536 + h;
+        p += used + (p[used] == ',');
+    }
+    return *n ? 0 : -1;
+}
+
 int cmd_report(int argc, char **argv)
 {
     const char *out = NULL, *model_path = NULL, *inputs[REPORT_MAX_INPUTS];
-    int n_in = 0, cv = 0, pca_k = 5, no_probes = 0, quiet = 0, group = STRATA_PROBE_GROUP_AUTO;
-    int64_t doc = 0;
+    int n_in = 0;
+    static report_opts o;
+    memset(&o, 0, sizeof o);
+    o.pca_k = 5;
+    o.group = STRATA_PROBE_GROUP_AUTO;
+    o.attn_budget = REPORT_ATTN_DEFAULT_BUDGET;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -505,20 +467,30 @@ int cmd_report(int argc, char **argv)
         else if (!strcmp(a, "--out") && more) out = argv[++i];
         else if (!strcmp(a, "--model") && more) model_path = argv[++i];
         else if (!strcmp(a, "--doc") && more) {
-            if (cli_parse_i64("report", a, argv[++i], 0, INT64_MAX, &doc) < 0) return 2;
+            if (cli_parse_i64("report", a, argv[++i], 0, INT64_MAX, &o.doc) < 0) return 2;
+        } else if (!strcmp(a, "--attn-budget") && more) {
+            if (cli_parse_size(argv[++i], &o.attn_budget) < 0) {
+                fprintf(stderr, "strata report: --attn-budget: '%s' is not a byte size (e.g. "
+                                "3M, 500k, 2000000)\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--heads") && more) {
+            o.user_heads = argv[++i];
+            if (parse_heads(o.user_heads, o.prio, &o.n_prio) < 0) return 2;
+            o.n_user_heads = o.n_prio;
         } else if (!strcmp(a, "--probe-cv") && more) {
-            if (cli_parse_int("report", a, argv[++i], 0, 100, &cv) < 0) return 2;
-            if (cv == 1) { fprintf(stderr, "strata report: --probe-cv: 1 fold is not CV (0 or >= 2)\n"); return 2; }
+            if (cli_parse_int("report", a, argv[++i], 0, 100, &o.cv) < 0) return 2;
+            if (o.cv == 1) { fprintf(stderr, "strata report: --probe-cv: 1 fold is not CV (0 or >= 2)\n"); return 2; }
         } else if (!strcmp(a, "--group") && more) {
             const char *g = argv[++i];
-            if (!strcmp(g, "auto")) group = STRATA_PROBE_GROUP_AUTO;
-            else if (!strcmp(g, "doc")) group = STRATA_PROBE_GROUP_DOC;
-            else if (!strcmp(g, "row")) group = STRATA_PROBE_GROUP_ROW;
+            if (!strcmp(g, "auto")) o.group = STRATA_PROBE_GROUP_AUTO;
+            else if (!strcmp(g, "doc")) o.group = STRATA_PROBE_GROUP_DOC;
+            else if (!strcmp(g, "row")) o.group = STRATA_PROBE_GROUP_ROW;
             else { fprintf(stderr, "strata report: --group: '%s' is not auto, doc or row\n", g); return 2; }
         } else if (!strcmp(a, "--pca-k") && more) {
-            if (cli_parse_int("report", a, argv[++i], 1, 100, &pca_k) < 0) return 2;
-        } else if (!strcmp(a, "--no-probes")) no_probes = 1;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
+            if (cli_parse_int("report", a, argv[++i], 1, 100, &o.pca_k) < 0) return 2;
+        } else if (!strcmp(a, "--no-probes")) o.no_probes = 1;
+        else if (!strcmp(a, "--quiet")) o.quiet = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "strata report: unknown option or missing value: %s\n", a);
             return 2;
@@ -531,15 +503,19 @@ int cmd_report(int argc, char **argv)
     }
     strata_model *m = NULL;
     if (model_path && !(m = cli_open_model("report", model_path, 0))) return 1;
+    o.m = m;
     json_t *data = json_object(), *caps = json_array(), *sweeps = json_array(),
            *prov = json_array(), *ins = json_array();
     int err = 0;
+    /* Head scores first: the viewers embed the heads they highlight in full. */
+    if (!o.quiet && m) fprintf(stderr, "strata report: head scores on induction documents\n");
+    json_object_set_new(data, "heads", m ? heads_section(m, &o) : json_pack("{s:s}", "absent",
+        "no model given (--model M): per-head scores need a forward pass"));
     for (int i = 0; i < n_in && !err; i++) {
         json_array_append_new(ins, json_string(inputs[i]));
         json_t *sec = ends_with(inputs[i], ".json")
                           ? sweep_section(inputs[i], &err)
-                          : capture_section(inputs[i], m, doc, cv, group, pca_k, no_probes, quiet,
-                                            &err);
+                          : capture_section(inputs[i], &o, &err);
         if (sec) json_array_append_new(ends_with(inputs[i], ".json") ? sweeps : caps, sec);
     }
     if (err) {
@@ -568,9 +544,6 @@ int cmd_report(int argc, char **argv)
                                      json_is_true(json_object_get(c, "complete")) ? "" : " (PARTIAL)"));
     }
 #undef PROV
-    if (!quiet && m) fprintf(stderr, "strata report: head scores on induction documents\n");
-    json_object_set_new(data, "heads", m ? heads_section(m) : json_pack("{s:s}", "absent",
-        "no model given (--model M): per-head scores need a forward pass"));
     json_object_set_new(data, "title", json_string("strata report"));
     json_object_set_new(data, "inputs", ins);
     json_object_set_new(data, "provenance", prov);
@@ -598,6 +571,6 @@ int cmd_report(int argc, char **argv)
         return 1;
     }
     free(js), free(tmp);
-    if (!quiet) printf("report: %s\n", out);
+    if (!o.quiet) printf("report: %s\n", out);
     return 0;
 }

@@ -9,8 +9,12 @@
  *                              "acc", "bal", "control_bal", "majority", "sel"}]}],
  *                  "pca": [{"hook", "layer", "pr", "evr": [...]}],
  *                  "cka": {"hooks": [...], "m": [[...]]},
- *                  "attention": {"doc", "tokens": [...], "n_layers", "n_heads", "len",
- *                                "q": ["base64 of uint8 P*255, [head][query][key]" per layer],
+ *                  "attention": {"doc", "tokens": [...], "n_layers", "n_heads", "len", "doc_len",
+ *                                "cut": why len < doc_len, "k", "budget", "bytes", "full_bytes",
+ *                                "mode": "d|s per head (layer * n_heads + head)",
+ *                                "heads": [base64 per head, layout in attnViewer],
+ *                                "kept": [mean kept attention mass per head],
+ *                                "dense": [[layer, head] in full, when k > 0],
  *                                "probe_scores": {label: [p per token]}} | {"absent": why}}],
  *    "heads": {"n_layers", "n_heads", "scores": {name: [[layer][head]]}, "cls": [[...]],
  *              "class_names": [...], "n_docs"} | {"absent": why},
@@ -97,31 +101,62 @@ static const char page_js[] =
     "text:fmt(o.hi)},svg);sv('text',{x:L+m*cs+36,y:T+n*cs,text:fmt(o.lo)},svg);return svg;}\n"
     "function b64(s){const b=atob(s),a=new Uint8Array(b.length);for(let i=0;i<b.length;i++)"
     "a[i]=b.charCodeAt(i);return a;}\n"
-    /* Attention viewer. */
-    "function attnViewer(parent,A,headPick){const box=el('div',{class:'attn'},parent);"
+    /* Attention viewer.  A.mode[l*H+h] 'd': A.heads[x] is the lower triangle,
+     * byte q(q+1)/2+k = round(255 P[q][k]); 's': per query q its min(k, q+1)
+     * largest weights, 3 bytes each (key uint16 LE, round(255 P)). */
+    "function attnViewer(parent,A){const box=el('div',{class:'attn'},parent);"
     "const ctl=el('div',{},box);el('span',{text:'layer '},ctl);const ls=el('select',"
     "{id:'attn-layer'},ctl);for(let l=0;l<A.n_layers;l++)el('option',{value:l,text:l},ls);"
     "el('span',{text:' head '},ctl);const hs=el('select',{id:'attn-head'},ctl);"
     "for(let h=0;h<A.n_heads;h++)el('option',{value:h,text:h},hs);el('span',{text:' colour by '},"
     "ctl);const ps=el('select',{id:'attn-colour'},ctl);el('option',{value:'',text:'attention'},ps);"
     "for(const k in (A.probe_scores||{}))el('option',{value:k,text:'probe: '+k},ps);\n"
-    "  const info=el('div',{id:'attn-info',text:'hover a token: red = where it attends, blue = "
-    "what attends to it'},box);const strip=el('div',{id:'attn-strip'},box);const L=A.len;"
-    "const layers=A.q.map(b64);const toks=A.tokens.map((t,i)=>{const s=el('span',{class:'tok',"
-    "'data-i':i,text:t},strip);return s;});let cur=-1;\n"
-    "  function P(l,h,q,k){return layers[l][(h*L+q)*L+k]/255;}\n"
-    "  function paint(){const l=+ls.value,h=+hs.value,pc=ps.value;toks.forEach((s,i)=>{let bg="
+    "  const hinfo=el('div',{id:'attn-head-info'},box);"
+    "const info=el('div',{id:'attn-info',text:'hover a token: red = where it attends, blue = "
+    "what attends to it'},box);const strip=el('div',{id:'attn-strip'},box);const L=A.len,"
+    "NH=A.n_heads,K=A.k,cache={};const toks=A.tokens.map((t,i)=>el('span',{class:'tok',"
+    "'data-i':i,text:t},strip));let cur=-1;\n"
+    "  if(A.dense.length){ls.value=A.dense[0][0];hs.value=A.dense[0][1];}\n"
+    "  function bytes(l,h){const x=l*NH+h;return cache[x]||(cache[x]=b64(A.heads[x]));}\n"
+    "  function isDense(l,h){return A.mode[l*NH+h]==='d';}\n"
+    "  function off(q){return q<=K?q*(q+1)/2:K*(K+1)/2+(q-K)*K;}\n"
+    "  function P(l,h,q,k){if(k>q)return 0;const d=bytes(l,h);if(isDense(l,h))return d[q*(q+1)/2+k]"
+    "/255;const o=3*off(q),m=Math.min(K,q+1);for(let i=0;i<m;i++)if((d[o+3*i]|d[o+3*i+1]<<8)===k)"
+    "return d[o+3*i+2]/255;return 0;}\n"
+    "  function top(l,h,q){const d=bytes(l,h);if(!isDense(l,h)){const o=3*off(q);return d[o]|"
+    "d[o+1]<<8;}let b=0;for(let k=1;k<=q;k++)if(P(l,h,q,k)>P(l,h,q,b))b=k;return b;}\n"
+    "  function paint(){const l=+ls.value,h=+hs.value,pc=ps.value,x=l*NH+h;"
+    "hinfo.textContent='layer '+l+', head '+h+': '+(isDense(l,h)?'every weight shown (quantised "
+    "to 1/255)':'only the top '+K+' keys of each query shown; they hold '+(100*A.kept[x])."
+    "toFixed(1)+' % of its attention on average, the other '+(100-100*A.kept[x]).toFixed(1)+' % "
+    "is dropped');toks.forEach((s,i)=>{let bg="
     "'#fff';if(pc){const v=A.probe_scores[pc][i];bg=v===null?'#fff':'rgba(44,160,44,'+v.toFixed(3)"
     "+')';}else if(cur>=0){const out=i<=cur?P(l,h,cur,i):0,inn=i>=cur?P(l,h,i,cur):0;bg=out>="
     "inn?'rgba(214,39,40,'+out.toFixed(3)+')':'rgba(31,119,180,'+inn.toFixed(3)+')';}"
-    "s.style.background=bg;s.classList.toggle('sel',i===cur);});if(cur>=0){let b=0;for(let k=1;"
-    "k<=cur;k++)if(P(l,h,cur,k)>P(l,h,cur,b))b=k;info.textContent='token '+cur+' '+"
+    "s.style.background=bg;s.classList.toggle('sel',i===cur);});if(cur>=0){const b=top(l,h,cur);"
+    "info.textContent='token '+cur+' '+"
     "JSON.stringify(A.tokens[cur])+' (layer '+l+', head '+h+') attends most to token '+b+' '+"
     "JSON.stringify(A.tokens[b])+' with weight '+P(l,h,cur,b).toFixed(3);}}\n"
     "  toks.forEach((s,i)=>s.addEventListener('mouseover',()=>{cur=i;paint();}));"
     "ls.addEventListener('change',paint);hs.addEventListener('change',paint);"
     "ps.addEventListener('change',paint);paint();"
     "return {pick:(l,h)=>{ls.value=l;hs.value=h;paint();box.scrollIntoView();}};}\n"
+    /* The embedding rule, stated with what it dropped. */
+    "function attnRule(A){const n=A.n_layers*A.n_heads,mb=v=>v>=1048576?(v/1048576).toFixed(2)+' MiB':(v/1024).toFixed(1)+' KiB';"
+    "let t='Document '+A.doc+': '+A.doc_len+' tokens, '+A.n_layers+' layers x '+A.n_heads+"
+    "' heads. Attention data: '+mb(A.bytes)+' embedded of a '+mb(A.budget)+' budget "
+    "(--attn-budget); every head in full would take '+mb(A.full_bytes)+'. ';\n"
+    "  if(!A.k)t+='Every head is shown in full, each weight quantised to round(255 p) "
+    "(error at most 1/510).';else{const ks=A.kept.filter((v,i)=>A.mode[i]==='s');"
+    "const mean=ks.reduce((a,b)=>a+b,0)/ks.length;let lo=-1;A.kept.forEach((v,i)=>{if(A.mode[i]"
+    "==='s'&&(lo<0||v<A.kept[lo]))lo=i;});t+=(A.dense.length?'In full: head'+"
+    "(A.dense.length>1?'s ':' ')+A.dense.map(d=>d[0]+'.'+d[1]).join(', ')+' (--heads first, then "
+    "the top-scoring head of each score under Attention heads). ':'No head fits in full. ')+'The other '+ks.length+' of '+n+"
+    "' heads: only the top '+A.k+' keys of each query (weights quantised to 1/255); those keep '+"
+    "(100*mean).toFixed(1)+' % of the attention on average (least: head '+Math.floor(lo/"
+    "A.n_heads)+'.'+(lo%A.n_heads)+', '+(100*A.kept[lo]).toFixed(1)+' %); the rest is dropped.';}"
+    "\n  if(A.len<A.doc_len)t+=' Tokens: the first '+A.len+' of '+A.doc_len+' ('+A.cut+'); "
+    "tokens '+A.len+'-'+(A.doc_len-1)+' are dropped.';return t;}\n"
     /* Page assembly. */
     "function section(title){const s=el('section',{},document.body);el('h2',{text:title},s);"
     "return s;}\n"
@@ -162,8 +197,8 @@ static const char page_js[] =
     "hooks');else heatMap(s,{cls:'cka-heat',rows:C.cka.hooks,cols:C.cka.hooks.map((h,i)=>i),"
     "v:C.cka.m,lo:0,hi:1,left:200});\n"
     "  el('h3',{text:'Attention viewer'},s);if(C.attention.absent)absent(s,C.attention.absent);"
-    "else{el('p',{text:'document '+C.attention.doc+', '+C.attention.len+' tokens; weights "
-    "quantised to 1/255.'},s);const v=attnViewer(s,C.attention);if(!viewer)viewer=v;}});\n"
+    "else{el('p',{class:'attn-rule',text:attnRule(C.attention)},s);const v=attnViewer(s,"
+    "C.attention);if(!viewer)viewer=v;}});\n"
     "const hs=section('Attention heads');if(D.heads.absent)absent(hs,D.heads.absent);else{"
     "const H=D.heads;el('p',{text:'scores per head over '+H.n_docs+' documents; classes at the "
     "default thresholds (0.4); click a cell to show that head in the attention viewer.'},hs);"

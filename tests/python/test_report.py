@@ -44,6 +44,31 @@ def capture(tmp_path_factory):
     return d
 
 
+def dense_head(A, l, h):
+    """A head embedded in full: lower triangle, byte q(q+1)/2 + k = round(255 P[q, k])."""
+    T = A["len"]
+    b = np.frombuffer(base64.b64decode(A["heads"][l * A["n_heads"] + h]), np.uint8)
+    assert A["mode"][l * A["n_heads"] + h] == "d" and b.size == T * (T + 1) // 2
+    P = np.zeros((T, T))
+    P[np.tril_indices(T)] = b / 255  # row-major lower triangle
+    return P
+
+
+def sparse_head(A, l, h):
+    """A head embedded as top-k: per query q, min(k, q+1) entries (key uint16 LE, round(255 p))."""
+    T, k = A["len"], A["k"]
+    b = np.frombuffer(base64.b64decode(A["heads"][l * A["n_heads"] + h]), np.uint8)
+    assert A["mode"][l * A["n_heads"] + h] == "s"
+    rows, o = [], 0
+    for q in range(T):
+        m = min(k, q + 1)
+        e = b[o:o + 3 * m].reshape(m, 3).astype(np.int64)
+        rows.append((e[:, 0] | e[:, 1] << 8, e[:, 2] / 255))
+        o += 3 * m
+    assert o == b.size
+    return rows
+
+
 def page_data(path):
     html = open(path, encoding="utf-8").read()
     m = re.search(r'<script id="strata-data" type="application/json">(.*?)</script>', html, re.S)
@@ -83,10 +108,12 @@ def test_data_matches_file(capture):
         A = C["attention"]
         T = min(int(ro[3] - ro[2]), 256)
         assert A["doc"] == 2 and A["len"] == T
-        for l, q in enumerate(A["q"]):
-            got = np.frombuffer(base64.b64decode(q), np.uint8).reshape(A["n_heads"], T, T) / 255
+        assert A["k"] == 0 and A["mode"] == "d" * (5 * 8)  # small enough: every head in full
+        for l in range(A["n_layers"]):
             p = f["acts"][f"blocks.{l}.attn.hook_pattern"][ro[2]:ro[2] + T, :, :T]  # [q, h, k]
-            np.testing.assert_allclose(got, p.transpose(1, 0, 2), atol=0.5 / 255 + 1e-6)
+            for h in range(A["n_heads"]):
+                got = dense_head(A, l, h)
+                np.testing.assert_allclose(got, np.tril(p[:, h, :]), atol=0.5 / 255 + 1e-6)
         tok = f["tokens"][:][f["rows"][ro[2]:ro[2] + T]]
     # token strings from the model's tokenizer
     assert len(A["tokens"]) == T
@@ -181,3 +208,208 @@ def test_renders_in_chromium(capture, tmp_path):
     assert res["n_tokens"] == C["attention"]["len"]
     assert res["hover_changed"], res
     assert res["info"].startswith("token 5 ")
+
+
+# ---- the embedding rule on a large synthetic capture (docs/cli/report.md, "Embedding rule") ----
+
+def rule_dense_bytes(T):
+    """One head in full, as embedded: base64 of the lower triangle plus 3 bytes of JSON."""
+    return 4 * ((T * (T + 1) // 2 + 2) // 3) + 3
+
+
+def rule_sparse_bytes(T, k):
+    """One head as top-k: base64 of 3 bytes per kept entry plus 3 bytes of JSON."""
+    entries = sum(min(k, t + 1) for t in range(T))
+    return 4 * ((3 * entries + 2) // 3) + 3
+
+
+def rule_plan(L, H, T_doc, n_prio, budget):
+    """The documented rule, written again here: (T, k, n_dense, bytes)."""
+    def at(T):
+        n = L * H
+        if n * rule_dense_bytes(T) <= budget:
+            return T, 0, n, n * rule_dense_bytes(T)
+        nd = 0
+        while nd < n_prio and (nd + 1) * rule_dense_bytes(T) <= budget // 2:
+            nd += 1
+        for k in range(32, 0, -1):
+            b = nd * rule_dense_bytes(T) + (n - nd) * rule_sparse_bytes(T, k)
+            if b <= budget:
+                return T, k, nd, b
+        return None
+    for T in range(min(T_doc, 4096), 0, -1):
+        p = at(T)
+        if p:
+            return p
+    return None
+
+
+def write_synthetic_patterns(path, L, H, lens, seed=0):
+    """A capture file (docs/FORMAT.md) holding only blocks.*.attn.hook_pattern, float16,
+    shuffle + deflate: each head attends, from every query, to a random handful of earlier
+    keys (1 to 40 draws per head, Dirichlet-like weights), so top-k keeps part of the mass."""
+    rng = np.random.default_rng(seed)
+    R = sum(lens)
+    W = max(lens)
+    ro = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    hooks = [f"blocks.{l}.attn.hook_pattern" for l in range(L)]
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "strata-activations"
+        f.attrs["format_version"] = "1.0"
+        f.attrs["model_name"] = "synthetic"
+        f.attrs["complete"] = True
+        f.attrs["hooks"] = hooks
+        f.attrs["labels"] = []
+        for k in ("n_rows", "n_tokens"):
+            f.attrs[k] = np.int64(R)
+        f.attrs["n_docs"] = np.int64(len(lens))
+        f.create_dataset("tokens", data=rng.integers(0, 1000, R).astype(np.int32))
+        f.create_dataset("rows", data=np.arange(R, dtype=np.int64))
+        f.create_dataset("docs/offsets", data=ro)
+        f.create_dataset("docs/row_offsets", data=ro)
+        draws = rng.integers(1, 41, (L, H))
+        for l, hk in enumerate(hooks):
+            P = np.zeros((R, H, W), np.float32)
+            for d, n in enumerate(lens):
+                q = np.arange(n)
+                for h in range(H):
+                    c = draws[l, h]
+                    keys = (rng.random((n, c)) * (q[:, None] + 1)).astype(np.int64)   # <= q
+                    w = rng.exponential(size=(n, c)) ** 3
+                    w /= w.sum(1, keepdims=True)
+                    np.add.at(P, (ro[d] + np.repeat(q, c), h, keys.ravel()), w.ravel())
+            ds = f.create_dataset("acts/" + hk, data=P.astype(np.float16), chunks=(64, H, 16),
+                                  shuffle=True, compression="gzip", compression_opts=1)
+            ds.attrs["axes"] = "row, head, key"
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    d = tmp_path_factory.mktemp("big")
+    write_synthetic_patterns(d / "big.h5", 24, 32, [512, 64])
+    return d
+
+
+def check_page_against_file(path, A, heads_to_check):
+    """Dense heads equal round(255 p); sparse heads hold numpy's top-k (weight descending,
+    ties to the lower key) and the kept mass numpy computes."""
+    T, H = A["len"], A["n_heads"]
+    with h5py.File(path, "r") as f:
+        for (l, h) in heads_to_check:
+            p = f["acts"][f"blocks.{l}.attn.hook_pattern"][0:T, h, :T].astype(np.float64)
+            if A["mode"][l * H + h] == "d":
+                np.testing.assert_allclose(dense_head(A, l, h), np.tril(p), atol=0.5 / 255 + 1e-6)
+                continue
+            rows = sparse_head(A, l, h)
+            kept = []
+            for q in range(T):
+                keys = np.arange(q + 1)
+                order = np.lexsort((keys, -p[q, :q + 1]))[:A["k"]]
+                got_k, got_w = rows[q]
+                np.testing.assert_array_equal(got_k, order, err_msg=f"head {l}.{h} query {q}")
+                np.testing.assert_allclose(got_w, p[q, order], atol=0.5 / 255 + 1e-6)
+                kept.append(p[q, order].sum() / p[q, :q + 1].sum())
+            assert abs(A["kept"][l * H + h] - np.mean(kept)) < 1e-4, (l, h)
+
+
+def test_budget_rule_large_capture(big, tmp_path):
+    """24 layers x 32 heads x 512 tokens: every head in full would be 100 MB of page; the
+    default 3 MiB budget keeps --heads in full and the others' top-k rows."""
+    out = tmp_path / "r.html"
+    run("report", str(big / "big.h5"), "--heads", "3.5,10.17,3.5", "--out", str(out), "--quiet")
+    html, D = page_data(out)
+    A = D["captures"][0]["attention"]
+    budget = 3 * 1024 * 1024
+    T, k, nd, nbytes = rule_plan(24, 32, 512, 2, budget)
+    assert (A["len"], A["k"], len(A["dense"]), A["bytes"]) == (T, k, nd, nbytes)
+    assert (T, nd) == (512, 2) and 1 <= k < 32
+    assert A["dense"] == [[3, 5], [10, 17]] and A["budget"] == budget
+    assert sum(len(s) + 3 for s in A["heads"]) == A["bytes"] <= budget
+    assert A["full_bytes"] == 24 * 32 * rule_dense_bytes(512) > 30 * budget
+    assert os.path.getsize(out) < budget + 100_000  # the rest of the page is small
+    check_page_against_file(big / "big.h5", A, [(3, 5), (10, 17), (0, 0), (7, 31), (23, 12)])
+
+
+def test_budget_rule_token_window(big, tmp_path):
+    """A budget too small for the top key of every query: the window shrinks to the longest
+    that fits, and the page says so."""
+    out = tmp_path / "r.html"
+    budget = 400_000
+    run("report", str(big / "big.h5"), "--attn-budget", str(budget), "--out", str(out), "--quiet")
+    _, D = page_data(out)
+    A = D["captures"][0]["attention"]
+    T, k, nd, nbytes = rule_plan(24, 32, 512, 0, budget)
+    assert (A["len"], A["k"], len(A["dense"]), A["bytes"]) == (T, k, nd, nbytes)
+    assert T < 512 and A["doc_len"] == 512 and k == 1
+    assert "does not fit the budget" in A["cut"]
+    assert sum(len(s) + 3 for s in A["heads"]) == A["bytes"] <= budget
+    check_page_against_file(big / "big.h5", A, [(0, 0), (23, 31)])
+    p = run("report", str(big / "big.h5"), "--attn-budget", "10", "--out", str(out), check=False)
+    assert p.returncode == 0
+    _, D = page_data(out)
+    assert "too small" in D["captures"][0]["attention"]["absent"]
+    p = run("report", str(big / "big.h5"), "--heads", "24.0", "--out", str(out), check=False)
+    assert p.returncode == 1 and "--heads 24.0" in p.stderr and "24 layers x 32 heads" in p.stderr
+    p = run("report", str(big / "big.h5"), "--heads", "3-5", "--out", str(out), check=False)
+    assert p.returncode == 2 and "LAYER.HEAD" in p.stderr
+
+
+BIG_JS = """
+<script>
+(function(){
+  const res = {errors: window.__errs || []};
+  res.rule = document.querySelector('p.attn-rule').textContent;
+  const hs = document.getElementById('attn-head'), ls = document.getElementById('attn-layer');
+  res.start = [+ls.value, +hs.value];
+  res.head_info_dense = document.getElementById('attn-head-info').textContent;
+  const toks = document.querySelectorAll('#attn-strip .tok');
+  res.n_tokens = toks.length;
+  toks[300].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  ls.value = 0; hs.value = 0; hs.dispatchEvent(new Event('change'));
+  res.head_info_sparse = document.getElementById('attn-head-info').textContent;
+  res.info = document.getElementById('attn-info').textContent;
+  res.red = Array.from(toks).filter(t => {
+      const m = /rgba?\\(214, 39, 40(?:, ([0-9.]+))?\\)/.exec(t.style.background);
+      return m && (m[1] === undefined || +m[1] > 0); }).length;
+  const pre = document.createElement('pre'); pre.id = 'test-result';
+  pre.textContent = JSON.stringify(res); document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def render(page, tmp_path, js):
+    html = page.read_text(encoding="utf-8")
+    html = html.replace("<head>", "<head>" + ERR_JS, 1).replace("</body>", js + "</body>")
+    t = tmp_path / "t.html"
+    t.write_text(html, encoding="utf-8")
+    p = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                        f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", t.as_uri()],
+                       capture_output=True, text=True, timeout=120,
+                       env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    m = re.search(r'<pre id="test-result">(.*?)</pre>', p.stdout, re.S)
+    assert m, p.stderr[-2000:]
+    import html as htmlmod
+    return json.loads(htmlmod.unescape(m.group(1)))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it): "
+                    "browser rendering not tested")
+def test_budget_page_in_chromium(big, tmp_path):
+    """The viewer states the rule and what it dropped, starts on a head shown in full, and
+    reads sparse heads (hover, head change) without errors."""
+    out = tmp_path / "r.html"
+    run("report", str(big / "big.h5"), "--heads", "10.17", "--out", str(out), "--quiet")
+    _, D = page_data(out)
+    A = D["captures"][0]["attention"]
+    res = render(out, tmp_path, BIG_JS)
+    assert res["errors"] == []
+    assert res["start"] == [10, 17] and "every weight shown" in res["head_info_dense"]
+    assert f"only the top {A['k']} keys of each query" in res["rule"]
+    assert "In full: head 10.17" in res["rule"] and "are dropped" not in res["rule"]  # no token cut
+    assert "the rest is dropped" in res["rule"]
+    kept = 100 * A["kept"][0]
+    assert f"hold {kept:.1f} % of its attention" in res["head_info_sparse"]
+    assert res["info"].startswith("token 300 ")
+    assert 1 <= res["red"] <= A["k"]  # query 300's kept keys (and nothing else) are red
+    assert res["n_tokens"] == 512

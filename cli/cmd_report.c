@@ -10,7 +10,10 @@
  *                        the 10-90 % band and the steepest interval marked;
  *   --model M            per-head scores on random induction documents (the
  *                        `strata attn --induction` protocol) as heat maps,
- *                        and token strings for the viewer.
+ *                        token strings for the viewer, and the logit lens on
+ *                        the viewer's document (cli/report_lens.c).
+ *
+ * The attention viewer's data are bounded by --attn-budget (cli/report_attn.c).
  *
  * The data go into the page as one JSON document (contract in
  * report_page.c); the page's JavaScript draws every chart as inline SVG. */
@@ -24,6 +27,7 @@
 #include "cli.h"
 #include "input.h"
 #include "report_attn.h"
+#include "report_lens.h"
 #include "report_page.h"
 #include "strata/attn.h"
 #include "strata/capture.h"
@@ -314,6 +318,9 @@ static json_t *capture_section(const char *path, const report_opts *o, int *err)
     }
     if (!no_probes) probe_scores(a, cap, att);
     json_object_set_new(cap, "attention", att);
+    if (!quiet && m) fprintf(stderr, "strata report: logit lens on document %lld\n",
+                             (long long)o->doc);
+    json_object_set_new(cap, "lens", report_lens_section(a, o->doc, m));
     strata_acts_close(a);
     return cap;
 }

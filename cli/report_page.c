@@ -15,7 +15,12 @@
  *                                "heads": [base64 per head, layout in attnViewer],
  *                                "kept": [mean kept attention mass per head],
  *                                "dense": [[layer, head] in full, when k > 0],
- *                                "probe_scores": {label: [p per token]}} | {"absent": why}}],
+ *                                "probe_scores": {label: [p per token]}} | {"absent": why},
+ *                  "lens": {"doc", "n", "doc_len", "tokens": [ids], "points": [hook names],
+ *                           "rank", "prob": [[point][position]] of the next token (null last),
+ *                           "top", "top_p": [[point][position][k]], "mean_rank", "mean_logp",
+ *                           "mean_p", "top1": [per point], "vocab": {id: piece}}
+ *                          | {"absent": why}}],
  *    "heads": {"n_layers", "n_heads", "scores": {name: [[layer][head]]}, "cls": [[...]],
  *              "class_names": [...], "n_docs"} | {"absent": why},
  *    "sweeps": [{"path", "x_axis", "log_x", "points": [...], "transitions": [...]}]} */
@@ -37,6 +42,8 @@ static const char page_css[] =
     "border-radius:3px;font-family:monospace;white-space:pre;cursor:pointer}\n"
     ".tok.sel{outline:2px solid #c0392b}\n"
     ".legend span{display:inline-block;margin-right:14px}\n"
+    ".scroll{overflow-x:auto;max-height:520px;overflow-y:auto}\n"
+    "table.lens td{font-family:monospace;white-space:pre;text-align:left}\n"
     "svg text{font:11px sans-serif}\n";
 
 /* Rendering code.  Every chart is built with DOM calls (no innerHTML on data),
@@ -157,6 +164,29 @@ static const char page_js[] =
     "A.n_heads)+'.'+(lo%A.n_heads)+', '+(100*A.kept[lo]).toFixed(1)+' %); the rest is dropped.';}"
     "\n  if(A.len<A.doc_len)t+=' Tokens: the first '+A.len+' of '+A.doc_len+' ('+A.cut+'); "
     "tokens '+A.len+'-'+(A.doc_len-1)+' are dropped.';return t;}\n"
+    /* Logit lens table and summary. */
+    "function lensView(s,Z){const lab=Z.points.map(p=>{const m=/blocks\\.(\\d+)\\.hook_resid_post/"
+    ".exec(p);return m?'L'+m[1]:'emb';});const tx=i=>Z.vocab[i]===undefined?'#'+i:Z.vocab[i];"
+    "const K=Z.top[0][0].length;\n"
+    "  el('p',{text:'Document '+Z.doc+', its first '+Z.n+' of '+Z.doc_len+' tokens. The residual "
+    "stream after the embeddings (emb) and after each layer (L0, L1, ...) read out through the "
+    "model\\'s final norm and unembedding (strata lens). Cell: the top prediction at that point; "
+    "green: the probability of the actual next token; hover a cell for its rank and the top '+K+"
+    "'.'},s);const xs=lab.map((v,i)=>i),xl={};lab.forEach((v,i)=>xl[i]=v);\n"
+    "  lineChart(s,{cls:'lens-chart',xname:'readout point',xlabels:xl,y0:0,series:[{name:"
+    "'mean p(next)',xs,ys:Z.mean_p},{name:'top-1 share',xs,ys:Z.top1}]});\n"
+    "  const d=el('div',{class:'scroll'},s),t=el('table',{class:'lens'},d);(r=>['pos','token',"
+    "'next'].concat(lab).forEach(h=>el('th',{text:h},r)))(el('tr',{},t));\n"
+    "  for(let q=0;q<Z.n;q++){const r=el('tr',{},t);el('td',{text:q},r);el('td',{text:"
+    "JSON.stringify(tx(Z.tokens[q]))},r);el('td',{text:q+1<Z.n?JSON.stringify(tx(Z.tokens[q+1])):'-'}"
+    ",r);lab.forEach((lb,p)=>{const pr=Z.prob[p][q],c=el('td',{class:'lens-cell',text:JSON."
+    "stringify(tx(Z.top[p][q][0]))},r);if(pr!==null)c.style.background='rgba(44,160,44,'+"
+    "Math.min(1,pr).toFixed(3)+')';c.title=lb+': '+(pr===null?'last position':'next token '+"
+    "JSON.stringify(tx(Z.tokens[q+1]))+' rank '+Z.rank[p][q]+', p = '+fmt(pr))+'; top: '+"
+    "Z.top[p][q].map((id,k)=>JSON.stringify(tx(id))+' '+fmt(Z.top_p[p][q][k])).join(', ');});}\n"
+    "  for(const [name,v] of [['mean rank',Z.mean_rank],['mean log p(next)',Z.mean_logp]]){"
+    "const r=el('tr',{class:'lens-summary'},t);el('th',{class:'l',text:name,colspan:3},r);"
+    "v.forEach(x=>el('td',{text:fmt(x)},r));}}\n"
     /* Page assembly. */
     "function section(title){const s=el('section',{},document.body);el('h2',{text:title},s);"
     "return s;}\n"
@@ -198,7 +228,9 @@ static const char page_js[] =
     "v:C.cka.m,lo:0,hi:1,left:200});\n"
     "  el('h3',{text:'Attention viewer'},s);if(C.attention.absent)absent(s,C.attention.absent);"
     "else{el('p',{class:'attn-rule',text:attnRule(C.attention)},s);const v=attnViewer(s,"
-    "C.attention);if(!viewer)viewer=v;}});\n"
+    "C.attention);if(!viewer)viewer=v;}\n"
+    "  el('h3',{text:'Logit lens'},s);if(C.lens.absent)absent(s,C.lens.absent);else lensView(s,"
+    "C.lens);});\n"
     "const hs=section('Attention heads');if(D.heads.absent)absent(hs,D.heads.absent);else{"
     "const H=D.heads;el('p',{text:'scores per head over '+H.n_docs+' documents; classes at the "
     "default thresholds (0.4); click a cell to show that head in the attention viewer.'},hs);"

@@ -124,6 +124,71 @@ def test_data_matches_file(capture):
     assert tok[0] == 1  # BOS of stories260K
 
 
+def safetensors_f32(path, name):
+    """One float32 tensor of a .safetensors file, read with plain numpy."""
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        head = json.loads(f.read(n))
+        t = head[name]
+        assert t["dtype"] == "F32"
+        a, b = t["data_offsets"]
+        f.seek(8 + n + a)
+        return np.frombuffer(f.read(b - a), np.float32).reshape(t["shape"])
+
+
+def test_lens_matches_numpy(capture, tmp_path):
+    """The logit-lens section against numpy: the captured residual streams of the document
+    (hook_embed = blocks.0.hook_resid_pre for Llama, every blocks.l.hook_resid_post) through
+    RMSNorm with model.norm.weight and eps from config.json, times the tied embedding matrix;
+    float64.  The lens reruns the forward pass in float32, so: probabilities to 1e-3 relative
+    (+1e-6), ranks and top-3 ids exactly unless two logits lie within 1e-3 of each other."""
+    out = tmp_path / "r.html"
+    run("report", str(capture / "a.h5"), "--model", MODEL, "--out", str(out), "--doc", "3",
+        "--no-probes", "--quiet")
+    _, D = page_data(out)
+    Z = D["captures"][0]["lens"]
+    cfg = json.load(open(os.path.join(MODEL, "config.json")))
+    st = os.path.join(MODEL, "model.safetensors")
+    g = safetensors_f32(st, "model.norm.weight").astype(np.float64)
+    E = safetensors_f32(st, "model.embed_tokens.weight").astype(np.float64)  # tied unembedding
+    with h5py.File(capture / "a.h5", "r") as f:
+        ro, to = f["docs/row_offsets"][:], f["docs/offsets"][:]
+        n = min(int(to[4] - to[3]), 128)
+        ids = f["tokens"][to[3]:to[3] + n]
+        pts = ["hook_embed"] + [f"blocks.{l}.hook_resid_post" for l in range(cfg["num_hidden_layers"])]
+        X = [f["acts"][h][ro[3]:ro[3] + n].astype(np.float64) for h in pts]
+    assert Z["n"] == n and Z["doc"] == 3 and Z["tokens"] == ids.tolist()
+    assert Z["points"] == ["blocks.0.hook_resid_pre"] + pts[1:]
+    for p, x in enumerate(X):
+        nx = x / np.sqrt((x * x).mean(1, keepdims=True) + cfg["rms_norm_eps"]) * g
+        logit = nx @ E.T                                             # [n, V]
+        lp = logit - logit.max(1, keepdims=True)
+        prob = np.exp(lp) / np.exp(lp).sum(1, keepdims=True)
+        nxt = ids[1:]
+        want_p = prob[np.arange(n - 1), nxt]
+        want_r = (logit[:-1] > logit[np.arange(n - 1), nxt][:, None]).sum(1)
+        got_p = np.array(Z["prob"][p][:-1], float)
+        got_r = np.array(Z["rank"][p][:-1])
+        assert Z["prob"][p][-1] is None and Z["rank"][p][-1] is None
+        np.testing.assert_allclose(got_p, want_p, rtol=1e-3, atol=1e-6)
+        close = (np.abs(logit[:-1] - logit[np.arange(n - 1), nxt][:, None]) < 1e-3).sum(1) > 1
+        assert (got_r[~close] == want_r[~close]).all(), p
+        assert (np.abs(got_r - want_r) <= close * 5).all()
+        top = np.argsort(-logit, axis=1, kind="stable")[:, :3]
+        gap = np.abs(np.diff(np.sort(logit, axis=1)[:, ::-1][:, :4], axis=1)).min(1)
+        got_top = np.array(Z["top"][p])
+        assert (got_top[gap >= 1e-3] == top[gap >= 1e-3]).all(), p
+        np.testing.assert_allclose(np.array(Z["top_p"][p]), np.take_along_axis(prob, got_top, 1),
+                                   rtol=1e-3, atol=1e-6)
+        assert abs(Z["mean_rank"][p] - want_r.mean()) <= 1e-3 * max(1, want_r.mean()) + close.sum()
+        assert abs(Z["mean_logp"][p] - np.log(want_p).mean()) < 1e-3 * abs(np.log(want_p).mean())
+        assert abs(Z["mean_p"][p] - want_p.mean()) < 1e-4
+        assert abs(Z["top1"][p] - (want_r == 0).mean()) <= close.sum() / (n - 1) + 1e-5  # 5 digits
+    # the last point is the model's output: most next tokens of a story are predicted well
+    assert Z["mean_logp"][-1] > Z["mean_logp"][0]
+
+
 def test_without_patterns_and_partial(capture, tmp_path):
     src = capture / "nopat.h5"
     part = tmp_path / "partial.h5"
@@ -137,6 +202,7 @@ def test_without_patterns_and_partial(capture, tmp_path):
     assert C["complete"] is False
     assert "no full blocks.*.attn.hook_pattern" in C["attention"]["absent"]
     assert "no model given" in D["heads"]["absent"]
+    assert "no model given" in C["lens"]["absent"]
 
 
 def test_bad_inputs(capture, tmp_path):
@@ -164,6 +230,9 @@ PROBE_JS = """
   res.head_cells = Array.from(document.querySelectorAll('svg.head-heat')).map(
       s => s.querySelectorAll('rect.cell').length);
   res.cka_cells = document.querySelectorAll('svg.cka-heat rect.cell').length;
+  res.lens_cells = document.querySelectorAll('table.lens td.lens-cell').length;
+  res.lens_curves = document.querySelectorAll('svg.lens-chart polyline.curve').length;
+  res.lens_title = (document.querySelector('table.lens td.lens-cell') || {}).title;
   const toks = document.querySelectorAll('#attn-strip .tok');
   res.n_tokens = toks.length;
   const before = Array.from(toks).map(t => t.style.background).join('|');
@@ -206,6 +275,9 @@ def test_renders_in_chromium(capture, tmp_path):
     n = len(C["cka"]["hooks"])
     assert res["cka_cells"] == n * n
     assert res["n_tokens"] == C["attention"]["len"]
+    Z = C["lens"]
+    assert res["lens_cells"] == Z["n"] * len(Z["points"]) and res["lens_curves"] == 2
+    assert res["lens_title"].startswith("emb: next token ")
     assert res["hover_changed"], res
     assert res["info"].startswith("token 5 ")
 

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist/fit_group.h"
 #include "strata/capture.h"
+#include "strata/dist.h"
 #include "strata/probe.h"
 
 static void usage(void)
@@ -259,15 +261,28 @@ int cmd_probe(int argc, char **argv)
     }
     if (!(p.test_fraction > 0 && p.test_fraction < 1)) { fprintf(stderr, "strata probe: --test-fraction must be in (0,1)\n"); return 2; }
     if (!quiet && !isatty(2)) quiet = 1;
+    /* Under mpirun every rank reads its share of the rows and the fits sum
+     * over ranks (docs/SCALE.md); only rank 0 prints and writes files. */
+    p.distributed = 1;
+    const int root = strata_dist_rank() == 0;
+    if (!root) quiet = 1;
+    st_fit_group grp;
+    st_fit_group_init(&grp, 1, 0);
+    st_err ge = {{0}};
     strata_acts *a = cli_open_acts("probe", path);
-    if (!a) return 1;
+    if (st_fit_check(&grp, a ? 0 : st_seterr(&ge, STRATA_ERR_IO, "cannot open %s", path), &ge)) {
+        if (a && root) fprintf(stderr, "strata probe: %s\n", ge.msg);
+        strata_acts_close(a);
+        return 1;
+    }
+    if (!root && freopen("/dev/null", "w", stdout) == NULL) { /* keep going: rank 0 prints */ }
     strata_probe_report *r = NULL;
     int n = 0;
     char err[1024] = "";
     int rc = strata_probe_sweep(a, glob, label, &p, progress, &quiet, &r, &n, err, sizeof err);
     if (!quiet) fprintf(stderr, "\r%-80s\r", "");
     if (rc) {
-        fprintf(stderr, "strata probe: %s: %s\n", path, err[0] ? err : strata_errstr(rc));
+        if (root) fprintf(stderr, "strata probe: %s: %s\n", path, err[0] ? err : strata_errstr(rc));
         strata_acts_close(a);
         return 1;
     }
@@ -279,8 +294,10 @@ int cmd_probe(int argc, char **argv)
             strata_probe_source src;
             strata_probe *pr = NULL;
             if (strata_probe_source_acts(a, r[i].hook, &p, &src, err, sizeof err)) { fprintf(stderr, "strata probe: %s\n", err); status = 1; break; }
-            if (strata_probe_fit_source(&src, y, NULL, &p, &pr) || strata_probe_save(pr, save, r[i].hook)) {
-                fprintf(stderr, "strata probe: --save %s: %s\n", r[i].hook, strata_probe_errmsg(pr));
+            /* the fit is collective; rank 0 alone writes the file */
+            int frc = strata_probe_fit_source(&src, y, NULL, &p, &pr);
+            if (frc || (root && strata_probe_save(pr, save, r[i].hook))) {
+                if (root) fprintf(stderr, "strata probe: --save %s: %s\n", r[i].hook, strata_probe_errmsg(pr));
                 status = 1;
             }
             strata_probe_free(pr);
@@ -352,7 +369,7 @@ int cmd_probe(int argc, char **argv)
         if (nc) printf("* L-BFGS stopped before max|grad| <= tol (float32 precision or --max-iter; "
                        "raise --tol or --max-iter)\n");
     }
-    if (csv) {
+    if (csv && root) {
         FILE *f = fopen(csv, "w");
         if (!f) { fprintf(stderr, "strata probe: --csv %s: %s\n", csv, strerror(errno)); status = 1; }
         else {
@@ -370,7 +387,7 @@ int cmd_probe(int argc, char **argv)
             if (fclose(f)) status = 1;
         }
     }
-    if (plot && write_svg(plot, r, n, label, ridge)) { fprintf(stderr, "strata probe: --plot %s: %s\n", plot, strerror(errno)); status = 1; }
+    if (plot && root && write_svg(plot, r, n, label, ridge)) { fprintf(stderr, "strata probe: --plot %s: %s\n", plot, strerror(errno)); status = 1; }
     strata_probe_sweep_free(r);
     strata_acts_close(a);
     return status;

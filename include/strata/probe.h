@@ -112,10 +112,39 @@ typedef struct strata_probe_params {
     const int64_t *groups;   /* optional [n] group (document) id of each row;
                                 borrowed; the sweep fills it from the capture
                                 file's /docs/row_offsets */
-    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
+    int32_t distributed;     /* 1: one fit over the ranks of the strata_dist group
+                                (strata/dist.h, docs/SCALE.md); 0 (default): this
+                                process alone, as in a serial build.  See
+                                "Distributed fits" below. */
+    int32_t reserved32;      /* zero */
+    int64_t reserved[3];     /* zero; room to grow without changing the size (ABI) */
 } strata_probe_params;
 
 STRATA_API void strata_probe_default_params(strata_probe_params *p);
+
+/* ---------------- distributed fits ----------------
+ * With params.distributed = 1 in a group of P > 1 ranks (an MPI build after
+ * strata_dist_init or strata_dist_set_comm) every fit, evaluation and sweep
+ * call is collective: all ranks make the same calls with the same arguments
+ * describing the WHOLE data set -- n, labels y [n], train masks, groups,
+ * tokens and params are global and equal on every rank -- and each rank
+ * reads only its share of the rows of X, rows [lo, hi) given by
+ * strata_probe_dist_rows(n, ...) (contiguous, in order, sizes differing by
+ * at most one).  Splits, folds, class sets and the control/shuffled labels
+ * are computed from the global labels exactly as in one process; the passes
+ * over X (feature statistics, L-BFGS loss and gradient, ridge normal
+ * equations, class means, scores) are summed over ranks in float64.  Every
+ * rank runs the same L-BFGS on bitwise-identical sums and returns the same
+ * probe.  Results equal the one-process fit up to the summation order
+ * (docs/SCALE.md states the measured difference).
+ *   In-memory calls (strata_probe_fit, strata_probe_evaluate): X holds this
+ *   rank's rows only, X [hi - lo][d], X[0] being row lo of the data set.
+ *   Source calls: the source is asked only for rows in [lo, hi) (global row
+ *   numbers), e.g. strata_probe_source_acts on a file all ranks can read.
+ * A failure on one rank (a bad row) fails the call on every rank, with the
+ * failing rank's message ("rank R of P: ...").  Serial build, one rank, or
+ * distributed = 0: nothing changes. */
+STRATA_API void strata_probe_dist_rows(int64_t n, int32_t distributed, int64_t *lo, int64_t *hi);
 
 /* ---------------- row-block provider ----------------
  * The math core never holds X: it asks for rows [row0, row0+n) (n <= the

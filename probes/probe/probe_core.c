@@ -29,14 +29,23 @@ void strata_probe_default_params(strata_probe_params *p)
     p->seed = 0;
 }
 
-/* ---- in-memory row source ---- */
-typedef struct arr_src { const float *X; int64_t d; } arr_src;
+void strata_probe_dist_rows(int64_t n, int32_t distributed, int64_t *lo, int64_t *hi)
+{
+    st_fit_group g;
+    st_fit_group_init(&g, distributed, n);
+    if (lo) *lo = g.lo;
+    if (hi) *hi = g.hi;
+}
+
+/* ---- in-memory row source ----
+ * X [hi - lo][d] holds rows [lo, hi) (lo = 0 unless distributed). */
+typedef struct arr_src { const float *X; int64_t d, lo; } arr_src;
 
 static int arr_read(void *user, int64_t row0, int64_t n, float *buf, const float **rows,
                     char *err, size_t err_len)
 {
     arr_src *a = user;
-    *rows = a->X + row0 * a->d;
+    *rows = a->X + (row0 - a->lo) * a->d;
     return STRATA_OK;
 }
 
@@ -119,6 +128,7 @@ static int prep_init(prep *q, const strata_probe_source *src, const float *y,
     int rc;
     q->pb.src = &q->src;
     q->pb.train = train;
+    st_fit_group_init(&q->pb.grp, p->distributed, n);
     if (p->kind == STRATA_PROBE_RIDGE) {
         int64_t m = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -161,9 +171,11 @@ static int prep_init(prep *q, const strata_probe_source *src, const float *y,
     q->xmean = malloc(sizeof(double) * (size_t)d); q->xsd = malloc(sizeof(double) * (size_t)d);
     q->mu = malloc(sizeof(double) * (size_t)d); q->sd = malloc(sizeof(double) * (size_t)d);
     if (src->read != arr_read) q->buf = malloc(sizeof(float) * (size_t)(q->src.block_rows * d));
+    rc = STRATA_OK;
     if (!q->xmean || !q->xsd || !q->mu || !q->sd || (src->read != arr_read && !q->buf))
-        return st_seterr(err, STRATA_ERR_NOMEM, "out of memory (block of %lld x %lld)",
-                         (long long)q->src.block_rows, (long long)d);
+        rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (block of %lld x %lld)",
+                       (long long)q->src.block_rows, (long long)d);
+    if ((rc = st_fit_check(&q->pb.grp, rc, err))) return rc;
     q->pb.buf = q->buf;
     if (p->kind == STRATA_PROBE_RIDGE) {
         /* the normal equations come with the statistics: no separate pass */
@@ -270,7 +282,9 @@ strata_status strata_probe_fit(const float *X, int64_t n, int64_t d, const float
         *out = probe_new();
         return *out ? st_seterr(&(*out)->err, STRATA_ERR_ARG, "probe fit: X is NULL") : STRATA_ERR_NOMEM;
     }
-    arr_src a = { X, d };
+    int64_t lo = 0;
+    strata_probe_dist_rows(n, p ? p->distributed : 0, &lo, NULL);
+    arr_src a = { X, d, lo };
     strata_probe_source src = { n, d, 0, arr_read, &a };
     if (p && p->block_rows > 0) src.block_rows = p->block_rows;
     return strata_probe_fit_source(&src, y, train, p, out);

@@ -18,12 +18,13 @@ int pr_diffmean_fit(const pr_problem *pb, double *W, double *b, st_err *err)
     int K = pb->K;
     double *mu = calloc((size_t)(K * d), sizeof *mu);
     int64_t *cnt = calloc((size_t)K, sizeof *cnt);
-    if (!mu || !cnt) { free(mu); free(cnt); return st_seterr(err, STRATA_ERR_NOMEM, "out of memory"); }
+    if (!mu || !cnt) { free(mu); free(cnt); return st_fit_check(&pb->grp, st_seterr(err, STRATA_ERR_NOMEM, "out of memory"), err); }
     int rc = STRATA_OK;
-    for (int64_t r0 = 0; r0 < n; r0 += B) {
-        int64_t nb = n - r0 < B ? n - r0 : B;
+    (void)n;
+    for (int64_t r0 = pb->grp.lo; r0 < pb->grp.hi; r0 += B) {
+        int64_t nb = pb->grp.hi - r0 < B ? pb->grp.hi - r0 : B;
         const float *X;
-        if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) goto done;
+        if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) break;
         for (int64_t i = 0; i < nb; i++) {
             if (!pr_use(pb, r0 + i)) continue;
             int c = pb->cls[r0 + i];
@@ -33,6 +34,17 @@ int pr_diffmean_fit(const pr_problem *pb, double *W, double *b, st_err *err)
             cnt[c]++;
         }
     }
+    if (pb->grp.on) { /* class sums and counts over ranks: K d + K doubles */
+        double *cd = NULL;
+        if (!rc && !(cd = malloc(sizeof *cd * (size_t)K))) rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+        if ((rc = st_fit_check(&pb->grp, rc, err))) { free(cd); goto done; }
+        for (int k = 0; k < K; k++) cd[k] = (double)cnt[k];
+        rc = st_fit_sum(&pb->grp, mu, (size_t)(K * d), err);
+        if (!rc) rc = st_fit_sum(&pb->grp, cd, (size_t)K, err);
+        for (int k = 0; k < K; k++) cnt[k] = (int64_t)cd[k];
+        free(cd);
+    }
+    if (rc) goto done;
     for (int k = 0; k < K; k++) {
         if (!cnt[k]) { rc = st_seterr(err, STRATA_ERR_ARG, "class %d has no training rows", k); goto done; }
         for (int64_t j = 0; j < d; j++) mu[k * d + j] /= (double)cnt[k];

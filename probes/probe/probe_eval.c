@@ -27,21 +27,32 @@ static double now_s(void)
 }
 
 /* scores [n][n_out] of every row through the source (one pass). */
-static int score_source(const strata_probe_source *src, strata_probe *pr, float *scores,
-                        st_err *err)
+static int score_source(const strata_probe_source *src, const st_fit_group *g,
+                        strata_probe *pr, float *scores, st_err *err)
 {
-    int64_t n = src->n_rows, d = src->dim, B = src->block_rows;
+    int64_t n = src->n_rows, d = src->dim, B = src->block_rows, no = pr->n_out;
     float *buf = malloc(sizeof(float) * (size_t)(B * d));
-    if (!buf) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory (score block)");
-    int rc = STRATA_OK;
-    for (int64_t r0 = 0; r0 < n && !rc; r0 += B) {
-        int64_t nb = n - r0 < B ? n - r0 : B;
+    int rc = buf ? STRATA_OK : st_seterr(err, STRATA_ERR_NOMEM, "out of memory (score block)");
+    for (int64_t r0 = g->lo; r0 < g->hi && !rc; r0 += B) {
+        int64_t nb = g->hi - r0 < B ? g->hi - r0 : B;
         const float *X;
         if ((rc = pr_read(src, buf, r0, nb, &X, err))) break;
-        if ((rc = strata_probe_decision(pr, X, nb, scores + r0 * pr->n_out)))
+        if ((rc = strata_probe_decision(pr, X, nb, scores + r0 * no)))
             st_seterr(err, rc, "%s", pr->err.msg);
     }
     free(buf);
+    if (!g->on) return rc;
+    /* Distributed: every rank scored its rows; the metrics need all scores
+     * (AUROC ranks them), so they are summed into every rank: n n_out
+     * doubles, zero outside each rank's rows. */
+    double *all = NULL;
+    if (!rc && !(all = calloc((size_t)(n * no), sizeof *all)))
+        rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (scores of %lld rows)", (long long)n);
+    if ((rc = st_fit_check(g, rc, err))) { free(all); return rc; }
+    for (int64_t i = g->lo * no; i < g->hi * no; i++) all[i] = scores[i];
+    if (!(rc = st_fit_sum(g, all, (size_t)(n * no), err)))
+        for (int64_t i = 0; i < n * no; i++) scores[i] = (float)all[i];
+    free(all);
     return rc;
 }
 
@@ -125,7 +136,9 @@ static int fit_score(evalctx *c, const float *y, const uint8_t *train, const uin
         strata_probe_free(pr);
         return rc;
     }
-    if ((rc = score_source(c->src, pr, c->scores, err))) { strata_probe_free(pr); return rc; }
+    st_fit_group g;
+    st_fit_group_init(&g, c->p->distributed, c->src->n_rows);
+    if ((rc = score_source(c->src, &g, pr, c->scores, err))) { strata_probe_free(pr); return rc; }
     *test_score = score_rows(c, pr, y, test, 1, rep);
     if (train_score) *train_score = score_rows(c, pr, y, train, 1, NULL);
     if (keep) *keep = pr; else strata_probe_free(pr);
@@ -316,12 +329,13 @@ done:
     return rc;
 }
 
-typedef struct arr_src2 { const float *X; int64_t d; } arr_src2;
+/* X [hi - lo][d] holds rows [lo, hi) (lo = 0 unless distributed). */
+typedef struct arr_src2 { const float *X; int64_t d, lo; } arr_src2;
 static int arr_read2(void *user, int64_t row0, int64_t n, float *buf, const float **rows,
                      char *err, size_t err_len)
 {
     arr_src2 *a = user;
-    *rows = a->X + row0 * a->d;
+    *rows = a->X + (row0 - a->lo) * a->d;
     return STRATA_OK;
 }
 
@@ -330,7 +344,9 @@ strata_status strata_probe_evaluate(const float *X, int64_t n, int64_t d, const 
                                     strata_probe_report *rep, char *err, size_t err_len)
 {
     if (!X) { pr_set_msg(err, err_len, "evaluate: X is NULL"); return STRATA_ERR_ARG; }
-    arr_src2 a = { X, d };
+    int64_t lo = 0;
+    strata_probe_dist_rows(n, p ? p->distributed : 0, &lo, NULL);
+    arr_src2 a = { X, d, lo };
     strata_probe_source s = { n, d, pr_auto_block(d, 0, 1), arr_read2, &a };
     if (p && p->block_rows > 0) s.block_rows = p->block_rows;
     return strata_probe_evaluate_source(&s, y, tokens, p, rep, err, err_len);

@@ -23,6 +23,7 @@
 
 #include "strata/probe.h"
 #include "util/err.h"
+#include "dist/fit_group.h"
 
 #define PR_MAX_CLASSES 4096
 
@@ -54,6 +55,11 @@ typedef struct pr_problem {
     const double *sd;      /* [d] (never 0) */
     const double *xmean;   /* [d] mean of the training rows (always) */
     float *buf;            /* [block_rows][d] scratch for the provider */
+    /* Distributed fits (params.distributed on a group of > 1 ranks): the
+     * passes over X read rows [grp.lo, grp.hi) only and sum over ranks;
+     * serial: grp.on = 0 and [0, n).  Everything indexed by row (cls, y,
+     * train) is global. */
+    st_fit_group grp;
 } pr_problem;
 
 /* Row i takes part in the fit. */

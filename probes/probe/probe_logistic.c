@@ -63,6 +63,7 @@ typedef struct lg_ws {
     float *Gtf;         /* [nthr][n_out][d] float partial sums (<= LG_FLUSH rows) */
     double *Gtd;        /* [nthr][n_out][d] */
     double *rst;        /* [nthr][n_out] */
+    double *red;        /* [P + 1] distributed: the sums sent over ranks */
 } lg_ws;
 
 #define LG_FUSED_MAX 16
@@ -208,15 +209,16 @@ static int lg_eval(lg_ws *w, const double *theta, double *f_out, double *grad, s
     memset(w->Gd, 0, sizeof *w->Gd * (size_t)(no * d));
     memset(w->rsum, 0, sizeof *w->rsum * (size_t)no);
     double loss = 0;
-    for (int64_t r0 = 0; r0 < n; r0 += B) {
-        int64_t nb = n - r0 < B ? n - r0 : B;
+    int rc = STRATA_OK;
+    (void)n;
+    for (int64_t r0 = pb->grp.lo; r0 < pb->grp.hi; r0 += B) {
+        int64_t nb = pb->grp.hi - r0 < B ? pb->grp.hi - r0 : B;
         /* skip blocks with no training row (held-out folds) */
         int any = 0;
         for (int64_t i = 0; i < nb && !any; i++) any = pr_use(pb, r0 + i);
         if (!any) continue;
         const float *X;
-        int rc = pr_read(src, pb->buf, r0, nb, &X, err);
-        if (rc) return rc;
+        if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) break;
         if (w->Gtf) { loss += lg_block_fused(w, X, r0, nb); continue; }
         /* more than LG_FUSED_MAX classes: Z [nb][no] = X [nb][d] . Weff^T */
         float *Z = w->Z;
@@ -241,6 +243,22 @@ static int lg_eval(lg_ws *w, const double *theta, double *f_out, double *grad, s
             for (int64_t j = 0; j < no * d; j++) { w->Gd[j] += gd[j]; gd[j] = 0; }
             for (int k = 0; k < no; k++) { w->rsum[k] += rs[k]; rs[k] = 0; }
         }
+    if (pb->grp.on) {
+        /* Distributed: sum [G' | rsum | loss] over ranks (n_out d + n_out + 1
+         * doubles), bitwise the same on every rank, so every rank's L-BFGS
+         * takes the same steps. */
+        if ((rc = st_fit_check(&pb->grp, rc, err))) return rc;
+        double *red = w->red;
+        memcpy(red, w->Gd, sizeof *red * (size_t)(no * d));
+        memcpy(red + no * d, w->rsum, sizeof *red * (size_t)no);
+        red[no * d + no] = loss;
+        if ((rc = st_fit_sum(&pb->grp, red, (size_t)(no * d + no + 1), err))) return rc;
+        memcpy(w->Gd, red, sizeof *red * (size_t)(no * d));
+        memcpy(w->rsum, red + no * d, sizeof *red * (size_t)no);
+        loss = red[no * d + no];
+    } else if (rc) {
+        return rc;
+    }
     if (!isfinite(loss))
         return st_seterr(err, STRATA_ERR_NUMERIC, "logistic loss is not finite (overflow?)");
     double reg = 0;
@@ -375,6 +393,7 @@ int pr_logistic_fit(const pr_problem *pb, const strata_probe_params *p, double *
     w.Gb = malloc(sizeof(float) * (size_t)(no * d));
     w.Gd = malloc(sizeof(double) * (size_t)(no * d));
     w.rsum = malloc(sizeof(double) * (size_t)no);
+    w.red = pb->grp.on ? malloc(sizeof(double) * (size_t)(P + 1)) : NULL;
     if (no <= LG_FUSED_MAX) {
         w.nthr = omp_get_max_threads();
         if (w.nthr < 1) w.nthr = 1;
@@ -390,10 +409,9 @@ int pr_logistic_fit(const pr_problem *pb, const strata_probe_params *p, double *
     int rc = STRATA_OK, it = 0, conv = 0;
     double f = 0;
     if (!w.Weff || !w.beff || !w.Z || !w.Gb || !w.Gd || !w.rsum || !g || !xn || !gn || !dir ||
-        !Sm || !Ym || !rho || !al) {
+        !Sm || !Ym || !rho || !al || (pb->grp.on && !w.red))
         rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (L-BFGS, %lld parameters)", (long long)P);
-        goto done;
-    }
+    if ((rc = st_fit_check(&pb->grp, rc, err))) goto done;
     if (!warm) memset(theta, 0, sizeof(double) * (size_t)P);
     if (!p->fit_intercept) for (int k = 0; k < no; k++) theta[(int64_t)no * d + k] = 0;
     if ((rc = lg_eval(&w, theta, &f, g, err))) goto done;
@@ -461,7 +479,7 @@ done:
     *n_iter = it;
     *converged = conv;
     if (loss_out) *loss_out = f;
-    free(w.Weff); free(w.beff); free(w.Z); free(w.Gb); free(w.Gd); free(w.rsum); free(w.Gtf); free(w.Gtd); free(w.rst);
+    free(w.Weff); free(w.beff); free(w.Z); free(w.Gb); free(w.Gd); free(w.rsum); free(w.Gtf); free(w.Gtd); free(w.rst); free(w.red);
     free(g); free(xn); free(gn); free(dir); free(Sm); free(Ym); free(rho); free(al);
     return rc;
 }

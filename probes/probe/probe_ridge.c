@@ -103,7 +103,31 @@ static int pick_shift(const pr_problem *pb, const float *X, int64_t r0, int64_t 
     }
     if (!cnt) return 0;
     for (int64_t j = 0; j < d; j++) s[j] = (float)(acc[j] / (double)cnt);
-    return 1;
+    return (int)cnt;
+}
+
+/* Distributed: one shift for every rank, so that the ranks' shifted sums add
+ * up: the row-weighted mean of each rank's pick_shift over its first block
+ * (ranks without a used row there weigh 0; none at all: s = 0). */
+static int common_shift(const pr_problem *pb, int64_t d, int64_t B, double *acc, float *s,
+                        st_err *err)
+{
+    const int64_t lo = pb->grp.lo, hi = pb->grp.hi;
+    double *buf = malloc(sizeof *buf * (size_t)(d + 1));
+    int rc = buf ? STRATA_OK : st_seterr(err, STRATA_ERR_NOMEM, "out of memory (ridge shift)");
+    int cnt = 0;
+    if (!rc && lo < hi) {
+        const float *X;
+        int64_t nb = hi - lo < B ? hi - lo : B;
+        if (!(rc = pr_read(pb->src, pb->buf, lo, nb, &X, err))) cnt = pick_shift(pb, X, lo, nb, d, acc, s);
+    }
+    if ((rc = st_fit_check(&pb->grp, rc, err))) { free(buf); return rc; }
+    for (int64_t j = 0; j < d; j++) buf[j] = cnt ? (double)s[j] * cnt : 0;
+    buf[d] = cnt;
+    if (!(rc = st_fit_sum(&pb->grp, buf, (size_t)d + 1, err)))
+        for (int64_t j = 0; j < d; j++) s[j] = buf[d] > 0 ? (float)(buf[j] / buf[d]) : 0.0f;
+    free(buf);
+    return rc;
 }
 
 void pr_ridge_gram_free(pr_ridge_gram *g)
@@ -135,11 +159,10 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, double *mean, do
     float *small = malloc(sizeof(float) * (size_t)(3 * d + CB));      /* s, sumf, cf [d]; r [CB] */
     double *S1 = calloc((size_t)d, sizeof *S1);
     int rc = STRATA_OK;
-    if (!g->A || !g->c || !ws || !small || !S1) {
+    if (!g->A || !g->c || !ws || !small || !S1)
         rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory (ridge normal equations, d=%lld)",
                        (long long)d);
-        goto done;
-    }
+    if ((rc = st_fit_check(&pb->grp, rc, err))) goto done;
     float *Af = ws, *Xc = ws + dd;
     float *s = small, *sumf = small + d, *cf = small + 2 * d, *r = small + 3 * d;
     memset(g->A, 0, sizeof(double) * dd);
@@ -148,22 +171,27 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, double *mean, do
     double R = 0;
     int have_shift = 0;
     int64_t pending = 0;
-    for (int64_t r0 = 0; r0 < n; r0 += B) {
-        int64_t nb = n - r0 < B ? n - r0 : B;
+    (void)n;
+    if (pb->grp.on) {
+        if ((rc = common_shift(pb, d, B, mean, s, err))) goto done;
+        have_shift = 1;
+    }
+    for (int64_t r0 = pb->grp.lo; r0 < pb->grp.hi; r0 += B) {
+        int64_t nb = pb->grp.hi - r0 < B ? pb->grp.hi - r0 : B;
         const float *X;
-        if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) goto done;
+        if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) goto pass_end;
         if (!have_shift) have_shift = pick_shift(pb, X, r0, nb, d, mean, s);
         for (int64_t i = 0; i < nb;) {
             int64_t k = 0; /* up to CB used rows, shifted, into Xc */
             for (; i < nb && k < CB; i++) {
                 const float *x = X + i * d;
                 if (!pr_use(pb, r0 + i)) {
-                    if (!pr_row_finite(x, d)) { rc = pr_nonfinite_error(x, r0 + i, err); goto done; }
+                    if (!pr_row_finite(x, d)) { rc = pr_nonfinite_error(x, r0 + i, err); goto pass_end; }
                     continue;
                 }
                 if (!shift_row(x, s, Xc + k * d, sumf, d)) {
                     rc = pr_nonfinite_error(x, r0 + i, err);
-                    goto done;
+                    goto pass_end;
                 }
                 r[k] = (float)(pb->y[r0 + i] - ybar);
                 R += r[k++];
@@ -182,6 +210,27 @@ int pr_ridge_gram_build(const pr_problem *pb, pr_ridge_gram *g, double *mean, do
         }
     }
     if (pending) flush_all(g->A, Af, d);
+pass_end:
+    if (pb->grp.on) {
+        /* Distributed: the shifted sums of all ranks (same shift) add up:
+         * A (upper triangle, d^2), c, S1 (d each) and R, one sum over ranks. */
+        if ((rc = st_fit_check(&pb->grp, rc, err))) goto done;
+        if ((rc = st_fit_sum(&pb->grp, g->A, dd, err))) goto done;
+        double *v = malloc(sizeof *v * (size_t)(2 * d + 1));
+        if ((rc = st_fit_check(&pb->grp, v ? 0 : st_seterr(err, STRATA_ERR_NOMEM, "out of memory"), err))) { free(v); goto done; }
+        memcpy(v, g->c, sizeof *v * (size_t)d);
+        memcpy(v + d, S1, sizeof *v * (size_t)d);
+        v[2 * d] = R;
+        if (!(rc = st_fit_sum(&pb->grp, v, (size_t)(2 * d + 1), err))) {
+            memcpy(g->c, v, sizeof *v * (size_t)d);
+            memcpy(S1, v + d, sizeof *v * (size_t)d);
+            R = v[2 * d];
+        }
+        free(v);
+        if (rc) goto done;
+    } else if (rc) {
+        goto done;
+    }
     /* remove the shift: A -= n delta delta^T, c -= R delta (delta in mean
      * first, then m = s + delta) */
     double *delta = mean;

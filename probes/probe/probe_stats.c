@@ -90,6 +90,43 @@ int pr_sd_from_var(const double *mu, double *sd, int64_t d)
     return nc;
 }
 
+/* Distributed pr_stats: each rank holds m_r rows summarised around its own
+ * shift c_r (s1 = sum (x - c_r), s2 = sum (x - c_r)^2).  Merged exactly as
+ * Chan, Golub & LeVeque: with mean_r = c_r + s1/m_r and M2_r = s2 - s1^2/m_r,
+ *     m = sum m_r,  mean = sum m_r mean_r / m,
+ *     M2 = sum_r [M2_r + m_r (mean_r - mean)^2],
+ * returned in the serial form (c = mean, s1 = 0, s2 = M2), so the caller's
+ * mean and variance formulas apply unchanged.  Two sums over ranks of d + 1
+ * and d doubles. */
+static int stats_merge_ranks(const st_fit_group *g, int64_t d, int64_t *m, double *c,
+                             double *s1, double *s2, st_err *err)
+{
+    double *buf = malloc(sizeof *buf * (size_t)(2 * d + 1));
+    int rc = buf ? STRATA_OK : st_seterr(err, STRATA_ERR_NOMEM, "out of memory (feature statistics)");
+    rc = st_fit_check(g, rc, err);
+    if (rc) { free(buf); return rc; }
+    const double mr = (double)*m;
+    double *mean_r = buf + d + 1;
+    for (int64_t j = 0; j < d; j++) {
+        mean_r[j] = mr > 0 ? c[j] + s1[j] / mr : 0;
+        s2[j] = mr > 0 ? s2[j] - s1[j] * s1[j] / mr : 0; /* M2_r */
+        buf[j] = mr * mean_r[j];
+    }
+    buf[d] = mr;
+    if ((rc = st_fit_sum(g, buf, (size_t)d + 1, err))) { free(buf); return rc; }
+    const double mt = buf[d];
+    for (int64_t j = 0; j < d; j++) {
+        c[j] = mt > 0 ? buf[j] / mt : 0;
+        const double dm = mean_r[j] - c[j];
+        s2[j] += mr * dm * dm;
+        s1[j] = 0;
+    }
+    rc = st_fit_sum(g, s2, (size_t)d, err);
+    *m = (int64_t)mt;
+    free(buf);
+    return rc;
+}
+
 int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t *n_used,
              st_err *err)
 {
@@ -97,11 +134,16 @@ int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t
     int64_t d = src->dim, n = src->n_rows, B = src->block_rows;
     double *s1 = calloc((size_t)d, sizeof *s1), *s2 = calloc((size_t)d, sizeof *s2);
     double *c = calloc((size_t)d, sizeof *c);
-    if (!s1 || !s2 || !c) { free(s1); free(s2); free(c); return st_seterr(err, STRATA_ERR_NOMEM, "out of memory (feature statistics, d=%lld)", (long long)d); }
+    if (!s1 || !s2 || !c) {
+        free(s1); free(s2); free(c);
+        return st_fit_check(&pb->grp, st_seterr(err, STRATA_ERR_NOMEM, "out of memory (feature statistics, d=%lld)", (long long)d), err);
+    }
     int64_t m = 0;
     int rc = STRATA_OK;
-    for (int64_t r0 = 0; r0 < n && rc == STRATA_OK; r0 += B) {
-        int64_t nb = n - r0 < B ? n - r0 : B;
+    (void)n;
+    const int64_t lo = pb->grp.lo, hi = pb->grp.hi; /* [0, n) unless distributed */
+    for (int64_t r0 = lo; r0 < hi && rc == STRATA_OK; r0 += B) {
+        int64_t nb = hi - r0 < B ? hi - r0 : B;
         const float *X;
         if ((rc = pr_read(src, pb->buf, r0, nb, &X, err))) break;
         for (int64_t i = 0; i < nb; i++) {
@@ -117,6 +159,10 @@ int pr_stats(const pr_problem *pb, double *mu, double *sd, int *n_const, int64_t
         }
     }
     int nc = 0;
+    if (pb->grp.on) { /* every rank learns of a bad row, then merge over ranks */
+        rc = st_fit_check(&pb->grp, rc, err);
+        if (rc == STRATA_OK) rc = stats_merge_ranks(&pb->grp, d, &m, c, s1, s2, err);
+    }
     if (rc == STRATA_OK) {
         for (int64_t j = 0; j < d; j++) {
             double mean1 = m ? s1[j] / (double)m : 0;

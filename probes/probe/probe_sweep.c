@@ -143,16 +143,26 @@ strata_status strata_probe_sweep(strata_acts *a, const char *glob, const char *l
         /* A hook that fits in half the memory budget is read once and fitted
          * from memory (every fit, fold and control task then reuses it);
          * larger ones are streamed block by block on every pass. */
+        /* Distributed (params.distributed, > 1 rank): this rank's rows
+         * [lo, hi) only; every rank takes the same branch (the test uses
+         * the largest share, equal everywhere up to one row). */
         int64_t lim = p->mem_limit > 0 ? p->mem_limit : (int64_t)64 << 20;
+        st_fit_group grp;
+        st_fit_group_init(&grp, p->distributed, src.n_rows);
+        const int64_t lo = grp.lo, hi = grp.hi;
+        const int64_t share = (src.n_rows + grp.size - 1) / grp.size; /* rank 0's, the largest */
         float *Xm = NULL;
-        if (src.n_rows * src.dim * (int64_t)sizeof(float) <= lim / 2)
-            Xm = malloc(sizeof(float) * (size_t)(src.n_rows * src.dim + 1));
-        if (Xm) {
-            for (int64_t r0 = 0; r0 < src.n_rows && !rc; r0 += src.block_rows) {
-                int64_t nb = src.n_rows - r0 < src.block_rows ? src.n_rows - r0 : src.block_rows;
-                if ((rc = strata_acts_read(a, h, r0, nb, Xm + r0 * src.dim)))
-                    snprintf(e2, sizeof e2, "%s", strata_acts_errmsg(a));
+        int in_mem = share * src.dim * (int64_t)sizeof(float) <= lim / 2;
+        if (in_mem) Xm = malloc(sizeof(float) * (size_t)((hi - lo) * src.dim + 1));
+        if (in_mem) {
+            st_err ge = {{0}};
+            if (!Xm) rc = st_seterr(&ge, STRATA_ERR_NOMEM, "out of memory (%lld rows of hook %s)", (long long)(hi - lo), h);
+            for (int64_t r0 = lo; r0 < hi && !rc; r0 += src.block_rows) {
+                int64_t nb = hi - r0 < src.block_rows ? hi - r0 : src.block_rows;
+                if ((rc = strata_acts_read(a, h, r0, nb, Xm + (r0 - lo) * src.dim)))
+                    st_seterr(&ge, rc, "%s", strata_acts_errmsg(a));
             }
+            if ((rc = st_fit_check(&grp, rc, &ge))) snprintf(e2, sizeof e2, "%s", ge.msg);
             if (!rc) rc = strata_probe_evaluate(Xm, src.n_rows, src.dim, y, tok, p, &rep[k], e2, sizeof e2);
             free(Xm);
         } else {

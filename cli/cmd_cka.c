@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist/fit_group.h"
+#include "strata/dist.h"
 #include "strata/capture.h"
 #include "strata/cka.h"
 
@@ -109,14 +111,30 @@ static int write_svg(const char *path, const char *title, char **rn, int mr, cha
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Under mpirun: every rank reads its share of the rows, the Gram statistics
+ * are summed over ranks (docs/SCALE.md); rank 0 alone prints and writes. */
+static int g_root = 1;
+
+/* Every rank opened its file(s) (or every rank gives up: no rank may wait
+ * in a collective for one that failed to open). */
+static int opened_everywhere(int ok)
+{
+    st_fit_group grp;
+    st_fit_group_init(&grp, 1, 0);
+    st_err ge = {{0}};
+    if (!st_fit_check(&grp, ok ? 0 : st_seterr(&ge, STRATA_ERR_IO, "cannot open the input"), &ge))
+        return 1;
+    if (ok && g_root) fprintf(stderr, "strata cka: %s\n", ge.msg);
+    return 0;
+}
+
 /* `strata cka A.h5 B.h5`: every chosen hook of A against every chosen hook of B. */
 static int cka_pair(const char *pa, const char *pb, const char *glob, const char *plot, int json,
                     int quiet, const strata_cka_params *p)
 {
     strata_acts *A = cli_open_acts("cka", pa);
-    if (!A) return 1;
-    strata_acts *B = cli_open_acts("cka", pb);
-    if (!B) { strata_acts_close(A); return 1; }
+    strata_acts *B = A ? cli_open_acts("cka", pb) : NULL;
+    if (!opened_everywhere(A && B)) { strata_acts_close(A); strata_acts_close(B); return 1; }
     int ma = 0, mb = 0, status = 0;
     char **ha = cli_select_hooks("cka", A, pa, glob, &ma);
     char **hb = ma ? cli_select_hooks("cka", B, pb, glob, &mb) : NULL;
@@ -129,7 +147,7 @@ static int cka_pair(const char *pa, const char *pb, const char *glob, const char
                                                     (const char *const *)hb, p, &C);
         if (!quiet) fprintf(stderr, "\r%-60s\r", "");
         if (rc != STRATA_OK) {
-            fprintf(stderr, "strata cka: %s vs %s: %s\n", pa, pb, strata_cka_errmsg(C));
+            if (g_root) fprintf(stderr, "strata cka: %s vs %s: %s\n", pa, pb, strata_cka_errmsg(C));
             status = 1;
         }
     }
@@ -184,7 +202,7 @@ static int cka_pair(const char *pa, const char *pb, const char *glob, const char
                 printf("\n");
             }
         }
-        if (plot) {
+        if (plot && g_root) {
             char title[1024];
             snprintf(title, sizeof title, "%s (rows) vs %s (columns)", pa, pb);
             if (write_svg(plot, title, ha, ma, hb, mb, X, ld)) {
@@ -231,10 +249,16 @@ int cmd_cka(int argc, char **argv)
 #undef NEXT
     if (!path) { fprintf(stderr, "strata cka: no activation file given (strata cka --help)\n"); return 2; }
     if (!isatty(2)) quiet = 1;
+    p.distributed = 1;
+    g_root = strata_dist_rank() == 0;
+    if (!g_root) {
+        quiet = 1;
+        if (freopen("/dev/null", "w", stdout) == NULL) { /* rank 0 prints */ }
+    }
     if (path2) return cka_pair(path, path2, glob, plot, json, quiet, &p);
 
     strata_acts *acts = cli_open_acts("cka", path);
-    if (!acts) return 1;
+    if (!opened_everywhere(acts != NULL)) { strata_acts_close(acts); return 1; }
     int m = 0;
     char **hooks = cli_select_hooks("cka", acts, path, glob, &m);
     int status = m == 0;
@@ -244,7 +268,7 @@ int cmd_cka(int argc, char **argv)
         strata_status rc = strata_cka_fit_acts(acts, m, (const char *const *)hooks, &p, &C);
         if (!quiet) fprintf(stderr, "\r%-60s\r", "");
         if (rc != STRATA_OK) {
-            fprintf(stderr, "strata cka: %s: %s\n", path, strata_cka_errmsg(C));
+            if (g_root) fprintf(stderr, "strata cka: %s: %s\n", path, strata_cka_errmsg(C));
             status = 1;
         }
     }
@@ -274,7 +298,7 @@ int cmd_cka(int argc, char **argv)
                 printf("\n");
             }
         }
-        if (plot && write_svg(plot, path, hooks, m, hooks, m, K, m)) {
+        if (plot && g_root && write_svg(plot, path, hooks, m, hooks, m, K, m)) {
             fprintf(stderr, "strata cka: --plot %s: %s\n", plot, strerror(errno));
             status = 1;
         }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist/fit_group.h"
+#include "strata/dist.h"
 #include "strata/capture.h"
 #include "strata/pca.h"
 
@@ -186,9 +188,22 @@ int cmd_pca(int argc, char **argv)
 #undef NEXT
     if (!path) { fprintf(stderr, "strata pca: no activation file given (strata pca --help)\n"); return 2; }
     if (!isatty(2)) quiet = 1;
+    /* Under mpirun every rank reads its share of the rows and the scatter is
+     * summed over ranks (docs/SCALE.md); rank 0 alone prints and writes. */
+    p.distributed = 1;
+    const int root = strata_dist_rank() == 0;
+    if (!root) quiet = 1;
+    st_fit_group grp;
+    st_fit_group_init(&grp, 1, 0);
+    st_err ge = {{0}};
 
     strata_acts *acts = cli_open_acts("pca", path);
-    if (!acts) return 1;
+    if (st_fit_check(&grp, acts ? 0 : st_seterr(&ge, STRATA_ERR_IO, "cannot open %s", path), &ge)) {
+        if (acts && root) fprintf(stderr, "strata pca: %s\n", ge.msg);
+        strata_acts_close(acts);
+        return 1;
+    }
+    if (!root && freopen("/dev/null", "w", stdout) == NULL) { /* rank 0 prints */ }
     const int nh = strata_acts_n_hooks(acts);
     const int64_t R = strata_acts_n_rows(acts);
     pca_row *rows = calloc((size_t)(nh > 0 ? nh : 1), sizeof *rows);
@@ -201,7 +216,7 @@ int cmd_pca(int argc, char **argv)
         int64_t kmax = p.center ? R - 1 : R;
         if (d < kmax) kmax = d;
         p.k = (int32_t)(k < kmax ? k : kmax);
-        if (p.k < k)
+        if (p.k < k && root)
             fprintf(stderr, "strata pca: note: %s: k reduced to %d (%lld features, %lld rows)\n", h,
                     (int)p.k, (long long)d, (long long)R);
         if (p.k < 1) p.k = 1; /* let the library explain */
@@ -209,13 +224,17 @@ int cmd_pca(int argc, char **argv)
         rows[i].hook = h;
         if (strata_pca_fit_acts(acts, h, &p, &rows[i].fit) != STRATA_OK) {
             if (!quiet) fprintf(stderr, "\r%-80s\r", "");
-            fprintf(stderr, "strata pca: %s: %s\n", path, strata_pca_errmsg(rows[i].fit));
+            if (root) fprintf(stderr, "strata pca: %s: %s\n", path, strata_pca_errmsg(rows[i].fit));
             status = 1;
         }
     }
     if (!quiet) fprintf(stderr, "\r%-80s\r", "");
     strata_acts_close(acts); /* the write-back opens the file read-write */
-    for (int i = 0; i < n && !status && write_proj; i++) {
+    /* every rank has closed the file before rank 0 opens it read-write
+     * (the agreement is the barrier); the projections are then written by
+     * rank 0 alone, in one pass over the file */
+    if (write_proj && st_fit_check(&grp, 0, &ge)) status = 1;
+    for (int i = 0; i < n && !status && write_proj && root; i++) {
         if (!quiet) fprintf(stderr, "\rstrata pca: writing [%d/%d] %-48s", i + 1, n, rows[i].hook);
         if (strata_pca_write(rows[i].fit, path, rows[i].hook, 1, 1) != STRATA_OK) {
             fprintf(stderr, "strata pca: --write-projections: %s\n", strata_pca_errmsg(rows[i].fit));
@@ -264,7 +283,7 @@ int cmd_pca(int argc, char **argv)
                "explained variance ratio; ~ = randomized solver (PR estimated)\n");
         if (write_proj) printf("components and projections written to %s:/pca/<hook>\n", path);
     }
-    if (!status && plot && write_svg(plot, path, rows, n)) {
+    if (!status && plot && root && write_svg(plot, path, rows, n)) {
         fprintf(stderr, "strata pca: --plot %s: %s\n", plot, strerror(errno));
         status = 1;
     }

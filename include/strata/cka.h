@@ -51,8 +51,26 @@ typedef struct strata_acts strata_acts;
 typedef struct strata_cka_params {
     int64_t block_rows;  /* rows per streamed block; 0 -> 4096 */
     int64_t max_bytes;   /* budget for the float64 scatter matrices; 0 -> 1 GiB */
-    int64_t reserved[4];     /* zero; room to grow without changing the size (ABI) */
+    int32_t distributed; /* 1: one fit over the ranks of the strata_dist group
+                            (below); 0 (default): this process alone */
+    int32_t reserved32;  /* zero */
+    int64_t reserved[3];     /* zero; room to grow without changing the size (ABI) */
 } strata_cka_params;
+
+/* Distributed fits (docs/SCALE.md).  With params.distributed = 1 in a group
+ * of P > 1 ranks (an MPI build after strata_dist_init / strata_dist_set_comm)
+ * every strata_cka_fit* call is collective (same params, m and widths on
+ * every rank):
+ *   strata_cka_fit: X[i] [n][d[i]] are THIS rank's rows (n may differ by
+ *     rank, even be 0); CKA is computed over all ranks' rows together.
+ *   strata_cka_fit_acts, _acts_pair: every rank opens the same file(s) and
+ *     reads its share of the rows (contiguous, sizes differing by at most
+ *     one); _acts_pair's token check is done by every rank on all rows.
+ * The scatter and cross-scatter matrices (the Gram statistics of linear
+ * CKA: sums over rows) are accumulated per rank and merged with Chan's
+ * update: one sum of (sum of widths)^2 doubles per pass.  Every rank
+ * returns the same matrix.  Equal to the one-process result up to
+ * summation order.  Serial build, one rank or distributed = 0: unchanged. */
 
 STRATA_API void strata_cka_default_params(strata_cka_params *p);
 

@@ -80,8 +80,28 @@ typedef struct strata_pca_params {
     int32_t reserved;
     uint64_t seed;           /* RSVD start matrix and probes (default 0) */
     int64_t block_rows;      /* rows per streamed block; 0 -> 4096 */
-    int64_t reserved_end[4]; /* zero; room to grow without changing the size (ABI) */
+    int32_t distributed;     /* 1: one fit over the ranks of the strata_dist group
+                                (below); 0 (default): this process alone */
+    int32_t reserved2;       /* zero */
+    int64_t reserved_end[3]; /* zero; room to grow without changing the size (ABI) */
 } strata_pca_params;
+
+/* Distributed fits (docs/SCALE.md).  With params.distributed = 1 in a group
+ * of P > 1 ranks (an MPI build after strata_dist_init / strata_dist_set_comm)
+ * strata_pca_fit and strata_pca_fit_acts are collective (every rank calls
+ * with the same params and d):
+ *   strata_pca_fit: X [n][d] are THIS rank's rows (n may differ by rank,
+ *     even be 0); the fit is the PCA of all ranks' rows together.
+ *   strata_pca_fit_acts: every rank opens the same file and reads its share
+ *     of the rows (contiguous, sizes differing by at most one).
+ * Each rank accumulates its rows' mean and scatter (float64); the ranks'
+ * accumulators are merged with Chan's update (one sum of d^2 doubles for
+ * COV, of d (k + oversample [+ probes]) doubles per pass for RSVD); every
+ * rank then solves the same eigenproblem and holds the same result.
+ * strata_pca_n_rows counts all ranks' rows.  strata_pca_transform and
+ * strata_pca_write are local (no communication).  Results equal the
+ * one-process fit up to summation order.  Serial build, one rank or
+ * distributed = 0: unchanged. */
 
 STRATA_API void strata_pca_default_params(strata_pca_params *p);
 

@@ -81,11 +81,15 @@ static int pass_diag(strata_cka *C, const geom_src *s, int ns, const int *sel, d
     if (rc < 0) return rc;
     rc = geom_scatter_init(&S, B.W, 1, &C->err);
     if (rc < 0) { geom_block_free(&B); return rc; }
-    for (int64_t r0 = 0; r0 < s->n_rows && rc >= 0; r0 += B.cap_rows) {
-        int64_t nb = s->n_rows - r0 < B.cap_rows ? s->n_rows - r0 : B.cap_rows;
+    const int64_t lo = s->grp.lo, hi = s->grp.hi; /* [0, n_rows) unless distributed */
+    rc = geom_block_common_shift(&B, s, 1, &C->err);
+    for (int64_t r0 = lo; r0 < hi && rc >= 0; r0 += B.cap_rows) {
+        int64_t nb = hi - r0 < B.cap_rows ? hi - r0 : B.cap_rows;
         rc = geom_block_load(&B, s, r0, nb, 1, &C->err);
         if (rc >= 0) geom_scatter_add(&S, &B);
     }
+    if (s->grp.on && (rc = st_fit_check(&s->grp, rc, &C->err)) >= 0)
+        rc = geom_scatter_reduce(&S, &B, s, &C->err);
     if (rc >= 0) {
         const int64_t W = B.W;
         for (int a = 0; a < ns; a++) {
@@ -119,12 +123,17 @@ static int pass_cross(strata_cka *C, const geom_src *s, int na, const int *sa, i
     if (rc < 0) { geom_block_free(&A); return rc; }
     rc = geom_cross_init(&X, A.W, B.W, 1, &C->err);
     if (rc < 0) { geom_block_free(&A); geom_block_free(&B); return rc; }
-    for (int64_t r0 = 0; r0 < s->n_rows && rc >= 0; r0 += A.cap_rows) {
-        int64_t nb = s->n_rows - r0 < A.cap_rows ? s->n_rows - r0 : A.cap_rows;
+    const int64_t lo = s->grp.lo, hi = s->grp.hi; /* [0, n_rows) unless distributed */
+    rc = geom_block_common_shift(&A, s, 1, &C->err);
+    if (rc >= 0) rc = geom_block_common_shift(&B, s, 1, &C->err);
+    for (int64_t r0 = lo; r0 < hi && rc >= 0; r0 += A.cap_rows) {
+        int64_t nb = hi - r0 < A.cap_rows ? hi - r0 : A.cap_rows;
         rc = geom_block_load(&A, s, r0, nb, 1, &C->err);
         if (rc >= 0) rc = geom_block_load(&B, s, r0, nb, 1, &C->err);
         if (rc >= 0) geom_cross_add(&X, &A, &B);
     }
+    if (s->grp.on && (rc = st_fit_check(&s->grp, rc, &C->err)) >= 0)
+        rc = geom_cross_reduce(&X, s, &C->err);
     if (rc >= 0)
         for (int a = 0; a < na; a++)
             for (int b = 0; b < nb_; b++) {
@@ -143,9 +152,9 @@ static int cka_run(strata_cka *C, const geom_src *s)
     const int m = s->n_src;
     char tmp[32];
     if (m < 1) return st_seterr(&C->err, STRATA_ERR_ARG, "CKA: no inputs given");
-    if (s->n_rows < 2)
+    if (s->n_total < 2)
         return st_seterr(&C->err, STRATA_ERR_ARG, "CKA: %lld rows; need at least 2",
-                         (long long)s->n_rows);
+                         (long long)s->n_total);
     const int64_t wmax = (int64_t)floor(sqrt((double)C->params.max_bytes / 8.0));
     for (int i = 0; i < m; i++) {
         if (s->width[i] < 1)
@@ -160,7 +169,7 @@ static int cka_run(strata_cka *C, const geom_src *s)
                              (long long)C->params.max_bytes);
     }
     C->m = m;
-    C->n_rows = s->n_rows;
+    C->n_rows = s->n_total;
     double *hsic = calloc((size_t)m * (size_t)m, sizeof *hsic);
     int *grp = malloc(sizeof *grp * (size_t)m);     /* group start indices */
     int *idx = malloc(sizeof *idx * (size_t)m * 2); /* sources of one or two groups */
@@ -194,7 +203,7 @@ static int cka_run(strata_cka *C, const geom_src *s)
                 rc = st_seterr(&C->err, STRATA_ERR_NUMERIC,
                                "CKA: %s is constant over all %lld rows (zero variance); "
                                "CKA with it is undefined", geom_src_name(s, i, tmp, sizeof tmp),
-                               (long long)s->n_rows);
+                               (long long)s->n_total);
                 break;
             }
     }
@@ -225,7 +234,8 @@ strata_status strata_cka_fit(int m, const float *const *X, const int64_t *d, int
         if (!X[i]) return st_seterr(&C->err, STRATA_ERR_ARG, "strata_cka_fit: X[%d] is NULL", i);
     geom_array_user u = { X, d };
     geom_src s = { geom_array_read, &u, n, m, d, NULL, C->params.block_rows };
-    return (strata_status)cka_run(C, &s);
+    int rc = geom_src_dist(&s, C->params.distributed, 0, &C->err); /* X: this rank's rows */
+    return (strata_status)(rc < 0 ? rc : cka_run(C, &s));
 }
 
 strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hooks,
@@ -243,7 +253,8 @@ strata_status strata_cka_fit_acts(strata_acts *a, int m, const char *const *hook
         geom_acts_user u = { a, hooks };
         geom_src s = { geom_acts_read, &u, strata_acts_n_rows(a), m, width, hooks,
                        C->params.block_rows };
-        rc = cka_run(C, &s);
+        rc = geom_src_dist(&s, C->params.distributed, 1, &C->err); /* a share of the rows */
+        if (rc >= 0) rc = cka_run(C, &s);
     }
     free(width);
     return (strata_status)rc;
@@ -334,7 +345,8 @@ strata_status strata_cka_fit_acts_pair(strata_acts *a, int ma, const char *const
         pair_user u = { { a, hooks_a }, { b, hooks_b }, ma };
         geom_src s = { pair_read, &u, strata_acts_n_rows(a), m, width, names,
                        C->params.block_rows };
-        rc = cka_run(C, &s);
+        rc = geom_src_dist(&s, C->params.distributed, 1, &C->err); /* a share of the rows */
+        if (rc >= 0) rc = cka_run(C, &s);
     }
     for (int i = 0; owned && i < m; i++) free(owned[i]);
     free(owned);

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include "strata/error.h"
 #include "util/err.h"
+#include "dist/fit_group.h"
 
 #define GEOM_DEFAULT_BLOCK_ROWS 4096
 
@@ -55,6 +56,11 @@ typedef struct geom_src {
     const int64_t *width;      /* [n_src] elements per row */
     const char *const *names;  /* [n_src] names for messages (hook names), may be NULL */
     int64_t block_rows;        /* rows per block; 0 -> GEOM_DEFAULT_BLOCK_ROWS */
+    /* Set by geom_src_dist (call it before a fit): the passes read rows
+     * [grp.lo, grp.hi) and, when grp.on, sum over ranks; n_total counts the
+     * rows of all ranks.  Serial: [0, n_rows), n_total = n_rows. */
+    st_fit_group grp;
+    int64_t n_total;
 } geom_src;
 
 /* Provider over caller arrays X[s] [n_rows][width[s]]. */
@@ -158,6 +164,28 @@ void geom_cross_add(geom_cross *X, const geom_block *ba, const geom_block *bb);
 /* ||A||_F^2 of the symmetric W x W matrix whose upper triangle (row-major)
  * is stored in M with leading dimension ld: diag^2 + 2 * strict upper^2. */
 double geom_fro2_sym(const double *M, int64_t W, int64_t ld);
+
+/* ---------------- distributed fits (geom_dist.c) ----------------
+ * With params.distributed on a group of > 1 ranks, every rank accumulates
+ * its own rows and the accumulators are merged over ranks with the same
+ * Chan update used between blocks.  All ranks centre on one common shift
+ * (geom_block_common_shift), so their shifted sums are comparable. */
+
+/* Sets s->grp and s->n_total.  split != 0: n_rows counts the rows of all
+ * ranks (a capture file) and each rank reads its st_split_even share;
+ * split == 0: n_rows are this rank's own rows (caller arrays) and n_total
+ * is their sum over ranks (one collective). */
+int geom_src_dist(geom_src *s, int distributed, int split, st_err *err);
+/* Distributed + center: loads this rank's first block to fix b->shift, then
+ * replaces it by the row-weighted mean of all ranks' shifts (W + 1 doubles
+ * summed).  Otherwise a no-op. */
+int geom_block_common_shift(geom_block *b, const geom_src *s, int center, st_err *err);
+/* Distributed: merges every rank's S (built from blocks of b, common shift)
+ * into the scatter of all rows: n, mean (W + 1 doubles) and M (W^2 doubles)
+ * summed over ranks, M_r first corrected by n_r (m_r - m)(m_r - m)^T. */
+int geom_scatter_reduce(geom_scatter *S, const geom_block *b, const geom_src *s, st_err *err);
+/* The same for a cross scatter (p + q + 1 and p q doubles). */
+int geom_cross_reduce(geom_cross *X, const geom_src *s, st_err *err);
 
 /* ---------------- seeded RNG ---------------- */
 

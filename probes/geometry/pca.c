@@ -114,22 +114,24 @@ double strata_participation_ratio(const double *lambda, int64_t n)
 static int pca_fit_cov(strata_pca *P, const geom_src *s)
 {
     st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
-    const int64_t d = P->d, n = s->n_rows;
+    const int64_t d = P->d, n = s->n_total, lo = s->grp.lo, hi = s->grp.hi;
     const int center = P->params.center != 0, k = P->k;
     char tmp[32];
     const char *name = geom_src_name(s, 0, tmp, sizeof tmp);
     geom_scatter S;
     geom_block B;
     int rc = geom_scatter_init(&S, d, center, &P->err);
-    if (rc < 0) return rc;
     int sel = 0;
-    rc = geom_block_init(&B, s, 1, &sel, &P->err);
-    if (rc < 0) { geom_scatter_free(&S); return rc; }
-    for (int64_t r0 = 0; r0 < n && rc >= 0; r0 += B.cap_rows) {
-        int64_t nb = n - r0 < B.cap_rows ? n - r0 : B.cap_rows;
+    if (rc >= 0 && (rc = geom_block_init(&B, s, 1, &sel, &P->err)) < 0) geom_scatter_free(&S);
+    if ((rc = st_fit_check(&s->grp, rc, &P->err)) < 0) return rc;
+    rc = geom_block_common_shift(&B, s, center, &P->err); /* distributed only */
+    for (int64_t r0 = lo; r0 < hi && rc >= 0; r0 += B.cap_rows) {
+        int64_t nb = hi - r0 < B.cap_rows ? hi - r0 : B.cap_rows;
         rc = geom_block_load(&B, s, r0, nb, center, &P->err);
         if (rc >= 0) geom_scatter_add(&S, &B);
     }
+    if (s->grp.on && (rc = st_fit_check(&s->grp, rc, &P->err)) >= 0)
+        rc = geom_scatter_reduce(&S, &B, s, &P->err);
     geom_block_free(&B);
     if (rc < 0) { geom_scatter_free(&S); return rc; }
 
@@ -191,7 +193,7 @@ int pca_fit_src(strata_pca *P, const geom_src *s)
     char tmp[32];
     const char *name = geom_src_name(s, 0, tmp, sizeof tmp);
     const strata_pca_params *p = &P->params;
-    const int64_t n = s->n_rows, d = s->width[0];
+    const int64_t n = s->n_total, d = s->width[0];
     const int center = p->center != 0;
     if (d < 1)
         return st_seterr(&P->err, STRATA_ERR_ARG, "%s: row width %lld; need >= 1 feature", name,
@@ -246,7 +248,8 @@ strata_status strata_pca_fit(const float *X, int64_t n, int64_t d, const strata_
     const char *names[1] = { "input array" };
     geom_array_user u = { Xs, width };
     geom_src s = { geom_array_read, &u, n, 1, width, names, P->params.block_rows };
-    return (strata_status)pca_fit_src(P, &s);
+    int rc = geom_src_dist(&s, P->params.distributed, 0, &P->err); /* X: this rank's rows */
+    return (strata_status)(rc < 0 ? rc : pca_fit_src(P, &s));
 }
 
 int pca_project_rows(strata_pca *P, const float *X, int64_t n, double *work, double *y,
@@ -314,5 +317,6 @@ strata_status strata_pca_fit_acts(strata_acts *a, const char *hook, const strata
     geom_acts_user u = { a, hooks };
     geom_src s = { geom_acts_read, &u, strata_acts_n_rows(a), 1, width, hooks,
                    P->params.block_rows };
-    return (strata_status)pca_fit_src(P, &s);
+    rc = geom_src_dist(&s, P->params.distributed, 1, &P->err); /* a share of the file's rows */
+    return (strata_status)(rc < 0 ? rc : pca_fit_src(P, &s));
 }

@@ -52,16 +52,17 @@ static int op_pass(strata_pca *P, const geom_src *s, geom_block *B, const double
                    float *M32 /* [d][m] */, float *Y /* [cap][m] */, float *Zb /* [d][m] */,
                    double *Z, double *colsum, double *sumsq)
 {
-    const int64_t d = P->d, n = s->n_rows;
+    const int64_t d = P->d, lo = s->grp.lo, hi = s->grp.hi;
     const int center = P->params.center != 0;
+    int rc = STRATA_OK;
     memset(Z, 0, sizeof(double) * (size_t)d * (size_t)m);
     if (colsum) memset(colsum, 0, sizeof(double) * (size_t)d);
     if (sumsq) memset(sumsq, 0, sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < d * m; i++) M32[i] = (float)M[i];
-    for (int64_t r0 = 0; r0 < n; r0 += B->cap_rows) {
-        int64_t nb = n - r0 < B->cap_rows ? n - r0 : B->cap_rows;
-        int rc = geom_block_load(B, s, r0, nb, center, &P->err);
-        if (rc < 0) return rc;
+    for (int64_t r0 = lo; r0 < hi; r0 += B->cap_rows) {
+        int64_t nb = hi - r0 < B->cap_rows ? hi - r0 : B->cap_rows;
+        rc = geom_block_load(B, s, r0, nb, center, &P->err);
+        if (rc < 0) break;
         if (colsum)
             for (int64_t j = 0; j < d; j++) colsum[j] += B->bmean[j] * (double)nb;
         if (sumsq)
@@ -78,13 +79,21 @@ static int op_pass(strata_pca *P, const geom_src *s, geom_block *B, const double
         }
         if (!finite) {
             char tmp[32];
-            return st_seterr(&P->err, STRATA_ERR_NUMERIC,
-                             "%s: values too large for the randomized solver's float32 products "
-                             "(rows %lld..%lld); use the covariance solver (--solver cov)",
-                             geom_src_name(s, 0, tmp, sizeof tmp), (long long)r0,
-                             (long long)(r0 + nb - 1));
+            rc = st_seterr(&P->err, STRATA_ERR_NUMERIC,
+                           "%s: values too large for the randomized solver's float32 products "
+                           "(rows %lld..%lld); use the covariance solver (--solver cov)",
+                           geom_src_name(s, 0, tmp, sizeof tmp), (long long)r0,
+                           (long long)(r0 + nb - 1));
+            break;
         }
     }
+    if (!s->grp.on) return rc;
+    /* Distributed (common shift): Z, colsum, sumsq are sums over rows, so
+     * over ranks: d m (+ 2 d on the first pass) doubles. */
+    if ((rc = st_fit_check(&s->grp, rc, &P->err)) < 0) return rc;
+    if ((rc = st_fit_sum(&s->grp, Z, (size_t)d * (size_t)m, &P->err)) < 0) return rc;
+    if (colsum && (rc = st_fit_sum(&s->grp, colsum, (size_t)d, &P->err)) < 0) return rc;
+    if (sumsq && (rc = st_fit_sum(&s->grp, sumsq, (size_t)d, &P->err)) < 0) return rc;
     return STRATA_OK;
 }
 
@@ -100,7 +109,7 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
 {
     st_blas_for_analysis();   /* OpenBLAS threads itself here (util/blas_threads.h) */
     const strata_pca_params *p = &P->params;
-    const int64_t d = P->d, n = s->n_rows, k = P->k;
+    const int64_t d = P->d, n = s->n_total, k = P->k;
     const int center = p->center != 0;
     char tmp[32];
     const char *name = geom_src_name(s, 0, tmp, sizeof tmp);
@@ -128,10 +137,11 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
     double *Bm = malloc(sizeof(double) * (size_t)l * (size_t)l);
     double *th = malloc(sizeof(double) * (size_t)l);
     double *QtG = malloc(sizeof(double) * (size_t)l * (size_t)(ns > 0 ? ns : 1));
-    if (!Q || !G || !Z || !Y || !M32 || !Zb || !colsum || !sumsq || !mD || !t1 || !Bm || !th || !QtG) {
+    if (!Q || !G || !Z || !Y || !M32 || !Zb || !colsum || !sumsq || !mD || !t1 || !Bm || !th || !QtG)
         rc = st_seterr(&P->err, STRATA_ERR_NOMEM, "%s: out of memory (randomized PCA)", name);
-        goto done;
-    }
+    if ((rc = st_fit_check(&s->grp, rc, &P->err)) < 0) goto done;
+    /* distributed: one shift for all ranks, so their sums add up */
+    if ((rc = geom_block_common_shift(&B, s, center, &P->err)) < 0) goto done;
 
     geom_rng rng;
     geom_rng_seed(&rng, p->seed);

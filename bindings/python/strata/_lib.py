@@ -107,7 +107,8 @@ class ProbeParams(Structure):
         ("max_iter", c_int32), ("tol", c_double), ("lbfgs_m", c_int32),
         ("block_rows", c_int64), ("mem_limit", c_int64), ("test_fraction", c_double),
         ("cv_folds", c_int32), ("control", c_int32), ("shuffled", c_int32), ("seed", c_uint64),
-        ("group", c_int32), ("groups", c_void_p), ("reserved", c_int64 * 4),
+        ("group", c_int32), ("groups", c_void_p),
+        ("distributed", c_int32), ("reserved32", c_int32), ("reserved", c_int64 * 3),
     ]
 
 
@@ -134,7 +135,7 @@ class PcaParams(Structure):
         ("k", c_int32), ("center", c_int32), ("whiten", c_int32), ("solver", c_int32),
         ("rsvd_oversample", c_int32), ("rsvd_iters", c_int32), ("rsvd_probes", c_int32),
         ("reserved", c_int32), ("seed", c_uint64), ("block_rows", c_int64),
-        ("reserved_end", c_int64 * 4),
+        ("distributed", c_int32), ("reserved2", c_int32), ("reserved_end", c_int64 * 3),
     ]
 
 
@@ -200,7 +201,8 @@ class CaptureStats(Structure):
 
 class CkaParams(Structure):
     """strata_cka_params (cka.h)."""
-    _fields_ = [("block_rows", c_int64), ("max_bytes", c_int64), ("reserved", c_int64 * 4)]
+    _fields_ = [("block_rows", c_int64), ("max_bytes", c_int64), ("distributed", c_int32),
+                ("reserved32", c_int32), ("reserved", c_int64 * 3)]
 
 
 #: strata_hook_fn.  Arguments are declared as void* so that the trampoline

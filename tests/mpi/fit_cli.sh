@@ -4,7 +4,8 @@
 # stories260K model made by strata in the test.
 # usage: sh fit_cli.sh "<mpiexec + flags>" <strata CLI> <source dir>   (exit 77 = skip)
 # Tolerances (docs/SCALE.md): probe coefficients 2e-3 * max(1, max|coef|) (float32 objective,
-# as against scikit-learn); accuracies within 1/n_test; PCA/CKA (float64) 1e-9 relative.
+# as against scikit-learn); accuracies within 1/n_test; PCA covariance solver and CKA (float64)
+# 1e-9 relative, randomized PCA (float32 block products) 1e-6.
 set -eu
 MPIEXEC=$1
 STRATA=$2
@@ -74,12 +75,14 @@ for np_ in (2, 3):
         a, b = load(f"{kind}1"), load(f"{kind}{np_}")
         for ra, rb in zip(a["results"], b["results"]):
             assert ra["n_rows"] == rb["n_rows"], (ra["n_rows"], rb["n_rows"])
+            # covariance solver: float64; randomized: float32 block products
+            tol = 1e-9 if ra["solver"] == "cov" else 1e-6
             for k in ("explained_variance", "explained_variance_ratio"):
                 d = np.max(np.abs(np.array(ra[k]) - rb[k]) / np.abs(ra[k]))
-                if not d <= 1e-9:
+                if not d <= tol:
                     bad.append(f"{kind} np{np_} {ra['hook']} {k}: rel diff {d}")
             for k in ("participation_ratio", "total_variance"):
-                if not abs(ra[k] - rb[k]) <= 1e-9 * abs(ra[k]):
+                if not abs(ra[k] - rb[k]) <= tol * abs(ra[k]):
                     bad.append(f"{kind} np{np_} {ra['hook']} {k}: {ra[k]} vs {rb[k]}")
     a, b = load("cka1"), load(f"cka{np_}")
     d = float(np.max(np.abs(np.array(a["cka"]) - np.array(b["cka"]))))

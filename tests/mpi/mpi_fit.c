@@ -17,8 +17,10 @@
  *     prints how far the one-process fit moves with another block size)
  *   ridge, diffmean: 1e-5 relative (float32 ssyrk / float32 rows summed
  *     in float64 blocks; the float32 normal equations round differently)
- *   PCA (float64 throughout): components (sign convention applied, so no
- *     sign flips) 1e-9, eigenvalues 1e-10 relative
+ *   PCA covariance solver (float64 throughout): components (sign
+ *     convention applied, so no sign flips) 1e-9, eigenvalues 1e-10
+ *     relative; randomized solver (float32 block products, float64 sums;
+ *     within 1e-6 of the covariance path by its own tests): 1e-5 and 1e-6
  *   CKA (float64): 1e-12 absolute
  *   evaluation (CV by document, control task, shuffled labels): every
  *     accuracy within 1 / n_test of the one-process value (a row whose
@@ -205,9 +207,11 @@ int main(int argc, char **argv)
                 printf("PCA %s: components %.3g, eigenvalues (rel) %.3g, mean (rel) %.3g, PR %.12g vs %.12g\n",
                        solver == STRATA_PCA_COV ? "cov" : "rsvd", dv, de, dm,
                        strata_pca_participation_ratio(ps), strata_pca_participation_ratio(pd));
-            MPI_CHECK(dv <= 1e-9 && de <= 1e-10 && dm <= 1e-12, "PCA differs: %.3g %.3g %.3g", dv, de, dm);
+            /* cov: float64 throughout; rsvd: float32 block products (float64 sums) */
+            const double tv = solver == STRATA_PCA_COV ? 1e-9 : 1e-5, te = solver == STRATA_PCA_COV ? 1e-10 : 1e-6;
+            MPI_CHECK(dv <= tv && de <= te && dm <= 1e-12, "PCA differs: %.3g %.3g %.3g", dv, de, dm);
             MPI_CHECK(fabs(strata_pca_participation_ratio(ps) - strata_pca_participation_ratio(pd)) <=
-                      1e-10 * strata_pca_participation_ratio(ps), "PR differs");
+                      te * strata_pca_participation_ratio(ps), "PR differs");
             strata_pca_free(ps);
             strata_pca_free(pd);
         }

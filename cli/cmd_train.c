@@ -19,7 +19,8 @@ static void usage(void)
            "                    --steps N --batch B [--seq T] --lr X [--schedule cosine|constant]\n"
            "                    [--warmup W] [--weight-decay X] [--beta1 X --beta2 X --eps X]\n"
            "                    [--clip X (0: none)] [--init-std X] [--seed S] [--threads N]\n"
-           "                    [--save-every K] [--eval FILE] [--overwrite] [--resume] [--json]\n\n"
+           "                    [--save-every K] [--eval FILE] [--loss-mask LABEL]\n"
+           "                    [--overwrite] [--resume] [--json]\n\n"
            "Trains a GPT-2 model (token + learned position embeddings, pre-LayerNorm\n"
            "blocks, causal attention, gelu_new MLP or none, tied unembedding) with AdamW\n"
            "and writes DIR/step-<N>/ (Hugging Face model folders), DIR/log.jsonl and\n"
@@ -29,6 +30,9 @@ static void usage(void)
            "--seed 0 --save-every 0 (final checkpoint only; K > 0 also saves step-0).\n"
            "--tokens-file: one row per line, token ids separated by spaces.  --jsonl: {\"ids\":\n"
            "[...]} or {\"text\": \"...\"} per line.  --text-file: one document per line.\n"
+           "--loss-mask LABEL (--jsonl \"ids\" rows): the loss covers only the tokens whose\n"
+           "per-token label LABEL is 1 (0 or null: not predicted), e.g. --loss-mask answer\n"
+           "on `strata corpus modular|addition` output; --eval rows are masked the same way.\n"
            "See docs/TRAIN.md.\n");
 }
 
@@ -86,6 +90,7 @@ int cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--init")) { NEED(); o.init_dir = v; }
         else if (!strcmp(a, "--tokenizer")) { NEED(); o.tokenizer_dir = v; }
         else if (!strcmp(a, "--eval")) { NEED(); o.eval_path = v; }
+        else if (!strcmp(a, "--loss-mask")) { NEED(); o.loss_mask = v; }
         else if (!strcmp(a, "--tokens-file")) { NEED(); o.input_kind = STRATA_TRAIN_TOKENS; o.input_path = v; n_inputs++; }
         else if (!strcmp(a, "--jsonl")) { NEED(); o.input_kind = STRATA_TRAIN_JSONL; o.input_path = v; n_inputs++; }
         else if (!strcmp(a, "--text-file")) { NEED(); o.input_kind = STRATA_TRAIN_TEXT; o.input_path = v; n_inputs++; }
@@ -157,10 +162,10 @@ int cmd_train(int argc, char **argv)
         printf(", \"final_eval_loss\": ");
         if (isfinite(s->final_eval_loss)) printf("%.9g", s->final_eval_loss); else printf("null");
         printf(", \"tokens_seen\": %lld, \"tokens_per_s\": %.1f, \"seconds\": %.3f, \"n_params\": %lld, "
-               "\"n_rows\": %lld, \"n_cropped\": %lld, \"n_eval_rows\": %lld, "
+               "\"n_rows\": %lld, \"n_cropped\": %lld, \"n_eval_rows\": %lld, \"n_targets\": %lld, "
                "\"memory_bytes\": {\"params\": %lld, \"grads\": %lld, \"optimizer\": %lld, \"activations\": %lld}}\n",
                (long long)s->tokens_seen, s->tokens_per_s, s->seconds, (long long)s->n_params, (long long)s->n_rows,
-               (long long)s->n_cropped, (long long)s->n_eval_rows, (long long)s->param_bytes,
+               (long long)s->n_cropped, (long long)s->n_eval_rows, (long long)s->n_targets, (long long)s->param_bytes,
                (long long)s->grad_bytes, (long long)s->optimizer_bytes, (long long)s->activation_bytes);
     } else {
         printf("trained steps %lld..%lld: loss %.4f", (long long)s->start_step, (long long)s->final_step, s->final_loss);

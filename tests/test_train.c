@@ -10,10 +10,12 @@
  * rounding: each entry sums a few dozen float products of magnitude <= 1, i.e.
  * ~1e-7 relative to the largest gradient (measured worst: 3e-7, printed);
  * 1e-5 leaves a 30x margin, while a wrong term in any backward formula
- * changes entries by O(max|g|).
+ * changes entries by O(max|g|).  The same check runs on a masked loss (targets
+ * -1 inside the rows, as --loss-mask gives: only some positions predicted).
  */
 #include <check.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -138,8 +140,10 @@ static double ref_loss(const tr_model *m, const double *p, const int32_t *tokens
     return total / count;
 }
 
-/* Rows of lengths 5 and 3 in a batch of T = 5: the second row is padded. */
-static void grad_check(int attn_only)
+/* Rows of lengths 5 and 3 in a batch of T = 5: the second row is padded.
+ * masked: a loss mask leaves 3 of the 6 predicted positions, not contiguous
+ * (row 0 predicts only tokens 2 and 4, row 1 only token 1). */
+static void grad_check(int attn_only, int masked)
 {
     tr_dims dims = { .n_layer = 2, .n_head = 2, .d_model = 8, .d_mlp = attn_only ? 0 : 12, .n_ctx = 6,
                      .vocab = 11, .attn_only = attn_only, .ln_eps = 1e-5f };
@@ -156,13 +160,15 @@ static void grad_check(int attn_only)
                 m.params[m.tensors[i].off + j] += (float)(0.2 * tr_rng_normal(&rng));
     const int B = 2, T = 5;
     const int32_t tokens[10] = { 3, 7, 1, 10, 4, /**/ 9, 2, 5, 0, 0 };
-    const int32_t targets[10] = { 7, 1, 10, 4, -1, /**/ 2, 5, -1, -1, -1 };
+    const int32_t all_targets[10] = { 7, 1, 10, 4, -1, /**/ 2, 5, -1, -1, -1 };
+    const int32_t masked_targets[10] = { -1, 1, -1, 4, -1, /**/ 2, -1, -1, -1, -1 };
+    const int32_t *targets = masked ? masked_targets : all_targets;
     tr_acts a;
     ck_assert_int_eq(tr_acts_alloc(&a, &dims, B, T, 1, &err), 0);
     double loss;
     int64_t np;
     tr_forward(&m, &a, tokens, targets, B, T, &loss, &np);
-    ck_assert_int_eq(np, 6);
+    ck_assert_int_eq(np, masked ? 3 : 6);
     tr_backward(&m, &a, tokens, targets, B, T, np);
 
     double *p = malloc(sizeof(double) * (size_t)m.n_params);
@@ -200,18 +206,25 @@ static void grad_check(int attn_only)
         if (tworst > worst) worst = tworst;
     }
     /* rows t >= T of wpe get no gradient; row 5 of 6 is never used */
-    printf("gradients (%s, %lld parameters): loss %.6f (double %.6f), max|g| %.4f, worst |g-fd|/max|g| %.2e\n",
-           attn_only ? "attention-only" : "MLP", (long long)m.n_params, loss, L0, gmax, worst);
+    printf("gradients (%s%s, %lld parameters): loss %.6f (double %.6f), max|g| %.4f, worst |g-fd|/max|g| %.2e\n",
+           attn_only ? "attention-only" : "MLP", masked ? ", masked loss" : "", (long long)m.n_params, loss, L0,
+           gmax, worst);
     free(p);
     free(fd);
     tr_acts_free(&a);
     tr_model_free(&m);
 }
 
-START_TEST(test_gradients_mlp) { grad_check(0); }
+START_TEST(test_gradients_mlp) { grad_check(0, 0); }
 END_TEST
 
-START_TEST(test_gradients_attn_only) { grad_check(1); }
+START_TEST(test_gradients_attn_only) { grad_check(1, 0); }
+END_TEST
+
+START_TEST(test_gradients_masked_mlp) { grad_check(0, 1); }
+END_TEST
+
+START_TEST(test_gradients_masked_attn_only) { grad_check(1, 1); }
 END_TEST
 
 /* The multi-threaded kernels (2 threads, work above the parallel threshold)
@@ -485,12 +498,50 @@ static int kill_at_step_6(void *user, const strata_train_progress *p)
     return 0;
 }
 
-START_TEST(test_resume_equals_uninterrupted)
+/* The rows of write_corpus as JSONL {"ids": [...], "ans": [...], "all": [...]}:
+ * "ans" is 1 on a random ~40 % of tokens (at least one after the first; null
+ * for some of the 0s), "all" is 1 everywhere. */
+static const char *write_masked_corpus(const char *name, int rows, int vocab, int min_len, int max_len,
+                                       uint64_t seed)
 {
-    const char *data = write_corpus("res.txt", 30, 40, 5, 30, 12);
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir(), name);
+    FILE *f = fopen(path, "w");
+    tr_rng r;
+    tr_rng_seed(&r, seed);
+    for (int i = 0; i < rows; i++) {
+        int len = min_len + (int)(tr_rng_next(&r) % (uint64_t)(max_len - min_len + 1));
+        int ids[64], ans[64];
+        ck_assert_int_le(len, 64);
+        int any = 0;
+        for (int k = 0; k < len; k++) {
+            ids[k] = (int)(tr_rng_next(&r) % (uint64_t)vocab);
+            ans[k] = tr_rng_uniform(&r) < 0.4 ? 1 : (tr_rng_uniform(&r) < 0.3 ? -1 : 0);   /* -1: null */
+            if (k > 0 && ans[k] == 1) any = 1;
+        }
+        if (!any) ans[len - 1] = 1;
+        fprintf(f, "{\"ids\": [");
+        for (int k = 0; k < len; k++) fprintf(f, "%s%d", k ? ", " : "", ids[k]);
+        fprintf(f, "], \"ans\": [");
+        for (int k = 0; k < len; k++) {
+            if (ans[k] < 0) fprintf(f, "%snull", k ? ", " : "");
+            else fprintf(f, "%s%d", k ? ", " : "", ans[k]);
+        }
+        fprintf(f, "], \"all\": [");
+        for (int k = 0; k < len; k++) fprintf(f, "%s1", k ? ", " : "");
+        fprintf(f, "]}\n");
+    }
+    fclose(f);
+    return path;
+}
+
+/* Kills a run after step 6 (checkpoint at 4), resumes it, and compares every
+ * later checkpoint and the log with an uninterrupted run. */
+static void resume_check(const char *tag, const char *data, int kind, const char *mask)
+{
     char a[1024], b[1024], fa[1100], fb[1100], msg[1024];
-    snprintf(a, sizeof a, "%s/res-a", tu_tmpdir());
-    snprintf(b, sizeof b, "%s/res-b", tu_tmpdir());
+    snprintf(a, sizeof a, "%s/%s-a", tu_tmpdir(), tag);
+    snprintf(b, sizeof b, "%s/%s-b", tu_tmpdir(), tag);
     /* the killed run first, in a child of a process that has not started
      * OpenMP threads (libgomp cannot run in a child forked after that, which
      * is what CK_FORK=no would give) */
@@ -503,6 +554,8 @@ START_TEST(test_resume_equals_uninterrupted)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         strata_train_opts o = tiny_opts(b, data);
+        o.input_kind = kind;
+        o.loss_mask = mask;
         train(&o, kill_at_step_6, NULL, 0);
         _exit(3);
     }
@@ -515,14 +568,27 @@ START_TEST(test_resume_equals_uninterrupted)
     ck_assert_int_ne(access(fb, R_OK), 0);
 
     strata_train_opts o = tiny_opts(a, data);
+    o.input_kind = kind;
+    o.loss_mask = mask;
     ck_assert_msg(train(&o, NULL, msg, sizeof msg) == STRATA_OK, "%s", msg);
     /* resume with a changed hyper-parameter is refused, naming it */
     o = tiny_opts(b, data);
+    o.input_kind = kind;
+    o.loss_mask = mask;
     o.resume = 1;
     o.lr = 1e-3;
     ck_assert_int_eq(train(&o, NULL, msg, sizeof msg), STRATA_ERR_ARG);
     ck_assert_msg(strstr(msg, "lr") != NULL, "%s", msg);
     o.lr = 3e-3;
+    if (mask) {   /* ... and so is a resume without the loss mask, or with another one */
+        o.loss_mask = NULL;
+        ck_assert_int_eq(train(&o, NULL, msg, sizeof msg), STRATA_ERR_ARG);
+        ck_assert_msg(strstr(msg, "loss_mask") && strstr(msg, mask), "%s", msg);
+        o.loss_mask = "all";
+        ck_assert_int_eq(train(&o, NULL, msg, sizeof msg), STRATA_ERR_ARG);
+        ck_assert_msg(strstr(msg, "loss_mask"), "%s", msg);
+        o.loss_mask = mask;
+    }
     ck_assert_msg(train(&o, NULL, msg, sizeof msg) == STRATA_OK, "%s", msg);
     const char *files[] = { "model.safetensors", "optimizer.safetensors" };
     for (int s = 8; s <= 12; s += 4)
@@ -537,6 +603,170 @@ START_TEST(test_resume_equals_uninterrupted)
     ck_assert_str_eq(la, lb);   /* steps 5, 6 of the killed run were dropped and redone */
     free(la);
     free(lb);
+}
+
+START_TEST(test_resume_equals_uninterrupted)
+{
+    resume_check("res", write_corpus("res.txt", 30, 40, 5, 30, 12), STRATA_TRAIN_TOKENS, NULL);
+}
+END_TEST
+
+START_TEST(test_resume_masked)
+{
+    resume_check("resm", write_masked_corpus("resm.jsonl", 30, 40, 5, 30, 13), STRATA_TRAIN_JSONL, "ans");
+}
+END_TEST
+
+/* --loss-mask: an all-ones mask trains exactly as no mask (every checkpoint
+ * byte for byte); a partial mask's first-step loss equals the independent
+ * double forward on the targets the mask selects, built here from the file's
+ * labels; n_targets counts them. */
+START_TEST(test_loss_mask)
+{
+    const char *data = write_masked_corpus("mask.jsonl", 20, 40, 5, 24, 21);
+    char a[1024], b[1024], c[1024], fa[1100], fb[1100], msg[1024];
+    snprintf(a, sizeof a, "%s/mask-none", tu_tmpdir());
+    snprintf(b, sizeof b, "%s/mask-all", tu_tmpdir());
+    snprintf(c, sizeof c, "%s/mask-ans", tu_tmpdir());
+    strata_train_opts o = tiny_opts(a, data);
+    o.input_kind = STRATA_TRAIN_JSONL;
+    o.steps = 8;
+    ck_assert_msg(train(&o, NULL, msg, sizeof msg) == STRATA_OK, "%s", msg);
+    o.out_dir = b;
+    o.loss_mask = "all";
+    ck_assert_msg(train(&o, NULL, msg, sizeof msg) == STRATA_OK, "%s", msg);
+    const char *files[] = { "model.safetensors", "optimizer.safetensors" };
+    for (int s = 4; s <= 8; s += 4)
+        for (int k = 0; k < 2; k++) {
+            ckpt_path(fa, sizeof fa, a, s, files[k]);
+            ckpt_path(fb, sizeof fb, b, s, files[k]);
+            ck_assert_msg(same_file(fa, fb), "all-ones mask: %s differs from unmasked %s", fb, fa);
+        }
+    /* the partial mask: read the rows and labels back with jansson (not rows.c) */
+    int32_t tok[4][24], tg[4][24];
+    int len[4], T = 0, n_all = 0, n_first = 0;
+    FILE *f = fopen(data, "r");
+    char line[4096];
+    for (int i = 0; i < 20 && fgets(line, sizeof line, f); i++) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        json_t *ids = json_object_get(j, "ids"), *ans = json_object_get(j, "ans");
+        int n = (int)json_array_size(ids);
+        for (int k = 1; k < n; k++) n_all += json_integer_value(json_array_get(ans, k)) == 1;
+        if (i < 4) {
+            len[i] = n;
+            if (n > T) T = n;
+            for (int k = 0; k < n; k++) tok[i][k] = (int32_t)json_integer_value(json_array_get(ids, k));
+            for (int k = 0; k + 1 < n; k++) {
+                int on = json_integer_value(json_array_get(ans, k + 1)) == 1;   /* null: 0 */
+                tg[i][k] = on ? tok[i][k + 1] : -1;
+                n_first += on;
+            }
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    int32_t *tokens = calloc(4 * (size_t)T, sizeof(int32_t)), *targets = malloc(sizeof(int32_t) * 4 * (size_t)T);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < T; k++) {
+            tokens[i * T + k] = k < len[i] ? tok[i][k] : 0;
+            targets[i * T + k] = k + 1 < len[i] ? tg[i][k] : -1;
+        }
+    o.out_dir = c;
+    o.loss_mask = "ans";
+    strata_trainer *t = NULL;
+    ck_assert_msg(strata_trainer_new(&o, &t) == STRATA_OK, "%s", strata_trainer_errmsg(t));
+    ck_assert_int_eq(strata_trainer_summary(t)->n_targets, n_all);
+    ck_assert_msg(strata_trainer_run(t, NULL, NULL) == STRATA_OK, "%s", strata_trainer_errmsg(t));
+    strata_trainer_free(t);
+    /* the initial weights, as the trainer draws them (seed 5, std 0.02), in double */
+    tr_dims dims = { .n_layer = 2, .n_head = 2, .d_model = 32, .d_mlp = 128, .n_ctx = 24, .vocab = 40,
+                     .attn_only = 0, .ln_eps = 1e-5f };
+    tr_model m;
+    st_err err;
+    ck_assert_int_eq(tr_model_init(&m, &dims, &err), 0);
+    tr_rng rng;
+    tr_rng_seed(&rng, 5);
+    tr_model_init_weights(&m, 0.02, &rng);
+    double *p = malloc(sizeof(double) * (size_t)m.n_params);
+    for (int64_t i = 0; i < m.n_params; i++) p[i] = m.params[i];
+    const double ref = ref_loss(&m, p, tokens, targets, 4, T);
+    /* step 1's loss from the log */
+    snprintf(fa, sizeof fa, "%s/log.jsonl", c);
+    size_t n;
+    char *log = slurp(fa, &n);
+    double l1 = NAN;
+    ck_assert_int_eq(sscanf(log, "{\"step\": 1, \"loss\": %lf", &l1), 1);
+    ck_assert_msg(fabs(l1 - ref) < 1e-5, "masked step-1 loss %.9f vs double reference %.9f (%d targets)", l1, ref,
+                  n_first);
+    /* and the masked run trained other weights than the unmasked one */
+    ckpt_path(fa, sizeof fa, a, 8, "model.safetensors");
+    ckpt_path(fb, sizeof fb, c, 8, "model.safetensors");
+    ck_assert_msg(!same_file(fa, fb), "the masked run's weights equal the unmasked run's");
+    printf("loss mask: step-1 loss %.6f on %d targets (double reference %.6f)\n", l1, n_first, ref);
+    free(log);
+    free(p);
+    free(tokens);
+    free(targets);
+    tr_model_free(&m);
+}
+END_TEST
+
+/* Bad loss masks: each names the file, line and label. */
+START_TEST(test_loss_mask_bad_input)
+{
+    char out[1024], msg[1024];
+    snprintf(out, sizeof out, "%s/badmask", tu_tmpdir());
+    const char *jl = tu_tmpfile("m.jsonl");
+    struct { const char *file, *want; } cases[] = {
+        { "{\"ids\": [1, 2, 3], \"ans\": [0, 1, 0]}\n{\"ids\": [1, 2]}\n", "m.jsonl:2: no per-token label \"ans\"" },
+        { "{\"ids\": [1, 2, 3], \"ans\": [0, 1]}\n", "m.jsonl:1: label \"ans\" has 2 values for 3 ids" },
+        { "{\"ids\": [1, 2, 3], \"ans\": [0, 2, 1]}\n", "m.jsonl:1: \"ans\"[1] must be 0, 1 or null" },
+        { "{\"ids\": [1, 2, 3], \"ans\": [0, 0.5, 1]}\n", "m.jsonl:1: \"ans\"[1] must be 0, 1 or null" },
+        { "{\"ids\": [1, 2, 3], \"ans\": 1}\n", "m.jsonl:1: label \"ans\" is not a per-token list" },
+        { "{\"ids\": [1, 2, 3], \"ans\": [1, 0, null]}\n", "m.jsonl:1: label \"ans\" selects no token to predict" },
+        { "{\"text\": \"a b\", \"ans\": [0, 1]}\n", "m.jsonl:1: a loss mask needs \"ids\" rows" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(tu_write_file(jl, cases[i].file, strlen(cases[i].file)), 0);
+        strata_train_opts o = tiny_opts(out, jl);
+        o.input_kind = STRATA_TRAIN_JSONL;
+        o.loss_mask = "ans";
+        ck_assert_int_ne(train(&o, NULL, msg, sizeof msg), STRATA_OK);
+        ck_assert_msg(strstr(msg, cases[i].want), "case %zu: %s (wanted %s)", i, msg, cases[i].want);
+        ck_assert_int_ne(access(out, F_OK), 0);   /* nothing created */
+    }
+    /* a mask whose only 1 lies beyond --seq: the cropped row predicts nothing */
+    const char *crop = "{\"ids\": [1, 2, 3, 4, 5, 6], \"ans\": [0, 0, 0, 0, 0, 1]}\n";
+    ck_assert_int_eq(tu_write_file(jl, crop, strlen(crop)), 0);
+    strata_train_opts o = tiny_opts(out, jl);
+    o.input_kind = STRATA_TRAIN_JSONL;
+    o.loss_mask = "ans";
+    o.seq = 4;
+    ck_assert_int_ne(train(&o, NULL, msg, sizeof msg), STRATA_OK);
+    ck_assert_msg(strstr(msg, "m.jsonl:1") && strstr(msg, "cropped"), "%s", msg);
+    /* the eval file needs the label too */
+    const char *ok = "{\"ids\": [1, 2, 3], \"ans\": [0, 0, 1]}\n";
+    ck_assert_int_eq(tu_write_file(jl, ok, strlen(ok)), 0);
+    const char *ev = tu_tmpfile("ev.jsonl");
+    ck_assert_int_eq(tu_write_file(ev, "{\"ids\": [1, 2, 3]}\n", 19), 0);
+    o = tiny_opts(out, jl);
+    o.input_kind = STRATA_TRAIN_JSONL;
+    o.loss_mask = "ans";
+    o.eval_path = ev;
+    ck_assert_int_ne(train(&o, NULL, msg, sizeof msg), STRATA_OK);
+    ck_assert_msg(strstr(msg, "ev.jsonl:1: no per-token label \"ans\""), "%s", msg);
+    /* a mask on input without labels, and an empty label name */
+    o = tiny_opts(out, write_corpus("plain.txt", 4, 40, 5, 10, 1));
+    o.loss_mask = "ans";
+    ck_assert_int_eq(train(&o, NULL, msg, sizeof msg), STRATA_ERR_ARG);
+    ck_assert_msg(strstr(msg, "--loss-mask ans needs --jsonl"), "%s", msg);
+    o.input_kind = STRATA_TRAIN_JSONL;
+    o.input_path = jl;
+    o.loss_mask = "";
+    ck_assert_int_eq(train(&o, NULL, msg, sizeof msg), STRATA_ERR_ARG);
+    ck_assert_msg(strstr(msg, "label name"), "%s", msg);
+    ck_assert_int_ne(access(out, F_OK), 0);
 }
 END_TEST
 
@@ -708,11 +938,16 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_gradients_mlp);
     tcase_add_test(tc, test_gradients_attn_only);
+    tcase_add_test(tc, test_gradients_masked_mlp);
+    tcase_add_test(tc, test_gradients_masked_attn_only);
     tcase_add_test(tc, test_gradients_threads);
     tcase_add_test(tc, test_attention_kernels);
     tcase_add_test(tc, test_adamw_by_hand);
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_resume_equals_uninterrupted);
+    tcase_add_test(tc, test_resume_masked);
+    tcase_add_test(tc, test_loss_mask);
+    tcase_add_test(tc, test_loss_mask_bad_input);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_nan_loss);
     tcase_add_test(tc, test_full_disk);

@@ -57,7 +57,12 @@ typedef struct strata_train_opts {
     int32_t n_threads;         /* 0: OpenMP default */
     int64_t save_every;        /* 0: only the final checkpoint */
     int32_t overwrite, resume;
-    int32_t reserved[8];
+    /* NULL: the loss covers every predicted position.  Else the name of a
+     * per-token label of the --jsonl "ids" rows (values 0, 1 or null): token t
+     * is a target (predicted at position t-1) only where label[t] is 1; the
+     * loss is the mean over those targets.  The eval rows need it too. */
+    const char *loss_mask;
+    int32_t reserved[6];
 } strata_train_opts;
 
 /* Defaults: steps 0 (must be set), batch 8, lr 1e-3, cosine, warmup 0,
@@ -85,6 +90,7 @@ typedef struct strata_train_summary {
     double final_loss, final_eval_loss;    /* eval NaN without eval_path */
     double seconds, tokens_per_s;
     int64_t param_bytes, grad_bytes, optimizer_bytes, activation_bytes;  /* what the run holds */
+    int64_t n_targets;         /* predicted positions over all training rows (after the loss mask) */
 } strata_train_summary;
 
 typedef struct strata_trainer strata_trainer;

@@ -145,6 +145,8 @@ static json_t *state_json(const tr_model *m, const tr_state *st)
     json_object_set_new(h, "init_std", json_real(st->init_std));
     json_object_set_new(h, "data_rows", json_integer(st->data_rows));
     json_object_set_new(h, "data_tokens", json_integer(st->data_tokens));
+    json_object_set_new(h, "data_targets", json_integer(st->data_targets));
+    json_object_set_new(h, "loss_mask", *st->loss_mask ? json_string(st->loss_mask) : json_null());
     json_object_set_new(j, "hparams", h);
     return j;
 }
@@ -398,6 +400,15 @@ int tr_state_load(const char *dir, tr_state *st, st_err *err)
     if (!rc) rc = st_json_num(h, "init_std", p, 1, 0, &st->init_std, err);
     if (!rc) rc = st_json_int(h, "data_rows", p, 1, 0, &st->data_rows, err);
     if (!rc) rc = st_json_int(h, "data_tokens", p, 1, 0, &st->data_tokens, err);
+    /* checkpoints written before the loss mask existed: no mask, targets not recorded (-1) */
+    if (!rc) rc = st_json_int(h, "data_targets", p, 0, -1, &st->data_targets, err);
+    const json_t *lm = json_object_get(h, "loss_mask");
+    if (!rc && lm && !json_is_null(lm)) {
+        if (!json_is_string(lm) || !*json_string_value(lm) || json_string_length(lm) >= sizeof st->loss_mask)
+            rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: field 'hparams.loss_mask' must be null or a label name", p);
+        else
+            snprintf(st->loss_mask, sizeof st->loss_mask, "%s", json_string_value(lm));
+    }
     json_decref(j);
     return rc;
 }

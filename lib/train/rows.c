@@ -18,7 +18,9 @@ typedef struct rows_builder {
     int64_t cap_rows, cap_tok;
 } rows_builder;
 
-static int push_row(rows_builder *b, const int32_t *ids, int64_t n, int64_t line, int32_t max_len)
+/* mask: [n] loss-mask values of the row (NULL when the corpus has no mask) */
+static int push_row(rows_builder *b, const int32_t *ids, const uint8_t *mask, int64_t n, int64_t line,
+                    int32_t max_len)
 {
     tr_rows *r = b->r;
     if (n > max_len) { n = max_len; r->n_cropped++; }
@@ -39,9 +41,20 @@ static int push_row(rows_builder *b, const int32_t *ids, int64_t n, int64_t line
         int32_t *nt = realloc(r->tok, sizeof(int32_t) * (size_t)nc);
         if (!nt) return -1;
         r->tok = nt;
+        if (mask) {
+            uint8_t *nm = realloc(r->mask, (size_t)nc);
+            if (!nm) return -1;
+            r->mask = nm;
+        }
         b->cap_tok = nc;
     }
     memcpy(r->tok + used, ids, sizeof(int32_t) * (size_t)n);
+    if (mask) {
+        memcpy(r->mask + used, mask, (size_t)n);
+        for (int64_t k = 1; k < n; k++) r->n_targets += mask[k];
+    } else {
+        r->n_targets += n - 1;
+    }
     r->line[r->n_rows] = line;
     r->n_rows++;
     r->off[r->n_rows] = used + n;
@@ -94,14 +107,51 @@ void tr_rows_free(tr_rows *r)
     free(r->off);
     free(r->tok);
     free(r->line);
+    free(r->mask);
     memset(r, 0, sizeof *r);
 }
 
+/* The loss mask of one JSONL row: label `name` of object j, one value per id
+ * (n of them), each 0, 1 or null (null: not a target). */
+static int read_mask(const json_t *j, const char *name, int64_t n, uint8_t **buf, int64_t *cap,
+                     const char *path, int64_t line, st_err *err)
+{
+    const json_t *lab = json_object_get(j, name);
+    if (!lab)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: no per-token label \"%s\" (the loss mask)", path,
+                         (long long)line, name);
+    if (!json_is_array(lab))
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: label \"%s\" is not a per-token list (the loss mask)",
+                         path, (long long)line, name);
+    if ((int64_t)json_array_size(lab) != n)
+        return st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: label \"%s\" has %zu values for %lld ids", path,
+                         (long long)line, name, json_array_size(lab), (long long)n);
+    if (n > *cap) {
+        uint8_t *nb = realloc(*buf, (size_t)n);
+        if (!nb) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+        *buf = nb;
+        *cap = n;
+    }
+    size_t k;
+    json_t *e;
+    json_array_foreach(lab, k, e) {
+        if (json_is_null(e)) { (*buf)[k] = 0; continue; }
+        if (!json_is_integer(e) || (json_integer_value(e) != 0 && json_integer_value(e) != 1))
+            return st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: \"%s\"[%zu] must be 0, 1 or null (the loss mask)",
+                             path, (long long)line, name, k);
+        (*buf)[k] = (uint8_t)json_integer_value(e);
+    }
+    return STRATA_OK;
+}
+
 int tr_rows_load(tr_rows *r, int kind, const char *path, struct strata_tokenizer *tok,
-                 int32_t vocab, int32_t max_len, st_err *err)
+                 int32_t vocab, int32_t max_len, const char *mask_label, st_err *err)
 {
     memset(r, 0, sizeof *r);
     rows_builder b = { r, 0, 0 };
+    if (mask_label && kind != TR_INPUT_JSONL)
+        return st_seterr(err, STRATA_ERR_ARG, "%s: a loss mask (label \"%s\") needs --jsonl rows with \"ids\" and per-token labels",
+                         path, mask_label);
     r->off = calloc(1, sizeof(int64_t));
     if (!r->off) return st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
     if (kind != TR_INPUT_TOKENS && !tok && kind == TR_INPUT_TEXT)
@@ -113,6 +163,8 @@ int tr_rows_load(tr_rows *r, int kind, const char *path, struct strata_tokenizer
     ssize_t len;
     int64_t lineno = 0;
     idbuf ids = { 0 };
+    uint8_t *mask = NULL;
+    int64_t mask_cap = 0;
     int rc = STRATA_OK;
     while ((len = getline(&line, &lcap, f)) >= 0) {
         lineno++;
@@ -183,6 +235,9 @@ int tr_rows_load(tr_rows *r, int kind, const char *path, struct strata_tokenizer
                         if (idbuf_push(&ids, (int32_t)v)) { rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory"); break; }
                     }
                 }
+            } else if (jtx && mask_label) {
+                rc = st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: a loss mask needs \"ids\" rows (per-token labels do not follow a tokenizer's \"text\")",
+                               path, (long long)lineno);
             } else if (jtx) {
                 if (!json_is_string(jtx))
                     rc = st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: field \"text\" is not a string", path, (long long)lineno);
@@ -193,6 +248,7 @@ int tr_rows_load(tr_rows *r, int kind, const char *path, struct strata_tokenizer
             } else {
                 rc = st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: neither \"ids\" nor \"text\"", path, (long long)lineno);
             }
+            if (!rc && mask_label) rc = read_mask(j, mask_label, ids.n, &mask, &mask_cap, path, lineno, err);
             json_decref(j);
             if (rc) break;
         }
@@ -210,11 +266,24 @@ int tr_rows_load(tr_rows *r, int kind, const char *path, struct strata_tokenizer
                            (long long)lineno, (long long)ids.n);
             break;
         }
-        if (push_row(&b, ids.v, ids.n, lineno, max_len)) { rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory"); break; }
+        if (mask_label) {
+            int64_t n = ids.n < max_len ? ids.n : max_len, any = 0;
+            for (int64_t k = 1; k < n; k++) any += mask[k];
+            if (!any) {
+                rc = st_seterr(err, STRATA_ERR_FORMAT, "%s:%lld: label \"%s\" selects no token to predict (no 1 after the first token%s)",
+                               path, (long long)lineno, mask_label, n < ids.n ? " within the cropped row" : "");
+                break;
+            }
+        }
+        if (push_row(&b, ids.v, mask_label ? mask : NULL, ids.n, lineno, max_len)) {
+            rc = st_seterr(err, STRATA_ERR_NOMEM, "out of memory");
+            break;
+        }
     }
     if (!rc && ferror(f)) rc = st_seterr(err, STRATA_ERR_IO, "%s: read error: %s", path, strerror(errno));
     free(line);
     free(ids.v);
+    free(mask);
     fclose(f);
     if (!rc && r->n_rows == 0) rc = st_seterr(err, STRATA_ERR_FORMAT, "%s: no rows (empty corpus)", path);
     if (rc) tr_rows_free(r);

@@ -208,6 +208,8 @@ typedef struct tr_rows {
     int64_t *line;       /* [n_rows] 1-based source line of each row */
     int64_t n_cropped;   /* rows longer than max_len (cropped) */
     int64_t max_row;     /* longest row after cropping */
+    uint8_t *mask;       /* [off[n_rows]] loss mask (1: token is a target), NULL: no mask */
+    int64_t n_targets;   /* predicted positions of all rows: sum of mask[off[r]+1 .. off[r+1]) or len-1 */
 } tr_rows;
 
 struct strata_tokenizer;
@@ -220,9 +222,12 @@ struct strata_tokenizer;
  *                    tokenized with tok
  * Blank lines are skipped.  Errors name the file and line: an id outside
  * [0, vocab), a row of fewer than 2 tokens, text without a tokenizer,
- * malformed JSON, and a file with no rows at all (empty corpus). */
+ * malformed JSON, and a file with no rows at all (empty corpus).
+ * mask_label (NULL: none; TR_INPUT_JSONL "ids" rows only) names a per-token
+ * label read into r->mask: one value per id, 0, 1 or null (= 0), cropped with
+ * the row; a row whose mask selects no token after its first is an error. */
 int tr_rows_load(tr_rows *r, int kind, const char *path, struct strata_tokenizer *tok,
-                 int32_t vocab, int32_t max_len, st_err *err);
+                 int32_t vocab, int32_t max_len, const char *mask_label, st_err *err);
 void tr_rows_free(tr_rows *r);
 
 /* ---------------- checkpoints (checkpoint.c) ---------------- */
@@ -238,6 +243,8 @@ typedef struct tr_state {
     int64_t warmup;
     double lr_max, weight_decay, beta1, beta2, eps, clip, init_std;
     int64_t data_rows, data_tokens;   /* fingerprint of the training rows */
+    char loss_mask[128];          /* the --loss-mask label, "" for none */
+    int64_t data_targets;         /* predicted positions of all rows (fingerprint of the mask) */
 } tr_state;
 
 /* Writes DIR/step-<step>/ through DIR/.tmp-step-<step>/ and a rename (the

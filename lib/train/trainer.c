@@ -4,8 +4,8 @@
  *
  * Batches: step s (0-based) uses rows (s*B + i) mod R, i < B, of the R
  * training rows; the batch is padded to its longest row T_b (<= seq) and
- * position t of row i predicts token t+1 when t+1 < len_i (targets -1
- * elsewhere).  Nothing random happens after initialisation, so the state a
+ * position t of row i predicts token t+1 when t+1 < len_i and, with a loss
+ * mask, mask_i[t+1] = 1 (targets -1 elsewhere).  Nothing random happens after initialisation, so the state a
  * resume needs is the weights, the AdamW moments and the step number.
  */
 #include <cblas.h>
@@ -110,6 +110,14 @@ static int check_opts(strata_trainer *t, const strata_train_opts *o)
     if (o->save_every < 0) return st_seterr(e, STRATA_ERR_ARG, "--save-every must be >= 0");
     if (o->n_threads < 0) return st_seterr(e, STRATA_ERR_ARG, "--threads must be >= 0");
     if (o->resume && o->overwrite) return st_seterr(e, STRATA_ERR_ARG, "--resume and --overwrite exclude each other");
+    if (o->loss_mask) {
+        if (!*o->loss_mask) return st_seterr(e, STRATA_ERR_ARG, "--loss-mask needs a label name");
+        if (strlen(o->loss_mask) >= sizeof t->st.loss_mask)
+            return st_seterr(e, STRATA_ERR_ARG, "--loss-mask: label name longer than %zu bytes", sizeof t->st.loss_mask - 1);
+        if (o->input_kind != STRATA_TRAIN_JSONL)
+            return st_seterr(e, STRATA_ERR_ARG, "--loss-mask %s needs --jsonl input (rows with \"ids\" and per-token labels)",
+                             o->loss_mask);
+    }
     return STRATA_OK;
 }
 
@@ -262,6 +270,15 @@ static int resume_from(strata_trainer *t, int64_t step)
     ST_TRY(same_or_err(t, "the number of training rows", dir, (double)s.data_rows, (double)t->rows.n_rows));
     ST_TRY(same_or_err(t, "the number of training tokens", dir, (double)s.data_tokens,
                        (double)t->rows.off[t->rows.n_rows]));
+    if (strcmp(s.loss_mask, t->st.loss_mask))
+        return st_seterr(&t->err, STRATA_ERR_ARG,
+                         "--resume: loss_mask is %s%s%s in %s/trainer_state.json but %s%s%s now (resume with the options of the interrupted run)",
+                         *s.loss_mask ? "\"" : "", *s.loss_mask ? s.loss_mask : "none", *s.loss_mask ? "\"" : "", dir,
+                         *t->st.loss_mask ? "\"" : "", *t->st.loss_mask ? t->st.loss_mask : "none",
+                         *t->st.loss_mask ? "\"" : "");
+    if (s.data_targets >= 0)
+        ST_TRY(same_or_err(t, "the number of predicted training positions", dir, (double)s.data_targets,
+                           (double)t->rows.n_targets));
     char p[4200];
     snprintf(p, sizeof p, "%s/config.json", dir);
     tr_dims cd;
@@ -294,6 +311,7 @@ strata_status strata_trainer_new(const strata_train_opts *o, strata_trainer **ou
     if (!t->out_dir) return st_seterr(&t->err, STRATA_ERR_NOMEM, "out of memory");
     /* the strings are only used here, during construction; clear them */
     t->o.out_dir = t->o.config_path = t->o.input_path = t->o.eval_path = t->o.tokenizer_dir = NULL;
+    t->o.loss_mask = NULL;
     const char *init_dir = o->init_dir;
     t->o.init_dir = NULL;
 
@@ -329,9 +347,10 @@ strata_status strata_trainer_new(const strata_train_opts *o, strata_trainer **ou
         return st_seterr(&t->err, STRATA_ERR_ARG, "vocabulary mismatch: the tokenizer in %s has %d tokens, the model's vocab is %d",
                          tok_dir, strata_tokenizer_vocab_size(t->tok), dims.vocab);
 
-    ST_TRY(tr_rows_load(&t->rows, o->input_kind, o->input_path, t->tok, dims.vocab, t->seq, &t->err));
+    ST_TRY(tr_rows_load(&t->rows, o->input_kind, o->input_path, t->tok, dims.vocab, t->seq, o->loss_mask, &t->err));
     if (o->eval_path) {
-        ST_TRY(tr_rows_load(&t->eval_rows, o->input_kind, o->eval_path, t->tok, dims.vocab, t->seq, &t->err));
+        ST_TRY(tr_rows_load(&t->eval_rows, o->input_kind, o->eval_path, t->tok, dims.vocab, t->seq, o->loss_mask,
+                            &t->err));
         t->have_eval = 1;
     }
 
@@ -360,6 +379,8 @@ strata_status strata_trainer_new(const strata_train_opts *o, strata_trainer **ou
     t->st.seed = o->seed;
     t->st.data_rows = t->rows.n_rows;
     t->st.data_tokens = t->rows.off[t->rows.n_rows];
+    t->st.data_targets = t->rows.n_targets;
+    if (o->loss_mask) snprintf(t->st.loss_mask, sizeof t->st.loss_mask, "%s", o->loss_mask);
     t->st.loss = t->st.eval_loss = NAN;
     tr_rng rng;
     tr_rng_seed(&rng, o->seed);
@@ -393,6 +414,7 @@ strata_status strata_trainer_new(const strata_train_opts *o, strata_trainer **ou
     s->n_params = t->m.n_params;
     s->n_rows = t->rows.n_rows;
     s->n_cropped = t->rows.n_cropped;
+    s->n_targets = t->rows.n_targets;
     s->n_eval_rows = t->have_eval ? t->eval_rows.n_rows : 0;
     s->final_loss = t->st.loss;
     s->final_eval_loss = NAN;
@@ -420,9 +442,10 @@ static int64_t make_batch(strata_trainer *t, const tr_rows *r, int64_t first, in
     for (int64_t i = 0; i < B; i++) {
         int64_t row = (first + i) % r->n_rows, len = r->off[row + 1] - r->off[row];
         const int32_t *src = r->tok + r->off[row];
+        const uint8_t *mask = r->mask ? r->mask + r->off[row] : NULL;
         for (int64_t p = 0; p < T; p++) {
             t->tokens[i * T + p] = p < len ? src[p] : 0;
-            t->targets[i * T + p] = p + 1 < len ? src[p + 1] : -1;
+            t->targets[i * T + p] = p + 1 < len && (!mask || mask[p + 1]) ? src[p + 1] : -1;
         }
         nt += len;
     }

@@ -22,6 +22,9 @@ Tolerances (all measured values are far below them; the assertion messages print
   g / (|g| + eps) turns into updates of either sign up to ~lr.  Its moments are still compared.
   * logits of a checkpoint run by the strata engine vs the torch forward in float64 of the
     same weights: 1e-4 absolute (float32 forward).
+The same comparisons run with a loss mask (`--loss-mask LABEL` on JSONL rows): torch's
+cross-entropy then ignores (ignore_index) every target whose label is not 1, so the mean is
+over the selected targets only.
 """
 import json
 import os
@@ -138,15 +141,21 @@ def without_key_bias(name, a, cfg):
     return a
 
 
-def batch_of(rows, B, step):
-    """The batch strata uses at `step`: rows step*B .. step*B+B-1 (wrapping), padded."""
-    sel = [rows[(step * B + i) % len(rows)] for i in range(B)]
-    T = max(len(r) for r in sel)
+def batch_of(rows, B, step, masks=None):
+    """The batch strata uses at `step`: rows step*B .. step*B+B-1 (wrapping), padded.
+    masks: per-row lists (1, 0 or None per token); token t is a target only where it is 1."""
+    idx = [(step * B + i) % len(rows) for i in range(B)]
+    T = max(len(rows[j]) for j in idx)
     ids = torch.zeros(B, T, dtype=torch.long)
     tgt = torch.full((B, T), -100, dtype=torch.long)
-    for i, r in enumerate(sel):
+    for i, j in enumerate(idx):
+        r = rows[j]
         ids[i, :len(r)] = torch.tensor(r)
         tgt[i, :len(r) - 1] = torch.tensor(r[1:])
+        if masks is not None:
+            for t in range(len(r) - 1):
+                if masks[j][t + 1] != 1:
+                    tgt[i, t] = -100
     return ids, tgt
 
 
@@ -158,7 +167,7 @@ def lr_at(lr, warmup, steps, s, cosine=True):
     return lr * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
 
 
-def torch_train(W, cfg, rows, B, steps, lr, warmup, wd, betas, eps, clip, cosine=True):
+def torch_train(W, cfg, rows, B, steps, lr, warmup, wd, betas, eps, clip, cosine=True, masks=None):
     P = {k: torch.tensor(v, requires_grad=True) for k, v in W.items()}
     decay = [P[k] for k in P if P[k].dim() == 2]
     nodecay = [P[k] for k in P if P[k].dim() == 1]
@@ -169,7 +178,7 @@ def torch_train(W, cfg, rows, B, steps, lr, warmup, wd, betas, eps, clip, cosine
     for s in range(steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(lr, warmup, steps, s, cosine)
-        ids, tgt = batch_of(rows, B, s)
+        ids, tgt = batch_of(rows, B, s, masks)
         logits = torch_forward(P, cfg, ids)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
         opt.zero_grad()
@@ -184,12 +193,22 @@ def torch_train(W, cfg, rows, B, steps, lr, warmup, wd, betas, eps, clip, cosine
             {k: state[k]["exp_avg_sq"].numpy() for k in P}, losses)
 
 
+def write_masked_jsonl(path, rows, masks):
+    path.write_text("".join(json.dumps({"ids": [int(x) for x in r], "ans": m}) + "\n" for r, m in zip(rows, masks)))
+
+
 def run_strata_train(tmp_path, init, rows, B, steps, lr, warmup, wd, betas, eps, clip, schedule="cosine",
-                     extra=()):
-    data = tmp_path / "rows.txt"
-    data.write_text("".join(" ".join(map(str, r)) + "\n" for r in rows))
+                     extra=(), masks=None):
+    if masks is None:
+        data = tmp_path / "rows.txt"
+        data.write_text("".join(" ".join(map(str, r)) + "\n" for r in rows))
+        source = ["--tokens-file", str(data)]
+    else:
+        data = tmp_path / "rows.jsonl"
+        write_masked_jsonl(data, rows, masks)
+        source = ["--jsonl", str(data), "--loss-mask", "ans"]
     out = tmp_path / "out"
-    cmd = [CLI, "train", "--out", str(out), "--init", str(init), "--tokens-file", str(data),
+    cmd = [CLI, "train", "--out", str(out), "--init", str(init), *source,
            "--steps", str(steps), "--batch", str(B), "--lr", repr(lr), "--warmup", str(warmup),
            "--weight-decay", repr(wd), "--beta1", repr(betas[0]), "--beta2", repr(betas[1]),
            "--eps", repr(eps), "--clip", repr(clip), "--schedule", schedule, "--threads", "1",
@@ -201,6 +220,69 @@ def run_strata_train(tmp_path, init, rows, B, steps, lr, warmup, wd, betas, eps,
 
 def make_rows(rng, V, n, lo, hi):
     return [list(rng.integers(0, V, rng.integers(lo, hi + 1))) for _ in range(n)]
+
+
+def make_masks(rng, rows):
+    """Per-token 0/1/None labels, ~40 % ones, at least one 1 after the first token."""
+    masks = []
+    for r in rows:
+        m = [1 if u < 0.4 else (None if u > 0.85 else 0) for u in rng.random(len(r))]
+        if not any(x == 1 for x in m[1:]):
+            m[len(r) - 1] = 1
+        masks.append(m)
+    return masks
+
+
+@pytest.mark.parametrize("attn_only", [False, True])
+def test_masked_loss_adamw_steps_equal_torch(tmp_path, attn_only):
+    """--loss-mask: one AdamW step (gradients through the moments) and four steps of warm-up +
+    cosine, with the masked eval loss, equal torch with the unselected targets ignored."""
+    rng = np.random.default_rng(31 + attn_only)
+    W, cfg = random_gpt2(rng, L=2, H=2, d=16, Fm=24, T=12, V=23, attn_only=attn_only)
+    write_model(tmp_path / "init", W, cfg)
+    rows = make_rows(rng, 23, 7, 3, 12)
+    masks = make_masks(rng, rows)
+    hp = dict(B=4, steps=1, lr=1e-2, warmup=0, wd=0.1, betas=(0.9, 0.95), eps=1e-8, clip=0.5)
+    out, summary = run_strata_train(tmp_path, tmp_path / "init", rows, masks=masks, **hp)
+    assert summary["n_targets"] == sum(sum(1 for x in m[1:] if x == 1) for m in masks)
+    Wt, mt, vt, losses = torch_train(W, cfg, rows, masks=masks, **hp)
+    _, _, _, unmasked = torch_train(W, cfg, rows, **hp)
+    assert abs(summary["final_loss"] - losses[0]) < 1e-5, (summary["final_loss"], losses[0])
+    assert abs(losses[0] - unmasked[0]) > 1e-3   # the mask changes the loss: the test can fail
+    got = read_safetensors(out / "step-1" / "model.safetensors")
+    opt = read_safetensors(out / "step-1" / "optimizer.safetensors")
+    mmax = max(np.abs(v).max() for v in mt.values())
+    vmax = max(np.abs(v).max() for v in vt.values())
+    for k in W:
+        dm = np.abs(opt["exp_avg." + k] - mt[k]).max()
+        dv = np.abs(opt["exp_avg_sq." + k] - vt[k]).max()
+        dw = np.abs(without_key_bias(k, got[k], cfg) - without_key_bias(k, Wt[k], cfg)).max()
+        assert dm <= 1e-5 * mmax, f"{k}: m differs by {dm:.3g} (max |m| {mmax:.3g})"
+        assert dv <= 1e-5 * vmax, f"{k}: v differs by {dv:.3g} (max |v| {vmax:.3g})"
+        assert dw <= 1e-6 + 1e-3 * hp["lr"], f"{k}: weights differ by {dw:.3g}"
+
+    # four steps with warm-up + cosine and a masked eval file
+    ev = make_rows(rng, 23, 5, 3, 12)
+    ev_masks = make_masks(rng, ev)
+    write_masked_jsonl(tmp_path / "eval.jsonl", ev, ev_masks)
+    hp = dict(B=3, steps=4, lr=3e-3, warmup=1, wd=0.01, betas=(0.9, 0.999), eps=1e-8, clip=1.0)
+    out, summary = run_strata_train(tmp_path, tmp_path / "init", rows, masks=masks,
+                                    extra=("--eval", str(tmp_path / "eval.jsonl")), **hp)
+    Wt, _, _, losses = torch_train(W, cfg, rows, masks=masks, **hp)
+    log = [json.loads(l) for l in open(out / "log.jsonl")]
+    for e, lt in zip(log, losses):
+        assert abs(e["loss"] - lt) < 1e-5, (e["step"], e["loss"], lt)
+    got = read_safetensors(out / "final" / "model.safetensors")
+    worst = max(np.abs(without_key_bias(k, got[k], cfg) - without_key_bias(k, Wt[k], cfg)).max() for k in W)
+    assert worst <= 1e-6 + 2e-3 * hp["lr"], worst
+    P = {k: torch.tensor(v, dtype=torch.float64) for k, v in got.items()}
+    tot, n = 0.0, 0
+    for r, m in zip(ev, ev_masks):
+        logits = torch_forward(P, cfg, torch.tensor([r]))[0]
+        sel = [t for t in range(len(r) - 1) if m[t + 1] == 1]
+        tot += F.cross_entropy(logits[sel], torch.tensor([r[t + 1] for t in sel]), reduction="sum").item()
+        n += len(sel)
+    assert abs(summary["final_eval_loss"] - tot / n) < 1e-5, (summary["final_eval_loss"], tot / n)
 
 
 @pytest.mark.parametrize("attn_only", [False, True])

@@ -4,8 +4,9 @@
 #
 #   induction    2-layer vs 1-layer attention-only models on `repeat`: induction score, ICL score
 #                and loss on the repeated copy across training steps
-#   grokking     modular addition with a train/test split and weight decay: train vs test
-#                accuracy, weight norm and participation ratio across training
+#   grokking     modular addition with a train/test split, weight decay and the loss on the
+#                answer only: train vs test accuracy, weight norm and participation ratio
+#                across training (3 splits x 3 seeds)
 #   scale        9 model sizes x 3 seeds, same recipe, on `addition`: exact match vs per-token
 #                scores (per seed and the mean over seeds)
 #   abstraction  `grammar`: probe accuracy of each latent variable per layer across checkpoints
@@ -66,23 +67,35 @@ induction() {
 grokking() {
     begin grokking
     P=${GROK_P:-23}
-    for F in ${GROK_FRACS:-0.4 0.6}; do
+    SEEDS=${GROK_SEEDS:-0 1 2}
+    for F in ${GROK_FRACS:-0.3 0.4 0.6}; do
         R=$O/frac$F
         mkdir -p "$R"
         timed "corpus_$F" "$S" corpus modular --p "$P" --op add --train-frac "$F" --seed 0 \
             --out "$R/train.jsonl" --test-out "$R/test.jsonl" --task-out "$R/test_task.jsonl"
         "$PY" scripts/emergence_tasks.py answer "$R/train.jsonl" > "$R/train_task.jsonl"
-        # minibatches of 64 rows; strata train's loss covers every position, the unpredictable
-        # a and b included (docs/EMERGENCE.md discusses what that does to grokking)
-        timed "train_$F" "$S" train --out "$R/run" --n-layer 1 --n-head 4 --d-model 64 --d-mlp 256 \
-            --n-ctx 8 --vocab $((P + 3)) --jsonl "$R/train.jsonl" --steps "${GROK_STEPS:-4000}" \
-            --batch 64 --lr 3e-3 --schedule constant --warmup 10 --weight-decay 1.0 --beta2 0.98 \
-            --init-std 0.02 --seed 0 --save-every 200 --threads "$TH" --json > "$R/train.json"
-        timed "sweep_$F" "$S" sweep "$R/run" --data "$R/test.jsonl" \
-            --measure "task:$R/train_task.jsonl,task:$R/test_task.jsonl,weights,geometry" \
-            --threads "$TH" --quiet --json-out "$O/sweep_frac$F.json" --plot "$O/grokking_frac$F.svg" \
-            > "$O/sweep_frac$F.txt"
+        # the loss on the answer token only (--loss-mask answer: the corpus labels c with 1),
+        # minibatches of 64 rows; the seeds of one split train side by side
+        t0=$(stamp)
+        pids=""
+        for SEED in $SEEDS; do
+            "$S" train --out "$R/seed$SEED" --n-layer 1 --n-head 4 --d-model 64 --d-mlp 256 \
+                --n-ctx 8 --vocab $((P + 3)) --jsonl "$R/train.jsonl" --loss-mask answer \
+                --steps "${GROK_STEPS:-6000}" --batch 64 --lr 3e-3 --schedule constant --warmup 10 \
+                --weight-decay 1.0 --beta2 0.98 --init-std 0.02 --seed "$SEED" \
+                --save-every "${GROK_EVERY:-200}" --threads "$TH" --json > "$R/train_seed$SEED.json" &
+            pids="$pids $!"
+        done
+        for p in $pids; do wait "$p"; done   # set -e: a failed training stops the study
+        echo "train_$F $(( $(stamp) - t0 ))" >> "$O/times.txt"
+        for SEED in $SEEDS; do
+            timed "sweep_${F}_seed$SEED" "$S" sweep "$R/seed$SEED" --data "$R/test.jsonl" \
+                --measure "task:$R/train_task.jsonl,task:$R/test_task.jsonl,weights,geometry" \
+                --threads "$TH" --quiet --json-out "$O/sweep_frac${F}_seed$SEED.json" \
+                --plot "$O/grokking_frac${F}_seed$SEED.svg" > "$O/sweep_frac${F}_seed$SEED.txt"
+        done
     done
+    "$PY" scripts/emergence_grokking.py "$O"/sweep_frac*_seed*.json > "$O/summary.txt"
     finish grokking
 }
 

@@ -21,8 +21,8 @@ CURVES = [
     ("induction", "attn2", "induction", "induction head score (2-layer)"),
     ("induction", "attn2", "task:copy.jsonl:token_accuracy", "copy accuracy (2-layer)"),
     ("induction", "attn1", "induction", "induction head score (1-layer control)"),
-    ("grokking", "run", "task:train_task.jsonl:exact_match", "modular (40% train): train accuracy"),
-    ("grokking", "run", "task:test_task.jsonl:exact_match", "modular (40% train): test accuracy"),
+    ("grokking", "seed0", "task:train_task.jsonl:exact_match", "modular (40% train, seed 0): train accuracy"),
+    ("grokking", "seed0", "task:test_task.jsonl:exact_match", "modular (40% train, seed 0): test accuracy"),
     ("scale", "models", "task:test_task.jsonl:exact_match", "addition exact match (9 sizes, seed 0)"),
     ("scale", "models", "task:test_task.jsonl:answer_logprob", "addition p per token (9 sizes, seed 0)"),
     ("abstraction", "run", "probe:subj_number:acc", "grammar: subject number probe"),
@@ -34,7 +34,7 @@ COLORS = ["#1f77b4", "#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#9467bd", "#8c
 
 
 def load(root, study):
-    p = os.path.join(root, study, "sweep_frac0.4.json" if study == "grokking" else "sweep.json")
+    p = os.path.join(root, study, "sweep_frac0.4_seed0.json" if study == "grokking" else "sweep.json")
     try:
         with open(p) as f:
             return json.load(f)

@@ -9,6 +9,8 @@
 #   geometry    strata pca on that capture
 # (the ICL score has no single command; the sweep computes it on the same pass, so the sweep
 # does strictly more work). Runs interleave: sweep, singles, sweep, singles (ROUNDS, default 3).
+# Prints wall and CPU seconds (user + system of the commands) of each side; TH threads per
+# command (default 2).
 set -eu
 RUN=$1; EVAL=$2; LABEL=$3; N=${4:-20}
 STRATA=${STRATA:-build/strata}
@@ -29,14 +31,14 @@ MEAS="loss,icl,induction,geometry"
 [ "$PROBE" = 1 ] && MEAS="$MEAS,probe:$LABEL"
 sweep() {
     "$STRATA" sweep "$T/run" --data "$EVAL" --measure "$MEAS" \
-        --induction-len "$R" --induction-docs 32 --probe-cv 5 --threads 2 --quiet --json > "$T/sweep.json"
+        --induction-len "$R" --induction-docs 32 --probe-cv 5 --threads "${TH:-2}" --quiet --json > "$T/sweep.json"
 }
 singles() {
     for d in "$T"/run/step-*; do
-        "$STRATA" eval "$d" --tokens-file "$T/eval.ids" --json --threads 2 > /dev/null
-        "$STRATA" attn "$d" --tokens-file "$T/eval.ids" --induction "$R" --seed 0 --n-docs 32 --json --threads 2 --quiet > /dev/null
+        "$STRATA" eval "$d" --tokens-file "$T/eval.ids" --json --threads "${TH:-2}" > /dev/null
+        "$STRATA" attn "$d" --tokens-file "$T/eval.ids" --induction "$R" --seed 0 --n-docs 32 --json --threads "${TH:-2}" --quiet > /dev/null
         "$STRATA" capture "$d" --jsonl "$EVAL" --hooks 'blocks.0.hook_resid_pre,blocks.*.hook_resid_post' \
-            --out "$T/c.h5" --overwrite --threads 2 --quiet
+            --out "$T/c.h5" --overwrite --threads "${TH:-2}" --quiet
         if [ "$PROBE" = 1 ]; then
             "$STRATA" probe "$T/c.h5" --label "$LABEL" --cv 5 --control --json --quiet > /dev/null
         fi
@@ -44,7 +46,13 @@ singles() {
     done
 }
 echo "checkpoints: $(ls "$T/run" | wc -l), eval docs: $(wc -l < "$T/eval.ids")"
+# CPU seconds (user + system) of all finished children of this shell, from `times`
+# (`times` must run in this shell, not in a $(...) subshell, which has no children yet)
+cpu() { tail -1 "$1" | awk '{ sub(/s$/, "", $1); sub(/s$/, "", $2); split($1, u, "m"); split($2, s, "m"); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+echo "threads per command: ${TH:-2}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "${ROUNDS:-3}"); do
-    a=$(now); sweep; b=$(now); singles; c=$(now)
-    python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('round %s: sweep %.1f s, single commands %.1f s, ratio %.2f' % ('$round', b-a, c-b, (c-b)/(b-a)))" "$a" "$b" "$c"
+    times > "$T/ta"; a=$(now); sweep; b=$(now); times > "$T/tb"; singles; c=$(now); times > "$T/tc"
+    ca=$(cpu "$T/ta"); cb=$(cpu "$T/tb"); cc=$(cpu "$T/tc")
+    python3 -c "import sys; a,b,c,x,y,z=map(float,sys.argv[1:]); print('round %s: sweep %.1f s wall %.1f s CPU, single commands %.1f s wall %.1f s CPU, ratio wall %.2f CPU %.2f' % ('$round', b-a, y-x, c-b, z-y, (c-b)/(b-a), (z-y)/(y-x)))" "$a" "$b" "$c" "$ca" "$cb" "$cc"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

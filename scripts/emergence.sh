@@ -136,14 +136,17 @@ scale() {
 abstraction() {
     begin abstraction
     timed corpus "$S" corpus grammar --docs 3000 --seed 0 --out "$O/train.jsonl" --tokenizer-out "$O/tokenizer"
-    "$S" corpus grammar --docs 150 --seed 1 --out "$O/eval.jsonl"
+    # 60 eval documents and 3-fold CV keep the probe sweep (11 checkpoints x 3 labels x 4 depths x
+    # (hold-out + 3 folds + control) fits) at ~200 CPU-seconds; 150 documents and 5 folds cost
+    # ~66 CPU-seconds per checkpoint
+    "$S" corpus grammar --docs "${ABS_EVAL_DOCS:-60}" --seed 1 --out "$O/eval.jsonl"
     timed train "$S" train --out "$O/run" --n-layer 3 --n-head 4 --d-model 64 --d-mlp 256 \
         --n-ctx 128 --vocab 49 --jsonl "$O/train.jsonl" --tokenizer "$O/tokenizer" \
         --steps "${ABS_STEPS:-1000}" --batch 8 --lr 2e-3 --schedule cosine --warmup 50 \
         --weight-decay 0.01 --init-std 0.02 --seed 0 --save-every "${ABS_EVERY:-100}" \
         --threads "$TH" --json > "$O/train.json"
     timed sweep "$S" sweep "$O/run" --data "$O/eval.jsonl" \
-        --measure "loss,probe:subj_number,probe:quote_depth,probe:attr" --probe-cv 5 \
+        --measure "loss,probe:subj_number,probe:quote_depth,probe:attr" --probe-cv "${ABS_CV:-3}" \
         --threads "$TH" --quiet --json-out "$O/sweep.json" --plot "$O/abstraction.svg" > "$O/sweep.txt"
     finish abstraction
 }

@@ -640,7 +640,7 @@ START_TEST(test_loss_mask)
         for (int k = 0; k < 2; k++) {
             ckpt_path(fa, sizeof fa, a, s, files[k]);
             ckpt_path(fb, sizeof fb, b, s, files[k]);
-            ck_assert_msg(same_file(fa, fb), "all-ones mask: %s differs from unmasked %s", fb, fa);
+            ck_assert_msg(tu_same_bytes(fa, fb), "all-ones mask: %s differs from unmasked %s", fb, fa);
         }
     /* the partial mask: read the rows and labels back with jansson (not rows.c) */
     int32_t tok[4][24], tg[4][24];
@@ -694,7 +694,7 @@ START_TEST(test_loss_mask)
     /* step 1's loss from the log */
     snprintf(fa, sizeof fa, "%s/log.jsonl", c);
     size_t n;
-    char *log = slurp(fa, &n);
+    char *log = tu_read_file(fa, &n);
     double l1 = NAN;
     ck_assert_int_eq(sscanf(log, "{\"step\": 1, \"loss\": %lf", &l1), 1);
     ck_assert_msg(fabs(l1 - ref) < 1e-5, "masked step-1 loss %.9f vs double reference %.9f (%d targets)", l1, ref,
@@ -702,7 +702,7 @@ START_TEST(test_loss_mask)
     /* and the masked run trained other weights than the unmasked one */
     ckpt_path(fa, sizeof fa, a, 8, "model.safetensors");
     ckpt_path(fb, sizeof fb, c, 8, "model.safetensors");
-    ck_assert_msg(!same_file(fa, fb), "the masked run's weights equal the unmasked run's");
+    ck_assert_msg(!tu_same_bytes(fa, fb), "the masked run's weights equal the unmasked run's");
     printf("loss mask: step-1 loss %.6f on %d targets (double reference %.6f)\n", l1, n_first, ref);
     free(log);
     free(p);

@@ -12,6 +12,16 @@
  *             profile  as base, with a timestamp hook between every stage
  *                      (ln, qkv, attention, o-proj, mlp ...), printing the
  *                      wall and process-CPU time per stage summed over layers
+ *   bench_forward decode MODEL NGEN THREADS ITERS
+ *       token-by-token generation as llama-bench's tgNGEN: greedy
+ *       strata_generate from a 1-token prompt for NGEN tokens (NGEN forwards
+ *       of one token, logits of each), tokens/s; weight bytes each step reads
+ *       (every matrix once, as float32) and their rate in GB/s
+ *   bench_forward triad THREADS MB ITERS
+ *       STREAM-like triad a[i] = b[i] + s * c[i] over three arrays of MB MiB
+ *       each on THREADS OpenMP threads, best of ITERS: GB/s counting 3 arrays
+ *       (STREAM's convention: no write-allocate traffic); then a read-only
+ *       stream (sum of b + c: what a decode step does with its weights)
  *   bench_forward sgemm d F L B T THREADS ITERS
  *       the sgemm calls strata makes for a GPT-2 forward of B x T tokens
  *       (RowMajor NoTrans/NoTrans on Conv1D [in,out] weights; q, k, v as
@@ -202,6 +212,88 @@ static int run_fwd(int argc, char **argv)
     return 0;
 }
 
+/* Bytes of float32 weights one decode step reads: every matrix once (the
+ * embedding row and norms are negligible). */
+static double step_weight_bytes(const strata_config *c)
+{
+    const double d = c->d_model, qd = (double)c->n_heads * c->d_head, kvd = (double)c->n_kv_heads * c->d_head;
+    const double F = c->d_mlp, V = c->vocab_size;
+    double per_layer = d * qd + 2 * d * kvd + qd * d;
+    if (!c->attn_only) per_layer += (c->gated_mlp ? 3 : 2) * d * F;
+    return 4.0 * (c->n_layers * per_layer + V * d);
+}
+
+static int run_decode(int argc, char **argv)
+{
+    if (argc < 6) { fprintf(stderr, "usage: bench_forward decode MODEL NGEN THREADS ITERS\n"); return 2; }
+    const char *path = argv[2];
+    int ngen = atoi(argv[3]), nt = atoi(argv[4]), iters = atoi(argv[5]);
+    strata_model *m = NULL;
+    strata_open_opts o = strata_open_opts_default();
+    o.n_threads = nt;
+    if (strata_model_open(path, &o, &m) != STRATA_OK) { fprintf(stderr, "open: %s\n", strata_errmsg(m)); return 1; }
+    const strata_config *c = strata_model_config(m);
+    int32_t prompt = 1 % c->vocab_size, *out = malloc(sizeof(int32_t) * (size_t)ngen);
+    /* warm-up: faults the weights in, packs them */
+    double t0 = now();
+    if (strata_generate(m, &prompt, 1, 4, out) != STRATA_OK) { fprintf(stderr, "generate: %s\n", strata_errmsg(m)); return 1; }
+    double t_warm = now() - t0, best = 1e30, best_cpu = 1e30;
+    for (int it = 0; it < iters; it++) {
+        double c0 = cpu_now();
+        t0 = now();
+        strata_generate(m, &prompt, 1, ngen, out);
+        double dt = now() - t0, dc = cpu_now() - c0;
+        if (dt < best) best = dt;
+        if (dc < best_cpu) best_cpu = dc;
+    }
+    const double wb = step_weight_bytes(c);
+    printf("{\"mode\":\"decode\",\"ngen\":%d,\"threads\":%d,\"d_model\":%d,\"n_layers\":%d,\"vocab\":%d,"
+           "\"corename\":\"%s\",\"best_s\":%.4f,\"cpu_s\":%.4f,\"tokens_per_s\":%.2f,\"step_weight_mb\":%.1f,"
+           "\"weight_gb_per_s\":%.2f,\"warmup_s\":%.3f,\"peak_rss_mb\":%.1f}\n",
+           ngen, nt, c->d_model, c->n_layers, c->vocab_size, strata_blas_corename(), best, best_cpu, ngen / best,
+           wb / 1048576.0, wb * ngen / best / 1e9, t_warm, peak_rss_mb());
+    free(out);
+    strata_model_free(m);
+    return 0;
+}
+
+static int run_triad(int argc, char **argv)
+{
+    if (argc < 5) { fprintf(stderr, "usage: bench_forward triad THREADS MB ITERS\n"); return 2; }
+    int nt = atoi(argv[2]), iters = atoi(argv[4]);
+    size_t n = (size_t)atol(argv[3]) * 1048576 / sizeof(float);
+    float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n), *cc = malloc(sizeof(float) * n);
+    if (!a || !b || !cc) { fprintf(stderr, "triad: out of memory\n"); return 1; }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = 1; cc[i] = 2; }   /* first touch by the same threads */
+    double best = 1e30;
+    const float sc = 3.0f;
+    for (int it = 0; it < iters; it++) {
+        double t0 = now();
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (size_t i = 0; i < n; i++) a[i] = b[i] + sc * cc[i];
+        double dt = now() - t0;
+        if (dt < best) best = dt;
+    }
+    /* read-only stream (what a decode step does with its weights): sum of b and c */
+    double best_rd = 1e30, sum = 0;
+    for (int it = 0; it < iters; it++) {
+        double t0 = now();
+        float acc = 0;
+#pragma omp parallel for simd num_threads(nt) schedule(static) reduction(+ : acc)
+        for (size_t i = 0; i < n; i++) acc += b[i] + cc[i];
+        double dt = now() - t0;
+        sum += acc;
+        if (dt < best_rd) best_rd = dt;
+    }
+    printf("{\"mode\":\"triad\",\"threads\":%d,\"array_mb\":%.0f,\"best_s\":%.4f,\"gb_per_s\":%.2f,"
+           "\"read_gb_per_s\":%.2f,\"check\":%.1f}\n",
+           nt, n * 4 / 1048576.0, best, 3.0 * n * sizeof(float) / best / 1e9,
+           2.0 * n * sizeof(float) / best_rd / 1e9, (double)a[n / 2] + 0 * sum);
+    free(a); free(b); free(cc);
+    return 0;
+}
+
 static float *randmat(size_t n, uint64_t seed)
 {
     float *a = malloc(sizeof(float) * n);
@@ -255,7 +347,11 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "fwd")) return run_fwd(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "sgemm")) return run_sgemm(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "decode")) return run_decode(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "triad")) return run_triad(argc, argv);
     fprintf(stderr, "usage: bench_forward fwd MODEL B T THREADS MODE ITERS\n"
+                    "       bench_forward decode MODEL NGEN THREADS ITERS\n"
+                    "       bench_forward triad THREADS MB ITERS\n"
                     "       bench_forward sgemm d F L B T THREADS ITERS\n");
     return 2;
 }

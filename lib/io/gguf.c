@@ -640,6 +640,11 @@ uint32_t st_gguf_version(const st_gguf *g) { return g->version; }
 uint32_t st_gguf_alignment(const st_gguf *g) { return g->alignment; }
 uint64_t st_gguf_data_offset(const st_gguf *g) { return g->data_offset; }
 uint64_t st_gguf_file_size(const st_gguf *g) { return g->mm.size; }
+int st_gguf_in_mapping(const st_gguf *g, const void *p, size_t n)
+{
+    const unsigned char *a = p;
+    return g && g->mm.data && a >= g->mm.data && n <= g->mm.size && (size_t)(a - g->mm.data) <= g->mm.size - n;
+}
 
 /* ------------------------------------------------------------------ */
 /* metadata                                                            */

@@ -171,6 +171,8 @@ uint32_t st_gguf_version(const st_gguf *g);
 uint32_t st_gguf_alignment(const st_gguf *g);
 uint64_t st_gguf_data_offset(const st_gguf *g);      /* file offset of the data section */
 uint64_t st_gguf_file_size(const st_gguf *g);
+/* 1 if [p, p + n) lies in the file's read-only mapping. */
+int st_gguf_in_mapping(const st_gguf *g, const void *p, size_t n);
 
 /* ---------------- metadata ---------------- */
 

@@ -300,6 +300,12 @@ static int gsrc_check_unused(st_wsource *s, st_err *err)
                      n_unknown > 8 ? ", ..." : "");
 }
 
+static int gsrc_in_mapping(st_wsource *s, const void *p, size_t n)
+{
+    const st_gsrc *G = s->ctx;
+    return G && st_gguf_in_mapping(G->g, p, n);
+}
+
 static void gsrc_close(st_wsource *s)
 {
     st_gsrc *c = s->ctx;
@@ -538,6 +544,7 @@ int st_gguf_source_open(const char *path, st_wsource *src, strata_config *cfg, s
     memset(src, 0, sizeof *src);
     src->path = "";
     src->close = gsrc_close;
+    src->in_mapping = gsrc_in_mapping;
     st_gguf *g = NULL;
     int rc = st_gguf_open(path, &g);
     if (rc) {

@@ -215,6 +215,17 @@ static int hf_get_stored(st_wsource *s, const char *name, int ndim, const int64_
     return STRATA_OK;
 }
 
+static int hf_in_mapping(st_wsource *s, const void *p, size_t n)
+{
+    const hf_src *h = s->ctx;
+    const unsigned char *a = p;
+    for (int i = 0; h && i < h->n_shards; i++) {
+        const st_mmap *mm = &h->shards[i].mm;
+        if (mm->data && a >= mm->data && n <= mm->size && (size_t)(a - mm->data) <= mm->size - n) return 1;
+    }
+    return 0;
+}
+
 static void hf_close(st_wsource *s)
 {
     hf_src *h = s->ctx;
@@ -250,6 +261,7 @@ int st_hf_source_open(const char *dir, st_wsource *src, st_err *err)
     src->check_unused = hf_check_unused;
     src->get_stored = hf_get_stored;
     src->close = hf_close;
+    src->in_mapping = hf_in_mapping;
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     int rc;

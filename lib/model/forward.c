@@ -20,6 +20,7 @@
 #include "model/activations.h"
 #include "model/finite.h"
 #include "model/kernels.h"
+#include "model/packed.h"
 #include "util/blas_threads.h"
 
 void st_forward_release(strata_model *m)
@@ -130,6 +131,7 @@ static int forward_prepare(st_fwd *f, int last, int logits_mode)
 {
     strata_model *m = f->m;
     const strata_config *c = f->c;
+    st_pack_model(m);   /* once per model: weights into panels (model/packed.h) */
     st_acts_dims r = { .B = f->B, .T = f->T, .Tk = f->Tk };
     for (int l = 0; l <= last; l++) {   /* the largest scores/pattern slice of any layer */
         if (st_is_hooked(m, STRATA_HOOK_ATTN_SCORES, l) || st_is_hooked(m, STRATA_HOOK_ATTN_PATTERN, l)) {
@@ -280,6 +282,7 @@ static int attention_forward(st_fwd *f, int l)
         for (int h = 0; h < H; h++) {
             st_linear part = *o;
             part.b = NULL;
+            part.pk = NULL;   /* the panels hold all of W_O's columns: this slice reads w */
             part.n_in = dh;
             if (o->wtype != ST_WT_F32) part.woff = o->woff + (int64_t)h * dh;   /* stored: columns h*dh.. */
             else part.w = o->in_out ? o->w + (int64_t)h * dh * o->ld : o->w + (int64_t)h * dh;
@@ -491,6 +494,7 @@ strata_status strata_model_readout(strata_model *m, const float *resid, int64_t 
     float *normed = malloc(sizeof(float) * (size_t)n * (size_t)d);   /* [n][d] */
     if (!normed) return st_seterr(&m->err, STRATA_ERR_NOMEM, "readout: out of memory (%lld rows)", (long long)n);
     st_blas_forward_begin();
+    st_pack_model(m);
     st_norm_forward(m->cfg.norm_kind, resid, &m->ln_final, m->cfg.norm_eps, n, d, normed, NULL, m->n_threads);
     unembed_rows(m, normed, n, logits, m->n_threads);
     st_blas_forward_end();

@@ -1,5 +1,6 @@
 /* model/kernels.c — see kernels.h. */
 #include "model/kernels.h"
+#include "model/packed.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -47,6 +48,10 @@ void st_linear_forward(const st_linear *lin, const float *x, int64_t ldx, int64_
     if (N <= 0) return;
     if (lin->wtype != ST_WT_F32) {
         st_linear_forward_stored(lin, x, ldx, N, y, ldy, n_threads);
+        return;
+    }
+    if (lin->pk && st_packed_isa() != ST_ISA_NONE) {   /* packed once (model/packed.h) */
+        st_packed_product(lin->pk, lin->n_in, lin->n_out, lin->b, x, ldx, N, y, ldy, n_threads);
         return;
     }
     int nt = n_threads > 0 ? n_threads : omp_get_max_threads();

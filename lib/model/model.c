@@ -15,6 +15,7 @@
 #include "model/arch.h"
 #include "model/model_internal.h"
 #include "model/forward.h"
+#include "model/packed.h"
 
 
 strata_open_opts strata_open_opts_default(void)
@@ -238,6 +239,7 @@ void strata_model_free(strata_model *m)
 {
     if (!m) return;
     st_forward_release(m);
+    st_pack_model_free(m);
     strata_tokenizer_free(m->tok);
     if (m->has_src && m->src.close) m->src.close(&m->src);
     free(m->layers);

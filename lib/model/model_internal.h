@@ -12,6 +12,7 @@
 #ifndef STRATA_MODEL_INTERNAL_H
 #define STRATA_MODEL_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "strata/model.h"
 #include "strata/hooks.h"
@@ -36,6 +37,8 @@ typedef struct st_linear {
     int32_t wtype;      /* st_wtype of wq (ST_WT_F32: w is used) */
     const void *wq;     /* stored weights [out][ld] in wtype (in_out == 0 only) ... */
     int64_t woff;       /* ... starting at element woff (a column block: woff + col) */
+    const float *pk;    /* float32 weights packed into column panels (model/packed.h), owned
+                           by the model, or NULL: products then read w through OpenBLAS */
 } st_linear;
 
 typedef struct st_norm {
@@ -90,6 +93,9 @@ struct st_wsource {
     int64_t used_elems;      /* elements of the distinct file tensors get() has taken:
                                 the model's parameter count */
     void (*close)(st_wsource *s);  /* releases mmaps and owned buffers */
+    /* 1 if [p, p + n) lies in one of the source's read-only file mappings
+     * (pages there may be given back with madvise DONTNEED); NULL: never. */
+    int  (*in_mapping)(st_wsource *s, const void *p, size_t n);
 };
 
 enum { ST_HOOK_NAME_MAX = 64 };   /* "blocks.{l}.attn.hook_attn_scores" fits for any l */
@@ -138,6 +144,9 @@ struct strata_model {
                                     across runs (activations.h) */
     int64_t attn_slice_floats;   /* scores/pattern slice size per thread for sliced hooks
                                     (0: the default, ~128 KB; tests set small values) */
+
+    int64_t packed_bytes;        /* memory of the packed matrices (st_linear.pk, model/packed.h) */
+    int32_t packed_all;          /* st_pack_model has run */
 
     int32_t n_threads;
     int32_t nonfinite_mode;      /* strata_nonfinite_mode */

@@ -13,8 +13,10 @@
  * 2 * N * n_out * n_in flops of the product: negligible in prefill, and in
  * token-by-token generation (N = 1) it replaces reading twice the bytes.
  * Conversions are exact (F16/BF16 -> float32 exactly; Q8_0: d * q in float32,
- * as llama.cpp and GGUF conversion at load compute it), so products equal the
- * float32-copy path up to the order sgemm sums in.
+ * as llama.cpp and GGUF conversion at load compute it).  Where the packed
+ * kernels run (model/packed.h: AVX2 or AVX-512), a tile is converted straight
+ * into column panels and multiplied by them, so products equal the float32
+ * copy's bit for bit; else through sgemm, equal up to the order it sums in.
  */
 #include <cblas.h>
 #include <omp.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "model/kernels.h"
+#include "model/packed.h"
 #include "util/clones.h"
 #include "util/half.h"
 
@@ -120,13 +123,34 @@ void st_linear_forward_stored(const st_linear *lin, const float *x, int64_t ldx,
     const int64_t n_in = lin->n_in, n_out = lin->n_out, tr = tile_rows(n_in, n_out);
     const int64_t n_tiles = (n_out + tr - 1) / tr;
     const int nt = st_par_threads(n_threads, 2.0 * N * n_out * n_in + (double)n_out * n_in);
+    /* with the packed kernels (model/packed.h) a product gives the same bits
+     * as the float32 copy of the weights packed once: the same terms in the
+     * same order, whatever the tiles */
+    const int pk_isa = st_packed_isa() != ST_ISA_NONE;
 #pragma omp parallel num_threads(nt > n_tiles ? (int)n_tiles : nt)
     {
-        float *buf = malloc(sizeof(float) * (size_t)(tr * n_in));
+        /* packed kernels: the tile's panels plus one converted row; else the tile [tr][n_in] */
+        float *buf = NULL;
+        if (pk_isa) {
+            void *mem = NULL;
+            if (!posix_memalign(&mem, 64, sizeof(float) * (size_t)(st_packed_floats(n_in, tr) + n_in))) buf = mem;
+        } else {
+            buf = malloc(sizeof(float) * (size_t)(tr * n_in));
+        }
 #pragma omp for schedule(dynamic)
         for (int64_t ti = 0; ti < n_tiles; ti++) {
             const int64_t o0 = ti * tr, on = o0 + tr < n_out ? tr : n_out - o0;
-            if (buf) {
+            if (buf && pk_isa) {   /* the tile in column panels, through the packed kernels */
+                float *row = buf + st_packed_floats(n_in, tr);
+                for (int64_t r = 0; r < on; r++) {
+                    st_wt_to_f32(lin->wtype, lin->wq, lin->woff + (o0 + r) * lin->ld, n_in, row);
+                    float *dst = buf + r / ST_PK_NR * n_in * ST_PK_NR + r % ST_PK_NR;
+                    for (int64_t k = 0; k < n_in; k++) dst[k * ST_PK_NR] = row[k];
+                }
+                for (int64_t r = on; r % ST_PK_NR; r++)   /* the last panel's missing rows: 0 */
+                    for (int64_t k = 0; k < n_in; k++) buf[r / ST_PK_NR * n_in * ST_PK_NR + k * ST_PK_NR + r % ST_PK_NR] = 0.0f;
+                st_packed_product(buf, n_in, on, NULL, x, ldx, N, y + o0, ldy, 1);
+            } else if (buf) {
                 for (int64_t r = 0; r < on; r++)
                     st_wt_to_f32(lin->wtype, lin->wq, lin->woff + (o0 + r) * lin->ld, n_in, buf + r * n_in);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)on, (int)n_in, 1.0f, x,

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/forward/compare.sh [BUILD_DIR] — strata against llama.cpp like for like (issue 21).
+#
+# Same weights (GPT-2-small shape from bench/make_gpt2_small.py, Llama-110M shape from
+# make_llama_110m.py; llama.cpp reads them as F32 GGUF files written from the same
+# safetensors), same work (prefill of one sequence with the last position's logits; decode
+# of 128 tokens one at a time with each token's logits, as llama-bench's pp/tg tests), same
+# threads, same machine, same run.  Each round runs, interleaved:
+#   triad (STREAM-like, 1 and 2 threads; and a read-only stream)
+#   prefill 1x128 and 1x512 on 1 and 2 threads: strata, llama-bench -p T -n 0, OpenBLAS
+#     sgemm on the forward's products (bench_forward sgemm), packed products alone (bench_packed)
+#   decode tg128 on 1 and 2 threads, GPT-2-small and Llama-110M: strata, llama-bench -p 0 -n 128
+# One JSON line per measurement into $OUT/compare.jsonl; compare_summary.py prints medians and
+# ratios.  Env: LLAMA_BENCH (llama-bench binary built from source outside this repository; the
+# llama.cpp rows are skipped without it), GGUF_GPT2, GGUF_LLAMA (the two F32 GGUF files),
+# ROUNDS (default 3), OUT (default /tmp/strata-bench-compare).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+out=${OUT:-${TMPDIR:-/tmp}/strata-bench-compare}
+rounds=${ROUNDS:-3}
+mkdir -p "$out"
+libs=$(pkg-config --cflags --libs openblas lapacke jansson libpcre2-8 hdf5)
+cc -O2 -fopenmp -I"$root/include" "$here/bench_forward.c" "$build/libstrata.a" -o "$out/bench_forward" $libs -lm
+cc -O2 -fopenmp -I"$root/include" -I"$root/lib" "$here/bench_packed.c" "$build/libstrata.a" -o "$out/bench_packed" $libs -lm
+/usr/bin/python3 "$root/bench/make_gpt2_small.py" "$out/gpt2s"
+/usr/bin/python3 "$here/make_llama_110m.py" "$out/llama110m"
+res=$out/compare.jsonl
+: > "$res"
+bf=$out/bench_forward
+export OMP_WAIT_POLICY=${WAIT_POLICY:-passive}
+note() { echo "{\"note\":\"$*\",\"time\":\"$(date -u +%T)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$res"; }
+llama() {   # llama-bench ARGS...: one JSON line tagged with what it ran
+  [ -n "${LLAMA_BENCH:-}" ] || return 0
+  "$LLAMA_BENCH" "$@" -r 1 -o jsonl 2>/dev/null | sed 's/^{/{"engine":"llama.cpp",/' >> "$res" || true
+}
+note "start: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), build $build"
+for r in $(seq "$rounds"); do
+  note "round $r"
+  for nt in 1 2; do OMP_NUM_THREADS=$nt "$bf" triad $nt 256 5 >> "$res"; done
+  for nt in 1 2; do
+    export OMP_NUM_THREADS=$nt OPENBLAS_NUM_THREADS=1
+    for T in 128 512; do
+      "$bf" fwd "$out/gpt2s" 1 $T $nt last 2 | sed 's/^{/{"engine":"strata",/' >> "$res"
+      llama -m "${GGUF_GPT2:-}" -p $T -n 0 -t $nt
+      "$bf" sgemm 768 3072 12 1 $T $nt 2 >> "$res"
+      "$out/bench_packed" $T $nt 2 >> "$res"
+    done
+    for m in gpt2s llama110m; do
+      g=$([ $m = gpt2s ] && echo "${GGUF_GPT2:-}" || echo "${GGUF_LLAMA:-}")
+      "$bf" decode "$out/$m" 128 $nt 1 | sed "s/^{/{\"engine\":\"strata\",\"model\":\"$m\",/" >> "$res"
+      llama -m "$g" -p 0 -n 128 -t $nt
+    done
+  done
+done
+note "done"
+/usr/bin/python3 "$here/compare_summary.py" "$res"

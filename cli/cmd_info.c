@@ -90,6 +90,8 @@ int cmd_info(int argc, char **argv)
                c->rope == STRATA_ROPE_HALF ? "half" : c->rope == STRATA_ROPE_INTERLEAVED ? "interleaved" : "none",
                c->rotary_dim, c->parallel_residual ? "true" : "false", c->tied_embeddings ? "true" : "false");
         cli_jstr(stdout, strata_blas_corename());
+        printf(", \"matmul_kernel\": ");
+        cli_jstr(stdout, strata_matmul_kernel());
         printf(", \"blas_warning\": ");
         if (warn) cli_jstr(stdout, warn); else printf("null");
         int64_t mapped, owned;
@@ -164,6 +166,7 @@ int cmd_info(int argc, char **argv)
             printf("\n");
         }
         printf("OpenBLAS    %s kernel\n", strata_blas_corename());
+        printf("matmul      %s (weight products)\n", strata_matmul_kernel());
         if (warn) printf("warning     %s\n", warn);
         printf("\n%d hook points (B = batch, T = positions):\n", n);
         for (int i = 0; i < n; i++) {

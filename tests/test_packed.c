@@ -136,6 +136,7 @@ START_TEST(force_isa_rejects_bad_values)
     ck_assert_int_eq(st_packed_force_isa(ST_ISA_AVX512 + 1), STRATA_ERR_ARG);
     ck_assert_int_eq(st_packed_force_isa(ST_ISA_PORTABLE), STRATA_OK);
     ck_assert_int_eq(st_packed_isa(), ST_ISA_PORTABLE);
+    ck_assert_str_eq(strata_matmul_kernel(), "portable");
     ck_assert_int_eq(st_packed_force_isa(ST_ISA_NONE), STRATA_OK);
 }
 END_TEST

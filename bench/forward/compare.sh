@@ -13,7 +13,11 @@
 # One JSON line per measurement into $OUT/compare.jsonl; compare_summary.py prints medians and
 # ratios.  Env: LLAMA_BENCH (llama-bench binary built from source outside this repository; the
 # llama.cpp rows are skipped without it), GGUF_GPT2, GGUF_LLAMA (the two F32 GGUF files),
-# ROUNDS (default 3), OUT (default /tmp/strata-bench-compare).
+# ROUNDS (default 3), OUT (default /tmp/strata-bench-compare), LLAMA_ARGS (default "--poll 0":
+# llama.cpp's worker threads sleep instead of spinning, as strata's do under
+# OMP_WAIT_POLICY=passive; on a shared machine its default spinning pool ran 2-thread decode
+# 10-15x slower than 1 thread).  llama.cpp keeps its default F16 KV cache (this build refuses
+# -ctk f32); at tg128 the cache is ~1% of the bytes a step reads.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,9 +35,21 @@ res=$out/compare.jsonl
 bf=$out/bench_forward
 export OMP_WAIT_POLICY=${WAIT_POLICY:-passive}
 note() { echo "{\"note\":\"$*\",\"time\":\"$(date -u +%T)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$res"; }
-llama() {   # llama-bench ARGS...: one JSON line tagged with what it ran
+llama() {   # llama-bench ARGS...: one JSON line (3 repetitions) tagged with what it ran, plus
+            # its process CPU time per repetition: (CPU of -r 3) - (CPU of -r 1), halved, so
+            # model loading and llama-bench's warm-up run cancel out
   [ -n "${LLAMA_BENCH:-}" ] || return 0
-  "$LLAMA_BENCH" "$@" -r 1 -o jsonl 2>/dev/null | sed 's/^{/{"engine":"llama.cpp",/' >> "$res" || true
+  local c1 c3 line
+  # shellcheck disable=SC2086
+  /usr/bin/time -o "$out/llama.time" -f '%U %S' "$LLAMA_BENCH" "$@" ${LLAMA_ARGS---poll 0} -r 1 -o jsonl > /dev/null 2>&1 || true
+  c1=$(tail -1 "$out/llama.time")
+  # shellcheck disable=SC2086
+  line=$(/usr/bin/time -o "$out/llama.time" -f '%U %S' "$LLAMA_BENCH" "$@" ${LLAMA_ARGS---poll 0} -r 3 -o jsonl 2>/dev/null | tail -1) || true
+  c3=$(tail -1 "$out/llama.time")
+  [ -n "$line" ] || return 0
+  local cpu
+  cpu=$(echo "$c1 $c3" | awk '{ printf "%.4f", (($3 + $4) - ($1 + $2)) / 2 }')
+  echo "$line" | sed "s/^{/{\"engine\":\"llama.cpp\",\"cpu_per_rep_s\":$cpu,/" >> "$res"
 }
 note "start: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), build $build"
 for r in $(seq "$rounds"); do

@@ -21,17 +21,22 @@ def main():
         if r.get("engine") == "llama.cpp":
             name = r.get("model_filename", "")
             m = "llama110m" if "llama" in name.split("/")[-1] else "gpt2s"
+            cpu = r.get("cpu_per_rep_s", 0)
             if r.get("n_gen", 0) > 0:
                 g[("ll_dec", m, r["n_threads"])].append(r["avg_ts"])
+                if cpu > 0:
+                    g[("ll_dec_cpu", m, r["n_threads"])].append(r["n_gen"] / cpu)
             else:
                 g[("ll_pf", r["n_prompt"], r["n_threads"])].append(r["avg_ts"])
+                if cpu > 0:
+                    g[("ll_pf_cpu", r["n_prompt"], r["n_threads"])].append(r["n_prompt"] / cpu)
         elif r.get("mode") == "triad":
             g[("triad", r["threads"])].append(r["gb_per_s"])
             g[("read", r["threads"])].append(r["read_gb_per_s"])
         elif r.get("mode") == "last":
             g[("st_pf", r["T"], r["threads"])].append(r["tokens_per_s"])
             g[("st_pf_gf", r["T"], r["threads"])].append(r["matmul_gflops_effective"])
-            g[("st_pf_cpu", r["T"], r["threads"])].append(r["cpu_s"])
+            g[("st_pf_cpu", r["T"], r["threads"])].append(r["B"] * r["T"] / r["cpu_s"])
             g[("core",)].append(r["corename"])
         elif r.get("mode") == "sgemm":
             g[("sgemm", r["T"], r["threads"])].append(r["gflops"])
@@ -41,6 +46,7 @@ def main():
         elif r.get("mode") == "decode":
             g[("st_dec", r["model"], r["threads"])].append(r["tokens_per_s"])
             g[("st_dec_gb", r["model"], r["threads"])].append(r["weight_gb_per_s"])
+            g[("st_dec_cpu", r["model"], r["threads"])].append(r["ngen"] / r["cpu_s"])
     if g[("core",)]:
         print("# OpenBLAS kernel:", g[("core",)][0], "| medians of", len(g[("st_pf", 128, 1)]), "rounds")
     print("\n| prefill | threads | strata tok/s | llama.cpp tok/s | ratio | strata matmul GFLOP/s | "
@@ -52,6 +58,18 @@ def main():
             gf, sg, pk = med(g[("st_pf_gf", T, nt)]), med(g[("sgemm", T, nt)]), med(g[("pk", T, nt)])
             print("| 1x%d | %d | %.0f | %.0f | %.2fx | %.1f | %.1f | %.0f%% | %.1f |" %
                   (T, nt, s, l, s / l, gf, sg, 100 * gf / sg, pk))
+    print("\nTokens per CPU-second (process CPU time; llama.cpp: per repetition, load and warm-up "
+          "excluded) -- the figure a loaded machine disturbs least:\n")
+    print("| work | threads | strata | llama.cpp | ratio |")
+    print("|---|---|---|---|---|")
+    for T in (128, 512):
+        for nt in (1, 2):
+            s, l = med(g[("st_pf_cpu", T, nt)]), med(g[("ll_pf_cpu", T, nt)])
+            print("| prefill 1x%d | %d | %.0f | %.0f | %.2fx |" % (T, nt, s, l, s / l))
+    for m in ("gpt2s", "llama110m"):
+        for nt in (1, 2):
+            s, l = med(g[("st_dec_cpu", m, nt)]), med(g[("ll_dec_cpu", m, nt)])
+            print("| decode %s tg128 | %d | %.1f | %.1f | %.2fx |" % (m, nt, s, l, s / l))
     print("\n| decode tg128 | threads | strata tok/s | llama.cpp tok/s | ratio | strata weight GB/s | "
           "triad GB/s | share of triad | read-only stream GB/s | share of read |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -267,6 +267,10 @@ STRATA_API strata_status strata_model_weight_name(const strata_model *m, int i, 
  * when it is a generic kernel on a CPU that has AVX2/AVX-512 (else NULL). */
 STRATA_API const char *strata_blas_corename(void);
 STRATA_API const char *strata_blas_warning(void);
+/* Kernels of the forward pass's weight products: "avx512" or "avx2" (float32
+ * weights packed once into panels at the first forward, read by strata's own
+ * kernels), or "openblas" (a CPU without AVX2: every product is sgemm). */
+STRATA_API const char *strata_matmul_kernel(void);
 /* STRATA_OK, or STRATA_ERR_NOMEM with a message when the address-space limit
  * (RLIMIT_AS, `ulimit -v`) is below what OpenBLAS's per-thread buffers need
  * (128 MiB per BLAS thread + 256 MiB): that OpenBLAS spins forever when its

@@ -55,6 +55,11 @@ const char *st_packed_isa_name(int isa)
     }
 }
 
+const char *strata_matmul_kernel(void)
+{
+    return st_packed_isa_name(st_packed_isa());
+}
+
 /* ---------------- packing ---------------- */
 
 int64_t st_packed_floats(int64_t n_in, int64_t n_out)

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "input.h"
 #include "strata/capture.h"
+#include "strata/dist.h"
 #include "strata/model.h"
 
 static void usage(void)
@@ -51,6 +52,7 @@ static void on_stop_signal(int sig)
 typedef struct progress_state {
     int tty;
     int quiet;
+    int batch;           /* --batch (the note on idle ranks of a distributed capture) */
     double last;
     strata_capture *c;   /* for the documents a resumed file already had */
 } progress_state;
@@ -68,6 +70,15 @@ static int on_progress(const strata_capture_progress *p, void *user)
                             "document %lld token%s)\n", v, u, (long long)p->expected_rows,
                     p->expected_rows == 1 ? "" : "s", (long long)p->expected_width,
                     p->expected_width == 1 ? "" : "s");
+            /* mpirun: ranks get whole batches (docs/SCALE.md) */
+            int64_t left = p->docs_total - p->docs_done;
+            int64_t batches = left > 0 ? (left + s->batch - 1) / s->batch : 0;
+            if (strata_dist_size() > batches && strata_dist_size() > 1 && left > 0)
+                fprintf(stderr, "strata capture: note: %d ranks for %lld batch%s of --batch %d "
+                        "documents: %lld rank%s will have nothing to run\n", strata_dist_size(),
+                        (long long)batches, batches == 1 ? "" : "es", s->batch,
+                        (long long)(strata_dist_size() - batches),
+                        strata_dist_size() - batches == 1 ? "" : "s");
         }
         return 0;
     }
@@ -154,7 +165,10 @@ int cmd_capture(int argc, char **argv)
     }
     if (no_bos) o.add_bos = 0;
     o.hooks = hooks;
-    progress_state ps = { .tty = !quiet && isatty(2), .quiet = quiet, .last = -1 };
+    /* mpirun (distributed capture): rank 0 reports; every rank reports its own failure */
+    const int rank = strata_dist_rank();
+    if (rank != 0) quiet = 1;
+    progress_state ps = { .tty = !quiet && isatty(2), .quiet = quiet, .last = -1, .batch = o.batch };
     o.progress = on_progress;
     o.progress_user = &ps;
 
@@ -177,8 +191,9 @@ int cmd_capture(int argc, char **argv)
     if (ps.tty) fprintf(stderr, "\n");
     strata_capture_stats st;
     strata_capture_get_stats(c, &st);
-    if (rc == STRATA_STOPPED && g_stop_signal) {
-        int sig = g_stop_signal;
+    if (rc == STRATA_STOPPED && (g_stop_signal || rank != 0)) {
+        int sig = g_stop_signal ? g_stop_signal : SIGTERM;
+        if (rank == 0)
         fprintf(stderr, "strata capture: interrupted (%s): %s keeps %lld committed document%s "
                         "(complete = false); to continue, rerun the same command with --resume (in "
                         "place of --overwrite, if given)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", outp,
@@ -188,8 +203,14 @@ int cmd_capture(int argc, char **argv)
         return 128 + sig;
     }
     if (rc < 0) {
-        fprintf(stderr, "strata capture: %s\n", strata_capture_errmsg(c));
-        if (st.docs > 0 && st.tokens_run > 0)
+        /* (another rank's failure: that rank prints it; rank 0 says which one) */
+        const char *msg = strata_capture_errmsg(c);
+        if (rank == 0 || !strstr(msg, "(its message is on its stderr)"))
+        {
+            if (strata_dist_size() > 1) fprintf(stderr, "strata capture: rank %d: %s\n", rank, msg);
+            else fprintf(stderr, "strata capture: %s\n", msg);
+        }
+        if (rank == 0 && st.docs > 0 && st.tokens_run > 0)
             fprintf(stderr, "strata capture: %s keeps %lld committed document%s (complete = false); "
                             "rerun with --resume to continue\n", outp, (long long)st.docs,
                     cli_plural(st.docs));

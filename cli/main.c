@@ -22,7 +22,7 @@ static void usage(FILE *f, const struct cli_entry *cmds, int n)
 /* The commands that split their work over MPI ranks (docs/SCALE.md). */
 static int cli_runs_distributed(const char *cmd)
 {
-    static const char *dist[] = { "probe", "pca", "cka", NULL };
+    static const char *dist[] = { "capture", "probe", "pca", "cka", NULL };
     for (int i = 0; dist[i]; i++)
         if (!strcmp(cmd, dist[i])) return 1;
     return 0;

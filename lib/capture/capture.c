@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 #include "capture/batch_writer.h"
+#include "capture/capture_internal.h"
 #include "capture/provenance.h"
+#include "dist/dist.h"
 #include "io/h5store.h"
 #include "io/outfile.h"
 #include "tokenizer/utf8.h"
@@ -45,79 +47,7 @@
 #error "the input hash below hashes int32/float arrays as little-endian bytes"
 #endif
 
-#define CAP_NAME_MAX 192
-
-typedef struct cap_hook {
-    struct strata_capture *c; /* the capture this hook writes for (the hook's user pointer) */
-    int32_t index;            /* its dataset in the store */
-    char name[CAP_NAME_MAX];  /* dataset name: hook point name, plus "[h]" if one head */
-    char point[CAP_NAME_MAX]; /* hook point name as ctx->name gives it */
-    int32_t kind, layer, head;
-    int32_t kk;               /* 1: [B,H,T,T] (scores/pattern): row = [H, W] */
-    int32_t row_ndim;
-    int64_t row_shape[ST_H5_MAX_ROW_DIMS];
-    int64_t width;            /* elements per row */
-    int32_t direct_ok;        /* rows may go straight from the view to the file */
-    int64_t direct_rows;      /* rows of this batch written that way */
-    float *buf;               /* [batch rows][width] */
-} cap_hook;
-
-/* One pending document. */
-typedef struct cap_doc {
-    int32_t *tokens;          /* [ntok] (truncated) */
-    int64_t ntok;
-    char *text;               /* NUL-terminated copy, or NULL */
-    float *labels;            /* [n_labels][ntok] per-token label values */
-} cap_doc;
-
-struct strata_capture {
-    st_err err;
-    strata_model *m;
-    strata_tokenizer *tok;    /* borrowed, may be NULL */
-    char *path;
-    strata_capture_opts o;
-    int32_t n_labels;
-    char **label_names;
-    int32_t *label_is_int;
-    int32_t n_hooks;
-    cap_hook *hooks;
-    strata_hook_id *hook_ids;
-    int32_t n_hook_ids;
-    int32_t W;                /* max tokens per document */
-    char *config_json;
-    st_h5w *w;                /* NULL until the first document */
-    int32_t has_text;         /* -1 unknown until the first document */
-    int32_t finished, failed;
-    int64_t n_done;           /* documents already in a resumed file */
-    cap_prov prov;            /* hashes of the model's files (collected with the store) */
-    st_sha256 input_hash;     /* running hash of every document so far (docs/FORMAT.md) */
-    int64_t seen;             /* documents offered in this session */
-    int64_t docs_total;
-    /* pending batch */
-    cap_doc *docs;            /* [o.batch] */
-    int32_t nb;
-    /* batch run state (valid during strata_run) */
-    int64_t *row_base;        /* [batch] first row of each document in the batch */
-    int64_t *doc_ntok;        /* [batch] tokens of each pending document */
-    int64_t *doc_nrows;       /* [batch] rows each pending document keeps */
-    const float **acts;       /* [n_hooks] the batch's rows per hook (NULL: written directly) */
-    int32_t *run_doc;         /* [batch] run index -> pending doc index */
-    int32_t *lengths;         /* [batch] */
-    int32_t *tok_pad;         /* [batch][T] */
-    size_t tok_pad_cap;
-    int64_t rows_cap;         /* rows the hook buffers hold */
-    float **label_rows;       /* [n_labels][rows_cap] */
-    int64_t *rows;            /* [rows_cap] */
-    /* stats */
-    int64_t docs_skipped, truncated, tokens_run;
-    /* overlap: the writer thread, and what was handed to it */
-    cap_writer *wr;
-    int64_t base_docs, base_rows;   /* in the file when the writer started */
-    int64_t queued_docs, queued_rows, queued_tokens;
-    int64_t next_token;             /* /tokens index of the next batch's first token */
-    int64_t fin_docs, fin_rows, fin_tokens; /* counts at finish */
-    struct timespec t0;
-};
+/* cap_hook, cap_doc, struct strata_capture: capture/capture_internal.h */
 
 strata_capture_opts strata_capture_opts_default(void)
 {
@@ -361,12 +291,15 @@ static void free_doc(cap_doc *d)
     memset(d, 0, sizeof *d);
 }
 
+void cap_free_doc(cap_doc *d) { free_doc(d); }
+
 void strata_capture_free(strata_capture *c)
 {
     if (!c) return;
     for (int i = 0; i < c->n_hook_ids; i++) strata_hook_remove(c->m, c->hook_ids[i]);
     cap_writer_stop(c->wr, NULL);   /* batches already handed over are committed */
     c->wr = NULL;
+    cap_dist_free(c);   /* a distributed session: the collective close */
     if (c->w) st_h5w_close(c->w, 0, c->truncated, NULL);
     cap_prov_free(&c->prov);
     for (int i = 0; i < c->nb; i++) free_doc(&c->docs[i]);
@@ -446,6 +379,11 @@ strata_status strata_capture_open(strata_model *m, const char *path,
         ST_TRY(add_label_name(c, opts->label_names[i],
                               opts->label_is_int ? opts->label_is_int[i] : 0));
     ST_TRY(resolve_hooks(c, c->o.hooks));
+    /* Several MPI ranks: a distributed session (capture/capture_dist.c); its
+     * rows are copied into the hook buffers and written collectively. */
+    ST_TRY(cap_dist_init(c));
+    for (int i = 0; c->dist && i < c->n_hooks; i++) c->hooks[i].direct_ok = 0;
+    if (c->dist) c->o.overlap = 0;   /* (no writer thread: the ranks write together) */
     c->config_json = config_json(k);
     c->docs = calloc((size_t)c->o.batch, sizeof *c->docs);
     c->row_base = calloc((size_t)c->o.batch, sizeof *c->row_base);
@@ -462,9 +400,13 @@ strata_status strata_capture_open(strata_model *m, const char *path,
      * creates or opens the file). */
     char *target = NULL;
     int exists = 0;
-    ST_TRY(st_out_resolve(path, &target, &exists, &c->err)); /* only regular files */
     int rc = STRATA_OK;
-    if (c->o.mode == STRATA_CAPTURE_CREATE && exists)
+    /* (a distributed session: rank 0 checks, every rank learns the outcome) */
+    if (c->dist && strata_dist_rank() != 0)
+        ;
+    else if ((rc = st_out_resolve(path, &target, &exists, &c->err)) < 0) /* only regular files */
+        ;
+    else if (c->o.mode == STRATA_CAPTURE_CREATE && exists)
         rc = st_seterr(&c->err, STRATA_ERR_EXISTS,
                        "%s already exists (use --overwrite to replace it or --resume to continue it)",
                        path);
@@ -485,6 +427,7 @@ strata_status strata_capture_open(strata_model *m, const char *path,
         if (rc == STRATA_OK) close(fd);
     }
     free(target);
+    if (c->dist) rc = st_dist_agree(rc, &c->err);
     if (rc < 0) return rc;
     for (int i = 0; i < c->n_hooks; i++) {
         int rc = strata_hook_add(m, c->hooks[i].name, capture_cb, &c->hooks[i], &c->hook_ids[i]);
@@ -515,7 +458,7 @@ static const char *hook_axes(const char *point, int kk)
 
 static int ensure_store(strata_capture *c, int has_text)
 {
-    if (c->w) {
+    if (c->w || (c->dist && c->has_text >= 0)) {
         if (has_text != c->has_text)
             return st_seterr(&c->err, STRATA_ERR_ARG,
                              "cannot mix text and token-id documents in one capture");
@@ -526,7 +469,10 @@ static int ensure_store(strata_capture *c, int has_text)
     c->has_text = has_text;
     /* Provenance: SHA-256 of the weight and tokenizer files (recorded by a
      * new file, compared by a resume). */
-    int prc = cap_prov_collect(strata_model_path(c->m), &c->prov, &c->err);
+    /* (a distributed session: rank 0 creates or checks the file) */
+    const int writes = !c->dist || strata_dist_rank() == 0;
+    int prc = writes ? cap_prov_collect(strata_model_path(c->m), &c->prov, &c->err) : STRATA_OK;
+    if (c->dist) prc = st_dist_agree(prc, &c->err);
     if (prc < 0) { c->failed = 1; return prc; }
     st_sha256_init(&c->input_hash);
     const char **names = calloc((size_t)c->n_hooks + 1, sizeof *names);
@@ -554,7 +500,7 @@ static int ensure_store(strata_capture *c, int has_text)
     }
     /* the token strings, so the file can be read without strata: each id
      * decoded on its own (bytes that are not whole UTF-8 come out as U+FFFD) */
-    if (c->tok && c->o.mode != STRATA_CAPTURE_RESUME) {
+    if (c->tok && c->o.mode != STRATA_CAPTURE_RESUME && writes) {
         n_vocab = k->vocab_size;
         vocab = calloc((size_t)n_vocab + 1, sizeof *vocab);
         for (int v = 0; vocab && v < n_vocab; v++) {
@@ -591,9 +537,11 @@ static int ensure_store(strata_capture *c, int has_text)
         .prov = &c->prov.p,
         .grow_last = grow, .axes = axes, .n_vocab = vocab ? n_vocab : 0,
         .vocab = (const char *const *)vocab,
+        .alloc_early = c->dist != NULL,
     };
     int rc;
-    if (c->o.mode == STRATA_CAPTURE_RESUME) rc = st_h5w_resume(c->path, &s, &c->w, &c->err);
+    if (c->dist) rc = cap_dist_open_store(c, &s);   /* sets c->n_done */
+    else if (c->o.mode == STRATA_CAPTURE_RESUME) rc = st_h5w_resume(c->path, &s, &c->w, &c->err);
     else rc = st_h5w_create(c->path, &s, c->o.mode == STRATA_CAPTURE_OVERWRITE, &c->w, &c->err);
     free(names);
     free(nd);
@@ -603,9 +551,12 @@ static int ensure_store(strata_capture *c, int has_text)
     for (int v = 0; vocab && v < n_vocab; v++) free(vocab[v]);
     free(vocab);
     if (rc < 0) { c->failed = 1; return rc; }
-    c->n_done = st_h5w_n_docs(c->w);
+    if (!c->dist) c->n_done = st_h5w_n_docs(c->w);
     return STRATA_OK;
 }
+
+static int grow_rows(strata_capture *c, int64_t need);
+int cap_grow_rows(strata_capture *c, int64_t need) { return grow_rows(c, need); }
 
 static int grow_rows(strata_capture *c, int64_t need)
 {
@@ -951,6 +902,10 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
     if (!doc || (!doc->text && !doc->tokens && doc->n_tokens > 0))
         return st_seterr(&c->err, STRATA_ERR_ARG, "document has neither text nor tokens");
     int has_text = doc->text != NULL;
+    if (c->dist && !cap_dist_reading(c))
+        return st_seterr(&c->err, STRATA_ERR_UNSUPPORTED,
+                         "a distributed capture (%d ranks) reads its input itself: call "
+                         "strata_capture_add_file on every rank", strata_dist_size());
     ST_TRY(ensure_store(c, has_text));
     int64_t di = c->seen++;
     /* A document already in a resumed file is prepared all the same, and
@@ -1111,6 +1066,7 @@ strata_status strata_capture_add_doc(strata_capture *c, const strata_capture_doc
         c->docs_skipped++;
         return STRATA_OK;
     }
+    if (c->dist) return cap_dist_doc_added(c);   /* hashed with its window */
     hash_doc(&c->input_hash, d, c->n_labels);
     c->nb++;
     if (c->nb == c->o.batch) return flush_batch(c);
@@ -1141,10 +1097,11 @@ strata_status strata_capture_finish(strata_capture *c)
     if (c->finished) return STRATA_OK;
     if (c->failed) return st_seterr(&c->err, STRATA_ERR_STATE, "capture failed earlier: not finished");
     int rc = STRATA_OK;
-    if (!c->w) {
+    if (!c->w && (!c->dist || c->has_text < 0)) {
         /* No document at all: an empty, complete file (token input layout). */
         ST_TRY(ensure_store(c, 0));
     }
+    if (c->dist) return cap_dist_finish(c);
     rc = flush_batch(c);
     if (rc < 0 || rc == STRATA_STOPPED) return rc;
     if (c->wr) {   /* every batch committed, the store ours again */
@@ -1375,6 +1332,7 @@ static int parse_ids(const char *s, int32_t **ids, int64_t *cap, int64_t *n)
 
 /* ---- the first pass's size estimate ---- */
 typedef struct est {
+    int64_t doc;       /* the document being counted (a distributed session records it) */
     int64_t tokens, rows, maxlen, text_bytes;
     int32_t *ids;
     int64_t cap;
@@ -1384,6 +1342,7 @@ typedef struct est {
 static void est_doc(strata_capture *c, est *e, int64_t n, size_t text_len)
 {
     if (n > c->W) n = c->W;
+    if (c->dist && cap_dist_record(c, e->doc, n, (int64_t)text_len) < 0) e->failed = 1;
     e->tokens += n;
     e->rows += c->o.positions == STRATA_POS_ALL ? n : n > 0;
     if (n > e->maxlen) e->maxlen = n;
@@ -1485,7 +1444,15 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         }
         if (is_blank(line)) continue;
         ndocs++;
-        if (kind == STRATA_INPUT_TEXT) { est_text(c, &e1, line, (size_t)len); continue; }
+        /* A distributed session counts document i on rank i % size only
+         * (every rank still validates every line). */
+        e1.doc = ndocs - 1;
+        const int count_it = !c->dist || cap_dist_counts_mine(c, e1.doc);
+        if (kind == STRATA_INPUT_TEXT) {
+            if (count_it) est_text(c, &e1, line, c->dist ? strlen(line) : (size_t)len);
+            continue;
+        }
+        if (kind == STRATA_INPUT_TOKENS && !count_it) continue;
         if (kind == STRATA_INPUT_TOKENS) {
             int32_t *tmp = NULL;
             int64_t tcap = 0, nt = 0;
@@ -1503,8 +1470,10 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
         const char *text;
         int nl, is_ids = 0;
         rc = jsonl_doc(c, o, 1, NULL, &nl, NULL, &text, NULL, NULL, &is_ids, &e);
-        if (rc >= 0 && text) est_text(c, &e1, text, strlen(text));
-        else if (rc >= 0) e1.failed = 1;   /* an ids document: counted in pass 2 only */
+        if (rc >= 0 && text && count_it) est_text(c, &e1, text, strlen(text));
+        else if (rc >= 0 && !text && c->dist && count_it)   /* ids: as many tokens as ids */
+            est_doc(c, &e1, (int64_t)json_array_size(json_object_get(o, "ids")), 0);
+        else if (rc >= 0 && !text) e1.failed = 1;   /* an ids document: counted in pass 2 only */
         json_decref(o);
         if (rc < 0) rc = st_seterr(&c->err, rc, "%s line %lld: %s", path, (long long)lineno, e.msg);
         else if (first_line == 0) { first_line = lineno; file_ids = is_ids; }
@@ -1517,6 +1486,11 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
     if (rc == STRATA_OK && ferror(f))
         rc = st_seterr(&c->err, STRATA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     if (rc == STRATA_OK && c->docs_total < 0) c->docs_total = ndocs;
+    if (c->dist) {
+        /* every rank: the token count of every document (summed over ranks) */
+        rc = cap_dist_pass1_done(c, rc, ndocs, &e1.tokens, &e1.rows, &e1.maxlen, &e1.text_bytes);
+        e1.failed = 0;
+    }
     /* Pass 2: the documents (the file is created or resumed first, so that
      * its errors carry no line number). */
     if (rc == STRATA_OK) rc = ensure_store(c, kind == STRATA_INPUT_TEXT || (kind == STRATA_INPUT_JSONL && !file_ids));
@@ -1528,9 +1502,11 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
             .expected_bytes = est_bytes(c, &e1, kind == STRATA_INPUT_TEXT || (kind == STRATA_INPUT_JSONL && !file_ids)),
             .expected_rows = e1.rows, .expected_width = e1.maxlen,
         };
-        if (c->o.progress(&p, c->o.progress_user)) rc = STRATA_STOPPED;
+        /* (a distributed session stops at a window's end, on every rank) */
+        if (c->o.progress(&p, c->o.progress_user) && !c->dist) rc = STRATA_STOPPED;
     }
     rewind(f);
+    if (c->dist) cap_dist_set_reading(c, 1);
     lineno = 0;
     int32_t *ids = NULL;
     int64_t icap = 0, nid;
@@ -1539,6 +1515,11 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
     while (rc == STRATA_OK && (len = read_line(f, &line, &lcap)) >= 0) {
         lineno++;
         if (is_blank(line)) continue;
+        if (c->dist) {   /* another rank's document: skipped unread */
+            int mine = 0;
+            rc = cap_dist_next_doc(c, &mine);
+            if (rc != STRATA_OK || !mine) continue;
+        }
         if (kind == STRATA_INPUT_TEXT) {
             rc = strata_capture_add_text(c, line, len);
         } else if (kind == STRATA_INPUT_TOKENS) {
@@ -1579,6 +1560,10 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
     }
     if (rc == STRATA_OK && ferror(f))
         rc = st_seterr(&c->err, STRATA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    if (c->dist) {
+        cap_dist_set_reading(c, 0);
+        if (rc < 0) cap_dist_fail(c, rc);   /* the others learn of it (once) */
+    }
     free(labels);
     free(ids);
     free(line);

@@ -8,6 +8,7 @@
 #include "io/h5store.h"
 
 #include "io/h5util.h"
+#include "io/h5store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +61,9 @@ static size_t chunk_rows_for(size_t row_bytes)
 }
 
 /* Creates an extendible dataset [0, row...] chunked along axis 0. */
-static hid_t ds_create_g(hid_t parent, const char *name, hid_t type, int row_ndim,
-                         const int64_t *row_shape, size_t elem_size, int compress, int grow)
+static hid_t ds_create_ge(hid_t parent, const char *name, hid_t type, int row_ndim,
+                          const int64_t *row_shape, size_t elem_size, int compress, int grow,
+                          int early)
 {
     hsize_t dims[1 + ST_H5_MAX_ROW_DIMS], maxd[1 + ST_H5_MAX_ROW_DIMS], chunk[1 + ST_H5_MAX_ROW_DIMS];
     size_t row_bytes = elem_size;
@@ -89,6 +91,9 @@ static hid_t ds_create_g(hid_t parent, const char *name, hid_t type, int row_ndi
     }
     if (H5Tis_variable_str(type) <= 0) /* (vlen data must be fill-initialised) */
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    /* A file a distributed capture writes (spec.alloc_early): parallel HDF5
+     * writes only chunks allocated when the extent grows. */
+    if (early) H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
     /* Unfiltered fixed-size data: no chunk cache, so every H5Dwrite goes
      * straight from the caller's buffer to the file (HDF5 bypasses the cache
      * for chunks larger than it); filtered and vlen data need the cache. */
@@ -102,10 +107,23 @@ static hid_t ds_create_g(hid_t parent, const char *name, hid_t type, int row_ndi
     return ds;
 }
 
+static hid_t ds_create_g(hid_t parent, const char *name, hid_t type, int row_ndim,
+                         const int64_t *row_shape, size_t elem_size, int compress, int grow)
+{
+    return ds_create_ge(parent, name, type, row_ndim, row_shape, elem_size, compress, grow, 0);
+}
+
 static hid_t ds_create(hid_t parent, const char *name, hid_t type, int row_ndim,
                        const int64_t *row_shape, size_t elem_size, int compress)
 {
     return ds_create_g(parent, name, type, row_ndim, row_shape, elem_size, compress, 0);
+}
+
+/* ds_create for the writer's own datasets (early allocation when asked) */
+static hid_t wds_create(const st_h5w *w, hid_t parent, const char *name, hid_t type,
+                        size_t elem_size, int compress)
+{
+    return ds_create_ge(parent, name, type, 0, NULL, elem_size, compress, 0, w->alloc_early);
 }
 
 static hid_t ds_open(hid_t parent, const char *name)
@@ -237,40 +255,8 @@ static int64_t ds_len(hid_t ds)
 /* ------------------------------------------------------------------ */
 /* writer                                                              */
 
-struct st_h5w {
-    char *path;               /* as the caller named it (messages) */
-    char *real_path;          /* symlinks followed: the file actually written */
-    int lock_fd;              /* holds the exclusive flock on real_path (-1: none) */
-    int writable;             /* 0: a resume still checking (file open read-only) */
-    int was_complete;         /* resume: the file was complete when opened */
-    int broken;               /* an HDF5 write failed: write nothing more */
-    int64_t stored_truncated; /* resume: n_truncated already in the file */
-    int32_t compress;
-    int64_t reserved_to;      /* disk blocks claimed up to this file offset */
-    char input_sha[65];       /* running input hash committed with the counts ("" none) */
-    /* stored documents of a resumed file, a block at a time (st_h5w_stored_doc) */
-    int64_t sd_d0, sd_n;
-    int64_t *sd_off, *sd_toff;   /* [sd_n+1] token / text offsets, relative */
-    int32_t *sd_tok;
-    char *sd_text;
-    hid_t file, g_docs, g_acts, g_labels;
-    hid_t ds_tokens, ds_offsets, ds_row_offsets, ds_text, ds_text_offsets, ds_rows;
-    int64_t n_text_bytes;     /* committed length of /docs/text_bytes */
-    int32_t n_hooks, n_labels;
-    char **hook_names, **label_names;
-    hid_t *ds_acts;           /* [n_hooks] */
-    int64_t *width;           /* [n_hooks] elements per row (in memory) */
-    int32_t *grow;            /* [n_hooks] 1: last row dim grows (spec.grow_last) */
-    int64_t *row_last;        /* [n_hooks] the last row dim's maximum (memory width) */
-    hid_t *ds_labels;         /* [n_labels] */
-    int32_t *label_is_int;    /* [n_labels] */
-    int32_t dtype, has_text;
-    hid_t t_f16;
-    int64_t n_docs, n_rows, n_tokens;
-    int64_t commits_since_open;
-    void *scratch;            /* conversion buffer */
-    size_t scratch_cap;
-};
+/* struct st_h5w: io/h5store_internal.h (shared with the parallel writer,
+ * io/h5store_mpi.c) */
 
 int64_t st_h5w_n_docs(const st_h5w *w) { return w ? w->n_docs : 0; }
 int64_t st_h5w_n_rows(const st_h5w *w) { return w ? w->n_rows : 0; }
@@ -420,6 +406,7 @@ static st_h5w *writer_new(const char *path, const st_h5w_spec *s)
     w->label_is_int = calloc(s->n_labels + 1, sizeof *w->label_is_int);
     w->dtype = s->dtype;
     w->has_text = s->has_text;
+    w->alloc_early = s->alloc_early;
     w->t_f16 = h5_f16_type();
     if (!w->path || !w->hook_names || !w->ds_acts || !w->width || !w->grow || !w->row_last ||
         !w->label_names ||
@@ -679,16 +666,16 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
     w->g_acts = H5Gcreate2(w->file, "acts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     w->g_labels = H5Gcreate2(w->file, "labels", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int cz = s->compress;
-    w->ds_tokens = ds_create(w->file, "tokens", H5T_STD_I32LE, 0, NULL, 4, cz);
-    w->ds_rows = ds_create(w->file, "rows", H5T_STD_I64LE, 0, NULL, 8, cz);
-    w->ds_offsets = ds_create(w->g_docs, "offsets", H5T_STD_I64LE, 0, NULL, 8, 0);
-    w->ds_row_offsets = ds_create(w->g_docs, "row_offsets", H5T_STD_I64LE, 0, NULL, 8, 0);
+    w->ds_tokens = wds_create(w, w->file, "tokens", H5T_STD_I32LE, 4, cz);
+    w->ds_rows = wds_create(w, w->file, "rows", H5T_STD_I64LE, 8, cz);
+    w->ds_offsets = wds_create(w, w->g_docs, "offsets", H5T_STD_I64LE, 8, 0);
+    w->ds_row_offsets = wds_create(w, w->g_docs, "row_offsets", H5T_STD_I64LE, 8, 0);
     if (w->has_text) {
         /* The texts are stored as bytes while capturing (vlen strings live
          * in the global heap, which a kill can leave dangling); /docs/text
          * (vlen) is derived from them at a clean close. */
-        w->ds_text = ds_create(w->g_docs, "text_bytes", H5T_STD_U8LE, 0, NULL, 1, cz);
-        w->ds_text_offsets = ds_create(w->g_docs, "text_offsets", H5T_STD_I64LE, 0, NULL, 8, 0);
+        w->ds_text = wds_create(w, w->g_docs, "text_bytes", H5T_STD_U8LE, 1, cz);
+        w->ds_text_offsets = wds_create(w, w->g_docs, "text_offsets", H5T_STD_I64LE, 8, 0);
     }
     if (w->g_docs < 0 || w->g_acts < 0 || w->g_labels < 0 || w->ds_tokens < 0 || w->ds_rows < 0 ||
         w->ds_offsets < 0 || w->ds_row_offsets < 0 || (w->has_text && (w->ds_text < 0 || w->ds_text_offsets < 0))) {
@@ -697,8 +684,9 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
     }
     for (int i = 0; i < w->n_hooks; i++) {
         hid_t ft = s->dtype == ST_H5_F16 ? w->t_f16 : H5T_IEEE_F32LE;
-        w->ds_acts[i] = ds_create_g(w->g_acts, w->hook_names[i], ft, s->row_ndim[i],
-                                    s->row_shape[i], s->dtype == ST_H5_F16 ? 2 : 4, cz, w->grow[i]);
+        w->ds_acts[i] = ds_create_ge(w->g_acts, w->hook_names[i], ft, s->row_ndim[i],
+                                     s->row_shape[i], s->dtype == ST_H5_F16 ? 2 : 4, cz, w->grow[i],
+                                     w->alloc_early);
         if (w->ds_acts[i] < 0 || (s->axes && s->axes[i] &&
                                   st_h5_attr_put_str(w->ds_acts[i], "axes", s->axes[i]) < 0)) {
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot create /acts/%s", path, w->hook_names[i]);
@@ -728,9 +716,8 @@ static int st_h5w_create_impl(const char *path, const st_h5w_spec *s, int overwr
         }
     }
     for (int i = 0; i < w->n_labels; i++) {
-        w->ds_labels[i] = ds_create(w->g_labels, w->label_names[i],
-                                    w->label_is_int[i] ? H5T_STD_I32LE : H5T_IEEE_F32LE, 0, NULL,
-                                    4, cz);
+        w->ds_labels[i] = wds_create(w, w->g_labels, w->label_names[i],
+                                     w->label_is_int[i] ? H5T_STD_I32LE : H5T_IEEE_F32LE, 4, cz);
         if (w->ds_labels[i] < 0 || st_h5_attr_put_str(w->ds_labels[i], "axes", "row") < 0) {
             rc = st_seterr(err, STRATA_ERR_IO, "%s: cannot create /labels/%s", path,
                            w->label_names[i]);
@@ -2274,3 +2261,14 @@ strata_status strata_acts_read_doc_offsets(strata_acts *a, int64_t d0, int64_t n
     st_h5_quiet_end(&q);
     return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* entry points for the parallel writer (io/h5store_internal.h)        */
+
+hid_t st_h5w_i_fapl(void) { return writer_fapl(); }
+st_h5w *st_h5w_i_new(const char *path, const st_h5w_spec *s) { return writer_new(path, s); }
+void st_h5w_i_free(st_h5w *w) { writer_free(w); }
+int st_h5w_i_open_handles(st_h5w *w, st_err *err) { return writer_open_handles(w, err); }
+void st_h5w_i_close_handles(st_h5w *w) { writer_close_handles(w); }
+int st_h5w_i_commit_counts(st_h5w *w) { return commit_counts(w); }
+int st_h5w_i_begin_writing(st_h5w *w, st_err *err) { return begin_writing(w, err); }

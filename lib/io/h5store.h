@@ -101,6 +101,9 @@ typedef struct st_h5w_spec {
                                     e.g. "row, head, key" */
     int32_t n_vocab;             /* > 0: write /vocab, vlen UTF-8 [n_vocab] (token strings) */
     const char *const *vocab;    /* [n_vocab] */
+    int32_t alloc_early;         /* 1: datasets allocate their chunks when they are extended
+                                    (H5D_ALLOC_TIME_EARLY), as parallel HDF5 needs to write
+                                    them (a distributed capture, io/h5store_mpi.h) */
 } st_h5w_spec;
 
 /* One batch of completed documents. */

@@ -226,7 +226,7 @@ int cmd_capture(int argc, char **argv)
         fprintf(stderr, "; %.1f s, %.0f tokens/s\n", st.seconds,
                 st.seconds > 0 ? (double)st.tokens_run / st.seconds : 0.0);
     }
-    if (st.truncated) /* reported even with --quiet: data was cut */
+    if (st.truncated && rank == 0) /* reported even with --quiet: data was cut */
         fprintf(stderr, "strata capture: %lld document%s truncated to %s tokens\n",
                 (long long)st.truncated, cli_plural(st.truncated),
                 o.max_tokens ? "--max-tokens" : "the model's n_ctx");

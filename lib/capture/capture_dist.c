@@ -6,8 +6,9 @@
  *           same everywhere); document i is tokenized only on rank i % size,
  *           which records its token count after truncation; a sum over the
  *           ranks gives every rank ntok[D] and text_bytes[D].
- *   pass 2  documents go in windows of size * CAP_DIST_BATCHES batches of
- *           o.batch documents, on the serial batch grid (batch j = documents
+ *   pass 2  documents go in windows of size * G batches of o.batch
+ *           documents (G = CAP_DIST_BATCHES, fewer when a part's rows would
+ *           pass CAP_DIST_PART_BYTES), on the serial batch grid (batch j = documents
  *           n_done + j*B .. n_done + (j+1)*B - 1, as a serial capture or
  *           resume forms them, so every forward pass has exactly the serial
  *           one's documents and padding and the activations are the serial
@@ -16,8 +17,9 @@
  *           order); a rank tokenizes and runs only its part and skips the
  *           other lines.
  *   window  every rank extends each dataset to the window's end (sizes from
- *           the counts), then batch k of every rank's part is run and
- *           written (collective writes; k up to the largest part), the
+ *           the counts), runs its part's batches into one buffer and writes
+ *           it (one collective write per dataset and window: each collective
+ *           call is a meeting of all ranks, so there are few of them), the
  *           ranks' input-hash bytes are gathered in rank order (= corpus
  *           order) so every rank advances the same running SHA-256, and the
  *           window is committed: the serial two-flush commit of the counts.
@@ -28,7 +30,8 @@
  * the start of the next window or of the finish.
  *
  * Memory per rank: ntok/text_bytes (16 bytes per document of the corpus),
- * its part of one window (tokens, labels, texts), one batch of rows. */
+ * its part of one window (tokens, labels, texts, rows: at most about
+ * CAP_DIST_PART_BYTES of float32 rows unless one batch is larger). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +45,10 @@
 #include <mpi.h>
 #endif
 
-/* Batches per rank per window: the unit of load balance and of commits. */
-#define CAP_DIST_BATCHES 8
+/* Batches per rank per window (the unit of load balance and of commits),
+ * and the memory a part's rows may take (G shrinks to respect it). */
+#define CAP_DIST_BATCHES 16
+#define CAP_DIST_PART_BYTES ((int64_t)256 << 20)
 
 struct cap_dist {
     int rank, size;
@@ -67,6 +72,7 @@ struct cap_dist {
     int64_t *bounds;          /* [size+1] batch bounds of the parts */
     int64_t part0, part1;     /* this rank's documents */
     int64_t width;            /* longest document in the windows so far */
+    int64_t g;                /* batches per rank per window (0: not chosen yet) */
 };
 
 #define D_OF(c) ((c)->dist)
@@ -222,7 +228,18 @@ static int form_window(strata_capture *c)
 {
     cap_dist *d = c->dist;
     const int64_t B = c->o.batch;
-    int64_t w0 = d->w1, w1 = w0 + (int64_t)d->size * CAP_DIST_BATCHES * B;
+    if (d->g == 0) {
+        /* rows of one batch at most: B documents as long as the longest one */
+        int64_t maxlen = 1, row_bytes = 0;
+        for (int64_t i = 0; i < d->n_docs; i++)
+            if (d->ntok[i] > maxlen) maxlen = d->ntok[i];
+        for (int h = 0; h < c->n_hooks; h++) row_bytes += 4 * c->hooks[h].width;
+        int64_t per_batch = B * rows_of(c, maxlen) * (row_bytes > 0 ? row_bytes : 1);
+        d->g = CAP_DIST_PART_BYTES / per_batch;
+        if (d->g > CAP_DIST_BATCHES) d->g = CAP_DIST_BATCHES;
+        if (d->g < 1) d->g = 1;
+    }
+    int64_t w0 = d->w1, w1 = w0 + (int64_t)d->size * d->g * B;
     if (w1 > d->n_docs) w1 = d->n_docs;
     int64_t nb = (w1 - w0 + B - 1) / B;
     int64_t *wt = malloc(sizeof *wt * (size_t)(nb + 1));
@@ -254,11 +271,12 @@ static int form_window(strata_capture *c)
 }
 
 /* Runs documents [k0, k1) of the part (one batch, <= o.batch) through the
- * model: rows into the hook buffers, row_base relative to the batch. */
-static int run_batch(strata_capture *c, int64_t k0, int64_t k1, int64_t *nrows_out)
+ * model: rows into the hook buffers from row `base` on (row_base relative
+ * to the part; the buffers hold the part's rows). */
+static int run_batch(strata_capture *c, int64_t k0, int64_t k1, int64_t base, int64_t *nrows_out)
 {
     int nrun = 0, T = 0;
-    int64_t nrows = 0;
+    int64_t nrows = base;
     for (int64_t k = k0; k < k1; k++) {
         int64_t L = c->docs[k].ntok;
         c->row_base[k] = nrows;
@@ -269,8 +287,7 @@ static int run_batch(strata_capture *c, int64_t k0, int64_t k1, int64_t *nrows_o
             if (L > T) T = (int)L;
         }
     }
-    *nrows_out = nrows;
-    ST_TRY(cap_grow_rows(c, nrows + 1));
+    *nrows_out = nrows - base;
     if (nrun == 0) return STRATA_OK;
     size_t need = (size_t)nrun * (size_t)T;
     if (need > c->tok_pad_cap) {
@@ -396,6 +413,13 @@ static int run_window(strata_capture *c)
         win.text_bytes += c->has_text ? d->tbytes[i] : 0;
         if (d->ntok[i] > d->width) d->width = d->ntok[i];
     }
+    /* Attention rows are as wide as the corpus's longest document from the
+     * first window on (as a complete serial file; an interrupted one may be
+     * wider than its committed documents need): a later widening would leave
+     * the committed rows' new columns to whatever a collective write put
+     * beyond the old extent, where a serial capture has zeros. */
+    for (int64_t i = 0; i < d->n_docs; i++)
+        if (d->ntok[i] > d->width) d->width = d->ntok[i];
     win.width = d->width;
     /* this rank's documents must be what pass 1 counted */
     int status = STRATA_OK;
@@ -417,83 +441,68 @@ static int run_window(strata_capture *c)
     if (rc < 0) goto fail;
     rc = st_h5w_dist_begin_window(c->w, &win, &c->err);
     if (rc < 0) goto fail;
-    /* batch k of every part, k up to the largest part */
+    /* this rank's part: every batch into the buffers, then one collective
+     * write per dataset */
     const int64_t B = c->o.batch;
-    int64_t most = 0;
-    for (int r = 0; r < d->size; r++) {
-        int64_t a = d->w0 + d->bounds[r] * B, b = d->w0 + d->bounds[r + 1] * B;
-        if (a > d->w1) a = d->w1;
-        if (b > d->w1) b = d->w1;
-        int64_t nbat = (b - a + B - 1) / B;
-        if (nbat > most) most = nbat;
-    }
-    /* offsets of this part's first document inside the window */
-    int64_t tok0 = 0, row0 = 0, text0 = 0;
+    int64_t tok0 = 0, row0 = 0, text0 = 0;   /* the part's offsets inside the window */
     for (int64_t i = d->w0; i < d->part0; i++) {
         tok0 += d->ntok[i];
         row0 += rows_of(c, d->ntok[i]);
         text0 += c->has_text ? d->tbytes[i] : 0;
     }
-    int64_t *doc_ntok = malloc(sizeof *doc_ntok * (size_t)(B + 1));
-    int64_t *doc_nrows = malloc(sizeof *doc_nrows * (size_t)(B + 1));
-    int32_t *toks = NULL;
-    const char **texts = calloc((size_t)B + 1, sizeof *texts);
+    int64_t prows = 0, ptok = 0;
+    for (int64_t k = 0; k < np; k++) {
+        prows += rows_of(c, c->docs[k].ntok);
+        ptok += c->docs[k].ntok;
+    }
+    int64_t *doc_ntok = malloc(sizeof *doc_ntok * (size_t)(np + 1));
+    int64_t *doc_nrows = malloc(sizeof *doc_nrows * (size_t)(np + 1));
+    int32_t *toks = malloc(sizeof *toks * (size_t)(ptok + 1));
+    const char **texts = calloc((size_t)np + 1, sizeof *texts);
     const float **acts = calloc((size_t)c->n_hooks + 1, sizeof *acts);
-    status = doc_ntok && doc_nrows && texts && acts ? STRATA_OK
-                                                    : st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    status = doc_ntok && doc_nrows && toks && texts && acts
+                 ? cap_grow_rows(c, prows + 1)
+                 : st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    for (int64_t k0 = 0, base = 0; status == STRATA_OK && k0 < np; k0 += B) {
+        int64_t k1 = k0 + B < np ? k0 + B : np, n = 0;
+        status = run_batch(c, k0, k1, base, &n);
+        base += n;
+    }
     rc = st_dist_agree(status, &c->err);
-    for (int64_t k = 0; rc == STRATA_OK && k < most; k++) {
-        int64_t k0 = k * B, k1 = k0 + B < np ? k0 + B : np;
-        if (k0 > np) k0 = np;
-        int64_t nrows = 0, ntok = 0;
-        status = k0 < k1 ? run_batch(c, k0, k1, &nrows) : STRATA_OK;
-        for (int64_t q = k0; status == STRATA_OK && q < k1; q++) ntok += c->docs[q].ntok;
-        if (status == STRATA_OK && k0 < k1) {
-            int32_t *t = realloc(toks, sizeof *t * (size_t)(ntok + 1));
-            if (!t) status = st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
-            else toks = t;
-        }
-        rc = st_dist_agree(status, &c->err);
-        if (rc < 0) break;
-        win.doc0 = d->part0 - d->w0 + k0;
+    if (rc == STRATA_OK) {
+        win.doc0 = d->part0 - d->w0;
         win.tok0 = tok0;
         win.row0 = row0;
         win.text0 = text0;
         st_h5w_batch *p = &win.part;
         memset(p, 0, sizeof *p);
-        p->n_docs = (int32_t)(k1 - k0);
-        if (k0 < k1) {
-            int64_t to = 0;
-            for (int64_t q = k0; q < k1; q++) {
-                cap_doc *doc = &c->docs[q];
-                int64_t L = doc->ntok, t0 = 0, t1 = L;
-                if (c->o.positions == STRATA_POS_LAST) t0 = L - 1;
-                else if (c->o.positions == STRATA_POS_FIRST) t1 = L > 0 ? 1 : 0;
-                for (int64_t t = t0; L > 0 && t < t1; t++) {
-                    int64_t r = c->row_base[q] + (t - t0);
-                    c->rows[r] = st_h5w_n_tokens(c->w) + tok0 + to + t;
-                    for (int l = 0; l < c->n_labels; l++) c->label_rows[l][r] = doc->labels[l * L + t];
-                }
-                memcpy(toks + to, doc->tokens, sizeof(int32_t) * (size_t)L);
-                to += L;
-                doc_ntok[q - k0] = L;
-                doc_nrows[q - k0] = rows_of(c, L);
-                texts[q - k0] = doc->text;
+        p->n_docs = (int32_t)np;
+        int64_t to = 0, tbase = st_h5w_n_tokens(c->w) + tok0;
+        for (int64_t q = 0; q < np; q++) {
+            cap_doc *doc = &c->docs[q];
+            int64_t L = doc->ntok, t0 = 0, t1 = L;
+            if (c->o.positions == STRATA_POS_LAST) t0 = L - 1;
+            else if (c->o.positions == STRATA_POS_FIRST) t1 = L > 0 ? 1 : 0;
+            for (int64_t t = t0; L > 0 && t < t1; t++) {
+                int64_t r = c->row_base[q] + (t - t0);
+                c->rows[r] = tbase + to + t;
+                for (int l = 0; l < c->n_labels; l++) c->label_rows[l][r] = doc->labels[l * L + t];
             }
-            for (int h = 0; h < c->n_hooks; h++) acts[h] = c->hooks[h].buf;
-            p->doc_ntok = doc_ntok;
-            p->doc_nrows = doc_nrows;
-            p->tokens = toks;
-            p->texts = c->has_text ? texts : NULL;
-            p->n_rows = nrows;
-            p->rows = c->rows;
-            p->acts = acts;
-            p->labels = (const float *const *)c->label_rows;
-            tok0 += ntok;
-            row0 += nrows;
-            for (int64_t q = k0; c->has_text && q < k1; q++)
-                text0 += c->docs[q].text ? (int64_t)strlen(c->docs[q].text) : 0;
+            memcpy(toks + to, doc->tokens, sizeof(int32_t) * (size_t)L);
+            to += L;
+            doc_ntok[q] = L;
+            doc_nrows[q] = rows_of(c, L);
+            texts[q] = doc->text;
         }
+        for (int h = 0; h < c->n_hooks; h++) acts[h] = c->hooks[h].buf;
+        p->doc_ntok = doc_ntok;
+        p->doc_nrows = doc_nrows;
+        p->tokens = toks;
+        p->texts = c->has_text ? texts : NULL;
+        p->n_rows = prows;
+        p->rows = c->rows;
+        p->acts = acts;
+        p->labels = (const float *const *)c->label_rows;
         rc = st_h5w_dist_write(c->w, &win, &c->err);
     }
     free(doc_ntok);

@@ -13,7 +13,7 @@
 # One JSON line per measurement into $OUT/compare.jsonl; compare_summary.py prints medians and
 # ratios.  Env: LLAMA_BENCH (llama-bench binary built from source outside this repository; the
 # llama.cpp rows are skipped without it), GGUF_GPT2, GGUF_LLAMA (the two F32 GGUF files),
-# ROUNDS (default 3), OUT (default /tmp/strata-bench-compare), LLAMA_ARGS (default "--poll 0":
+# CORETYPE (OPENBLAS_CORETYPE, default SkylakeX), ROUNDS (default 3), OUT (default /tmp/strata-bench-compare), LLAMA_ARGS (default "--poll 0":
 # llama.cpp's worker threads sleep instead of spinning, as strata's do under
 # OMP_WAIT_POLICY=passive; on a shared machine its default spinning pool ran 2-thread decode
 # 10-15x slower than 1 thread).  llama.cpp keeps its default F16 KV cache (this build refuses
@@ -34,6 +34,10 @@ res=$out/compare.jsonl
 : > "$res"
 bf=$out/bench_forward
 export OMP_WAIT_POLICY=${WAIT_POLICY:-passive}
+# OpenBLAS's fastest sgemm kernel on AVX-512 CPUs (Debian's build picks a slower one or an AVX2
+# one by default); strata's forward uses OpenBLAS only for attention, the sgemm rows are the
+# reference "peak" on the same products
+export OPENBLAS_CORETYPE=${CORETYPE:-SkylakeX}
 note() { echo "{\"note\":\"$*\",\"time\":\"$(date -u +%T)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$res"; }
 llama() {   # llama-bench ARGS...: one JSON line (3 repetitions) tagged with what it ran, plus
             # its process CPU time per repetition: (CPU of -r 3) - (CPU of -r 1), halved, so

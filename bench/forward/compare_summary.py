@@ -33,20 +33,26 @@ def main():
         elif r.get("mode") == "triad":
             g[("triad", r["threads"])].append(r["gb_per_s"])
             g[("read", r["threads"])].append(r["read_gb_per_s"])
+            if "read_gb_per_cpu_s" in r:
+                g[("read_cpu", r["threads"])].append(r["read_gb_per_cpu_s"])
         elif r.get("mode") == "last":
             g[("st_pf", r["T"], r["threads"])].append(r["tokens_per_s"])
             g[("st_pf_gf", r["T"], r["threads"])].append(r["matmul_gflops_effective"])
             g[("st_pf_cpu", r["T"], r["threads"])].append(r["B"] * r["T"] / r["cpu_s"])
             g[("core",)].append(r["corename"])
+            g[("st_pf_gfcpu", r["T"], r["threads"])].append((r["matmul_gflop"] + r["unembed_gflop"]) / r["cpu_s"])
         elif r.get("mode") == "sgemm":
             g[("sgemm", r["T"], r["threads"])].append(r["gflops"])
+            g[("sgemm_cpu", r["T"], r["threads"])].append(r["gflops"] * r["best_s"] / r["cpu_s"])
         elif r.get("mode") == "packed_vs_sgemm":
             g[("pk", r["N"], r["threads"])].append(r["packed_gflops"])
             g[("pk_sg", r["N"], r["threads"])].append(r["sgemm_gflops"])
+            g[("pk_cpu", r["N"], r["threads"])].append(r["packed_gflops_cpu"])
         elif r.get("mode") == "decode":
             g[("st_dec", r["model"], r["threads"])].append(r["tokens_per_s"])
             g[("st_dec_gb", r["model"], r["threads"])].append(r["weight_gb_per_s"])
             g[("st_dec_cpu", r["model"], r["threads"])].append(r["ngen"] / r["cpu_s"])
+            g[("st_dec_gbcpu", r["model"], r["threads"])].append(r["weight_gb_per_s"] * r["best_s"] / r["cpu_s"])
     if g[("core",)]:
         print("# OpenBLAS kernel:", g[("core",)][0], "| medians of", len(g[("st_pf", 128, 1)]), "rounds")
     print("\n| prefill | threads | strata tok/s | llama.cpp tok/s | ratio | strata matmul GFLOP/s | "
@@ -70,6 +76,22 @@ def main():
         for nt in (1, 2):
             s, l = med(g[("st_dec_cpu", m, nt)]), med(g[("ll_dec_cpu", m, nt)])
             print("| decode %s tg128 | %d | %.1f | %.1f | %.2fx |" % (m, nt, s, l, s / l))
+    print("\nMatrix-product efficiency per CPU-second (GFLOP per second of process CPU time):\n")
+    print("| prefill | threads | strata forward, matmul GFLOP/CPU-s | OpenBLAS sgemm, same products | "
+          "share of sgemm | packed products alone |")
+    print("|---|---|---|---|---|---|")
+    for T in (128, 512):
+        for nt in (1, 2):
+            f, sg, pk = med(g[("st_pf_gfcpu", T, nt)]), med(g[("sgemm_cpu", T, nt)]), med(g[("pk_cpu", T, nt)])
+            print("| 1x%d | %d | %.0f | %.0f | %.0f%% | %.0f |" % (T, nt, f, sg, 100 * f / sg, pk))
+    print("\nDecode weight stream per CPU-second (GB/s while a core runs) against a read-only "
+          "stream per CPU-second, same run:\n")
+    print("| model | threads | strata weights GB/CPU-s | read-only stream GB/CPU-s | share |")
+    print("|---|---|---|---|---|")
+    for m in ("gpt2s", "llama110m"):
+        for nt in (1, 2):
+            w, rd = med(g[("st_dec_gbcpu", m, nt)]), med(g[("read_cpu", nt)])
+            print("| %s | %d | %.1f | %.1f | %.0f%% |" % (m, nt, w, rd, 100 * w / rd))
     print("\n| decode tg128 | threads | strata tok/s | llama.cpp tok/s | ratio | strata weight GB/s | "
           "triad GB/s | share of triad | read-only stream GB/s | share of read |")
     print("|---|---|---|---|---|---|---|---|---|---|")

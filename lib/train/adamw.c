@@ -63,16 +63,12 @@ double tr_clip_grads(tr_model *m, double clip, int nt)
 
 /* The update of elements [0, n) of one tensor (compiled per instruction set; an element's
  * result does not depend on the others, so neither on the split over threads) */
-#if defined(__GNUC__) && !defined(__clang__)
-/* sqrtf of v >= 0 never sets errno; without this GCC keeps a scalar errno branch per
- * element and does not vectorise the loop */
-__attribute__((optimize("no-math-errno")))
-#endif
 ST_CLONES
 static void adamw_range(float *restrict w, const float *restrict g, float *restrict mm, float *restrict vv, int64_t n,
                         int wd, float decay, float b1c, float b2, float b2c, float bc2_sqrt, float eps,
                         float step_size)
 {
+    /* vectorised: CMakeLists.txt compiles this file with -fno-math-errno (sqrtf of v >= 0) */
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
         float pj = w[j];

@@ -20,7 +20,7 @@ static void usage(void)
            "                    [--warmup W] [--weight-decay X] [--beta1 X --beta2 X --eps X]\n"
            "                    [--clip X (0: none)] [--init-std X] [--seed S] [--threads N]\n"
            "                    [--save-every K] [--eval FILE] [--loss-mask LABEL]\n"
-           "                    [--overwrite] [--resume] [--json]\n\n"
+           "                    [--overwrite] [--resume] [--json] [--quiet]\n\n"
            "Trains a GPT-2 model (token + learned position embeddings, pre-LayerNorm\n"
            "blocks, causal attention, gelu_new MLP or none, tied unembedding) with AdamW\n"
            "and writes DIR/step-<N>/ (Hugging Face model folders), DIR/log.jsonl and\n"
@@ -75,13 +75,14 @@ static int progress(void *user, const strata_train_progress *p)
 int cmd_train(int argc, char **argv)
 {
     strata_train_opts o = strata_train_opts_default();
-    int json = 0, n_inputs = 0, bad = 0, n_dims = 0;
+    int json = 0, quiet = 0, n_inputs = 0, bad = 0, n_dims = 0;
     for (int i = 1; i < argc && !bad; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (cli_is_help(a)) { usage(); return 0; }
 #define NEED() do { if (!v) { fprintf(stderr, "strata train: %s needs a value\n", a); return 2; } i++; } while (0)
         if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "--attn-only")) o.attn_only = 1;
         else if (!strcmp(a, "--overwrite")) o.overwrite = 1;
         else if (!strcmp(a, "--resume")) o.resume = 1;
@@ -145,7 +146,7 @@ int cmd_train(int argc, char **argv)
         strata_trainer_free(t);
         return 1;
     }
-    const int tty = isatty(2);
+    const int tty = !quiet && isatty(2);   /* the progress line: terminals only, not with --quiet */
     rc = strata_trainer_run(t, tty ? progress : NULL, NULL);
     if (tty) fprintf(stderr, "\n");
     const strata_train_summary *s = strata_trainer_summary(t);

@@ -6,8 +6,8 @@ The test runs a short training with stderr on a pseudo-terminal and checks that 
 came for every step, in order, that each line's loss is the loss log.jsonl records for
 that step (the line prints 4 decimals: |difference| <= 5e-5 plus float printing slack),
 that its lr is log.jsonl's lr to the 3 significant digits printed, that tokens/s is a
-positive number and the time left a duration.  With stderr not a terminal (a pipe) the
-same run prints no progress line at all.
+positive number and the time left a duration.  With stderr not a terminal (a pipe), and
+with --quiet on a terminal, the same run prints no progress line at all.
 """
 import json
 import os
@@ -109,4 +109,14 @@ def test_no_progress_line_off_a_terminal(tmp_path):
     assert p.returncode == 0, p.stderr
     assert not LINE.search(p.stderr), p.stderr
     assert "\r" not in p.stderr
+    assert len(read_log(out)) == STEPS
+
+
+def test_no_progress_line_with_quiet(tmp_path):
+    out = tmp_path / "run"
+    rc, stdout, stderr = run_on_pty(train_args(tmp_path, out) + ["--quiet"])
+    assert rc == 0, stderr
+    assert "trained steps 0..%d" % STEPS in stdout
+    assert not LINE.search(stderr), stderr
+    assert "\r" not in stderr
     assert len(read_log(out)) == STEPS

@@ -9,8 +9,8 @@ noisy binary label, then runs, interleaved and repeated:
   mpiN     `mpirun -np N` of the MPI build
 
 each with one thread per rank (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = 1), and
-prints the wall time of every run, the median per configuration, the speedup
-mpi1 / mpiN, and the L-BFGS iteration count (all ranks run the same L-BFGS).
+prints the wall time and the CPU time (all ranks) of every run, the medians per
+configuration, the speedup mpi1 / mpiN, and the L-BFGS iteration count (all ranks run the same L-BFGS).
 `serial` vs `mpi1` shows what the MPI build costs a one-process run; pass
 --serial-base to also time another serial CLI (e.g. one built before the
 distributed fitting existed) to show the serial build is not slowed.
@@ -21,6 +21,7 @@ usage: bench_fit.py SERIAL_CLI MPI_CLI [--rows 120000] [--d 512] [--np 2] [--rep
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import time
@@ -75,7 +76,8 @@ if not os.path.exists(path):
     print(f"wrote {path} ({os.path.getsize(path) / 2**20:.0f} MiB) in {time.time() - t:.0f} s")
 
 env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", STRATA_QUIET="1",
-           OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+           OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_mpi_yield_when_idle="1")  # a waiting rank yields its core (shared machine)
 cmds = {
     "probe": ["probe", path, "--label", "y", "--hooks", "blocks.0.hook_resid_post", "--json",
               "--mem-limit", a.mem_limit],
@@ -87,24 +89,32 @@ configs = [("serial", [a.serial]), ("mpi1", [a.mpi]),
 if a.serial_base:
     configs.insert(1, ("serial_base", [a.serial_base]))
 times = {}
+cpus = {}
 for what in a.what.split(","):
     for rep in range(a.reps):
         for name, pre in configs:       # interleaved: one run of each, then again
             t = time.time()
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             out = subprocess.run(pre + cmds[what], env=env, capture_output=True, text=True)
             dt = time.time() - t
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
             if out.returncode != 0:
                 raise SystemExit(f"{name} {what} failed: {out.stderr[-2000:]}")
             extra = ""
             if what == "probe":
                 r = json.loads(out.stdout)["results"][0]
                 extra = f" n_iter {r['n_iter']} test_acc {r['test_accuracy']:.4f} fit_s {r['fit_seconds']:.2f}"
-            print(f"{what:5s} {name:11s} rep {rep}: {dt:7.2f} s{extra}", flush=True)
+            print(f"{what:5s} {name:11s} rep {rep}: {dt:7.2f} s wall, {cpu:7.2f} CPU-s (all ranks){extra}",
+                  flush=True)
             times.setdefault((what, name), []).append(dt)
+            cpus.setdefault((what, name), []).append(cpu)
 print()
 for what in a.what.split(","):
     med = {n: statistics.median(times[(what, n)]) for n, _ in configs}
     line = ", ".join(f"{n} {v:.2f} s" for n, v in med.items())
-    print(f"{what}: median {line}; speedup mpi1/mpi{a.np} = {med['mpi1'] / med[f'mpi{a.np}']:.2f}x")
+    print(f"{what}: median wall {line}; speedup mpi1/mpi{a.np} = {med['mpi1'] / med[f'mpi{a.np}']:.2f}x")
+    mc = {n: statistics.median(cpus[(what, n)]) for n, _ in configs}
+    print(f"{what}: median CPU-s " + ", ".join(f"{n} {v:.2f}" for n, v in mc.items()))
 if not a.keep:
     os.remove(path)

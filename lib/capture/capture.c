@@ -1401,6 +1401,9 @@ strata_status strata_capture_add_file(strata_capture *c, int kind, const char *p
     if (!c) return STRATA_ERR_ARG;
     if (kind < STRATA_INPUT_TEXT || kind > STRATA_INPUT_TOKENS)
         return st_seterr(&c->err, STRATA_ERR_ARG, "unknown input kind %d", kind);
+    if (c->dist && (c->has_text >= 0 || c->finished))   /* (the same on every rank) */
+        return st_seterr(&c->err, STRATA_ERR_UNSUPPORTED,
+                         "a distributed capture (%d ranks) takes one input file", strata_dist_size());
     FILE *f = fopen(path, "rb");
     if (!f) return st_seterr(&c->err, STRATA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat fst;

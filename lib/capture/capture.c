@@ -320,6 +320,10 @@ void strata_capture_free(strata_capture *c)
     free(c->acts);
     free(c->run_doc);
     free(c->lengths);
+    free(c->all_doc);
+    free(c->all_len);
+    free(c->grp_end);
+    free(c->grp_cost);
     free(c->tok_pad);
     free(c->rows);
     free(c->config_json);
@@ -389,11 +393,16 @@ strata_status strata_capture_open(strata_model *m, const char *path,
     c->row_base = calloc((size_t)c->o.batch, sizeof *c->row_base);
     c->run_doc = calloc((size_t)c->o.batch, sizeof *c->run_doc);
     c->lengths = calloc((size_t)c->o.batch, sizeof *c->lengths);
+    c->all_doc = calloc((size_t)c->o.batch, sizeof *c->all_doc);
+    c->all_len = calloc((size_t)c->o.batch, sizeof *c->all_len);
+    c->grp_end = calloc((size_t)c->o.batch + 1, sizeof *c->grp_end);
+    c->grp_cost = calloc((size_t)c->o.batch + 1, sizeof *c->grp_cost);
     c->hook_ids = calloc((size_t)c->n_hooks + 1, sizeof *c->hook_ids);
     c->doc_ntok = calloc((size_t)c->o.batch, sizeof *c->doc_ntok);
     c->doc_nrows = calloc((size_t)c->o.batch, sizeof *c->doc_nrows);
     c->acts = calloc((size_t)c->n_hooks + 1, sizeof *c->acts);
     if (!c->config_json || !c->docs || !c->row_base || !c->run_doc || !c->lengths || !c->hook_ids ||
+        !c->all_doc || !c->all_len || !c->grp_end || !c->grp_cost ||
         !c->doc_ntok || !c->doc_nrows || !c->acts)
         return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
     /* Output checks that need no model run (the store checks again when it
@@ -585,6 +594,95 @@ static int grow_rows(strata_capture *c, int64_t need)
     return STRATA_OK;
 }
 
+/* Forward passes over the batch's nrun non-empty documents (c->run_doc,
+ * c->lengths), in groups of similar length: padding to the longest document
+ * costs rows, so documents sorted by length (longest first) are split into
+ * contiguous groups minimising  sum over groups (documents x longest) +
+ * CAP_GROUP_ROWS per group  (the fixed cost of one more forward pass, in
+ * rows).  Equal lengths stay one pass.  Each group runs in input order; the
+ * hooks place every document's rows by c->row_base, so the file does not
+ * depend on the grouping.  Returns strata_run's status. */
+#define CAP_GROUP_ROWS 64
+#define CAP_GROUP_MAX_DOCS 512   /* larger batches run as one pass (the search is quadratic) */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int run_batch(strata_capture *c, int nrun)
+{
+    /* order[] = run indices by length (all_doc as scratch), then groups */
+    int32_t *order = c->all_doc, *len = c->all_len;
+    for (int r = 0; r < nrun; r++) {
+        order[r] = r;
+        len[r] = c->lengths[r];
+    }
+    int32_t *doc_id = malloc(sizeof *doc_id * (size_t)(nrun + 1));
+    if (!doc_id) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
+    for (int r = 0; r < nrun; r++) doc_id[r] = c->run_doc[r];
+    int n_groups = 1;
+    c->grp_end[0] = nrun;
+    if (nrun > 1 && nrun <= CAP_GROUP_MAX_DOCS) {
+        for (int r = 1; r < nrun; r++) {   /* insertion sort: longest first, then input order */
+            int32_t x = order[r];
+            int q = r;
+            for (; q > 0 && len[order[q - 1]] < len[x]; q--) order[q] = order[q - 1];
+            order[q] = x;
+        }
+        /* cost[j] = best cost of the first j sorted documents; group (i, j] costs
+         * (j - i) * len[order[i]] + CAP_GROUP_ROWS (longest first) */
+        int64_t *cost = c->grp_cost;
+        int32_t *from = malloc(sizeof *from * (size_t)(nrun + 1));
+        if (!from) { free(doc_id); return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory"); }
+        cost[0] = 0;
+        for (int j = 1; j <= nrun; j++) {
+            cost[j] = INT64_MAX;
+            for (int i = 0; i < j; i++) {
+                int64_t v = cost[i] + (int64_t)(j - i) * len[order[i]] + CAP_GROUP_ROWS;
+                if (v < cost[j]) { cost[j] = v; from[j] = i; }
+            }
+        }
+        n_groups = 0;
+        for (int j = nrun; j > 0; j = from[j]) c->grp_end[n_groups++] = j;   /* last first */
+        for (int g = 0; g < n_groups / 2; g++) {
+            int32_t t = c->grp_end[g];
+            c->grp_end[g] = c->grp_end[n_groups - 1 - g];
+            c->grp_end[n_groups - 1 - g] = t;
+        }
+        free(from);
+    }
+    int rc = STRATA_OK;
+    for (int g = 0, i0 = 0; g < n_groups && rc >= 0; i0 = c->grp_end[g++]) {
+        const int i1 = c->grp_end[g], n = i1 - i0;
+        /* the group's documents back in input order */
+        qsort(order + i0, (size_t)n, sizeof *order, cmp_int);
+        int T = 0;
+        for (int q = 0; q < n; q++) {
+            c->run_doc[q] = doc_id[order[i0 + q]];
+            c->lengths[q] = len[order[i0 + q]];
+            if (c->lengths[q] > T) T = c->lengths[q];
+        }
+        size_t need = (size_t)n * (size_t)T;
+        if (need > c->tok_pad_cap) {
+            int32_t *p = realloc(c->tok_pad, sizeof *p * need);
+            if (!p) { rc = st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory"); break; }
+            c->tok_pad = p;
+            c->tok_pad_cap = need;
+        }
+        memset(c->tok_pad, 0, sizeof *c->tok_pad * need);
+        for (int q = 0; q < n; q++)
+            memcpy(c->tok_pad + (size_t)q * T, c->docs[c->run_doc[q]].tokens,
+                   sizeof(int32_t) * (size_t)c->lengths[q]);
+        rc = strata_run(c->m, c->tok_pad, c->lengths, n, NULL);
+        if (rc >= 0)
+            for (int q = 0; q < n; q++) c->tokens_run += c->lengths[q];
+    }
+    free(doc_id);
+    return rc;
+}
+
 /* Counts of the documents a progress report gives (the file's, or with the
  * writer thread the ones handed to it: those are committed unless it fails). */
 static void done_counts(const strata_capture *c, int64_t *docs, int64_t *rows)
@@ -658,21 +756,10 @@ static int flush_batch_overlap(strata_capture *c)
     }
     for (int i = 0; i < c->n_hooks; i++) c->hooks[i].buf = b->acts[i];
     if (nrun > 0) {
-        size_t need = (size_t)nrun * (size_t)T;
-        if (need > c->tok_pad_cap) {
-            int32_t *p = realloc(c->tok_pad, sizeof *p * need);
-            if (!p) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
-            c->tok_pad = p;
-            c->tok_pad_cap = need;
-        }
-        memset(c->tok_pad, 0, sizeof *c->tok_pad * need);
-        for (int r = 0; r < nrun; r++)
-            memcpy(c->tok_pad + (size_t)r * T, c->docs[c->run_doc[r]].tokens,
-                   sizeof(int32_t) * (size_t)c->lengths[r]);
         st_err_clear(&c->err);
-        rc = strata_run(c->m, c->tok_pad, c->lengths, nrun, NULL);
+        rc = run_batch(c, nrun);
+        if (rc < 0 && c->err.msg[0]) return rc;
         if (rc < 0) return st_seterr(&c->err, rc, "forward pass failed: %s", strata_errmsg(c->m));
-        for (int r = 0; r < nrun; r++) c->tokens_run += c->lengths[r];
     }
     /* rows, labels, tokens, texts (moved into the batch) */
     int64_t to = 0;
@@ -745,30 +832,18 @@ static int flush_batch(strata_capture *c)
         return rc;
     }
     if (nrun > 0) {
-        size_t need = (size_t)nrun * (size_t)T;
-        if (need > c->tok_pad_cap) {
-            int32_t *p = realloc(c->tok_pad, sizeof *p * need);
-            if (!p) return st_seterr(&c->err, STRATA_ERR_NOMEM, "out of memory");
-            c->tok_pad = p;
-            c->tok_pad_cap = need;
-        }
-        memset(c->tok_pad, 0, sizeof *c->tok_pad * need);
-        for (int r = 0; r < nrun; r++)
-            memcpy(c->tok_pad + (size_t)r * T, c->docs[c->run_doc[r]].tokens,
-                   sizeof(int32_t) * (size_t)c->lengths[r]);
         for (int i = 0; i < c->n_hooks; i++) c->hooks[i].direct_rows = 0;
         st_err_clear(&c->err);
-        rc = strata_run(c->m, c->tok_pad, c->lengths, nrun, NULL);
+        rc = run_batch(c, nrun);
         if (rc < 0 && c->err.msg[0]) {   /* a hook's write failed: its message is ours */
             c->failed = 1;
             return rc;
         }
         if (rc < 0) return st_seterr(&c->err, rc, "forward pass failed: %s", strata_errmsg(c->m));
-        for (int r = 0; r < nrun; r++) c->tokens_run += c->lengths[r];
     }
     /* rows, labels, tokens, texts */
     int32_t *toks = malloc(sizeof *toks * (size_t)(ntok + 1));
-    const char **texts = calloc((size_t)nb, sizeof *texts);
+    const char **texts = calloc(nb > 0 ? (size_t)nb : 1, sizeof *texts);
     if (!toks || !texts) {
         free(toks);
         free(texts);

@@ -82,6 +82,8 @@ struct strata_capture {
     const float **acts;       /* [n_hooks] the batch's rows per hook (NULL: written directly) */
     int32_t *run_doc;         /* [batch] run index -> pending doc index */
     int32_t *lengths;         /* [batch] */
+    int32_t *all_doc, *all_len, *grp_end; /* [batch] length groups (run_batch) */
+    int64_t *grp_cost;        /* [batch + 1] */
     int32_t *tok_pad;         /* [batch][T] */
     size_t tok_pad_cap;
     int64_t rows_cap;         /* rows the hook buffers hold */

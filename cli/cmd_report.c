@@ -160,6 +160,8 @@ static int geometry_section(strata_acts *a, const char *path, int pca_k, json_t 
         int64_t shape[4];
         strata_acts_hook_shape(a, hooks[i], shape);
         p.k = (int32_t)(shape[1] < pca_k ? shape[1] : pca_k);
+        p.solver = STRATA_PCA_COV;   /* the page shows the participation ratio: exact, not
+                                        the randomized solver's estimate (AUTO may pick it) */
         strata_pca *pca = NULL;
         if (strata_pca_fit_acts(a, hooks[i], &p, &pca) != STRATA_OK) {
             fprintf(stderr, "strata report: %s: PCA of %s: %s\n", path, hooks[i],

@@ -12,7 +12,9 @@
 # (/usr/bin/time: wall, user+sys CPU), so interpreter start, imports, weight
 # loading or mapping, provenance hashing, file creation and close all count.
 # Prints every run and the medians and ratios (PyTorch / strata).
-# Tunables (env): DOCS (default 64), LEN (128), BATCH (8), REPS (3), THREADS (2).
+# Tunables (env): DOCS (default 64), LEN (128), BATCH (8), REPS (3), THREADS (2),
+# LENMIN (default LEN: every document LEN tokens; else lengths uniform in
+# LENMIN..LEN, seeded, like a real corpus's mix of short and long documents).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,19 +22,21 @@ build=$(cd "${1:?usage: whole.sh BUILD_DIR [WORK_DIR] [OTHER_BUILD_DIR]}" && pwd
 work=${2:-/tmp/strata-bench-capture}
 other=${3:-}
 DOCS=${DOCS:-64} LEN=${LEN:-128} BATCH=${BATCH:-8} REPS=${REPS:-3} THREADS=${THREADS:-2}
+LENMIN=${LENMIN:-$LEN}
 export OMP_NUM_THREADS=$THREADS
 mkdir -p "$work"
 [ -f "$work/gpt2s/model.safetensors" ] || /usr/bin/python3 "$root/bench/make_gpt2_small.py" "$work/gpt2s"
-ids="$work/ids_${DOCS}x${LEN}.txt"
-/usr/bin/python3 - "$ids" "$DOCS" "$LEN" <<'PY'
+ids="$work/ids_${DOCS}x${LENMIN}-${LEN}.txt"
+/usr/bin/python3 - "$ids" "$DOCS" "$LENMIN" "$LEN" <<'PY'
 import random, sys
-path, n, ln = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, n, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 r = random.Random(0)
 with open(path, "w") as f:
     for _ in range(n):
+        ln = hi if lo == hi else r.randint(lo, hi)
         f.write(" ".join(str(r.randrange(50257)) for _ in range(ln)) + "\n")
 PY
-log="$work/whole_${DOCS}x${LEN}.tsv"
+log="$work/whole_${DOCS}x${LENMIN}-${LEN}.tsv"
 : > "$log"
 run() { # NAME CMD...: appends "NAME wall cpu" to the log
     local name=$1; shift
@@ -41,7 +45,7 @@ run() { # NAME CMD...: appends "NAME wall cpu" to the log
     read -r wall usr sys < "$work/time_$name.txt"
     echo "$name $wall $(echo "$usr + $sys" | bc)" | tee -a "$log"
 }
-echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $THREADS threads, $DOCS docs x $LEN tokens, batch $BATCH"
+echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $THREADS threads, $DOCS docs x $LENMIN..$LEN tokens ($(wc -w < "$ids") in all), batch $BATCH"
 echo "== $("$build/strata" info "$work/gpt2s" | grep OpenBLAS)"
 echo "name wall_s cpu_s"
 for r in $(seq "$REPS"); do

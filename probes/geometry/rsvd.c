@@ -10,8 +10,10 @@
  *                                        rank-1 centring correction)
  *               Q_i = orth(Z)            (Householder QR each step: stability)
  *   last pass   Z = Xc^T Xc [Q | (I - Q Q^T) G],  G [d][s] ~ N(0,1)
- *               B = Q^T Z_Q  [l][l] -> eigenpairs (theta, U) by dsyev;
- *               components = (Q U)^T top k; lambda = theta / (n - 1)
+ *               B = Q^T Z_Q  [l][l] -> eigenpairs (S, U) by dsyev; then the
+ *               Rayleigh-Ritz pairs on span(Z_Q) (half a power more, no pass):
+ *               V = Z_Q U S^{-1/2}, eig(V^T V) -> theta, components V y / sqrt(theta);
+ *               lambda = theta / (n - 1)
  *
  * Participation ratio needs ||C||_F^2 = tr(C^2) = sum of all lambda^2.  Split
  * with the projector P = I - Q Q^T:  tr(C^2) = ||C Q||_F^2 + tr(P C^2 P), the
@@ -222,6 +224,70 @@ int pca_fit_rsvd(strata_pca *P, const geom_src *s)
         rc = st_seterr(&P->err, STRATA_ERR_NUMERIC,
                        "%s: eigensolver dsyev failed on the %lld x %lld projected matrix (info %d)",
                        name, (long long)l, (long long)l, (int)info);
+        goto done;
+    }
+    /* Rayleigh-Ritz on span(C Q) rather than span(Q): half a power iteration
+     * more for no pass (the SVD of Q'^T X in scikit-learn's last step).  With
+     * Bm = Q^T C Q = U S U^T and Z' = C Q = Z_Q / div:  B = Q U_r S_r^{-1/2}
+     * has B^T C B = I, so the Ritz problem of C on span(C B) = span(Z') is
+     * (C B)^T (C B) y = theta y:  V = Z' U_r S_r^{-1/2} [d][r], theta =
+     * eig(V^T V), Ritz vectors V y / sqrt(theta).  Directions of Bm below
+     * 1e-6 of its largest eigenvalue are left out (Z' holds float32 rounding,
+     * which S^{-1/2} would amplify there); when fewer than k remain, the Ritz
+     * pairs on span(Q) below are used. */
+    int64_t r = 0;
+    while (r < l && th[l - 1 - r] > 1e-6 * th[l - 1] && th[l - 1] > 0) r++;
+    if (r >= k) {
+        double *Us = malloc(sizeof(double) * (size_t)l * (size_t)r);
+        double *V = malloc(sizeof(double) * (size_t)d * (size_t)r);
+        double *K = malloc(sizeof(double) * (size_t)r * (size_t)r);
+        double *kt = malloc(sizeof(double) * (size_t)r);
+        if (!Us || !V || !K || !kt) {
+            free(Us); free(V); free(K); free(kt);
+            rc = st_seterr(&P->err, STRATA_ERR_NOMEM, "%s: out of memory (randomized PCA)", name);
+            goto done;
+        }
+        for (int64_t c = 0; c < l; c++)
+            for (int64_t i = 0; i < r; i++) {
+                int64_t j = l - 1 - i;
+                Us[c * r + i] = Bm[c * l + j] / sqrt(th[j]);
+            }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)r, (int)l, 1.0 / div, Z,
+                    (int)m_all, Us, (int)r, 0.0, V, (int)r);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, V, (int)r,
+                    V, (int)r, 0.0, K, (int)r);
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t j = i + 1; j < r; j++) {
+                double a = 0.5 * (K[i * r + j] + K[j * r + i]);
+                K[i * r + j] = K[j * r + i] = a;
+            }
+        info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)r, K, (lapack_int)r, kt);
+        if (info != 0) {
+            free(Us); free(V); free(K); free(kt);
+            rc = st_seterr(&P->err, STRATA_ERR_NUMERIC,
+                           "%s: eigensolver dsyev failed on the %lld x %lld Ritz matrix (info %d)",
+                           name, (long long)r, (long long)r, (int)info);
+            goto done;
+        }
+        for (int64_t t = 0; t < k; t++) {
+            int64_t j = r - 1 - t;
+            double lam = kt[j] > 0 ? kt[j] : 0;
+            P->ev[t] = lam;
+            P->evr[t] = lam / tr;
+            double *v = P->components + (size_t)t * (size_t)d, nrm = 0;
+            for (int64_t i = 0; i < d; i++) {
+                double acc = 0;
+                const double *vr = V + (size_t)i * (size_t)r;
+                for (int64_t c = 0; c < r; c++) acc += vr[c] * K[c * r + j];
+                v[i] = acc;
+                nrm += acc * acc;
+            }
+            nrm = nrm > 0 ? 1.0 / sqrt(nrm) : 0;
+            for (int64_t i = 0; i < d; i++) v[i] *= nrm;
+            geom_fix_sign(v, d);
+        }
+        free(Us); free(V); free(K); free(kt);
+        rc = STRATA_OK;
         goto done;
     }
     /* Row-major eigenvectors: column j of Bm is eigenvector j (ascending). */

@@ -2121,65 +2121,37 @@ static strata_status strata_acts_read_doc_offsets_impl(strata_acts *a, int64_t d
 
 int st_h5w_create(const char *path, const st_h5w_spec *s, int overwrite, st_h5w **out, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_create_impl(path, s, overwrite, out, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_create_impl(path, s, overwrite, out, err));
 }
 
 int st_h5w_resume(const char *path, const st_h5w_spec *s, st_h5w **out, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_resume_impl(path, s, out, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_resume_impl(path, s, out, err));
 }
 
 int st_h5w_stored_doc(st_h5w *w, int64_t i, const int32_t **tokens, int64_t *n_tokens, const char **text, int64_t *text_len, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_stored_doc_impl(w, i, tokens, n_tokens, text, text_len, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_stored_doc_impl(w, i, tokens, n_tokens, text, text_len, err));
 }
 
 int st_h5w_reserve(st_h5w *w, int64_t n_docs, int64_t n_tokens, int64_t n_rows, int64_t text_bytes, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_reserve_impl(w, n_docs, n_tokens, n_rows, text_bytes, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_reserve_impl(w, n_docs, n_tokens, n_rows, text_bytes, err));
 }
 
 int st_h5w_append(st_h5w *w, const st_h5w_batch *b, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_append_impl(w, b, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_append_impl(w, b, err));
 }
 
 int st_h5w_write_rows(st_h5w *w, int h, int64_t row0, int64_t n, const float *src, int64_t stride, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_write_rows_impl(w, h, row0, n, src, stride, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_write_rows_impl(w, h, row0, n, src, stride, err));
 }
 
 int st_h5w_close(st_h5w *w, int complete, int64_t n_truncated, st_err *err)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    int rc = st_h5w_close_impl(w, complete, n_truncated, err);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(st_h5w_close_impl(w, complete, n_truncated, err));
 }
 
 void strata_acts_close(strata_acts *a)
@@ -2192,74 +2164,42 @@ void strata_acts_close(strata_acts *a)
 
 strata_status strata_acts_open(const char *path, strata_acts **out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_open_impl(path, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_open_impl(path, out));
 }
 
 strata_status strata_acts_read(strata_acts *a, const char *hook, int64_t row0, int64_t n, float *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_impl(a, hook, row0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_impl(a, hook, row0, n, out));
 }
 
 strata_status strata_acts_read_label(strata_acts *a, const char *name, int64_t row0, int64_t n, float *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_label_impl(a, name, row0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_label_impl(a, name, row0, n, out));
 }
 
 strata_status strata_acts_read_row_tokens(strata_acts *a, int64_t row0, int64_t n, int32_t *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_row_tokens_impl(a, row0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_row_tokens_impl(a, row0, n, out));
 }
 
 strata_status strata_acts_read_row_docs(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_row_docs_impl(a, row0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_row_docs_impl(a, row0, n, out));
 }
 
 strata_status strata_acts_read_rows(strata_acts *a, int64_t row0, int64_t n, int64_t *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_rows_impl(a, row0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_rows_impl(a, row0, n, out));
 }
 
 strata_status strata_acts_read_tokens(strata_acts *a, int64_t t0, int64_t n, int32_t *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_tokens_impl(a, t0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_tokens_impl(a, t0, n, out));
 }
 
 strata_status strata_acts_read_doc_offsets(strata_acts *a, int64_t d0, int64_t n, int64_t *out)
 {
-    st_h5_quiet q;
-    st_h5_quiet_begin(&q);
-    strata_status rc = strata_acts_read_doc_offsets_impl(a, d0, n, out);
-    st_h5_quiet_end(&q);
-    return rc;
+    ST_H5_QUIET_RETURN(strata_acts_read_doc_offsets_impl(a, d0, n, out));
 }
 
 /* ------------------------------------------------------------------ */

@@ -31,6 +31,16 @@ typedef struct st_h5_quiet {
 
 void st_h5_quiet_begin(st_h5_quiet *q);
 void st_h5_quiet_end(const st_h5_quiet *q);
+/* `return call;` with HDF5's error printing off for the call (and restored
+ * before returning): the body of an entry point that wraps its _impl. */
+#define ST_H5_QUIET_RETURN(call)                                  \
+    do {                                                          \
+        st_h5_quiet q_;                                           \
+        st_h5_quiet_begin(&q_);                                   \
+        __typeof__(call) r_ = (call);                             \
+        st_h5_quiet_end(&q_);                                     \
+        return r_;                                                \
+    } while (0)
 
 hid_t st_h5_vstr_type(void);
 hid_t st_h5_bool_type(void);

@@ -45,7 +45,7 @@ static void usage(void)
 {
     printf(
         "usage: strata report INPUT... --out F.html [--model M] [--doc N]\n"
-        "                     [--attn-budget BYTES] [--heads L.H,...]\n"
+        "                     [--attn-budget BYTES] [--heads L.H,...] [--attn-heads-only]\n"
         "                     [--probe-cv K] [--group auto|doc|row] [--pca-k K]\n"
         "                     [--no-probes] [--quiet]\n\n"
         "One self-contained HTML page (inline SVG, CSS and JavaScript; no network).\n"
@@ -60,6 +60,8 @@ static void usage(void)
         "                 keys per query, else a shorter token window (the page says\n"
         "                 which)\n"
         "  --heads L.H,...  heads embedded in full first (e.g. 5.1,7.10)\n"
+        "  --attn-heads-only  embed only the --heads and highlighted heads (the\n"
+        "                 budget then goes to them: longer windows on large models)\n"
         "  --probe-cv K   cross-validation folds of the probes (default 0: held-out split)\n"
         "  --group G      probe splits: auto (default; by document for document-level\n"
         "                 labels), doc (whole documents per side) or row\n"
@@ -267,7 +269,7 @@ static void probe_scores(strata_acts *a, json_t *cap, json_t *att)
 typedef struct {
     strata_model *m;
     int64_t doc, attn_budget;
-    int cv, group, pca_k, no_probes, quiet;
+    int cv, group, pca_k, no_probes, quiet, heads_only;
     int prio[REPORT_MAX_HEADS + 8];
     int n_prio, n_user_heads;
     const char *user_heads;  /* --heads as given */
@@ -310,7 +312,7 @@ static json_t *capture_section(const char *path, const report_opts *o, int *err)
                         (long long)o->doc);
     char aerr[256] = "";
     json_t *att = report_attn_section(a, o->doc, m, o->prio, o->n_prio, o->n_user_heads,
-                                      o->attn_budget, aerr, sizeof aerr);
+                                      o->heads_only, o->attn_budget, aerr, sizeof aerr);
     if (!att) {
         fprintf(stderr, "strata report: %s: %s\n", path, aerr);
         strata_acts_close(a);
@@ -498,7 +500,8 @@ int cmd_report(int argc, char **argv)
             else { fprintf(stderr, "strata report: --group: '%s' is not auto, doc or row\n", g); return 2; }
         } else if (!strcmp(a, "--pca-k") && more) {
             if (cli_parse_int("report", a, argv[++i], 1, 100, &o.pca_k) < 0) return 2;
-        } else if (!strcmp(a, "--no-probes")) o.no_probes = 1;
+        } else if (!strcmp(a, "--attn-heads-only")) o.heads_only = 1;
+        else if (!strcmp(a, "--no-probes")) o.no_probes = 1;
         else if (!strcmp(a, "--quiet")) o.quiet = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "strata report: unknown option or missing value: %s\n", a);

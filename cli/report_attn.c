@@ -27,9 +27,9 @@ int64_t report_attn_dense_bytes(int64_t T) { return b64_len(T * (T + 1) / 2) + 3
 int64_t report_attn_sparse_bytes(int64_t T, int k) { return b64_len(3 * sparse_entries(T, k)) + 3; }
 
 /* The configuration chosen at window T, or 0 when nothing fits. */
-static int plan_at(int L, int H, int64_t T, int n_prio, int64_t budget, report_attn_plan *p)
+static int plan_at(int64_t n, int64_t T, int n_prio, int64_t budget, report_attn_plan *p)
 {
-    int64_t n = (int64_t)L * H, dense = report_attn_dense_bytes(T);
+    int64_t dense = report_attn_dense_bytes(T);
     if (dense <= budget / n) {  /* n dense <= budget, without overflow */
         p->T = T, p->k = 0, p->n_dense = (int)n, p->bytes = n * dense;
         return 1;
@@ -45,27 +45,27 @@ static int plan_at(int L, int H, int64_t T, int n_prio, int64_t budget, report_a
     return 0;
 }
 
-int report_attn_make_plan(int L, int H, int64_t T_doc, int64_t W, int n_prio, int64_t budget,
+int report_attn_make_plan(int64_t n, int64_t T_doc, int64_t W, int n_prio, int64_t budget,
                           report_attn_plan *out)
 {
     int64_t T = T_doc < W ? T_doc : W;
     if (T > REPORT_ATTN_MAX_TOKENS) T = REPORT_ATTN_MAX_TOKENS;
-    if (n_prio > L * H) n_prio = L * H;
+    if (n_prio > n) n_prio = (int)n;
     memset(out, 0, sizeof *out);
     out->T_doc = T_doc;
-    if (T < 1 || L < 1 || H < 1) return -1;
-    if (plan_at(L, H, T, n_prio, budget, out)) return 0;
+    if (T < 1 || n < 1) return -1;
+    if (plan_at(n, T, n_prio, budget, out)) return 0;
     /* Nothing fits at full length: the largest window that does (the cost
      * grows with T, so bisect on "some configuration fits"). */
     int64_t lo = 0, hi = T;  /* fits(lo) (or lo == 0), !fits(hi) */
     report_attn_plan p;
     while (hi - lo > 1) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (plan_at(L, H, mid, n_prio, budget, &p)) lo = mid;
+        if (plan_at(n, mid, n_prio, budget, &p)) lo = mid;
         else hi = mid;
     }
     if (lo < 1) return -1;
-    plan_at(L, H, lo, n_prio, budget, out);
+    plan_at(n, lo, n_prio, budget, out);
     out->T_doc = T_doc;
     return 0;
 }
@@ -123,7 +123,8 @@ static int top_k(const float *v, int64_t n, int k, int *idx)
 static json_t *absent(const char *why) { return json_pack("{s:s}", "absent", why); }
 
 json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const int *prio,
-                            int n_prio, int n_user, int64_t budget, char *err, size_t errcap)
+                            int n_prio, int n_user, int heads_only, int64_t budget, char *err,
+                            size_t errcap)
 {
     int L = 0, H = 0;
     int64_t W = 0;
@@ -165,28 +166,41 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
     free(docs);
     if (r0 < 0) return absent("the document has no stored rows");
 
-    /* The priority heads that exist here, deduplicated, in order. */
+    /* The priority heads that exist here, deduplicated, in order.  kind[x]:
+     * KIND_NONE (not embedded: --attn-heads-only), KIND_SPARSE, KIND_DENSE. */
+    enum { KIND_NONE, KIND_SPARSE, KIND_DENSE };
     int *order = malloc(sizeof *order * (size_t)L * H);
-    unsigned char *is_dense = calloc((size_t)L * H, 1);
+    unsigned char *kind = calloc((size_t)L * H, 1);
     int np = 0;
-    for (int i = 0; order && is_dense && i < n_prio; i++) {
+    for (int i = 0; order && kind && i < n_prio; i++) {
         int l = prio[i] / 65536, h = prio[i] % 65536, x = l * H + h;
-        if (l >= L || h >= H || is_dense[x]) continue;
-        is_dense[x] = 1;
+        if (l >= L || h >= H || kind[x]) continue;
+        kind[x] = 1;
         order[np++] = x;
     }
     report_attn_plan plan;
-    if (!order || !is_dense) {
-        free(order), free(is_dense);
+    if (!order || !kind) {
+        free(order), free(kind);
         return absent("out of memory");
     }
-    if (report_attn_make_plan(L, H, r1 - r0, W, np, budget, &plan) < 0) {
-        free(order), free(is_dense);
-        return absent("the attention budget (--attn-budget) is too small for even one token of "
-                      "every head");
+    if (heads_only && !np) {
+        free(order), free(kind);
+        return absent("--attn-heads-only, but no head to embed: give --heads L.H,... (or "
+                      "--model, whose top-scoring heads count)");
     }
-    memset(is_dense, plan.k == 0, (size_t)L * H);
-    for (int i = 0; i < plan.n_dense && plan.k; i++) is_dense[order[i]] = 1;
+    int64_t n_embed = heads_only ? np : (int64_t)L * H;
+    if (report_attn_make_plan(n_embed, r1 - r0, W, np, budget, &plan) < 0) {
+        free(order), free(kind);
+        return absent("the attention budget (--attn-budget) is too small for even one token of "
+                      "every embedded head");
+    }
+    /* every head sparse (or, with --attn-heads-only, only the priority
+     * heads), then the first n_dense priority heads (all when k == 0) dense */
+    memset(kind, heads_only ? KIND_NONE : KIND_SPARSE, (size_t)L * H);
+    for (int i = 0; heads_only && i < np; i++) kind[order[i]] = KIND_SPARSE;
+    for (int64_t x = 0; !plan.k && x < (int64_t)L * H; x++)
+        if (kind[x]) kind[x] = KIND_DENSE;
+    for (int i = 0; i < plan.n_dense && plan.k; i++) kind[order[i]] = KIND_DENSE;
     const int64_t T = plan.T;
     const int k = plan.k;
 
@@ -203,10 +217,15 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
     int ok = raw && kept && rows && idx && ids &&
              strata_acts_read_row_tokens(a, r0, T, ids) == STRATA_OK;
     for (int64_t x = 0; ok && x < (int64_t)L * H; x++) {
-        raw[x] = malloc((size_t)(is_dense[x] ? T * (T + 1) / 2 : 3 * sparse_entries(T, k ? k : 1)));
+        if (kind[x] == KIND_NONE) continue;
+        raw[x] = malloc((size_t)(kind[x] == KIND_DENSE ? T * (T + 1) / 2
+                                                       : 3 * sparse_entries(T, k ? k : 1)));
         ok = raw[x] != NULL;
     }
     for (int l = 0; ok && l < L; l++) {
+        int used = 0;  /* a layer without embedded heads is not read */
+        for (int h = 0; h < H; h++) used |= kind[(int64_t)l * H + h] != KIND_NONE;
+        if (!used) continue;
         char name[96];
         snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", l);
         for (int64_t t0 = 0; ok && t0 < T; t0 += nb) {
@@ -217,8 +236,9 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
                     const float *v = rows + ((t - t0) * H + h) * W;  /* keys 0..t */
                     int64_t x = (int64_t)l * H + h;
                     double sum = 0, top = 0;
+                    if (kind[x] == KIND_NONE) continue;
                     for (int64_t j = 0; j <= t; j++) sum += wt(v, j);
-                    if (is_dense[x]) {
+                    if (kind[x] == KIND_DENSE) {
                         unsigned char *q = raw[x] + t * (t + 1) / 2;
                         for (int64_t j = 0; j <= t; j++) q[j] = quant(v[j]);
                         top = sum;
@@ -246,13 +266,22 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
     json_t *heads = json_array(), *keptj = json_array(), *toks = json_array(), *dense = json_array();
     char *mode = malloc((size_t)L * H + 1);
     for (int64_t x = 0; x < (int64_t)L * H; x++) {
-        size_t n = (size_t)(is_dense[x] ? T * (T + 1) / 2 : 3 * sparse_entries(T, k));
-        json_t *s = base64_json(raw[x], n);
+        size_t n = (size_t)(kind[x] == KIND_DENSE ? T * (T + 1) / 2 : 3 * sparse_entries(T, k));
+        json_t *s = kind[x] == KIND_NONE ? NULL : base64_json(raw[x], n);
+        if (kind[x] != KIND_NONE && !s) { ok = 0; break; }
         json_array_append_new(heads, s ? s : json_null());
-        json_array_append_new(keptj, json_real(kept[x] / (double)T));
-        if (mode) mode[x] = is_dense[x] ? 'd' : 's';
+        json_array_append_new(keptj, kind[x] == KIND_NONE ? json_null()
+                                                          : json_real(kept[x] / (double)T));
+        if (mode) mode[x] = "xsd"[kind[x]];
     }
-    if (mode) mode[(size_t)L * H] = 0;
+    if (!ok || !mode) {
+        json_decref(heads), json_decref(keptj), json_decref(toks), json_decref(dense);
+        free(mode);
+        json_decref(out);
+        out = absent("out of memory");
+        goto done;
+    }
+    mode[(size_t)L * H] = 0;
     for (int i = 0; i < (k ? plan.n_dense : 0); i++)
         json_array_append_new(dense, json_pack("[i, i]", order[i] / H, order[i] % H));
     strata_tokenizer *tok = m ? strata_model_tokenizer(m) : NULL;
@@ -270,6 +299,7 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
     json_object_set_new(out, "k", json_integer(k));
     json_object_set_new(out, "budget", json_integer(budget));
     json_object_set_new(out, "bytes", json_integer(plan.bytes));
+    json_object_set_new(out, "heads_only", json_boolean(heads_only));
     int64_t Tf = plan.T_doc < W ? plan.T_doc : W;
     json_object_set_new(out, "full_bytes", json_integer((int64_t)L * H * report_attn_dense_bytes(Tf)));
     if (T < plan.T_doc)
@@ -277,7 +307,7 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
             T == W && W < plan.T_doc ? "the patterns were captured this wide"
             : T == REPORT_ATTN_MAX_TOKENS ? "at most 4096 tokens are shown"
             : "a longer window does not fit the budget even at the top key of each query"));
-    json_object_set_new(out, "mode", json_string(mode ? mode : ""));
+    json_object_set_new(out, "mode", json_string(mode));
     json_object_set_new(out, "dense", dense);
     json_object_set_new(out, "heads", heads);
     json_object_set_new(out, "kept", keptj);
@@ -285,6 +315,6 @@ json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const 
     free(mode);
 done:
     for (int64_t x = 0; raw && x < (int64_t)L * H; x++) free(raw[x]);
-    free(raw), free(kept), free(rows), free(idx), free(ids), free(order), free(is_dense);
+    free(raw), free(kept), free(rows), free(idx), free(ids), free(order), free(kind);
     return out;
 }

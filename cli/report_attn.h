@@ -39,23 +39,27 @@ typedef struct {
 int64_t report_attn_dense_bytes(int64_t T);
 int64_t report_attn_sparse_bytes(int64_t T, int k);
 
-/* The rule, in order, for the largest T <= min(T_doc, W, MAX_TOKENS) at which
- * one of these fits the budget (T shrinks only when none fits at full length):
- *   1. every head dense;
+/* The rule for n embedded heads (L * H, or the priority heads alone with
+ * --attn-heads-only), in order, for the largest T <= min(T_doc, W,
+ * MAX_TOKENS) at which one of these fits the budget (T shrinks only when none
+ * fits at full length):
+ *   1. every embedded head dense;
  *   2. the first n_prio priority heads dense, as many as fit in half the
- *      budget (in list order), every other head sparse with the largest
- *      k in [1, MAX_K] that fits.
- * Returns 0, or -1 when not even one token fits (budget below L H 7 bytes). */
-int report_attn_make_plan(int L, int H, int64_t T_doc, int64_t W, int n_prio, int64_t budget,
+ *      budget (in list order), every other embedded head sparse with the
+ *      largest k in [1, MAX_K] that fits.
+ * Returns 0, or -1 when not even one token fits (budget below n * 7 bytes). */
+int report_attn_make_plan(int64_t n, int64_t T_doc, int64_t W, int n_prio, int64_t budget,
                           report_attn_plan *out);
 
 /* The viewer's data for document doc of a (see report_page.c's contract), or
  * {"absent": why}.  prio: n_prio heads as layer * 65536 + head, highest
  * priority first; the first n_user are --heads, and one of those outside the
  * capture's layers x heads is an error (NULL, err says which); later ones
- * (the heads the page highlights) outside it are skipped.  m (may be NULL)
- * gives token strings. */
+ * (the heads the page highlights) outside it are skipped.  heads_only: embed
+ * the priority heads alone (the others are "x" in "mode", null in "heads").
+ * m (may be NULL) gives token strings. */
 json_t *report_attn_section(strata_acts *a, int64_t doc, strata_model *m, const int *prio,
-                            int n_prio, int n_user, int64_t budget, char *err, size_t errcap);
+                            int n_prio, int n_user, int heads_only, int64_t budget, char *err,
+                            size_t errcap);
 
 #endif

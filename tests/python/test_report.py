@@ -295,10 +295,10 @@ def rule_sparse_bytes(T, k):
     return 4 * ((3 * entries + 2) // 3) + 3
 
 
-def rule_plan(L, H, T_doc, n_prio, budget):
+def rule_plan(L, H, T_doc, n_prio, budget, heads_only=False):
     """The documented rule, written again here: (T, k, n_dense, bytes)."""
     def at(T):
-        n = L * H
+        n = n_prio if heads_only else L * H
         if n * rule_dense_bytes(T) <= budget:
             return T, 0, n, n * rule_dense_bytes(T)
         nd = 0
@@ -420,10 +420,43 @@ def test_budget_rule_token_window(big, tmp_path):
     assert p.returncode == 0
     _, D = page_data(out)
     assert "too small" in D["captures"][0]["attention"]["absent"]
+    p = run("report", str(big / "big.h5"), "--attn-heads-only", "--out", str(out), check=False)
+    assert p.returncode == 0
+    _, D = page_data(out)
+    assert "no head to embed" in D["captures"][0]["attention"]["absent"]
     p = run("report", str(big / "big.h5"), "--heads", "24.0", "--out", str(out), check=False)
     assert p.returncode == 1 and "--heads 24.0" in p.stderr and "24 layers x 32 heads" in p.stderr
     p = run("report", str(big / "big.h5"), "--heads", "3-5", "--out", str(out), check=False)
     assert p.returncode == 2 and "LAYER.HEAD" in p.stderr
+
+
+def test_budget_heads_only(big, tmp_path):
+    """--attn-heads-only: the budget goes to the listed heads alone; under a budget too small for
+    them in full, they are top-k; every other head is 'x' / null."""
+    out = tmp_path / "r.html"
+    heads = [(3, 5), (10, 17), (23, 0)]
+    spec = ",".join(f"{l}.{h}" for l, h in heads)
+    run("report", str(big / "big.h5"), "--heads", spec, "--attn-heads-only", "--out", str(out),
+        "--quiet")
+    _, D = page_data(out)
+    A = D["captures"][0]["attention"]
+    assert rule_plan(24, 32, 512, 3, 3 << 20, True) == (512, 0, 3, A["bytes"])
+    assert A["heads_only"] is True and A["k"] == 0 and A["len"] == 512
+    emb = [i for i, c in enumerate(A["mode"]) if c != "x"]
+    assert emb == sorted(l * 32 + h for l, h in heads) and set(A["mode"][i] for i in emb) == {"d"}
+    assert all(A["heads"][i] is None and A["kept"][i] is None
+               for i in range(24 * 32) if i not in emb)
+    check_page_against_file(big / "big.h5", A, heads)
+    budget = 150_000  # one head in full is 175 kB: all three top-k
+    run("report", str(big / "big.h5"), "--heads", spec, "--attn-heads-only", "--attn-budget",
+        str(budget), "--out", str(out), "--quiet")
+    _, D = page_data(out)
+    A = D["captures"][0]["attention"]
+    T, k, nd, nbytes = rule_plan(24, 32, 512, 3, budget, True)
+    assert (A["len"], A["k"], len(A["dense"]), A["bytes"]) == (T, k, nd, nbytes)
+    assert T == 512 and nd == 0 and 1 < k < 32 and nbytes <= budget
+    assert A["mode"].count("s") == 3 and A["mode"].count("x") == 24 * 32 - 3
+    check_page_against_file(big / "big.h5", A, heads)
 
 
 BIG_JS = """
@@ -485,3 +518,10 @@ def test_budget_page_in_chromium(big, tmp_path):
     assert res["info"].startswith("token 300 ")
     assert 1 <= res["red"] <= A["k"]  # query 300's kept keys (and nothing else) are red
     assert res["n_tokens"] == 512
+    run("report", str(big / "big.h5"), "--heads", "10.17", "--attn-heads-only", "--out", str(out),
+        "--quiet")
+    res = render(out, tmp_path, BIG_JS)
+    assert res["errors"] == []
+    assert res["start"] == [10, 17] and "every weight shown" in res["head_info_dense"]
+    assert "not embedded (--attn-heads-only)" in res["head_info_sparse"]   # head 0.0
+    assert "Only the 1 heads chosen by --heads" in res["rule"] and res["red"] == 0
